@@ -1,0 +1,56 @@
+# hume — every pipeline step is a target. Variables can be overridden: make search VIEWS=clip,dino
+#   ROOT    workspace root (stores and runs)          default: ./hume-data
+#   DEVICE  auto | cpu | cuda                          default: auto
+#   SEEDS   number of search seeds                     default: 10
+#   MODEL   backbone for `make embed`                  default: dinov2
+#   DATASET dataset name                               default: digits
+#   VIEWS   comma-separated views, first is phi1       default: hog,pixels
+#   RUN     run name for `make evaluate`               default: the newest run
+PYTHON  ?= python3
+VENV    ?= .venv
+ROOT    ?= ./hume-data
+DEVICE  ?= auto
+SEEDS   ?= 10
+MODEL   ?= dinov2
+DATASET ?= digits
+VIEWS   ?= hog,pixels
+RUN     ?=
+HUME    := $(VENV)/bin/hume
+STAMP   := $(VENV)/.installed
+TORCH_PINS := torch==2.14.1 torchvision==0.29.1
+
+.PHONY: help install test demo embed search evaluate info clean
+
+help: ## list the targets
+	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-22s %s\n", $$1, $$2}'
+
+install: $(STAMP) ## create .venv and install hume with its test extras (idempotent)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install -q --upgrade pip
+	# torch and torchvision pinned together first, so open_clip cannot pull another torchvision
+	$(VENV)/bin/python -m pip install -q -c constraints.txt $(TORCH_PINS)
+	$(VENV)/bin/python -m pip install -q -c constraints.txt -e '.[test]'
+	touch $(STAMP)
+
+test: install ## run the whole test suite
+	$(VENV)/bin/python -m pytest -q tests
+
+demo: install ## the whole pipeline offline on scikit-learn's digits
+	$(HUME) demo --root $(ROOT)
+
+embed: install ## embed DATASET with MODEL into ROOT
+	$(HUME) embed --model $(MODEL) --dataset $(DATASET) --root $(ROOT) --device $(DEVICE)
+
+search: install ## search a labeling over VIEWS of DATASET
+	$(HUME) search --views $(VIEWS) --dataset $(DATASET) --seeds $(SEEDS) --root $(ROOT) --device $(DEVICE)
+
+evaluate: install ## evaluate RUN (default: the newest run)
+	$(HUME) evaluate --root $(ROOT) $(if $(RUN),--run $(RUN),)
+
+info: install ## list stores and runs under ROOT
+	$(HUME) info --root $(ROOT)
+
+clean: ## remove the virtual environment and caches (keeps ROOT)
+	rm -rf $(VENV) .pytest_cache

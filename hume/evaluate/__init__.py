@@ -1,0 +1,1 @@
+"""Evaluate stage: metrics against ground truth, baselines, reports and figures."""

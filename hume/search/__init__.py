@@ -1,0 +1,1 @@
+"""Search stage: HUME's bilevel labeling search and label-free selection."""

@@ -1,0 +1,51 @@
+"""Where things live in a workspace (SPEC §4)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from hume.errors import HumeError
+from hume.names import check_name
+
+#: Store format -> file suffix.
+FORMATS: dict[str, str] = {"zarr": ".zarr", "hdf5": ".h5"}
+DEFAULT_ROOT = "./hume-data"
+
+
+def resolve_root(root: str | os.PathLike | None = None) -> Path:
+    """``--root`` if given, else ``$HUME_ROOT``, else ``./hume-data``."""
+    if root is None or str(root) == "":
+        root = os.environ.get("HUME_ROOT") or DEFAULT_ROOT
+    return Path(root).expanduser()
+
+
+def check_format(fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise HumeError(f"unknown store format {fmt!r}: use one of {', '.join(FORMATS)}")
+    return fmt
+
+
+def format_of(path: str | os.PathLike) -> str:
+    """The backend of a store path, from its suffix."""
+    suffix = Path(path).suffix
+    for fmt, ext in FORMATS.items():
+        if suffix == ext:
+            return fmt
+    raise HumeError(
+        f"{path} is not a feature store: a store path ends in "
+        + " or ".join(FORMATS.values())
+    )
+
+
+def features_dir(root: Path) -> Path:
+    return Path(root) / "features"
+
+
+def store_path(root: str | os.PathLike | None, dataset: str, split: str, model: str,
+               fmt: str = "zarr") -> Path:
+    """``<root>/features/<dataset>/<split>/<model>.zarr`` (or ``.h5``)."""
+    check_format(fmt)
+    for kind, name in (("dataset", dataset), ("split", split), ("model", model)):
+        check_name(kind, name)
+    return features_dir(resolve_root(root)) / dataset / split / f"{model}{FORMATS[fmt]}"
