@@ -165,7 +165,8 @@ class FeatureStore:
             raise HumeError(
                 f"chunk {i} of {self.path} needs shape {(stop - start, self.dim)}, got {x.shape}"
             )
-        x = x.astype(self.dtype, copy=False)
+        with np.errstate(over="ignore"):
+            x = x.astype(self.dtype, copy=False)
         if not np.isfinite(x).all():
             raise HumeError(
                 f"features overflow {self.dtype} in chunk {i} (values beyond ±65504): "
@@ -302,9 +303,10 @@ def create_store(path: str | os.PathLike, n_rows: int, dim: int, *, dtype: str =
         if not overwrite:
             raise HumeError(f"a store already exists at {path}: pass --overwrite to replace it")
         remove_store(path)
-    chunk_rows = int(chunk_rows or min(DEFAULT_CHUNK_ROWS, n_rows))
+    chunk_rows = int(chunk_rows or DEFAULT_CHUNK_ROWS)
     if chunk_rows < 1:
         raise HumeError(f"chunk rows must be ≥ 1, got {chunk_rows}")
+    chunk_rows = min(chunk_rows, n_rows)
     n_chunks = -(-n_rows // chunk_rows)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, feats, labs, done = _BACKENDS[fmt][0](path, n_rows, dim, dtype, chunk_rows, n_chunks)

@@ -1,0 +1,109 @@
+"""The `hume` command: wiring, `import`, `info`, and one-line errors with exit code 2."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from hume.cli import app
+from hume.store import open_store, store_path
+
+runner = CliRunner()
+
+
+def _npy(tmp_path, name, array):
+    path = tmp_path / name
+    np.save(path, array)
+    return str(path)
+
+
+def _invoke(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+@pytest.mark.parametrize("command", ["embed", "import", "search", "evaluate", "info", "demo"])
+def test_every_command_has_help(command):
+    result = _invoke(command, "--help")
+    assert result.exit_code == 0, result.output
+    assert "Usage" in result.output
+
+
+def test_module_entry_point():
+    out = subprocess.run([sys.executable, "-m", "hume", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "embed" in out.stdout and "search" in out.stdout
+
+
+def test_import_then_info(tmp_path, fmt, rng):
+    x = rng.normal(size=(300, 5)).astype(np.float32)
+    y = rng.integers(0, 3, size=300)
+    result = _invoke("import", "--dataset", "mine", "--split", "train", "--model", "dino",
+                     "--features", _npy(tmp_path, "x.npy", x), "--labels", _npy(tmp_path, "y.npy", y),
+                     "--root", tmp_path / "ws", "--format", fmt, "--dtype", "float32")
+    assert result.exit_code == 0, result.output
+    path = store_path(tmp_path / "ws", "mine", "train", "dinov2", fmt)  # alias resolved
+    with open_store(path) as st:
+        np.testing.assert_array_equal(st.read_features(), x)
+        np.testing.assert_array_equal(st.read_labels(), y)
+        assert st.attrs["num_classes"] == 3 and st.attrs["model"] == "dinov2"
+    listing = _invoke("info", "--root", tmp_path / "ws")
+    assert listing.exit_code == 0
+    assert "mine" in listing.output and "dinov2" in listing.output and "complete" in listing.output
+    one = _invoke("info", path)
+    assert one.exit_code == 0 and "300 x 5" in one.output and "float32" in one.output
+
+
+def _assert_one_line_error(result, *fragments):
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def _import(tmp_path, features, *extra):
+    return _invoke("import", "--dataset", "mine", "--split", "train", "--model", "m",
+                   "--features", features, "--root", tmp_path / "ws", *extra)
+
+
+def test_import_bad_inputs(tmp_path, rng):
+    good = _npy(tmp_path, "good.npy", rng.normal(size=(10, 3)))
+    _assert_one_line_error(_import(tmp_path, _npy(tmp_path, "3d.npy", np.zeros((2, 2, 2)))), "2-D")
+    nan = rng.normal(size=(10, 3))
+    nan[[2, 5], 1] = np.nan
+    nan[7, 0] = np.inf
+    _assert_one_line_error(_import(tmp_path, _npy(tmp_path, "nan.npy", nan)), "3 of 10 rows")
+    _assert_one_line_error(
+        _import(tmp_path, good, "--labels", _npy(tmp_path, "y.npy", np.zeros(9, dtype=int))),
+        "9 entries", "10 rows")
+    _assert_one_line_error(_import(tmp_path, good, "--format", "parquet"), "unknown store format")
+    _assert_one_line_error(_import(tmp_path, str(tmp_path / "nope.npy")), "does not exist")
+    bad_name = _invoke("import", "--dataset", "../evil", "--split", "train", "--model", "m",
+                       "--features", good, "--root", tmp_path / "ws")
+    _assert_one_line_error(bad_name, "not allowed")
+    # none of the refused imports left a store behind that looks complete
+    assert not (tmp_path / "ws" / "features").exists() or not any(
+        (tmp_path / "ws" / "features").rglob("*.zarr"))
+    assert _import(tmp_path, good).exit_code == 0
+    _assert_one_line_error(_import(tmp_path, good), "--overwrite")
+    assert _import(tmp_path, good, "--overwrite").exit_code == 0
+
+
+def test_info_refuses_unknown_path(tmp_path):
+    _assert_one_line_error(_invoke("info", tmp_path), "neither a store")
+
+
+def test_info_reports_incomplete_and_corrupt(tmp_path):
+    from hume.store import create_store
+
+    st = create_store(store_path(tmp_path, "d", "train", "half"), 20, 2, chunk_rows=10)
+    st.write_chunk(0, np.zeros((10, 2)))
+    st.close()
+    bad = store_path(tmp_path, "d", "train", "broken")
+    bad.mkdir(parents=True)
+    (bad / "zarr.json").write_text("garbage")
+    out = _invoke("info", "--root", tmp_path)
+    assert out.exit_code == 0
+    assert "incomplete" in out.output and "corrupt" in out.output
