@@ -19,7 +19,8 @@ HUME    := $(VENV)/bin/hume
 STAMP   := $(VENV)/.installed
 TORCH_PINS := torch==2.14.1 torchvision==0.29.1
 
-.PHONY: help install test demo embed search evaluate info clean
+.PHONY: help install test demo embed search evaluate info clean \
+        reproduce-cifar10 reproduce-cifar100-20 reproduce-stl10 reproduce-imagenet
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-22s %s\n", $$1, $$2}'
@@ -51,6 +52,31 @@ evaluate: install ## evaluate RUN (default: the newest run)
 
 info: install ## list stores and runs under ROOT
 	$(HUME) info --root $(ROOT)
+
+# --- reproduction of the paper on a GPU machine with internet -------------------------------
+# phi1 = DINOv2 ViT-g/14 (self-supervised; substitutes the paper's MoCo phi1, which has no public
+# weights for every dataset), phi2 = CLIP ViT-L/14 (OpenAI). Official settings, 100 seeds, inductive.
+PAPER_SEEDS ?= 100
+PAPER_VIEWS ?= dinov2,clip
+
+define reproduce
+	$(HUME) embed --model dinov2 --dataset $(1) --root $(ROOT) --device $(DEVICE)
+	$(HUME) embed --model clip --dataset $(1) --root $(ROOT) --device $(DEVICE)
+	$(HUME) search --views $(PAPER_VIEWS) --dataset $(1) --preset $(2) --setting inductive --seeds $(PAPER_SEEDS) --device $(DEVICE) --root $(ROOT) --run reproduce-$(1)
+	$(HUME) evaluate --run reproduce-$(1) --root $(ROOT)
+endef
+
+reproduce-cifar10: install ## CIFAR-10 with the paper's settings (GPU + internet)
+	$(call reproduce,cifar10,paper)
+
+reproduce-cifar100-20: install ## CIFAR-100-20 superclasses with the paper's settings (GPU + internet)
+	$(call reproduce,cifar100-20,paper)
+
+reproduce-stl10: install ## STL-10 with the paper's settings (GPU + internet)
+	$(call reproduce,stl10,paper)
+
+reproduce-imagenet: install ## ImageNet-1k, large-K settings (GPU; archives placed by hand)
+	$(call reproduce,imagenet,large-k)
 
 clean: ## remove the virtual environment and caches (keeps ROOT)
 	rm -rf $(VENV) .pytest_cache
