@@ -1,0 +1,307 @@
+"""Label-free seed selection and ensembling (SPEC §2).
+
+- :func:`label_free_scores`: how well an *unregularised* multinomial logistic regression on φ2
+  predicts a seed's own labeling under shuffled 10-fold cross-validation. All seeds and folds are
+  fitted together on the device as one batch of independent problems (per-problem L-BFGS with a
+  batched Armijo line search), instead of one sklearn fit after another.
+- :func:`match_labelings`: Hungarian (maximum-overlap) matching of every seed to a reference.
+- :func:`ensemble`: reference = best-scoring seed, match, per-sample majority vote.
+
+No ground-truth label is used anywhere in this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from hume.errors import HumeError
+
+# Elements (rows x problems x classes) of one logits tensor; bounds memory by chunking problems.
+DEFAULT_MAX_ELEMENTS = 1 << 26
+
+
+def fold_ids(n: int, n_folds: int, seed: int, device: torch.device | str = "cpu") -> torch.Tensor:
+    """Shuffled K-fold assignment: ``(n,)`` long, fold of each row (sizes differ by at most one).
+
+    Drawn on the CPU from ``seed`` so that every device gets the same folds.
+    """
+    gen = torch.Generator().manual_seed(int(seed))
+    perm = torch.randperm(n, generator=gen)
+    ids = torch.empty(n, dtype=torch.long)
+    ids[perm] = torch.arange(n) % n_folds
+    return ids.to(device)
+
+
+def _check_labelings(labelings: torch.Tensor, k: int, n: int | None = None) -> torch.Tensor:
+    if not isinstance(labelings, torch.Tensor):
+        labelings = torch.as_tensor(labelings)
+    if labelings.dim() == 1:
+        labelings = labelings[None]
+    if labelings.dim() != 2:
+        raise HumeError(f"labelings must be (seeds, rows), got shape {tuple(labelings.shape)}")
+    if labelings.dtype.is_floating_point or labelings.dtype == torch.bool:
+        raise HumeError("labelings must be integer class indices, got " + str(labelings.dtype))
+    if k < 1:
+        raise HumeError(f"the number of classes must be at least 1, got k={k}")
+    if n is not None and labelings.shape[1] != n:
+        raise HumeError(
+            f"labelings have {labelings.shape[1]} rows but the features have {n}: pass the labelings "
+            "of the same rows"
+        )
+    if labelings.numel() and (int(labelings.min()) < 0 or int(labelings.max()) >= k):
+        raise HumeError(f"labels must lie in [0, {k - 1}] for k={k}; relabel them or raise k")
+    return labelings.long()
+
+
+def _standardise(x: torch.Tensor) -> torch.Tensor:
+    """Per-feature zero mean / unit variance, plus a column of ones for the intercept."""
+    if not x.dtype.is_floating_point or x.dtype in (torch.float16, torch.bfloat16):
+        x = x.float()
+    if not torch.isfinite(x).all():
+        raise HumeError("φ2 features contain NaN or Inf: clean or re-embed the view")
+    mean = x.mean(0, keepdim=True)
+    std = x.std(0, unbiased=False, keepdim=True)
+    # Constant features become zero instead of dividing by zero.
+    x = (x - mean) / torch.where(std > 1e-12, std, torch.ones_like(std))
+    return torch.cat([x, torch.ones_like(x[:, :1])], dim=1)
+
+
+class _BatchedLogReg:
+    """B independent unregularised multinomial logistic regressions on shared rows ``x1``.
+
+    Problem b fits rows with ``weights[:, b] > 0`` (weights sum to 1 per problem: mean loss, as
+    sklearn) to ``targets[:, b]``; classes absent from its training rows are masked out (sklearn
+    only knows the classes it saw). Parameters ``w``: ``(P, B, K)``.
+    """
+
+    def __init__(self, x1: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor, k: int):
+        self.x1, self.weights, self.k = x1, weights, k
+        self.targets = targets[..., None]  # (N, B, 1)
+        counts = torch.zeros(targets.shape[1], k, dtype=x1.dtype, device=x1.device)
+        counts.scatter_add_(1, targets.T, weights.T)
+        self.present = counts > 0  # (B, K)
+        # Additive mask: a huge finite negative keeps absent classes out without NaN/Inf.
+        self.mask = torch.where(self.present, 0.0, -1e30).to(x1.dtype)
+
+    def logits(self, w: torch.Tensor) -> torch.Tensor:
+        p, b, k = w.shape
+        return (self.x1 @ w.reshape(p, b * k)).view(-1, b, k) + self.mask
+
+    def _loss(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        lse = torch.logsumexp(z, dim=-1)  # (N, B)
+        nll = lse - z.gather(-1, self.targets)[..., 0]
+        return (nll * self.weights).sum(0), lse
+
+    def loss(self, w: torch.Tensor) -> torch.Tensor:
+        return self._loss(self.logits(w))[0]  # (B,)
+
+    def loss_grad(self, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        z = self.logits(w)
+        loss, lse = self._loss(z)
+        # d(mean CE)/dz = weight * (softmax - onehot); absent classes get zero.
+        dz = torch.exp(z - lse[..., None]).mul_(self.weights[..., None])
+        dz.scatter_add_(-1, self.targets, -self.weights[..., None])
+        p, b, k = w.shape
+        grad = (self.x1.T @ dz.reshape(-1, b * k)).view(p, b, k)
+        return loss, grad
+
+
+def _lbfgs(problem: _BatchedLogReg, n_params: int, batch: int, max_iter: int, tol: float,
+           history: int = 10, max_ls: int = 25) -> torch.Tensor:
+    """Per-problem L-BFGS (two-loop recursion with per-problem inner products), zero start."""
+    k = problem.k
+    dev, dt = problem.x1.device, problem.x1.dtype
+    w = torch.zeros(n_params, batch, k, device=dev, dtype=dt)
+    f, g = problem.loss_grad(w)
+    s_hist: list[torch.Tensor] = []
+    y_hist: list[torch.Tensor] = []
+    rho_hist: list[torch.Tensor] = []
+    gamma = torch.ones(batch, device=dev, dtype=dt)
+    active = g.abs().amax((0, 2)) > tol  # (B,)
+
+    def dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return (a * b).sum((0, 2))
+
+    for _ in range(max_iter):
+        if not bool(active.any()):
+            break
+        q = g.clone()
+        alphas = []
+        for s, y, rho in zip(reversed(s_hist), reversed(y_hist), reversed(rho_hist)):
+            a = rho * dot(s, q)
+            q -= a[:, None] * y
+            alphas.append(a)
+        r = gamma[:, None] * q
+        for s, y, rho, a in zip(s_hist, y_hist, rho_hist, reversed(alphas)):
+            beta = rho * dot(y, r)
+            r += (a - beta)[:, None] * s
+        d = -r
+        gd = dot(g, d)
+        bad = gd >= 0  # not a descent direction: fall back to steepest descent
+        d = torch.where(bad[:, None], -g, d)
+        gd = torch.where(bad, -dot(g, g), gd)
+        d = d * active[:, None]
+        # Batched backtracking (Armijo), first trial step 1 (scaled by gamma above).
+        step = active.to(dt)
+        if not s_hist:  # first iteration: keep the first step modest
+            step = step * torch.clamp(1.0 / dot(g, g).sqrt().clamp_min(1e-12), max=1.0)
+        pending = active.clone()
+        for _ls in range(max_ls):
+            f_try = problem.loss(w + step[:, None] * d)
+            ok = f_try <= f + 1e-4 * step * gd
+            pending = pending & ~ok
+            if not bool(pending.any()):
+                break
+            step = torch.where(pending, step * 0.5, step)
+        step = torch.where(pending, torch.zeros_like(step), step)  # line search failed: stop it
+        active = active & ~pending
+        s_new = step[:, None] * d
+        w = w + s_new
+        f_new, g_new = problem.loss_grad(w)
+        y_new = g_new - g
+        sy = dot(s_new, y_new)
+        valid = sy > 1e-10
+        rho_hist.append(torch.where(valid, 1.0 / sy.clamp_min(1e-30), torch.zeros_like(sy)))
+        s_hist.append(s_new)
+        y_hist.append(y_new)
+        gamma = torch.where(valid, sy / dot(y_new, y_new).clamp_min(1e-30), gamma)
+        if len(s_hist) > history:
+            s_hist.pop(0), y_hist.pop(0), rho_hist.pop(0)
+        f, g = f_new, g_new
+        active = active & (g.abs().amax((0, 2)) > tol)
+    return w
+
+
+def _cv_accuracy(x1: torch.Tensor, labelings: torch.Tensor, folds: torch.Tensor, n_folds: int,
+                 k: int, max_iter: int, tol: float, max_elements: int) -> torch.Tensor:
+    """Mean fold accuracy per labeling, ``(S,)``, for one standardised view ``x1`` (N, P)."""
+    n_seeds, n = labelings.shape
+    fold_range = torch.arange(n_folds, device=x1.device)
+    test = folds[:, None] == fold_range[None, :]  # (N, F)
+    per_problem = max(n * k, 1)
+    seeds_per_chunk = max(1, max_elements // (per_problem * n_folds))
+    out = []
+    for start in range(0, n_seeds, seeds_per_chunk):
+        lab = labelings[start:start + seeds_per_chunk]  # (s, N)
+        s = lab.shape[0]
+        targets = lab.T[:, :, None].expand(n, s, n_folds).reshape(n, s * n_folds)
+        train = (~test)[:, None, :].expand(n, s, n_folds).reshape(n, s * n_folds)
+        weights = train.to(x1.dtype)
+        weights = weights / weights.sum(0, keepdim=True).clamp_min(1)
+        problem = _BatchedLogReg(x1, targets, weights, k)
+        w = _lbfgs(problem, x1.shape[1], s * n_folds, max_iter, tol)
+        with torch.no_grad():
+            pred = problem.logits(w).argmax(-1)  # (N, s*F)
+        correct = (pred == targets) & ~train
+        acc = correct.sum(0).to(x1.dtype) / (~train).sum(0).clamp_min(1).to(x1.dtype)
+        out.append(acc.view(s, n_folds).mean(1))
+    return torch.cat(out)
+
+
+@torch.no_grad()
+def label_free_scores(phi2: Sequence[torch.Tensor] | torch.Tensor, labelings: torch.Tensor, k: int,
+                      n_folds: int = 10, seed: int = 0, max_iter: int = 100, tol: float = 1e-4,
+                      max_elements: int = DEFAULT_MAX_ELEMENTS) -> torch.Tensor:
+    """Label-free score of each labeling (SPEC §2).
+
+    Score = mean accuracy of ``n_folds``-fold cross-validation (shuffled folds, the same folds for
+    every labeling, drawn from ``seed``) of an unregularised multinomial logistic regression on
+    the standardised φ2 features that predicts the labeling itself; averaged over the φ2 views.
+
+    Args:
+        phi2: one ``(N, D)`` tensor or a sequence of them (each a φ2 view, on the compute device).
+        labelings: ``(S, N)`` integer labels in ``[0, k)``; empty classes are allowed.
+        k: number of classes.
+        n_folds: folds (at least 2, at most N).
+        seed: seed of the fold assignment.
+        max_iter, tol: L-BFGS iterations and gradient tolerance (sklearn's defaults).
+        max_elements: memory bound, in elements of one (rows x problems x classes) tensor.
+
+    Returns:
+        ``(S,)`` scores in [0, 1] (float, on the device of the features).
+    """
+    views = [phi2] if isinstance(phi2, torch.Tensor) else list(phi2)
+    if not views:
+        raise HumeError("label_free_scores needs at least one φ2 view")
+    views = [torch.as_tensor(v) for v in views]
+    n = views[0].shape[0]
+    for v in views:
+        if v.dim() != 2:
+            raise HumeError(f"φ2 features must be (rows, dims), got shape {tuple(v.shape)}")
+        if v.shape[0] != n:
+            raise HumeError(f"φ2 views have different row counts ({v.shape[0]} vs {n}): "
+                            "use views of the same rows")
+    if not 2 <= n_folds <= n:
+        raise HumeError(f"n_folds must be between 2 and the number of rows ({n}), got {n_folds}")
+    device = views[0].device
+    labelings = _check_labelings(labelings, k, n).to(device)
+    folds = fold_ids(n, n_folds, seed, device)
+    total = None
+    for v in views:
+        x1 = _standardise(v.to(device))
+        acc = _cv_accuracy(x1, labelings, folds, n_folds, k, max_iter, tol, max_elements)
+        total = acc if total is None else total + acc
+    return total / len(views)
+
+
+def contingency(labelings: torch.Tensor, reference: torch.Tensor, k: int) -> torch.Tensor:
+    """``(S, k, k)`` counts: ``[s, c, r]`` = rows with class c in seed s and r in the reference."""
+    labelings = _check_labelings(labelings, k)
+    reference = _check_labelings(reference, k, labelings.shape[1])[0].to(labelings.device)
+    idx = labelings * k + reference[None]
+    counts = torch.zeros(labelings.shape[0], k * k, dtype=torch.long, device=labelings.device)
+    counts.scatter_add_(1, idx, torch.ones_like(idx))
+    return counts.view(-1, k, k)
+
+
+def match_labelings(labelings: torch.Tensor, reference: torch.Tensor, k: int) -> torch.Tensor:
+    """Hungarian maximum-overlap matching of each labeling to ``reference``.
+
+    Args:
+        labelings: ``(S, N)`` labels in ``[0, k)``.
+        reference: ``(N,)`` labels in ``[0, k)``.
+
+    Returns:
+        ``(S, k)`` long permutations (on the labelings' device): ``perms[s, c]`` is the reference
+        class matched to class c of labeling s, so ``perms[s][labelings[s]]`` is in reference terms.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    labelings = _check_labelings(labelings, k)
+    counts = contingency(labelings, reference, k).cpu().numpy()  # one copy of S*k*k counts
+    perms = torch.empty(labelings.shape[0], k, dtype=torch.long)
+    for s, c in enumerate(counts):
+        rows, cols = linear_sum_assignment(c, maximize=True)
+        perms[s, torch.as_tensor(rows)] = torch.as_tensor(cols)
+    return perms.to(labelings.device)
+
+
+def ensemble(labelings: torch.Tensor, scores: torch.Tensor, k: int
+             ) -> tuple[torch.Tensor, int, torch.Tensor]:
+    """Label-free ensemble (SPEC §2): best-scoring seed as reference, Hungarian, majority vote.
+
+    Args:
+        labelings: ``(S, N)`` labels in ``[0, k)``.
+        scores: ``(S,)`` label-free scores (higher is better).
+
+    Returns:
+        ``(labels, reference_seed, perms)``: ``(N,)`` ensemble labels in the reference's class
+        numbering, the index of the reference seed, and the ``(S, k)`` matchings. Ties in the vote
+        go to the reference seed's label (then to the lowest class index).
+    """
+    labelings = _check_labelings(labelings, k)
+    scores = torch.as_tensor(scores).flatten()
+    if scores.shape[0] != labelings.shape[0]:
+        raise HumeError(f"{scores.shape[0]} scores for {labelings.shape[0]} labelings")
+    if torch.isnan(scores.double()).any():
+        raise HumeError("label-free scores contain NaN: rerun the scoring")
+    ref = int(torch.argmax(scores.double().cpu()))
+    perms = match_labelings(labelings, labelings[ref], k)
+    mapped = torch.gather(perms, 1, labelings)  # (S, N) in reference numbering
+    votes = torch.zeros(labelings.shape[1], k, device=labelings.device)
+    votes.scatter_add_(1, mapped.T.contiguous(), torch.ones_like(mapped.T, dtype=votes.dtype))
+    # Half a vote to the reference breaks ties in its favour and never overturns a majority.
+    votes.scatter_add_(1, mapped[ref][:, None], torch.full_like(votes[:, :1], 0.5))
+    return votes.argmax(1), ref, perms
