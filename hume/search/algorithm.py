@@ -1,0 +1,231 @@
+"""The HUME outer loop for a group of seeds, on one device, with no host↔device copy per step.
+
+Per outer iteration (SPEC §2): draw S subsets of m rows on the device; soft labels
+Y = sparsemax(W φ1 / t) of every seed; per subset and φ2 view, the inner classifier is fitted by
+T GD steps from a fresh PyTorch-default initialisation and scored on the held-out part
+(:mod:`hume.search.inner`, exact second-order hypergradient); loss = mean over views of the
+held-out CE − λ·H(mean label over the subset), averaged over subsets; per-seed gradient clipped
+to norm 1; Adam; lr and t annealed at the milestones.
+
+Randomness, so that a seed's result does not depend on how seeds are grouped: the task encoder
+of seed j starts from a generator seeded by (random_state, j); the subsets and inner
+initialisations of iteration i come from a device generator seeded by (random_state, i) and are
+shared by every seed of the run (common random numbers; the official code runs each seed in its
+own process with its own subsets). Sharing lets all seeds reuse one gathered X per subset, which
+is what makes many seeds in one process cheap: X (S, n, d) @ V (S, d, B·K).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import torch
+
+from hume.search.config import SearchConfig
+from hume.search.encoder import _mix, hard_labels, init_params, l2_normalise, orthonormal_rows, soft_labels
+from hume.search.inner import inner_loss
+
+
+@dataclass
+class Prepared:
+    """Views on the device, ready for the search."""
+
+    phi1: torch.Tensor                 # (N, d1), rows L2-normalised
+    phi2: list[torch.Tensor]           # each (N, d2 + 1): (standardised) φ2 and a ones column
+    inner_lr: list[float]              # inner step size per φ2 view
+    phi2_mean: list[torch.Tensor] = field(default_factory=list)
+    phi2_std: list[torch.Tensor] = field(default_factory=list)
+
+    @property
+    def n(self) -> int:
+        return self.phi1.shape[0]
+
+
+def _lambda_max(x: torch.Tensor, iters: int = 100) -> float:
+    """Largest eigenvalue of xᵀx / N by power iteration (computed once, before the loop)."""
+    g = torch.Generator(device=x.device).manual_seed(0)
+    v = torch.randn(x.shape[1], device=x.device, dtype=x.dtype, generator=g)
+    lam = x.new_tensor(0.0)
+    for _ in range(iters):
+        w = x.T @ (x @ v) / x.shape[0]
+        lam = w.norm()
+        v = w / lam.clamp_min(1e-30)
+    return float(lam)
+
+
+def prepare(views: Sequence[torch.Tensor], cfg: SearchConfig, device: torch.device,
+            dtype: torch.dtype = torch.float32) -> Prepared:
+    """Move views to ``device`` once; normalise φ1 rows; standardise φ2; pick inner step sizes."""
+    phi1 = l2_normalise(views[0].to(device=device, dtype=dtype))
+    phi2, lrs, means, stds = [], [], [], []
+    for v in views[1:]:
+        x = v.to(device=device, dtype=dtype)
+        if cfg.standardise_phi2:
+            mean, std = x.mean(0), x.std(0, unbiased=False)
+            std = torch.where(std > 1e-12, std, torch.ones_like(std))
+            x = (x - mean) / std
+            means.append(mean)
+            stds.append(std)
+        x = torch.cat([x, torch.ones_like(x[:, :1])], 1)
+        lrs.append(cfg.inner_lr if cfg.inner_lr is not None
+                   else cfg.inner_lr_scale / _lambda_max(x))
+        phi2.append(x)
+    return Prepared(phi1, phi2, lrs, means, stds)
+
+
+@dataclass
+class GroupResult:
+    encoders: torch.Tensor   # (B, K, d1) orthonormal rows
+    objectives: torch.Tensor  # (B,) mean outer loss over the last iterations
+    labels: torch.Tensor     # (B, N) argmax W φ1
+
+
+def _subset_rows(gen: torch.Generator, n: int, s: int, m: int, device: torch.device) -> torch.Tensor:
+    """(S, m) row indices, each row a uniform subset without replacement, drawn on the device."""
+    keys = torch.rand((s, n), generator=gen, device=device)
+    return keys.argsort(1)[:, :m]
+
+
+def _inner_init(gen: torch.Generator, s: int, d_aug: int, k: int, device, dtype) -> torch.Tensor:
+    """(S, d+1, K) PyTorch-default Linear init: U(−1/√d, 1/√d) for weights and bias."""
+    bound = 1.0 / math.sqrt(d_aug - 1)
+    u = torch.rand((s, d_aug, k), generator=gen, device=device, dtype=dtype)
+    return (2 * u - 1) * bound
+
+
+def iteration_generator(device: torch.device, random_state: int, it: int) -> torch.Generator:
+    return torch.Generator(device=device).manual_seed(_mix(random_state, 1_000_003 + it))
+
+
+def outer_loss(data: Prepared, a: torch.Tensor, k: int, cfg: SearchConfig, it: int,
+               random_state: int, temperature: float,
+               shared_init: Optional[list[torch.Tensor]] = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-seed outer loss (B,) of iteration ``it`` and per-seed label entropy (B,)."""
+    device, dtype = data.phi1.device, data.phi1.dtype
+    n = data.n
+    m = min(cfg.subset_size or 10_000, n)
+    n_tr = max(1, min(m - 1, int(cfg.train_fraction * m)))
+    b = a.shape[0]
+    gen = iteration_generator(device, random_state, it)
+    idx = _subset_rows(gen, n, cfg.subsets, m, device)
+    w = orthonormal_rows(a)
+    y = soft_labels(data.phi1, w, temperature).flatten(1)  # (N, B·K)
+    y_sub = y[idx]  # (S, m, B·K)
+    ce = 0.0
+    for v, x_all in enumerate(data.phi2):
+        x = x_all[idx]
+        if shared_init is not None:
+            v0 = shared_init[v].expand(cfg.subsets, -1, -1)
+        else:
+            v0 = _inner_init(gen, cfg.subsets, x.shape[-1], k, device, dtype)
+        v0 = v0.repeat(1, 1, b)  # every seed starts its subset's classifier from the same V0
+        ce = ce + inner_loss(x[:, :n_tr], x[:, n_tr:], y_sub[:, :n_tr], y_sub[:, n_tr:], v0,
+                             k, cfg.inner_steps, data.inner_lr[v])
+    ce = ce / len(data.phi2)  # (S, B)
+    p_bar = y_sub.unflatten(-1, (b, k)).mean(1)  # (S, B, K)
+    entropy = -(p_bar * torch.log(p_bar.clamp_min(1e-12))).sum(-1)
+    loss = (ce - cfg.entropy_weight * entropy).mean(0)
+    return loss, entropy.detach().mean(0)
+
+
+def group_size(data: Prepared, k: int, cfg: SearchConfig, budget_bytes: Optional[int] = None) -> int:
+    """How many seeds fit in one batch within ``budget_bytes`` of device memory."""
+    device = data.phi1.device
+    item = data.phi1.element_size()
+    if budget_bytes is None:
+        if device.type == "cuda":
+            free, _ = torch.cuda.mem_get_info(device)
+            budget_bytes = int(free * 0.7)
+        else:
+            budget_bytes = 4 << 30
+    m = min(cfg.subset_size or 10_000, data.n)
+    s = cfg.subsets
+    shared = sum(s * m * x.shape[1] * 3 for x in data.phi2) * item
+    per_seed = 0
+    for x in data.phi2:
+        # stored iterates + a few (S, m, K) activations per φ2 view
+        per_seed += (cfg.inner_steps + 4) * s * x.shape[1] * k + 10 * s * m * k
+    per_seed += 8 * data.n * k
+    per_seed *= item
+    return max(1, int((budget_bytes - shared) // max(per_seed, 1)))
+
+
+State = dict[str, Any]
+
+
+def search_group(data: Prepared, k: int, cfg: SearchConfig, seed_ids: Sequence[int],
+                 random_state: int = 0, state: Optional[State] = None,
+                 on_progress: Optional[Callable[[int, torch.Tensor], None]] = None,
+                 progress_every: int = 10,
+                 checkpoint: Optional[Callable[[State], None]] = None,
+                 checkpoint_every_s: float = 60.0) -> GroupResult:
+    """Run the outer loop for the seeds ``seed_ids`` together; returns their encoders.
+
+    ``state`` (from a checkpoint) continues a group where it stopped. ``on_progress(it, stats)``
+    gets a device tensor [mean objective, mean label entropy] every ``progress_every``
+    iterations (the only place the caller may copy to the host). ``checkpoint(state)`` is called
+    every ``checkpoint_every_s`` seconds and on KeyboardInterrupt, with a host copy of the state.
+    """
+    device, dtype = data.phi1.device, data.phi1.dtype
+    d1 = data.phi1.shape[1]
+    if state is None:
+        a = init_params(d1, k, list(seed_ids), random_state, dtype).to(device)
+        start = 0
+    else:
+        a = state["params"].to(device=device, dtype=dtype)
+        start = int(state["iteration"])
+    a.requires_grad_(True)
+    opt = torch.optim.Adam([a], lr=cfg.outer_lr)
+    if state is not None and state.get("adam"):
+        opt.load_state_dict(state["adam"])
+    shared_init = None
+    if cfg.shared_inner_init:
+        gen = iteration_generator(device, random_state, -1)
+        shared_init = [_inner_init(gen, 1, x.shape[1], k, device, dtype) for x in data.phi2]
+    milestones = cfg.milestones()
+    window = max(1, cfg.iters // 20)
+    obj_sum = torch.zeros(len(seed_ids), device=device, dtype=dtype)
+    if state is not None and "obj_sum" in state:
+        obj_sum = state["obj_sum"].to(device=device, dtype=dtype)
+    it = start
+
+    def snapshot() -> State:
+        return {"iteration": it, "params": a.detach().cpu(), "adam": opt.state_dict(),
+                "obj_sum": obj_sum.cpu(), "seed_ids": list(seed_ids)}
+
+    last_save = time.monotonic()
+    try:
+        while it < cfg.iters:
+            n_done = sum(1 for mm in milestones if it >= mm)
+            scale = cfg.anneal_factor ** n_done
+            for group in opt.param_groups:
+                group["lr"] = cfg.outer_lr * scale
+            loss, entropy = outer_loss(data, a, k, cfg, it, random_state, cfg.tau * scale,
+                                       shared_init)
+            opt.zero_grad(set_to_none=True)
+            loss.sum().backward()  # seeds are independent: each gets its own gradient
+            with torch.no_grad():
+                norms = a.grad.flatten(1).norm(dim=1)
+                coef = (cfg.clip_norm / (norms + 1e-6)).clamp(max=1.0)
+                a.grad.mul_(coef.view(-1, 1, 1))
+            opt.step()
+            if it >= cfg.iters - window:
+                obj_sum += loss.detach()
+            it += 1
+            if on_progress is not None and (it % progress_every == 0 or it == cfg.iters):
+                on_progress(it, torch.stack([loss.detach().mean(), entropy.mean()]))
+            if checkpoint is not None and time.monotonic() - last_save > checkpoint_every_s:
+                checkpoint(snapshot())
+                last_save = time.monotonic()
+    except KeyboardInterrupt:
+        if checkpoint is not None:
+            checkpoint(snapshot())
+        raise
+    with torch.no_grad():
+        w = orthonormal_rows(a.detach())
+        labels = hard_labels(data.phi1, w)
+    return GroupResult(w, obj_sum / window, labels)

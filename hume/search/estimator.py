@@ -1,0 +1,247 @@
+"""``HUME``: the scikit-learn-style estimator the ``hume search`` command is a thin layer over.
+
+>>> model = HUME(n_classes=10, n_seeds=10).fit([phi1, phi2])      # arrays or tensors, (N, d_i)
+>>> model.labels_            # (N,) ensemble labeling (label-free selection and majority vote)
+>>> model.seed_labels_       # (n_seeds, N) every seed's labeling
+>>> model.scores_            # (n_seeds,) label-free scores; model.objectives_ final objectives
+>>> model.predict(phi1_new)  # ensemble labels of new rows through φ1 (inductive setting)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Optional
+
+import numpy as np
+import torch
+
+from hume.errors import HumeError
+from hume.search import algorithm
+from hume.search.config import SearchConfig, resolve
+from hume.search.encoder import hard_labels, l2_normalise
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """``auto`` → cuda when available, else cpu; refuse cuda when there is none."""
+    name = str(device or "auto")
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise HumeError("--device cuda was asked for but no CUDA device is available: use --device cpu")
+    if name != "cpu" and not name.startswith("cuda"):
+        raise HumeError(f"unknown device {name!r}: use auto, cpu or cuda")
+    return torch.device(name)
+
+
+def as_view(x: Any, name: str) -> torch.Tensor:
+    """A 2-D finite float tensor (on its own device) or a HumeError naming the problem."""
+    t = x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x))
+    if t.dim() != 2 or t.shape[0] == 0 or t.shape[1] == 0:
+        raise HumeError(f"view {name} must be a non-empty (rows, dims) array, got shape {tuple(t.shape)}")
+    if not (t.dtype.is_floating_point or t.dtype in (torch.int32, torch.int64, torch.uint8)):
+        raise HumeError(f"view {name} must hold real numbers, got {t.dtype}")
+    if t.dtype.is_floating_point and not bool(torch.isfinite(t).all()):
+        bad = int((~torch.isfinite(t).all(1)).sum())
+        raise HumeError(f"view {name} contains NaN or Inf in {bad} rows: clean or re-embed it")
+    return t
+
+
+def check_views(views: Sequence[Any], k: int, allow_single_view: bool,
+                names: Optional[Sequence[str]] = None) -> list[torch.Tensor]:
+    """Validate the view list: ≥ 2 views (or the explicit opt-in), same rows, 2 ≤ K ≤ N."""
+    views = list(views)
+    names = list(names) if names is not None else [f"#{i + 1}" for i in range(len(views))]
+    if not views:
+        raise HumeError("no views given: pass φ1 and at least one φ2 view")
+    if len(views) == 1 and not allow_single_view:
+        raise HumeError(
+            "a single view was given: HUME fits in φ2 the labeling parametrised in φ1, so it needs "
+            "two views (e.g. --views clip,dinov2); to use the same space for both, pass "
+            "--single-view (allow_single_view=True)"
+        )
+    tensors = [as_view(v, n) for v, n in zip(views, names)]
+    n = tensors[0].shape[0]
+    for t, name in zip(tensors, names):
+        if t.shape[0] != n:
+            raise HumeError(
+                f"views have different row counts: {names[0]} has {n} rows, {name} has "
+                f"{t.shape[0]}: use views embedded from the same dataset and split"
+            )
+    if k < 2:
+        raise HumeError(f"the number of classes must be at least 2, got {k}")
+    if k > n:
+        raise HumeError(f"the number of classes ({k}) exceeds the number of rows ({n})")
+    if len(tensors) == 1:
+        tensors = [tensors[0], tensors[0]]
+    return tensors
+
+
+class HUME:
+    """HUME labeling search (Gadetsky & Brbić, NeurIPS 2023) over several representation spaces.
+
+    Parameters:
+        n_classes: K.
+        n_seeds: independent searches, ensembled by the label-free score.
+        preset: ``"default"`` (works across feature scales), ``"paper"`` (SPEC §2 exactly) or
+            ``"large-k"`` (the official ImageNet-1000 settings).
+        iters, inner_steps, subsets, subset_size, train_fraction, tau, entropy_weight, inner_lr,
+        outer_lr, anneal: override single settings of the preset (None: the preset's value).
+        device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
+        random_state: base seed; seed j of a run depends only on (random_state, j).
+        group_size: seeds per batch (None: as many as fit in device memory).
+        allow_single_view: accept one view (used as both φ1 and φ2).
+        dtype: compute dtype (float32; float64 for tests).
+        verbose: print progress.
+
+    Attributes after ``fit(views)`` (views: list of (N, d_i), the first is φ1):
+        labels_ (N,), seed_labels_ (n_seeds, N), scores_ (n_seeds,), objectives_ (n_seeds,),
+        reference_seed_ (int), perms_ (n_seeds, K), encoders_ (n_seeds, K, d1), config_.
+    """
+
+    method = "hume"
+
+    def __init__(self, n_classes: int, n_seeds: int = 10, *, preset: Optional[str] = None,
+                 iters: Optional[int] = None, inner_steps: Optional[int] = None,
+                 subsets: Optional[int] = None, subset_size: Optional[int] = None,
+                 train_fraction: Optional[float] = None, tau: Optional[float] = None,
+                 entropy_weight: Optional[float] = None, inner_lr: Optional[float] = None,
+                 outer_lr: Optional[float] = None, anneal: Optional[bool] = None,
+                 config: Optional[SearchConfig] = None, device: str = "auto",
+                 random_state: int = 0, group_size: Optional[int] = None,
+                 allow_single_view: bool = False, dtype: torch.dtype = torch.float32,
+                 verbose: bool = False):
+        self.n_classes = n_classes
+        self.n_seeds = n_seeds
+        self.preset = preset
+        self.iters, self.inner_steps, self.subsets = iters, inner_steps, subsets
+        self.subset_size, self.train_fraction, self.tau = subset_size, train_fraction, tau
+        self.entropy_weight, self.inner_lr, self.outer_lr = entropy_weight, inner_lr, outer_lr
+        self.anneal = anneal
+        self.config = config
+        self.device = device
+        self.random_state = random_state
+        self.group_size = group_size
+        self.allow_single_view = allow_single_view
+        self.dtype = dtype
+        self.verbose = verbose
+
+    # -- configuration ----------------------------------------------------------------
+    def resolved_config(self) -> SearchConfig:
+        if self.config is not None:
+            return self.config.validate()
+        return resolve(self.preset, iters=self.iters, inner_steps=self.inner_steps,
+                       subsets=self.subsets, subset_size=self.subset_size,
+                       train_fraction=self.train_fraction, tau=self.tau,
+                       entropy_weight=self.entropy_weight, inner_lr=self.inner_lr,
+                       outer_lr=self.outer_lr, anneal=self.anneal)
+
+    # -- fitting ----------------------------------------------------------------------
+    def fit(self, views: Sequence[Any], *, view_names: Optional[Sequence[str]] = None,
+            resume_state: Optional[dict] = None,
+            checkpoint: Optional[Callable[[dict], None]] = None,
+            checkpoint_every_s: float = 60.0,
+            progress: Optional[Callable[[int, int, float, float], None]] = None) -> "HUME":
+        """Search ``n_seeds`` labelings of the rows of ``views`` and ensemble them.
+
+        ``views``: sequence of (N, d_i) arrays or tensors; views[0] is φ1, the rest are φ2 spaces
+        (held-out loss averaged over them). ``checkpoint(state)`` receives the resumable state
+        (pass it back as ``resume_state``). ``progress(done_iters, total_iters, objective,
+        entropy)`` is called every few iterations.
+        """
+        cfg = self.resolved_config()
+        k = int(self.n_classes)
+        if self.n_seeds < 1:
+            raise HumeError(f"n_seeds must be ≥ 1, got {self.n_seeds}")
+        tensors = check_views(views, k, self.allow_single_view, view_names)
+        n = tensors[0].shape[0]
+        if cfg.subset_size is not None and cfg.subset_size > n \
+                and self._explicit_subset_size():
+            raise HumeError(
+                f"subset size {cfg.subset_size} is larger than the number of rows ({n}): "
+                f"pass --subset-size ≤ {n}")
+        device = resolve_device(self.device)
+        data = algorithm.prepare(tensors, cfg, device, self.dtype)
+        self.config_ = cfg
+        self.inner_lr_ = list(data.inner_lr)
+        self.phi1_dim_ = tensors[0].shape[1]
+        bsize = self.group_size or algorithm.group_size(data, k, cfg)
+        seeds = list(range(self.n_seeds))
+        groups = [seeds[i:i + bsize] for i in range(0, len(seeds), bsize)]
+        done: dict[int, dict] = dict((resume_state or {}).get("done", {}))
+        current = (resume_state or {}).get("current")
+        total_iters = cfg.iters * len(groups)
+        for gi, group in enumerate(groups):
+            if all(s in done for s in group):
+                continue
+            state = current if current is not None and current.get("seed_ids") == group else None
+
+            def save(st: dict, _done=done) -> None:
+                if checkpoint is not None:
+                    checkpoint({"done": dict(_done), "current": st})
+
+            def report(it: int, stats: torch.Tensor, _gi=gi) -> None:
+                if progress is not None:
+                    obj, ent = stats.tolist()  # the one host copy, every few iterations
+                    progress(_gi * cfg.iters + it, total_iters, obj, ent)
+
+            res = algorithm.search_group(data, k, cfg, group, self.random_state, state,
+                                         on_progress=report, checkpoint=save,
+                                         checkpoint_every_s=checkpoint_every_s)
+            enc, obj, lab = res.encoders.cpu(), res.objectives.cpu(), res.labels.cpu()
+            for j, s in enumerate(group):
+                done[s] = {"encoder": enc[j], "objective": float(obj[j]), "labels": lab[j]}
+            if checkpoint is not None:
+                checkpoint({"done": dict(done), "current": None})
+        self.encoders_ = torch.stack([done[s]["encoder"] for s in seeds])
+        self.objectives_ = np.array([done[s]["objective"] for s in seeds])
+        self.seed_labels_ = torch.stack([done[s]["labels"] for s in seeds]).numpy().astype(np.int64)
+        self._select(data.phi2, k, device)
+        return self
+
+    def _explicit_subset_size(self) -> bool:
+        return self.subset_size is not None or (self.config is not None and
+                                                self.config.subset_size is not None)
+
+    def _select(self, phi2: Sequence[torch.Tensor], k: int, device: torch.device) -> None:
+        from hume.search.selection import ensemble, label_free_scores
+
+        raw = [x[:, :-1] for x in phi2]  # without the bias column
+        labelings = torch.as_tensor(self.seed_labels_, device=device)
+        scores = label_free_scores(raw, labelings, k, seed=self.random_state)
+        labels, ref, perms = ensemble(labelings, scores, k)
+        self.scores_ = scores.double().cpu().numpy()
+        self.labels_ = labels.cpu().numpy().astype(np.int64)
+        self.reference_seed_ = int(ref)
+        self.perms_ = perms.cpu().numpy().astype(np.int64)
+
+    # -- prediction -------------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "encoders_"):
+            raise HumeError("this HUME model is not fitted yet: call fit(views) first")
+
+    def predict_seeds(self, phi1: Any) -> np.ndarray:
+        """(n_seeds, M) labeling of new rows by every seed: argmax W φ1 (own class numbering)."""
+        self._check_fitted()
+        x = as_view(phi1, "φ1").to(torch.float64)
+        if x.shape[1] != self.phi1_dim_:
+            raise HumeError(f"φ1 of the new rows has {x.shape[1]} dims, the model was fitted on "
+                            f"{self.phi1_dim_}")
+        return hard_labels(l2_normalise(x), self.encoders_.to(torch.float64)).numpy()
+
+    def predict(self, phi1: Any) -> np.ndarray:
+        """(M,) ensemble labels of new rows: every seed through φ1, matched, majority vote."""
+        seeds = self.predict_seeds(phi1)
+        return vote(seeds, self.perms_, self.reference_seed_, int(self.n_classes))
+
+    def fit_predict(self, views: Sequence[Any], **kw: Any) -> np.ndarray:
+        return self.fit(views, **kw).labels_
+
+
+def vote(seed_labels: np.ndarray, perms: np.ndarray, reference: int, k: int) -> np.ndarray:
+    """Majority vote of seed labelings mapped by ``perms``; ties go to the reference seed."""
+    mapped = np.take_along_axis(perms, seed_labels, axis=1)  # (S, M) in reference numbering
+    votes = np.zeros((seed_labels.shape[1], k))
+    for row in mapped:
+        votes[np.arange(len(row)), row] += 1
+    votes[np.arange(mapped.shape[1]), mapped[reference]] += 0.5
+    return votes.argmax(1).astype(np.int64)
