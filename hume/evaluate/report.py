@@ -1,0 +1,299 @@
+"""Score a run against ground truth and baselines; write report.json, report.md, figures/.
+
+The run's own outputs (config.json, seeds.npz, ensemble.npz, encoders) are only read.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hume.evaluate import figures
+from hume.evaluate.baselines import concat_normalised, kmeans_labels, linear_probe
+from hume.evaluate.inputs import RunInputs, load_inputs
+from hume.evaluate.metrics import score_labeling
+from hume.evaluate.paper import paper_numbers
+from hume.runs import write_json
+
+REPORT_JSON = "report.json"
+REPORT_MD = "report.md"
+FIGURES = "figures"
+
+
+def _finite(x: float) -> float | None:
+    return None if x is None or not math.isfinite(float(x)) else float(x)
+
+
+def resolve_device(requested: str | None, config: dict[str, Any]) -> str:
+    """``requested``, else the run's device; ``auto``/unavailable CUDA fall back to CPU."""
+    import torch
+
+    want = requested or config.get("device") or (config.get("hyperparameters") or {}).get("device")
+    want = str(want or "auto")
+    if want.startswith("cuda") or want == "auto":
+        return ("cuda" if want == "auto" else want) if torch.cuda.is_available() else "cpu"
+    return want
+
+
+def spearman(scores: np.ndarray, accs: np.ndarray) -> dict[str, Any]:
+    """Spearman rank correlation of label-free scores and true accuracies over seeds."""
+    from scipy.stats import spearmanr
+
+    ok = np.isfinite(scores) & np.isfinite(accs)
+    n = int(ok.sum())
+    rho = None
+    if n >= 3 and np.ptp(scores[ok]) > 0 and np.ptp(accs[ok]) > 0:
+        # no p-value: its t-approximation is meaningless for the few seeds a run has
+        rho = _finite(spearmanr(scores[ok], accs[ok]).statistic)
+    return {"rho": rho, "n_seeds": n}
+
+
+def _seed_table(inp: RunInputs, known: np.ndarray) -> list[dict[str, Any]]:
+    rows = []
+    for i, labels in enumerate(inp.seed_labels):
+        row = {"seed": i, "score": _finite(inp.scores[i]), "objective": _finite(inp.objectives[i]),
+               "n_clusters": int(np.unique(labels).size)}
+        if known.any():
+            m = score_labeling(inp.y_true[known], labels[known], detail=False)
+            row.update(acc=m["acc"], ari=m["ari"], nmi=m["nmi"])
+        rows.append(row)
+    return rows
+
+
+def _scored(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
+    m = score_labeling(y_true, y_pred, detail=False)
+    return {k: m[k] for k in ("acc", "ari", "nmi", "n_clusters", "n_samples")}
+
+
+def run_baselines(inp: RunInputs, device: str, n_init: int = 5, seed: int = 0,
+                  max_fit_rows: int | None = 100_000, max_probe_rows: int | None = 50_000,
+                  progress: bool = True) -> dict[str, Any]:
+    """k-means per view and on the normalised concatenation; the supervised probe per view.
+
+    k-means is fitted on the searched rows and labels the evaluated rows; the probe trains on
+    the labelled searched rows and predicts the evaluated rows, or, when those are the same
+    rows, is cross-validated.
+    """
+    from rich.progress import Progress
+
+    known = inp.y_true >= 0
+    y_eval = inp.y_true
+    k = int(inp.config.get("k") or len(np.unique(y_eval[known])))
+    views = inp.views
+    y_fit = inp.y_true if inp.same_rows else inp.labels_of(inp.fit_splits)
+    out: dict[str, Any] = {"kmeans": {}, "linear_probe": {}, "settings": {
+        "device": device, "k": k, "kmeans_restarts": n_init, "seed": seed,
+        "kmeans_max_fit_rows": max_fit_rows, "probe_max_rows": max_probe_rows,
+        "kmeans_fit_on": "+".join(inp.fit_splits), "evaluated_on": "+".join(inp.eval_splits)}}
+    n_tasks = 2 * len(views) + (1 if len(views) > 1 else 0)
+    with Progress(disable=not progress, transient=True) as bar:
+        task = bar.add_task("baselines", total=n_tasks)
+        fit, ev = {}, {}
+        for i, view in enumerate(views):
+            bar.update(task, description=f"k-means on {view}")
+            fit[view] = inp.features(view, inp.fit_splits, device)
+            ev[view] = fit[view] if inp.same_rows else inp.features(view, inp.eval_splits, device)
+            pred = kmeans_labels(fit[view], ev[view], k, n_init=n_init, seed=seed,
+                                 max_fit_rows=max_fit_rows, device=device)
+            out["kmeans"][view] = {"role": "phi1" if i == 0 else "phi2",
+                                   **_scored(y_eval[known], pred[known])}
+            bar.advance(task)
+        if len(views) > 1:
+            name = "concat(" + ",".join(views) + ")"
+            bar.update(task, description=f"k-means on {name}")
+            zf = concat_normalised([fit[v] for v in views])
+            ze = zf if inp.same_rows else concat_normalised([ev[v] for v in views])
+            pred = kmeans_labels(zf, ze, k, n_init=n_init, seed=seed, max_fit_rows=max_fit_rows,
+                                 device=device)
+            out["kmeans"][name] = {"role": "all views, L2-normalised",
+                                   **_scored(y_eval[known], pred[known])}
+            del zf, ze
+            bar.advance(task)
+        for i, view in enumerate(views):
+            bar.update(task, description=f"linear probe on {view}")
+            fit_known = y_fit >= 0
+            if inp.same_rows or fit_known.sum() == 0:
+                # same rows (or no labelled train rows): cross-validate on the evaluated rows
+                x = ev[view][known].float().cpu().numpy()
+                res = linear_probe(x, y_eval[known], max_rows=max_probe_rows, seed=seed)
+                truth = y_eval[known][res.rows]
+            else:
+                xf = fit[view][fit_known].float().cpu().numpy()
+                xe = ev[view][known].float().cpu().numpy()
+                res = linear_probe(xf, y_fit[fit_known], xe, max_rows=max_probe_rows, seed=seed)
+                truth = y_eval[known]
+            out["linear_probe"][view] = {"role": "phi1" if i == 0 else "phi2",
+                                         "protocol": res.protocol, **_scored(truth, res.y_pred)}
+            bar.advance(task)
+    return out
+
+
+def _confusion_and_sizes(inp: RunInputs, ens_metrics: dict, fig_dir: Path) -> list[Path]:
+    written = []
+    conf = np.asarray(ens_metrics["confusion"])
+    clusters = ens_metrics["confusion_clusters"]
+    written.append(figures.confusion_figure(
+        conf, clusters, fig_dir / "confusion.png", inp.class_names,
+        title=f"ensemble labeling, {'+'.join(inp.eval_splits)} ({inp.config['dataset']})"))
+    written.append(figures.class_sizes_figure(conf.sum(axis=0), fig_dir / "class_sizes.png",
+                                              true=conf.sum(axis=1), class_names=inp.class_names))
+    return written
+
+
+def build_report(inp: RunInputs, device: str, baselines: bool = True, n_init: int = 5,
+                 progress: bool = True) -> dict[str, Any]:
+    """Every number of the report (JSON-ready) and the figures, written under ``figures/``."""
+    cfg = inp.config
+    fig_dir = inp.run_dir / FIGURES
+    known = inp.y_true >= 0
+    report: dict[str, Any] = {
+        "run": inp.run_dir.name, "dataset": cfg["dataset"], "method": cfg.get("method"),
+        "setting": cfg["setting"], "views": inp.views, "phi1": inp.views[0],
+        "phi2": inp.views[1:], "k": cfg.get("k"), "n_seeds": int(len(inp.scores)),
+        "evaluated_on": {"splits": inp.eval_splits, "n_rows": int(len(inp.y_true)),
+                         "n_labelled": int(known.sum())},
+        "ground_truth": inp.has_ground_truth,
+        "reference_seed": inp.reference_seed,
+        "created": datetime.now(timezone.utc).isoformat(),
+        "notes": list(inp.notes),
+    }
+    seeds = _seed_table(inp, known)
+    report["seeds"] = seeds
+    found_sizes = np.bincount(inp.ensemble, minlength=int(cfg.get("k") or 0)).tolist()
+    report["class_sizes"] = {"found": found_sizes}
+    written: list[Path] = []
+    if not inp.has_ground_truth:
+        report["notes"].append("no ground truth: the stores hold no labels (all −1), so only "
+                               "label-free scores and class sizes are reported")
+        report.update(metrics=None, selected_seed=None, best_seed=None, median_seed=None,
+                      spearman=None, baselines=None)
+        written.append(figures.class_sizes_figure(found_sizes, fig_dir / "class_sizes.png"))
+    else:
+        if not known.all():
+            report["notes"].append(f"{int((~known).sum())} of {len(known)} evaluated rows have "
+                                   "no label (−1) and are left out of every metric")
+        y_true = inp.y_true[known]
+        n_classes = max(inp.n_classes or 0, int(y_true.max()) + 1)
+        ens = score_labeling(y_true, inp.ensemble[known], n_classes=n_classes)
+        report["metrics"] = ens
+        accs = np.array([s["acc"] for s in seeds])
+        order = np.argsort(accs, kind="stable")
+        picks = {"selected_seed": inp.reference_seed, "best_seed": int(order[-1]),
+                 "median_seed": int(order[(len(order) - 1) // 2])}
+        for key, i in picks.items():
+            report[key] = {"seed": i, **score_labeling(y_true, inp.seed_labels[i][known],
+                                                       n_classes=n_classes, detail=False)}
+        report["spearman"] = spearman(inp.scores, accs)
+        report["class_sizes"]["true"] = np.bincount(y_true, minlength=n_classes).tolist()
+        report["class_names"] = inp.class_names
+        written += _confusion_and_sizes(inp, ens, fig_dir)
+        written.append(figures.score_vs_accuracy_figure(
+            inp.scores, accs, fig_dir / "score_vs_accuracy.png", report["spearman"]["rho"],
+            selected=inp.reference_seed, ensemble_acc=ens["acc"]))
+        report["baselines"] = (run_baselines(inp, device, n_init=n_init, progress=progress)
+                               if baselines else None)
+    report["paper"] = paper_numbers(cfg["dataset"])
+    report["figures"] = [str(p.relative_to(inp.run_dir)) for p in written]
+    return report
+
+
+def _pct(x: float | None) -> str:
+    return "–" if x is None else f"{100 * x:.1f}"
+
+
+def result_rows(report: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(label, metrics) rows of the measured results, in the order tables print them."""
+    if not report.get("metrics"):
+        return []
+    method = str(report.get("method") or "hume").upper()
+    rows = [(f"{method} ensemble", report["metrics"]),
+            (f"selected seed #{report['selected_seed']['seed']} (label-free)", report["selected_seed"]),
+            (f"best seed #{report['best_seed']['seed']} (oracle, uses labels)", report["best_seed"]),
+            (f"median seed #{report['median_seed']['seed']}", report["median_seed"])]
+    base = report.get("baselines") or {}
+    for view, m in base.get("kmeans", {}).items():
+        rows.append((f"k-means on {view}", m))
+    for view, m in base.get("linear_probe", {}).items():
+        rows.append((f"supervised linear probe on {view} ({m['role']}, {m['protocol']})", m))
+    return rows
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """report.md: compact tables, ×100 with one decimal."""
+    views = report["views"]
+    ev = report["evaluated_on"]
+    lines = [f"# Evaluation of run `{report['run']}`", "",
+             f"- dataset `{report['dataset']}`, method `{report['method']}`, setting "
+             f"`{report['setting']}`, K = {report['k']}, {report['n_seeds']} seeds",
+             f"- views: φ1 = `{views[0]}`, φ2 = {', '.join(f'`{v}`' for v in views[1:]) or '–'}",
+             f"- evaluated on {'+'.join(ev['splits'])}: {ev['n_rows']} rows, "
+             f"{ev['n_labelled']} with a label"]
+    lines += [f"- note: {n}" for n in report.get("notes", [])]
+    if report.get("metrics"):
+        lines += ["", "## Measured results (×100)", "",
+                  "| method | ACC | ARI | NMI | clusters |", "|---|---|---|---|---|"]
+        for label, m in result_rows(report):
+            lines.append(f"| {label} | {_pct(m['acc'])} | {_pct(m['ari'])} | {_pct(m['nmi'])} "
+                         f"| {m['n_clusters']} |")
+        sp = report["spearman"]
+        rho = "n/a" if sp["rho"] is None else f"{sp['rho']:.3f}"
+        lines += ["", "## Label-free score vs. true accuracy", "",
+                  f"Spearman ρ = {rho} over {sp['n_seeds']} seeds.", "",
+                  "| seed | label-free score | objective | ACC | ARI | NMI |",
+                  "|---|---|---|---|---|---|"]
+        for s in report["seeds"]:
+            score = "–" if s["score"] is None else f"{s['score']:.4f}"
+            obj = "–" if s["objective"] is None else f"{s['objective']:.4f}"
+            lines.append(f"| {s['seed']} | {score} | {obj} | {_pct(s['acc'])} | {_pct(s['ari'])} "
+                         f"| {_pct(s['nmi'])} |")
+        pc = report["metrics"]["per_class_acc"]
+        if len(pc) <= 50:
+            names = report.get("class_names") or [str(i) for i in range(len(pc))]
+            true, conf = report["class_sizes"]["true"], report["metrics"]["confusion"]
+            lines += ["", "## Ensemble per class (after matching)", "",
+                      "| class | true size | found size | accuracy |", "|---|---|---|---|"]
+            found = np.asarray(conf).sum(axis=0)
+            for i, acc in enumerate(pc):
+                name = names[i] if i < len(names) else str(i)
+                lines.append(f"| {name} | {true[i]} | {int(found[i])} | {_pct(acc)} |")
+    else:
+        lines += ["", "**No ground truth exists for these rows**: only label-free scores and "
+                  "class sizes are reported.", "", "| seed | label-free score | clusters |",
+                  "|---|---|---|"]
+        for s in report["seeds"]:
+            score = "–" if s["score"] is None else f"{s['score']:.4f}"
+            lines.append(f"| {s['seed']} | {score} | {s['n_clusters']} |")
+        lines += ["", "Found class sizes: " + ", ".join(map(str, report["class_sizes"]["found"]))]
+    paper = report.get("paper")
+    if paper:
+        lines += ["", f"## Published numbers for {paper['dataset']} (the papers', NOT measured here)",
+                  "", f"Source: {paper['source']}. These used the authors' backbones, listed "
+                  "per row; compare with the measured table only where the backbones match.", "",
+                  "| method (paper) | setting | backbones | ACC | ARI |", "|---|---|---|---|---|"]
+        for r in paper["rows"]:
+            lines.append(f"| {r['method']} | {r['setting']} | {r['backbones']} | {_pct(r['acc'])} "
+                         f"| {_pct(r['ari'])} |")
+    if report.get("figures"):
+        lines += ["", "## Figures", ""] + [f"![{Path(f).stem}]({f})" for f in report["figures"]]
+    return "\n".join(lines) + "\n"
+
+
+def evaluate_run(run_dir: str | os.PathLike, root: str | os.PathLike | None = None,
+                 device: str | None = None, baselines: bool = True, n_init: int = 5,
+                 progress: bool = True) -> tuple[dict[str, Any], list[Path]]:
+    """Evaluate one run; returns the report and the paths written (report files, figures)."""
+    inp = load_inputs(run_dir, root)
+    dev = resolve_device(device, inp.config)
+    report = build_report(inp, dev, baselines=baselines, n_init=n_init, progress=progress)
+    run_dir = Path(run_dir)
+    write_json(run_dir / REPORT_JSON, report)
+    md = run_dir / REPORT_MD
+    tmp = md.with_name(f".{md.name}.tmp")
+    tmp.write_text(markdown(report))
+    os.replace(tmp, md)
+    return report, [run_dir / REPORT_JSON, md] + [run_dir / f for f in report["figures"]]

@@ -1,0 +1,227 @@
+"""`hume evaluate` end to end on runs fabricated in the test (no dependency on the search stage).
+
+A fabricated run follows the hume/runs.py contract: config.json, seeds.npz, ensemble.npz over
+stores written with hume.store.importing.import_features.
+"""
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from hume.cli import app
+from hume.errors import HumeError
+from hume.evaluate.report import evaluate_run, markdown, spearman
+from hume.runs import write_json
+from hume.store import open_store, store_path
+from hume.store.importing import import_features
+
+runner = CliRunner()
+K = 3
+CLASSES = ["cat", "dog", "ship"]
+
+
+def _npy(tmp_path, name, array):
+    path = tmp_path / name
+    np.save(path, array)
+    return str(path)
+
+
+def _views(n: int, seed: int):
+    """Two views of K well-separated blobs: phi1 (6 dims) and phi2 (8 dims), and the truth."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % K
+    rng.shuffle(y)
+    c1, c2 = np.eye(K, 6) * 8, np.eye(K, 8) * 8
+    x1 = c1[y] + rng.normal(0, 0.5, (n, 6))
+    x2 = c2[y] + rng.normal(0, 0.5, (n, 8))
+    return x1.astype(np.float32), x2.astype(np.float32), y
+
+
+def _corrupt(y: np.ndarray, fraction: float, perm: list[int], seed: int) -> np.ndarray:
+    """``y`` relabelled by ``perm`` with the first ``fraction`` of rows shifted to another class."""
+    out = np.asarray(perm)[y]
+    n_bad = int(round(fraction * len(y)))
+    out[:n_bad] = (out[:n_bad] + 1) % K
+    return out.astype(np.int64)
+
+
+def fabricate_run(root, name="run1", setting="inductive", n_seeds=5, labels=True,
+                  created="2026-01-01T00:00:00", n_train=90, n_test=45):
+    """Write stores and a finished run whose seed i has ACC 1 − 0.1·i and score 0.9 − 0.1·i."""
+    tmp = root / "_npy"
+    tmp.mkdir(parents=True, exist_ok=True)
+    splits = {"train": _views(n_train, 1), "test": _views(n_test, 2)}
+    stores = {}
+    for split, (x1, x2, y) in splits.items():
+        for view, x in (("phi", x1), ("clip", x2)):
+            path = store_path(root, "toy", split, view)
+            if not path.exists():  # several runs may share the stores
+                lab = _npy(tmp, f"y_{split}.npy", y if labels else np.full(len(y), -1))
+                import_features("toy", split, view, _npy(tmp, f"{view}_{split}.npy", x), lab,
+                                root=str(root), dtype="float32")
+                if labels:
+                    with open_store(path, mode="r+") as st:
+                        st.update_attrs(classes=CLASSES)
+            with open_store(path) as st:
+                stores[f"{view}/{split}"] = {"path": str(path), "n_rows": st.n_rows,
+                                             "store_id": st.attrs["store_id"]}
+    search = ["train"] if setting == "inductive" else ["train", "test"]
+    predict = ["test"] if setting == "inductive" else []
+    y_search = np.concatenate([splits[s][2] for s in search])
+    seeds = {"labels": np.stack([_corrupt(y_search, 0.1 * i, [2, 0, 1], i) for i in range(n_seeds)]),
+             "scores": 0.9 - 0.1 * np.arange(n_seeds), "objectives": np.arange(n_seeds, dtype=float)}
+    ens = {"labels": seeds["labels"][0], "reference_seed": np.int64(0)}
+    for s in predict:
+        seeds[f"{s}_labels"] = np.stack([_corrupt(splits[s][2], 0.1 * i, [1, 2, 0], i)
+                                         for i in range(n_seeds)])
+        ens[f"{s}_labels"] = seeds[f"{s}_labels"][0]
+    run_dir = root / "runs" / name
+    run_dir.mkdir(parents=True)
+    np.savez(run_dir / "seeds.npz", **seeds)
+    np.savez(run_dir / "ensemble.npz", **ens)
+    write_json(run_dir / "config.json", {
+        "method": "hume", "dataset": "toy", "views": ["phi", "clip"], "setting": setting,
+        "k": K, "n_seeds": n_seeds, "hyperparameters": {"device": "cpu"},
+        "search_splits": search, "predict_splits": predict, "stores": stores,
+        "status": "complete", "created": created, "hume_version": "test"})
+    return run_dir
+
+
+def _digests(run_dir):
+    return {n: hashlib.sha256((run_dir / n).read_bytes()).hexdigest()
+            for n in ("config.json", "seeds.npz", "ensemble.npz")}
+
+
+@pytest.mark.parametrize("setting", ["inductive", "transductive"])
+def test_report_contents(tmp_path, setting):
+    run_dir = fabricate_run(tmp_path, setting=setting)
+    before = _digests(run_dir)
+    report, written = evaluate_run(run_dir, tmp_path, n_init=2, progress=False)
+    assert _digests(run_dir) == before  # search outputs untouched
+    on_disk = json.loads((run_dir / "report.json").read_text())
+    assert on_disk["metrics"]["acc"] == pytest.approx(1.0)
+    n_eval = 45 if setting == "inductive" else 135
+    assert on_disk["evaluated_on"] == {"splits": ["test"] if setting == "inductive" else
+                                       ["train", "test"], "n_rows": n_eval, "n_labelled": n_eval}
+    for key in ("acc", "ari", "nmi"):
+        assert 0.0 <= on_disk["metrics"][key] <= 1.0
+    # seed i has ~10·i % of its rows wrong, whatever permutation it uses
+    accs = [s["acc"] for s in on_disk["seeds"]]
+    assert accs == pytest.approx([1 - 0.1 * i for i in range(5)], abs=0.02)
+    assert on_disk["selected_seed"]["seed"] == 0 and on_disk["best_seed"]["seed"] == 0
+    assert on_disk["median_seed"]["seed"] == 2
+    assert on_disk["spearman"]["rho"] == pytest.approx(1.0)
+    assert on_disk["metrics"]["per_class_acc"] == pytest.approx([1.0, 1.0, 1.0])
+    assert np.trace(np.array(on_disk["metrics"]["confusion"])) == n_eval
+    assert on_disk["class_sizes"]["true"] == [n_eval // 3] * 3
+    base = on_disk["baselines"]
+    assert set(base["kmeans"]) == {"phi", "clip", "concat(phi,clip)"}
+    assert all(m["acc"] > 0.95 for m in base["kmeans"].values())  # separable blobs
+    assert set(base["linear_probe"]) == {"phi", "clip"}
+    assert base["linear_probe"]["phi"]["role"] == "phi1"
+    assert all(m["acc"] > 0.95 for m in base["linear_probe"].values())
+    protocol = base["linear_probe"]["clip"]["protocol"]
+    assert (protocol == "train -> test") == (setting == "inductive")
+    assert on_disk["paper"] is None  # "toy" is no SPEC §3 dataset
+    for path in written:
+        assert path.is_file() and path.stat().st_size > 0
+    figs = {p.name for p in (run_dir / "figures").iterdir()}
+    assert figs == {"confusion.png", "score_vs_accuracy.png", "class_sizes.png"}
+    for f in (run_dir / "figures").iterdir():
+        assert f.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and f.stat().st_size > 1000
+    md = (run_dir / "report.md").read_text()
+    assert "| HUME ensemble | 100.0 | 100.0 | 100.0 | 3 |" in md
+    assert "Spearman ρ = 1.000" in md and "cat" in md
+
+
+def test_paper_numbers_are_shown_apart_and_labelled(tmp_path):
+    run_dir = fabricate_run(tmp_path)
+    cfg = json.loads((run_dir / "config.json").read_text())
+    report, _ = evaluate_run(run_dir, tmp_path, baselines=False, progress=False)
+    report["dataset"] = "cifar10"
+    from hume.evaluate.paper import paper_numbers
+
+    report["paper"] = paper_numbers("CIFAR-10")
+    rows = {(r["method"], r["setting"]): r for r in report["paper"]["rows"]}
+    assert rows[("HUME", "inductive")]["acc"] == pytest.approx(0.884)
+    assert rows[("HUME", "transductive")]["ari"] == pytest.approx(0.792)
+    assert rows[("TURTLE", "transductive")]["backbones"] == "CLIP ViT-L/14 + DINOv2 ViT-g/14"
+    md = markdown(report)
+    measured, published = md.split("## Published numbers")
+    assert "88.4" in published and "88.4" not in measured
+    assert "NOT measured here" in published and "MoCo v2" in published
+    assert paper_numbers("imagenet")["rows"][-1]["acc"] == pytest.approx(0.511)
+    assert paper_numbers("digits") is None
+    assert cfg["dataset"] == "toy"
+
+
+def test_cli_evaluate_newest_run(tmp_path):
+    fabricate_run(tmp_path, name="old", created="2026-01-01T00:00:00")
+    fabricate_run(tmp_path, name="new", setting="transductive", created="2026-02-01T00:00:00")
+    result = runner.invoke(app, ["evaluate", "--root", str(tmp_path), "--restarts", "1"])
+    assert result.exit_code == 0, result.output
+    assert "evaluating run new" in result.output
+    assert "HUME ensemble" in result.output and "k-means on phi" in result.output
+    assert "report.json" in result.output and "confusion.png" in result.output
+    assert (tmp_path / "runs" / "new" / "report.json").is_file()
+    assert not (tmp_path / "runs" / "old" / "report.json").exists()
+    named = runner.invoke(app, ["evaluate", "--run", "old", "--root", str(tmp_path),
+                                "--no-baselines"])
+    assert named.exit_code == 0, named.output
+    assert json.loads((tmp_path / "runs" / "old" / "report.json").read_text())["baselines"] is None
+
+
+def test_no_ground_truth(tmp_path):
+    run_dir = fabricate_run(tmp_path, labels=False)
+    result = runner.invoke(app, ["evaluate", "--root", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "no ground truth" in result.output
+    report = json.loads((run_dir / "report.json").read_text())
+    assert report["ground_truth"] is False and report["metrics"] is None
+    assert [s["score"] for s in report["seeds"]] == pytest.approx([0.9, 0.8, 0.7, 0.6, 0.5])
+    assert sum(report["class_sizes"]["found"]) == 45
+    assert report["figures"] == ["figures/class_sizes.png"]
+    assert (run_dir / "figures" / "class_sizes.png").stat().st_size > 1000
+    assert "No ground truth exists" in (run_dir / "report.md").read_text()
+
+
+def test_changed_store_is_refused(tmp_path):
+    run_dir = fabricate_run(tmp_path)
+    x1, _, y = _views(60, 9)  # the test split of phi re-imported with other rows
+    import_features("toy", "test", "phi", _npy(tmp_path, "new.npy", x1), _npy(tmp_path, "ny.npy", y),
+                    root=str(tmp_path), overwrite=True)
+    result = runner.invoke(app, ["evaluate", "--root", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "changed since the search" in result.output and "Traceback" not in result.output
+    assert not (run_dir / "report.json").exists()
+
+
+def test_rewritten_store_with_same_size_is_refused(tmp_path):
+    fabricate_run(tmp_path)
+    x1, _, y = _views(90, 5)
+    import_features("toy", "train", "clip", _npy(tmp_path, "n.npy", x1), _npy(tmp_path, "y.npy", y),
+                    root=str(tmp_path), overwrite=True)
+    with pytest.raises(HumeError, match="changed since the search"):
+        evaluate_run(tmp_path / "runs" / "run1", tmp_path, progress=False)
+
+
+def test_missing_run_and_unfinished_run_exit_2(tmp_path):
+    result = runner.invoke(app, ["evaluate", "--root", str(tmp_path)])
+    assert result.exit_code == 2 and "no runs" in result.output
+    fabricate_run(tmp_path)
+    result = runner.invoke(app, ["evaluate", "--run", "nope", "--root", str(tmp_path)])
+    assert result.exit_code == 2 and "no run 'nope'" in result.output
+    cfg_path = tmp_path / "runs" / "run1" / "config.json"
+    cfg = json.loads(cfg_path.read_text())
+    write_json(cfg_path, {**cfg, "status": "running"})
+    result = runner.invoke(app, ["evaluate", "--root", str(tmp_path)])
+    assert result.exit_code == 2 and "--resume" in result.output
+
+
+def test_spearman_edge_cases():
+    assert spearman(np.array([1.0, 2.0]), np.array([0.1, 0.2]))["rho"] is None
+    assert spearman(np.array([1.0, 1.0, 1.0]), np.array([0.1, 0.2, 0.3]))["rho"] is None
+    assert spearman(np.array([3.0, 2.0, 1.0]), np.array([0.1, 0.2, 0.3]))["rho"] == pytest.approx(-1)
