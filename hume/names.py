@@ -5,7 +5,7 @@ from __future__ import annotations
 from hume.errors import HumeError
 
 #: Short names that resolve to a canonical model (and store) name.
-MODEL_ALIASES: dict[str, str] = {"dino": "dinov2"}
+MODEL_ALIASES: dict[str, str] = {"dino": "dinov2", "dinov2-g": "dinov2", "clip-l14": "clip"}
 
 SPLITS = ("train", "test", "all")
 
