@@ -1,0 +1,431 @@
+"""The embed pipeline: a frozen backbone over every sample of a dataset split, streamed into a store.
+
+For each split: rank 0 creates the store (attributes and ground-truth labels first, so a store at
+its final path is always fully described), then every rank computes whole row chunks among the
+missing ones and writes each chunk as soon as it is done. Host memory holds one chunk of features
+at a time, whatever N is. Batches never straddle a chunk boundary, so a chunk's features do not
+depend on which run, rank or resume computed it: an interrupted and resumed store is bit-for-bit
+the store of an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hume.embed import distributed as dist_
+from hume.embed.distributed import Ranks
+from hume.errors import HumeError
+from hume.store import DTYPES, check_format, create_store, open_store, remove_store
+from hume.store.paths import resolve_root, store_path
+
+PRECISIONS = ("fp32", "fp16", "bf16")
+DEVICES = ("auto", "cpu", "cuda")
+FEATURES = ("cls", "cls+mean")
+TARGET_CHUNK_ROWS = 1024
+
+#: Attributes that must agree for an unfinished store to be resumed (else its rows would mix).
+IDENTITY_KEYS = ("dataset", "split", "model", "weights", "feature_kind", "preprocessing",
+                 "dtype", "n_rows", "dim", "precision")
+
+#: Test hook (never set by users): ``kill:K`` SIGKILLs this process once it has written K chunks,
+#: ``pause:K`` sleeps there until a signal arrives. Lets tests interrupt a run at a known point.
+FAULT_ENV = "HUME_EMBED_FAULT"
+
+
+# -- options -----------------------------------------------------------------------------------
+def _choice(kind: str, value: str, allowed: Sequence[str]) -> str:
+    if value not in allowed:
+        raise HumeError(f"unknown {kind} {value!r}: use one of {', '.join(allowed)}")
+    return value
+
+
+def resolve_device(device: str, ranks: Ranks = Ranks()) -> Any:
+    """``auto`` -> CUDA when available, else CPU; with several ranks each takes its own GPU."""
+    import torch
+
+    _choice("device", device, DEVICES)
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cpu":
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        raise HumeError("--device cuda was asked for but no CUDA GPU is visible to torch: "
+                        "use --device cpu (or auto), or install a CUDA build of torch")
+    n_gpus = torch.cuda.device_count()
+    if ranks.local_rank >= n_gpus:
+        raise HumeError(f"local rank {ranks.local_rank} has no GPU ({n_gpus} visible): "
+                        f"start at most {n_gpus} processes per node")
+    return torch.device("cuda", ranks.local_rank)
+
+
+def compute_precision(device: Any, precision: str, has_module: bool) -> str:
+    """What actually runs: autocast fp16/bf16 on a GPU, fp32 on CPU and for classical views."""
+    _choice("precision", precision, PRECISIONS)
+    if device.type != "cuda" or not has_module:
+        return "fp32"
+    return precision
+
+
+def default_chunk_rows(batch_size: int, n_rows: int) -> int:
+    """About 1024 rows, a whole number of batches (no short batch inside a chunk), at most N."""
+    rows = batch_size * max(1, round(TARGET_CHUNK_ROWS / batch_size))
+    return max(1, min(rows, n_rows))
+
+
+# -- which rows go into which batch -------------------------------------------------------------
+class ChunkBatches:
+    """Batch sampler over whole chunks: the batches of chunk ``c`` cover rows
+    ``[c * chunk_rows, min((c + 1) * chunk_rows, n_rows))`` in order and never cross into another
+    chunk. Used as ``DataLoader(batch_sampler=...)`` over the full dataset: only these rows load.
+    """
+
+    def __init__(self, chunks: Sequence[int], chunk_rows: int, n_rows: int, batch_size: int):
+        self.bounds = [(c * chunk_rows, min((c + 1) * chunk_rows, n_rows)) for c in chunks]
+        self.batch_size = batch_size
+
+    def batches_per_chunk(self) -> list[int]:
+        return [-(-(stop - start) // self.batch_size) for start, stop in self.bounds]
+
+    def __iter__(self) -> Iterator[list[int]]:
+        for start, stop in self.bounds:
+            for s in range(start, stop, self.batch_size):
+                yield list(range(s, min(s + self.batch_size, stop)))
+
+    def __len__(self) -> int:
+        return sum(self.batches_per_chunk())
+
+
+class Transformed:
+    """``dataset[i] -> (transform(sample), label)``: the backbone's own preprocessing."""
+
+    def __init__(self, dataset: Any, transform: Any):
+        self.dataset = dataset
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, i: int) -> tuple[Any, int]:
+        sample, label = self.dataset[i]
+        return self.transform(sample), label
+
+
+# -- the store of one split --------------------------------------------------------------------
+@dataclass
+class Target:
+    """One store to fill: where it lives and what is left to compute."""
+
+    split: str
+    path: Path
+    missing: list[int]
+    n_chunks: int
+    resumed: bool
+
+
+def _labels_of(data: Any, n_rows: int) -> np.ndarray:
+    """Ground-truth labels of a split without loading its images (−1 where unknown)."""
+    for source in (data, getattr(data, "dataset", None)):
+        for attr in ("labels", "targets"):
+            y = getattr(source, attr, None)
+            if y is not None and not callable(y):
+                y = np.asarray(y)
+                if y.ndim == 1 and len(y) == n_rows:
+                    return y.astype(np.int64)
+    # No label array exposed: read the items (slow for images; datasets should expose labels).
+    return np.asarray([int(data.dataset[i][1]) for i in range(n_rows)], dtype=np.int64)
+
+
+def _identity_mismatch(old: dict[str, Any], new: dict[str, Any], chunk_rows: int | None) -> list[str]:
+    keys = list(IDENTITY_KEYS) + (["chunk_rows"] if chunk_rows else [])
+    return [f"{k}: {old.get(k)!r} in the store, {new.get(k)!r} now"
+            for k in keys if k in new and old.get(k) != new.get(k)]
+
+
+def _create_atomically(path: Path, n_rows: int, dim: int, dtype: str, chunk_rows: int,
+                       attrs: dict[str, Any], labels: np.ndarray) -> None:
+    """Create the store beside ``path`` and move it into place once attrs and labels are in:
+    a store at ``path`` is never half-created, whatever kills the process."""
+    tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.creating{path.suffix}")
+    try:
+        create_store(tmp, n_rows, dim, dtype=dtype, chunk_rows=chunk_rows, attrs=attrs,
+                     labels=labels).close()
+        if path.exists():  # --overwrite: the old store goes only once the new one is ready
+            remove_store(path)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            remove_store(tmp)
+
+
+def _clean_leftovers(path: Path) -> None:
+    """Remove half-created siblings of ``path`` left by a process killed during creation."""
+    if path.parent.is_dir():
+        for old in path.parent.glob(f".{path.stem}.*.creating{path.suffix}"):
+            remove_store(old)
+
+
+def prepare_store(path: Path, n_rows: int, dim: int, *, dtype: str, chunk_rows: int | None,
+                  batch_size: int, attrs: dict[str, Any], labels_fn: Any,
+                  overwrite: bool) -> Target:
+    """Create the store of one split, or reopen an unfinished one to resume it (rank 0 only)."""
+    _clean_leftovers(path)
+    if path.exists() and not overwrite:
+        with open_store(path, mode="r", allow_incomplete=True) as store:
+            if store.is_complete:
+                raise HumeError(f"the store {path} is already complete: pass --overwrite to "
+                                "embed it again")
+            diff = _identity_mismatch(store.attrs, {**attrs, "dtype": dtype, "n_rows": n_rows,
+                                                    "dim": dim, "chunk_rows": chunk_rows},
+                                      chunk_rows)
+            if diff:
+                raise HumeError(
+                    f"the unfinished store {path} was started with other settings "
+                    f"({'; '.join(diff)}): run it again with its settings to finish it, or pass "
+                    "--overwrite to start over")
+            return Target(attrs["split"], path, store.missing_chunks(), store.n_chunks, True)
+    rows = min(int(chunk_rows or default_chunk_rows(batch_size, n_rows)), n_rows)
+    _create_atomically(path, n_rows, dim, dtype, rows, attrs, labels_fn())
+    n_chunks = -(-n_rows // rows)
+    return Target(attrs["split"], path, list(range(n_chunks)), n_chunks, False)
+
+
+# -- computing chunks --------------------------------------------------------------------------
+def _fault_point() -> tuple[str, int] | None:
+    raw = os.environ.get(FAULT_ENV, "")
+    if ":" not in raw:
+        return None
+    kind, count = raw.split(":", 1)
+    return kind, int(count)
+
+
+def _maybe_fault(fault: tuple[str, int] | None, written: int) -> None:
+    if fault is None or written != fault[1]:
+        return
+    if fault[0] == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    if fault[0] == "pause":
+        while True:  # until SIGINT (KeyboardInterrupt) or SIGTERM/SIGKILL ends the process
+            time.sleep(0.05)
+
+
+def _progress(enabled: bool):
+    """A rich progress bar with images/s, on stderr; a no-op stand-in when disabled."""
+    from rich.console import Console
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn,
+                               TextColumn, TimeElapsedColumn, TimeRemainingColumn)
+    from rich.text import Text
+
+    class Rate(ProgressColumn):
+        def render(self, task: Any) -> Text:
+            speed = task.finished_speed or task.speed
+            return Text(f"{speed:,.1f} img/s" if speed else "– img/s", style="progress.data.speed")
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), Rate(),
+                    TimeElapsedColumn(), TimeRemainingColumn(),
+                    console=Console(stderr=True), disable=not enabled)
+
+
+def compute_chunks(store: Any, chunks: Sequence[int], data: Any, backbone: Any, device: Any,
+                   precision: str, batch_size: int, workers: int,
+                   on_rows: Any = None) -> int:
+    """Encode the rows of ``chunks`` and write each chunk as soon as its last batch is done.
+
+    ``data[i] -> (input tensor, label)``. Features of a chunk are gathered on the device and
+    copied to the host once per chunk. Returns the number of rows written.
+    """
+    import torch
+    from torch.utils.data import DataLoader
+
+    sampler = ChunkBatches(chunks, store.chunk_rows, store.n_rows, batch_size)
+    if not len(sampler):
+        return 0
+    on_gpu = device.type == "cuda"
+    loader = DataLoader(data, batch_sampler=sampler, num_workers=workers, pin_memory=on_gpu,
+                        persistent_workers=False)
+    autocast = (torch.autocast(device_type="cuda", dtype=getattr(torch, {"fp16": "float16",
+                                                                         "bf16": "bfloat16"}[precision]))
+                if on_gpu and precision != "fp32" else contextlib.nullcontext())
+    fault = _fault_point()
+    batches = iter(loader)
+    written = n_done = 0
+    for chunk, n_batches in zip(chunks, sampler.batches_per_chunk()):
+        parts = []
+        for _ in range(n_batches):
+            x, _labels = next(batches)
+            with torch.inference_mode(), autocast:
+                out = backbone.encode(x.to(device, non_blocking=True))
+            parts.append(out.float())
+            if on_rows is not None and not on_gpu:
+                on_rows(len(x))
+        feats = torch.cat(parts).cpu().numpy()  # one device->host copy per chunk
+        if on_rows is not None and on_gpu:
+            on_rows(len(feats))
+        store.write_chunk(chunk, feats)
+        written += len(feats)
+        n_done += 1
+        _maybe_fault(fault, n_done)
+    return written
+
+
+# -- the stage ---------------------------------------------------------------------------------
+def _splits(dataset: str, split: str | None) -> list[str]:
+    """The requested split, or every default split of the dataset (train and test, or all)."""
+    from hume.embed.datasets import dataset_splits, split_choices
+
+    if split is None:
+        return list(dataset_splits(dataset))
+    have = split_choices(dataset)
+    if split not in have:
+        raise HumeError(f"dataset {dataset!r} has no split {split!r}: use one of {', '.join(have)}")
+    return [split]
+
+
+def _is_complete(path: Path) -> bool:
+    if not path.exists():
+        return False
+    try:
+        with open_store(path, mode="r", allow_incomplete=True) as store:
+            return store.is_complete
+    except HumeError:  # unreadable: prepare_store reports it
+        return False
+
+
+def _store_attrs(backbone: Any, data: Any, dataset: str, store_dataset: str, split: str,
+                 precision: str, batch_size: int, device: Any, ranks: Ranks) -> dict[str, Any]:
+    info = dict(backbone.info)
+    versions = {**info.pop("versions", {}), **_torch_versions()}
+    attrs = {
+        **info,
+        # the view name (as in the store path and `--views`); the backbone's own description stays
+        "model": backbone.name, "architecture": info.get("model", backbone.name),
+        "dataset": store_dataset, "dataset_spec": dataset, "split": split,
+        "dataset_info": dict(getattr(data, "info", {}) or {}),
+        "num_classes": getattr(data, "num_classes", None),
+        "classes": list(getattr(data, "classes", None) or []),
+        "precision": precision, "batch_size": int(batch_size), "device": device.type,
+        "world_size": ranks.world_size, "versions": versions,
+    }
+    return attrs
+
+
+def _torch_versions() -> dict[str, str]:
+    from hume.store import library_versions
+
+    return library_versions("torch", "torchvision")
+
+
+def embed(model: str, dataset: str, split: str | None = None, root: str | os.PathLike | None = None,
+          fmt: str = "zarr", batch_size: int = 256, device: str = "auto", precision: str = "fp16",
+          workers: int = 4, data_dir: str | os.PathLike | None = None, weights: str | None = None,
+          feature: str = "cls", dtype: str = "float16", overwrite: bool = False,
+          chunk_rows: int | None = None, progress: bool = True) -> list[Path]:
+    """Embed every requested split of ``dataset`` with ``model`` into stores; return their paths.
+
+    ``split=None`` embeds every split the dataset has. A complete store is refused unless
+    ``overwrite`` (skipped when other requested splits still need work); an unfinished store made
+    with the same settings is resumed from its missing chunks. Under torchrun (``WORLD_SIZE`` > 1)
+    the ranks share the missing chunks of each store; only Zarr allows that.
+    """
+    from hume.embed.datasets import get_dataset, store_dataset_name
+    from hume.embed.models import get_backbone
+
+    check_format(fmt)
+    _choice("dtype", dtype, DTYPES)
+    _choice("feature", feature, FEATURES)
+    _choice("precision", precision, PRECISIONS)
+    _choice("device", device, DEVICES)
+    if batch_size < 1 or workers < 0 or (chunk_rows is not None and chunk_rows < 1):
+        raise HumeError("--batch-size and --chunk-rows must be ≥ 1 and --workers ≥ 0")
+    ranks = dist_.ranks_from_env()
+    if ranks.distributed and fmt != "zarr":
+        raise HumeError(f"{fmt} stores allow one writer only: run one process, or use --format zarr "
+                        "for several processes")
+    splits = _splits(dataset, split)
+    root_path = resolve_root(root)
+    data_path = Path(data_dir) if data_dir else root_path / "data"
+    store_dataset = store_dataset_name(dataset)
+    dev = resolve_device(device, ranks)
+    joined = dist_.start(ranks, dev.type)
+    try:
+        def load(split_name: str) -> Any:  # rank 0 first: it may download
+            return dist_.main_first(ranks, lambda: get_dataset(dataset, split_name, data_path))
+
+        first = load(splits[0])
+        splits[0] = first.split  # an alias such as ImageNet's val is stored as test
+        # classical views work at the dataset's native image side (8 px for digits)
+        backbone = get_backbone(model, weights=weights, feature=feature,
+                                image_size=(first.info or {}).get("image_size"))
+        paths = [store_path(root_path, store_dataset, s, backbone.name, fmt) for s in splits]
+        complete = dist_.on_main(ranks, lambda: [_is_complete(p) for p in paths])
+        if all(complete) and not overwrite:
+            shown = paths[0] if len(paths) == 1 else ", ".join(map(str, paths))
+            raise HumeError(f"already complete: {shown}; pass --overwrite to embed again")
+        if backbone.module is None:
+            dev = resolve_device("cpu")  # classical views run in NumPy/scikit-image on the host
+        backbone.to(dev)
+        run_precision = compute_precision(dev, precision, backbone.module is not None)
+        done = []
+        for split_name, path, is_complete in zip(splits, paths, complete):
+            if is_complete and not overwrite:
+                if ranks.is_main:
+                    _say(f"skip {path}: already complete (--overwrite to redo it)")
+                continue
+            data = first if split_name == splits[0] else load(split_name)
+            n_rows = len(data.dataset)
+            attrs = _store_attrs(backbone, data, dataset, store_dataset, split_name,
+                                 run_precision, batch_size, dev, ranks)
+            target = dist_.on_main(ranks, lambda: prepare_store(
+                path, n_rows, backbone.dim, dtype=dtype, chunk_rows=chunk_rows,
+                batch_size=batch_size, attrs=attrs, labels_fn=lambda: _labels_of(data, n_rows),
+                overwrite=overwrite))
+            _run_target(target, data, backbone, dev, run_precision, batch_size, workers,
+                        ranks, progress)
+            done.append(path)
+        return done
+    finally:
+        dist_.stop(joined)
+
+
+def _say(message: str) -> None:
+    import sys
+
+    print(message, file=sys.stderr, flush=True)
+
+
+def _run_target(target: Target, data: Any, backbone: Any, device: Any, precision: str,
+                batch_size: int, workers: int, ranks: Ranks, progress: bool) -> None:
+    """Fill the missing chunks of one store (this rank's share), then mark it complete."""
+    mine = ranks.share(target.missing)
+    if ranks.is_main and target.resumed:
+        _say(f"resume {target.path}: {len(target.missing)} of {target.n_chunks} chunks left")
+    store = open_store(target.path, mode="r+", allow_incomplete=True)
+    try:
+        n_rows = sum(min((c + 1) * store.chunk_rows, store.n_rows) - c * store.chunk_rows
+                     for c in mine)
+        who = f" [rank {ranks.rank}/{ranks.world_size}]" if ranks.distributed else ""
+        started = time.perf_counter()
+        with _progress(progress and ranks.is_main) as bar:
+            task = bar.add_task(f"{target.split}{who}", total=n_rows)
+            compute_chunks(store, mine, Transformed(data.dataset, backbone.transform), backbone,
+                           device, precision, batch_size, workers,
+                           on_rows=lambda k: bar.advance(task, k))
+        seconds = time.perf_counter() - started
+    finally:
+        store.close()
+    dist_.barrier(ranks)
+    if ranks.is_main:
+        with open_store(target.path, mode="r+", allow_incomplete=True) as store:
+            store.mark_complete()
+            shape = f"{store.n_rows} x {store.dim} {store.dtype}"
+        rate = f", {n_rows / seconds:,.1f} img/s" if seconds > 0 and n_rows else ""
+        _say(f"wrote {target.path} ({shape}{rate})")
