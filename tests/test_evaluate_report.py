@@ -49,7 +49,7 @@ def _corrupt(y: np.ndarray, fraction: float, perm: list[int], seed: int) -> np.n
 
 
 def fabricate_run(root, name="run1", setting="inductive", n_seeds=5, labels=True,
-                  created="2026-01-01T00:00:00", n_train=90, n_test=45):
+                  created="2026-01-01T00:00:00", n_train=90, n_test=45, dataset="toy"):
     """Write stores and a finished run whose seed i has ACC 1 − 0.1·i and score 0.9 − 0.1·i."""
     tmp = root / "_npy"
     tmp.mkdir(parents=True, exist_ok=True)
@@ -57,10 +57,10 @@ def fabricate_run(root, name="run1", setting="inductive", n_seeds=5, labels=True
     stores = {}
     for split, (x1, x2, y) in splits.items():
         for view, x in (("phi", x1), ("clip", x2)):
-            path = store_path(root, "toy", split, view)
+            path = store_path(root, dataset, split, view)
             if not path.exists():  # several runs may share the stores
                 lab = _npy(tmp, f"y_{split}.npy", y if labels else np.full(len(y), -1))
-                import_features("toy", split, view, _npy(tmp, f"{view}_{split}.npy", x), lab,
+                import_features(dataset, split, view, _npy(tmp, f"{view}_{split}.npy", x), lab,
                                 root=str(root), dtype="float32")
                 if labels:
                     with open_store(path, mode="r+") as st:
@@ -83,7 +83,7 @@ def fabricate_run(root, name="run1", setting="inductive", n_seeds=5, labels=True
     np.savez(run_dir / "seeds.npz", **seeds)
     np.savez(run_dir / "ensemble.npz", **ens)
     write_json(run_dir / "config.json", {
-        "method": "hume", "dataset": "toy", "views": ["phi", "clip"], "setting": setting,
+        "method": "hume", "dataset": dataset, "views": ["phi", "clip"], "setting": setting,
         "k": K, "n_seeds": n_seeds, "hyperparameters": {"device": "cpu"},
         "search_splits": search, "predict_splits": predict, "stores": stores,
         "status": "complete", "created": created, "hume_version": "test"})
@@ -160,10 +160,14 @@ def test_paper_numbers_are_shown_apart_and_labelled(tmp_path):
 
 def test_cli_evaluate_newest_run(tmp_path):
     fabricate_run(tmp_path, name="old", created="2026-01-01T00:00:00")
-    fabricate_run(tmp_path, name="new", setting="transductive", created="2026-02-01T00:00:00")
-    result = runner.invoke(app, ["evaluate", "--root", str(tmp_path), "--restarts", "1"])
+    fabricate_run(tmp_path, name="new", setting="transductive", created="2026-02-01T00:00:00",
+                  dataset="cifar10")
+    result = runner.invoke(app, ["evaluate", "--root", str(tmp_path), "--restarts", "1"],
+                           env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "evaluating run new" in result.output
+    measured, published = result.output.split("published numbers for cifar10")
+    assert "NOT measured here" in published and "89.2" in published and "89.2" not in measured
     assert "HUME ensemble" in result.output and "k-means on phi" in result.output
     assert "report.json" in result.output and "confusion.png" in result.output
     assert (tmp_path / "runs" / "new" / "report.json").is_file()

@@ -24,6 +24,21 @@ def _table(report: dict[str, Any]):
     return table
 
 
+def _paper_table(paper: dict[str, Any]):
+    """The published numbers, in a table of their own: never mixed with measurements."""
+    from rich.table import Table
+
+    from hume.evaluate.report import _pct
+
+    table = Table(title=f"published numbers for {paper['dataset']}: the papers' own backbones, "
+                        "NOT measured here (×100)", caption=paper["source"])
+    for col in ("method (paper)", "setting", "backbones", "ACC", "ARI"):
+        table.add_column(col, justify="right" if col in ("ACC", "ARI") else "left")
+    for r in paper["rows"]:
+        table.add_row(r["method"], r["setting"], r["backbones"], _pct(r["acc"]), _pct(r["ari"]))
+    return table
+
+
 def evaluate(
     run: Optional[str] = typer.Option(None, "--run", help="Run name. Default: the newest run."),
     root: Optional[str] = RootOption,
@@ -52,8 +67,7 @@ def evaluate(
         console.print("[bold]no ground truth exists for this dataset[/bold] (all labels are −1): "
                       "reported label-free scores and class sizes only")
     if report.get("paper"):
-        console.print(f"published numbers for {report['paper']['dataset']} (the papers', not "
-                      "measured here) are in report.md")
+        console.print(_paper_table(report["paper"]))
     for note in report.get("notes", []):
         console.print(f"note: {note}")
     for path in written:
