@@ -1,0 +1,239 @@
+"""Model registry: tiny random-weight backbones saved to disk and loaded back through get_backbone."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from hume.embed import models
+from hume.embed.models import get_backbone, list_models
+from hume.errors import HumeError
+
+TINY_CLIP = {
+    "embed_dim": 16,
+    "vision_cfg": {"image_size": 32, "layers": 1, "width": 32, "patch_size": 8, "head_width": 16},
+    "text_cfg": {"context_length": 8, "vocab_size": 64, "width": 16, "heads": 2, "layers": 1},
+}
+
+
+def _images(n=3, size=(40, 50), seed=0):
+    rng = np.random.default_rng(seed)
+    return [Image.fromarray(rng.integers(0, 256, (*size, 3), dtype=np.uint8)) for _ in range(n)]
+
+
+@pytest.fixture(scope="module")
+def tiny_clip(tmp_path_factory):
+    """A registered tiny open_clip config, its random model, and its state dict saved to a file."""
+    import open_clip
+
+    d = tmp_path_factory.mktemp("oc")
+    (d / "hume-tiny.json").write_text(json.dumps(TINY_CLIP))
+    open_clip.add_model_config(d / "hume-tiny.json")
+    torch.manual_seed(0)
+    model = open_clip.create_model("hume-tiny").eval()
+    torch.save(model.state_dict(), d / "w.pt")
+    return model, d
+
+
+@pytest.fixture(scope="module")
+def tiny_dino(tmp_path_factory):
+    from transformers import Dinov2Config, Dinov2Model
+
+    d = tmp_path_factory.mktemp("dino")
+    torch.manual_seed(0)
+    model = Dinov2Model(Dinov2Config(hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                                     image_size=56, patch_size=14)).eval()
+    model.save_pretrained(d)
+    return model, d
+
+
+def _batch(bb, images):
+    return torch.stack([bb.transform(im) for im in images])
+
+
+def test_open_clip_checkpoint_file_loads_its_weights(tiny_clip):
+    model, d = tiny_clip
+    bb = get_backbone("open_clip:hume-tiny", weights=d / "w.pt")
+    assert bb.name == "open_clip-hume-tiny"
+    assert bb.dim == 16 and not bb.module.training
+    x = _batch(bb, _images())
+    assert x.shape == (3, 3, 32, 32)
+    feats = bb.encode(x)
+    assert feats.shape == (3, 16) and feats.dtype == torch.float32
+    with torch.no_grad():
+        expected = model.encode_image(x)
+    torch.testing.assert_close(feats, expected)  # the saved weights, not a fresh random init
+    torch.testing.assert_close(bb.encode(x), feats)  # deterministic (eval mode, no dropout)
+    info = bb.info
+    assert info["source"] == "open_clip" and info["weights"] == str(d / "w.pt")
+    assert "CenterCrop" in info["preprocessing"] and "Normalize" in info["preprocessing"]
+    assert {"model", "feature_kind", "versions"} <= info.keys() and "torch" in info["versions"]
+
+
+def test_open_clip_local_dir_with_config(tiny_clip, tmp_path):
+    model, d = tiny_clip
+    (tmp_path / "open_clip_config.json").write_text(json.dumps(
+        {"model_cfg": TINY_CLIP, "preprocess_cfg": {"mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5]}}))
+    torch.save(model.state_dict(), tmp_path / "open_clip_pytorch_model.bin")
+    bb = get_backbone("open_clip:anything", weights=tmp_path)
+    x = _batch(bb, _images(2))
+    with torch.no_grad():
+        torch.testing.assert_close(bb.encode(x), model.encode_image(x))
+    assert "0.5" in bb.info["preprocessing"]
+
+
+def test_tag_preprocessing_and_quickgelu_applied_to_checkpoint_file(tiny_clip, monkeypatch):
+    """A checkpoint path skips open_clip's per-tag settings: the registry must pass them itself."""
+    import open_clip
+    from open_clip.transformer import QuickGELU
+
+    _, d = tiny_clip
+    cfg = {"hf_hub": "org/repo/", "mean": (0.5, 0.5, 0.5), "std": (0.25, 0.25, 0.25),
+           "interpolation": "bilinear", "resize_mode": "shortest", "quick_gelu": True}
+    real = open_clip.get_pretrained_cfg
+    monkeypatch.setattr(open_clip, "get_pretrained_cfg",
+                        lambda arch, tag: cfg if (arch, tag) == ("hume-tiny", "faketag") else real(arch, tag))
+    bb = get_backbone("open_clip:hume-tiny/faketag", weights=d / "w.pt")
+    assert bb.name == "open_clip-hume-tiny-faketag"
+    assert bb.info["quick_gelu"] is True
+    assert any(isinstance(m, QuickGELU) for m in bb.module.modules())
+    norm = bb.transform.transforms[-1]
+    assert tuple(norm.mean) == (0.5, 0.5, 0.5) and tuple(norm.std) == (0.25, 0.25, 0.25)
+
+
+def test_registry_clip_names_use_quickgelu_for_openai_weights():
+    import open_clip
+
+    for name in ("clip", "clip-b32", "clip-b16"):
+        arch, tag = models.OPEN_CLIP_MODELS[name]
+        assert tag == "openai" and arch.endswith("-quickgelu")
+        assert open_clip.get_pretrained_cfg(arch, tag), (arch, tag)
+    arch, tag = models.OPEN_CLIP_MODELS["clip-h14"]
+    assert arch.startswith("ViT-H-14") and open_clip.get_pretrained_cfg(arch, tag)
+
+
+def test_dinov2_from_saved_dir(tiny_dino):
+    model, d = tiny_dino
+    bb = get_backbone("dinov2-s", weights=d)
+    assert bb.name == "dinov2-s" and bb.dim == 32 and not bb.module.training
+    x = _batch(bb, _images())
+    assert x.shape == (3, 3, 224, 224)
+    feats = bb.encode(x)
+    with torch.no_grad():
+        expected = model(pixel_values=x).pooler_output
+    torch.testing.assert_close(feats, expected)
+    torch.testing.assert_close(bb.encode(x), feats)
+    assert bb.info["source"] == "transformers" and bb.info["weights"] == str(d)
+    assert "256" in bb.info["preprocessing"] and "224" in bb.info["preprocessing"]
+    assert "bicubic" in bb.info["preprocessing"] and "0.485" in bb.info["preprocessing"]
+
+
+def test_dinov2_cls_plus_mean(tiny_dino):
+    model, d = tiny_dino
+    cls = get_backbone("dino", weights=d)
+    both = get_backbone("dino", weights=d, feature="cls+mean")
+    assert cls.name == "dinov2" and both.name == "dinov2-clsmean" and both.dim == 64
+    x = _batch(both, _images(2))
+    f = both.encode(x)
+    with torch.no_grad():
+        hidden = model(pixel_values=x).last_hidden_state
+    assert f.shape == (2, 64)
+    torch.testing.assert_close(f[:, :32], cls.encode(x))
+    torch.testing.assert_close(f[:, 32:], hidden[:, 1:].mean(1))
+
+
+def test_registers_are_skipped_in_patch_mean(tmp_path):
+    from transformers import Dinov2WithRegistersConfig, Dinov2WithRegistersModel
+
+    model = Dinov2WithRegistersModel(Dinov2WithRegistersConfig(
+        hidden_size=32, num_hidden_layers=1, num_attention_heads=2, image_size=56, patch_size=14,
+        num_register_tokens=4)).eval()
+    model.save_pretrained(tmp_path / "reg")
+    bb = get_backbone(f"hf:{tmp_path / 'reg'}", feature="cls+mean")
+    assert bb.name == "hf-reg-clsmean" and bb.dim == 64
+    x = _batch(bb, _images(2))
+    with torch.no_grad():
+        hidden = model(pixel_values=x).last_hidden_state
+    torch.testing.assert_close(bb.encode(x)[:, 32:], hidden[:, 5:].mean(1))
+
+
+def test_neural_transform_accepts_grey_digits():
+    from hume.embed.models import _dinov2_transform
+
+    digit = Image.fromarray(np.arange(64, dtype=np.uint8).reshape(8, 8) * 4, mode="L")
+    assert _dinov2_transform()(digit).shape == (3, 224, 224)
+    assert _dinov2_transform()(np.asarray(digit)).shape == (3, 224, 224)
+
+
+def test_classical_views():
+    from skimage.feature import hog
+
+    digit = Image.fromarray(np.random.default_rng(0).integers(0, 256, (8, 8), dtype=np.uint8), mode="L")
+    px = get_backbone("pixels", image_size=8)
+    assert px.dim == 64 and px.module is None
+    v = px.transform(digit)
+    assert v.shape == (64,) and abs(float(v.mean())) < 1e-5 and abs(float(v.std(unbiased=False)) - 1) < 1e-3
+    hg = get_backbone("hog", image_size=8)
+    assert hg.dim == 36
+    h = hg.transform(digit)
+    ref = hog(np.asarray(digit, dtype=np.float32) / 255, orientations=9, pixels_per_cell=(4, 4),
+              cells_per_block=(2, 2), block_norm="L2-Hys")
+    np.testing.assert_allclose(h.numpy(), ref, rtol=1e-5, atol=1e-6)
+    out = hg.encode(torch.stack([h, h]))
+    assert out.shape == (2, 36) and out.dtype == torch.float32
+    # default working size: any image becomes 32x32 grey, widths fixed before any image is seen
+    big_px, big_hog = get_backbone("pixels"), get_backbone("hog")
+    img = _images(1, size=(70, 90))[0]
+    assert big_px.transform(img).shape == (big_px.dim,) == (1024,)
+    assert big_hog.transform(img).shape == (big_hog.dim,)
+    assert big_px.info["source"] == "classical" and big_px.info["image_size"] == 32
+
+
+def test_bad_names_and_options(tmp_path):
+    with pytest.raises(HumeError, match="unknown model 'resnet-nope'.*dinov2.*clip"):
+        get_backbone("resnet-nope")
+    with pytest.raises(HumeError, match="feature"):
+        get_backbone("dinov2", feature="avg")
+    with pytest.raises(HumeError, match="does not exist"):
+        get_backbone("dinov2", weights=tmp_path / "missing")
+    with pytest.raises(HumeError, match="cls\\+mean"):
+        get_backbone("clip", feature="cls+mean")
+    with pytest.raises(HumeError, match="could not load transformers model"):
+        get_backbone("dinov2-s", weights=tmp_path)  # an empty directory
+    with pytest.raises(HumeError, match="no pretrained tag"):
+        get_backbone("open_clip:ViT-B-32/no-such-tag")
+    with pytest.raises(HumeError, match="unknown open_clip architecture"):
+        get_backbone("open_clip:ViT-Nope/openai")
+    assert {"clip", "clip-b32", "clip-b16", "clip-h14", "dinov2", "dinov2-s", "pixels", "hog"} <= set(list_models())
+
+
+def test_unreachable_weights_fail_fast_with_instructions(tmp_path):
+    """Offline, nothing cached: a one-line HumeError naming the repo, within seconds, no retries."""
+    code = (
+        "from hume.embed.models import get_backbone\n"
+        "from hume.errors import HumeError\n"
+        "for name in ('dinov2-s', 'clip-b32'):\n"
+        "    try:\n"
+        "        get_backbone(name)\n"
+        "    except HumeError as e:\n"
+        "        print('HUMEERROR', e)\n"
+    )
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf"),
+           "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    t0 = time.monotonic()
+    res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    elapsed = time.monotonic() - t0
+    lines = [ln for ln in res.stdout.splitlines() if ln.startswith("HUMEERROR")]
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert len(lines) == 2, res.stdout + res.stderr[-2000:]
+    assert "facebook/dinov2-small" in lines[0] and "--weights" in lines[0]
+    assert "timm/vit_base_patch32_clip_224.openai" in lines[1] and str(tmp_path / "hf") in lines[1]
+    assert elapsed < 60
