@@ -1,0 +1,172 @@
+"""Dataset registry: row order, labels and class names on small data made here, and clear errors."""
+
+from __future__ import annotations
+
+import os
+import pickle
+from collections import Counter
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from hume.embed import datasets as D
+from hume.embed.datasets import dataset_splits, get_dataset, list_datasets, split_choices, store_dataset_name
+from hume.errors import HumeError
+
+
+def _save(path, seed, size=(6, 7)):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arr = np.random.default_rng(seed).integers(0, 256, (*size, 3), dtype=np.uint8)
+    Image.fromarray(arr).save(path)
+    return arr
+
+
+def test_digits_all_and_splits(tmp_path):
+    from sklearn.datasets import load_digits
+
+    ref = load_digits()
+    ds = get_dataset("digits", "all", tmp_path)
+    assert (ds.name, ds.split, len(ds), ds.num_classes) == ("digits", "all", 1797, 10)
+    np.testing.assert_array_equal(ds.labels, ref.target)
+    img, label = ds.dataset[5]
+    assert img.mode == "L" and img.size == (8, 8) and label == ref.target[5]
+    np.testing.assert_array_equal(np.asarray(img), np.rint(ref.images[5] * 255 / 16).astype(np.uint8))
+    assert ds.info["image_size"] == 8
+    train, test = get_dataset("digits", "train", tmp_path), get_dataset("digits", "test", tmp_path)
+    assert len(train) + len(test) == 1797 and len(test) == 449
+    idx = np.concatenate([train.dataset.indices, test.dataset.indices])
+    assert sorted(idx.tolist()) == list(range(1797))
+    np.testing.assert_array_equal(test.labels, ref.target[3::4])
+    assert dataset_splits("digits") == ["all"]
+    assert not list((tmp_path).iterdir())  # nothing downloaded or written
+
+
+def test_imagefolder_rows_labels_and_names(tmp_path):
+    root = tmp_path / "my pets"
+    arrays = {}
+    for cls, files in (("dog", ["b.png", "a.png"]), ("cat", ["z.png"]), ("emu", ["c.png", "d.png"])):
+        for k, f in enumerate(files):
+            arrays[(cls, f)] = _save(root / cls / f, seed=hash((cls, f)) % 1000)
+    ds = get_dataset(f"imagefolder:{root}", "all", tmp_path / "data")
+    assert ds.name == store_dataset_name(f"imagefolder:{root}") == "my-pets"
+    assert ds.classes == ["cat", "dog", "emu"] and ds.num_classes == 3
+    assert ds.labels.tolist() == [0, 1, 1, 2, 2]
+    order = [("cat", "z.png"), ("dog", "a.png"), ("dog", "b.png"), ("emu", "c.png"), ("emu", "d.png")]
+    for i, key in enumerate(order):
+        img, label = ds.dataset[i]
+        assert label == ds.labels[i]
+        np.testing.assert_array_equal(np.asarray(img), arrays[key])
+    assert dataset_splits(f"imagefolder:{root}") == ["all"]
+
+
+def test_imagefolder_train_test_layout_shares_class_index(tmp_path):
+    root = tmp_path / "tt"
+    _save(root / "train" / "a" / "0.png", 0)
+    _save(root / "train" / "b" / "0.png", 1)
+    _save(root / "val" / "b" / "0.png", 2)  # test lacks class 'a': 'b' must still be label 1
+    name = f"imagefolder:{root}"
+    assert dataset_splits(name) == ["train", "test"]
+    test = get_dataset(name, "test", tmp_path)
+    assert test.classes == ["a", "b"] and test.labels.tolist() == [1]
+    assert get_dataset(name, "train", tmp_path).labels.tolist() == [0, 1]
+
+
+def test_imagefolder_errors(tmp_path):
+    with pytest.raises(HumeError, match="does not exist"):
+        get_dataset(f"imagefolder:{tmp_path / 'nope'}", "all", tmp_path)
+    (tmp_path / "empty" / "cls").mkdir(parents=True)
+    with pytest.raises(HumeError, match="no images"):
+        get_dataset(f"imagefolder:{tmp_path / 'empty'}", "all", tmp_path)
+
+
+def _fake_cifar(root, folder, files, label_key, meta_name, meta_key, names, n=6, seed=0):
+    rng = np.random.default_rng(seed)
+    base = root / folder
+    base.mkdir(parents=True)
+    out = {}
+    for fname in files:
+        data = rng.integers(0, 256, (n, 3072), dtype=np.uint8)
+        labels = rng.integers(0, len(names), n).tolist()
+        with open(base / fname, "wb") as f:
+            pickle.dump({"data": data, label_key: labels}, f)
+        out[fname] = (data, labels)
+    with open(base / meta_name, "wb") as f:
+        pickle.dump({meta_key: names}, f)
+    return out
+
+
+@pytest.fixture
+def no_md5(monkeypatch):
+    """The fake pickles are not the real files: accept any file that exists."""
+    import torchvision.datasets.cifar as cifar
+
+    monkeypatch.setattr(cifar, "check_integrity", lambda path, md5=None: os.path.isfile(path))
+
+
+def test_cifar10_reads_torchvision_layout_in_order(tmp_path, no_md5):
+    names = [f"c{i}" for i in range(10)]
+    files = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
+    made = _fake_cifar(tmp_path, "cifar-10-batches-py", files, "labels", "batches.meta", "label_names", names)
+    train = get_dataset("cifar10", "train", tmp_path, download=False)
+    test = get_dataset("cifar10", "test", tmp_path, download=False)
+    assert len(train) == 30 and len(test) == 6 and train.classes == names and train.num_classes == 10
+    expected = [lab for f in files[:5] for lab in made[f][1]]
+    assert train.labels.tolist() == expected
+    img, label = train.dataset[7]  # row 7 = second batch, row 1
+    assert label == expected[7]
+    np.testing.assert_array_equal(np.asarray(img), made["data_batch_2"][0][1].reshape(3, 32, 32).transpose(1, 2, 0))
+    assert test.labels.tolist() == made["test_batch"][1]
+
+
+def test_cifar100_20_uses_coarse_superclasses(tmp_path, no_md5):
+    fine_names = [f"f{i}" for i in range(100)]
+    made = _fake_cifar(tmp_path, "cifar-100-python", ["train", "test"], "fine_labels", "meta",
+                       "fine_label_names", fine_names, n=40)
+    fine = get_dataset("cifar100", "test", tmp_path, download=False)
+    coarse = get_dataset("cifar20", "test", tmp_path, download=False)
+    assert fine.num_classes == 100 and fine.labels.tolist() == made["test"][1]
+    assert coarse.name == "cifar100-20" and coarse.num_classes == 20 and len(coarse.classes) == 20
+    mapped = [D.CIFAR100_COARSE[f] for f in made["test"][1]]
+    assert coarse.labels.tolist() == mapped
+    assert [coarse.dataset[i][1] for i in range(len(coarse))] == mapped  # items agree with labels
+
+
+def test_cifar100_coarse_mapping_shape():
+    counts = Counter(D.CIFAR100_COARSE)
+    assert len(D.CIFAR100_COARSE) == 100 and sorted(counts) == list(range(20))
+    assert set(counts.values()) == {5}  # five fine classes per superclass
+    # spot checks against the dataset's own meta: apple->fruit and vegetables, beaver->aquatic mammals
+    assert D.CIFAR100_20_CLASSES[D.CIFAR100_COARSE[0]] == "fruit and vegetables"
+    assert D.CIFAR100_20_CLASSES[D.CIFAR100_COARSE[4]] == "aquatic mammals"
+
+
+def test_missing_downloadable_dataset_says_where(tmp_path):
+    with pytest.raises(HumeError, match=r"cifar-10-python\.tar\.gz.*" + str(tmp_path).replace("/", ".")):
+        get_dataset("cifar10", "train", tmp_path, download=False)
+    with pytest.raises(HumeError, match="stl10_binary"):
+        get_dataset("stl10", "unlabeled", tmp_path, download=False)
+
+
+def test_imagenet_missing_names_files_and_folder_layout_works(tmp_path):
+    with pytest.raises(HumeError) as err:
+        get_dataset("imagenet", "train", tmp_path)
+    msg = str(err.value)
+    for needed in ("ILSVRC2012_devkit_t12.tar.gz", "ILSVRC2012_img_train.tar", "ILSVRC2012_img_val.tar",
+                   str(tmp_path / "imagenet"), "train/<wnid>"):
+        assert needed in msg
+    _save(tmp_path / "imagenet" / "val" / "n02" / "x.JPEG", 0)
+    _save(tmp_path / "imagenet" / "val" / "n01" / "y.JPEG", 1)
+    val = get_dataset("imagenet", "val", tmp_path)
+    assert val.split == "test" and val.classes == ["n01", "n02"] and val.labels.tolist() == [0, 1]
+
+
+def test_names_and_splits(tmp_path):
+    with pytest.raises(HumeError, match="unknown dataset 'mnist'.*cifar10.*digits.*imagefolder"):
+        get_dataset("mnist", "train", tmp_path)
+    with pytest.raises(HumeError, match="no split 'val'.*all"):
+        get_dataset("digits", "val", tmp_path)
+    assert dataset_splits("cifar10") == ["train", "test"] == dataset_splits("imagenet")
+    assert dataset_splits("stl10") == ["train", "test"] and "unlabeled" in split_choices("stl10")
+    assert store_dataset_name("CIFAR20") == "cifar100-20"
+    assert {"cifar10", "cifar100", "cifar100-20", "stl10", "imagenet", "digits"} <= set(list_datasets())
