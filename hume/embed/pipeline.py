@@ -422,6 +422,8 @@ def _run_target(target: Target, data: Any, backbone: Any, device: Any, precision
         seconds = time.perf_counter() - started
     finally:
         store.close()
+    if ranks.distributed:
+        _say(f"rank {ranks.rank}/{ranks.world_size}: wrote {len(mine)} chunks ({n_rows} rows)")
     dist_.barrier(ranks)
     if ranks.is_main:
         with open_store(target.path, mode="r+", allow_incomplete=True) as store:
