@@ -237,3 +237,9 @@ def test_unreachable_weights_fail_fast_with_instructions(tmp_path):
     assert "facebook/dinov2-small" in lines[0] and "--weights" in lines[0]
     assert "timm/vit_base_patch32_clip_224.openai" in lines[1] and str(tmp_path / "hf") in lines[1]
     assert elapsed < 60
+
+
+def test_open_clip_hub_repo_offline_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(models, "hub_offline", lambda: True)
+    with pytest.raises(HumeError, match="hume-test/not-a-repo.*--weights"):
+        get_backbone("open_clip:hf-hub:hume-test/not-a-repo")

@@ -130,6 +130,10 @@ def get_backbone(name: str, *, weights: str | os.PathLike | None = None, feature
     if name in OPEN_CLIP_MODELS:
         arch, tag = OPEN_CLIP_MODELS[name]
         return _open_clip_backbone(name, arch, tag, weights, feature)
+    if name.startswith("open_clip:hf-hub:"):  # a hub repo holding open_clip_config.json
+        repo = name[len("open_clip:hf-hub:"):].strip("/")
+        return _open_clip_backbone(_safe("open_clip-" + repo.replace("/", "--")), f"hf-hub:{repo}",
+                                   None, weights or _open_clip_hub_dir(name, repo), feature)
     if name.startswith("open_clip:"):
         arch, _, tag = name[len("open_clip:"):].partition("/")
         if not arch:
@@ -258,6 +262,26 @@ def _open_clip_checkpoint(name: str, arch: str, tag: str, cfg: dict) -> str:
         if local.is_file():
             return str(local)
     raise _no_weights(name, f"open_clip {arch} / {tag}", repo, filename, None)
+
+
+def _open_clip_hub_dir(name: str, repo: str) -> Path:
+    """Local snapshot directory of open_clip hub repo ``repo`` (downloaded when online)."""
+    if not hub_offline():
+        from huggingface_hub import hf_hub_download
+        from open_clip.pretrained import download_pretrained_from_hf
+
+        try:  # the config, then the weights (safetensors preferred): one snapshot directory
+            config = Path(hf_hub_download(repo, "open_clip_config.json"))
+            download_pretrained_from_hf(repo)
+            return config.parent
+        except Exception as exc:  # noqa: BLE001 - any download failure becomes one clear message
+            raise _no_weights(name, f"open_clip hf-hub:{repo}", repo, "", exc) from None
+    from huggingface_hub import try_to_load_from_cache
+
+    hit = try_to_load_from_cache(repo, "open_clip_config.json")
+    if not isinstance(hit, str):
+        raise _no_weights(name, f"open_clip hf-hub:{repo}", repo, "", None)
+    return Path(hit).parent
 
 
 def _no_weights(name: str, what: str, repo: str, filename: str, exc: Exception | None) -> HumeError:
