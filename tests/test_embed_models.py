@@ -212,6 +212,9 @@ def test_bad_names_and_options(tmp_path):
         get_backbone("open_clip:ViT-B-32/no-such-tag")
     with pytest.raises(HumeError, match="unknown open_clip architecture"):
         get_backbone("open_clip:ViT-Nope/openai")
+    with pytest.raises(HumeError, match="takes no weights"):
+        get_backbone("hog", weights=tmp_path)
+    assert get_backbone("PIXELS", image_size=8).name == "pixels"  # short names are case-blind
     assert {"clip", "clip-b32", "clip-b16", "clip-h14", "dinov2", "dinov2-s", "pixels", "hog"} <= set(list_models())
 
 

@@ -118,13 +118,18 @@ def get_backbone(name: str, *, weights: str | os.PathLike | None = None, feature
     """
     if not isinstance(name, str) or not name.strip():
         raise _unknown(str(name))
-    name = canonical_model(name.strip())
+    name = name.strip()
+    if name.lower() in (*OPEN_CLIP_MODELS, *DINOV2_MODELS, *CLASSICAL_VIEWS, "dino"):
+        name = name.lower()  # short names are case-blind; hub repos and paths are not
+    name = canonical_model(name)
     if feature not in FEATURES:
         raise HumeError(f"unknown feature {feature!r}: use one of {', '.join(FEATURES)}")
     weights = _check_weights(weights)
     if name in CLASSICAL_VIEWS:
         if feature != "cls":
             raise HumeError(f"the {name} view has a single feature; drop feature={feature!r}")
+        if weights is not None:
+            raise HumeError(f"the {name} view is training-free and takes no weights; drop --weights")
         transform, dim, info = classical_spec(name, image_size)
         return Backbone(name=name, transform=transform, dim=dim, info=info)
     if name in OPEN_CLIP_MODELS:
@@ -159,6 +164,8 @@ def get_backbone(name: str, *, weights: str | os.PathLike | None = None, feature
 def _safe(store: str) -> str:
     """Store name: path separators and odd characters replaced so it is one path component."""
     cleaned = "".join(c if c.isalnum() or c in "-_.+" else "-" for c in store).strip(".")
+    while ".." in cleaned:
+        cleaned = cleaned.replace("..", ".")
     return check_name("model", cleaned)
 
 
