@@ -328,13 +328,16 @@ def embed(model: str, dataset: str, split: str | None = None, root: str | os.Pat
           fmt: str = "zarr", batch_size: int = 256, device: str = "auto", precision: str = "fp16",
           workers: int = 4, data_dir: str | os.PathLike | None = None, weights: str | None = None,
           feature: str = "cls", dtype: str = "float16", overwrite: bool = False,
-          chunk_rows: int | None = None, progress: bool = True) -> list[Path]:
+          chunk_rows: int | None = None, progress: bool = True,
+          backbone: Any = None) -> list[Path]:
     """Embed every requested split of ``dataset`` with ``model`` into stores; return their paths.
 
     ``split=None`` embeds every split the dataset has. A complete store is refused unless
     ``overwrite`` (skipped when other requested splits still need work); an unfinished store made
     with the same settings is resumed from its missing chunks. Under torchrun (``WORLD_SIZE`` > 1)
-    the ranks share the missing chunks of each store; only Zarr allows that.
+    the ranks share the missing chunks of each store; only Zarr allows that. ``backbone``: an
+    already-built :class:`~hume.embed.models.Backbone` of ``model`` to reuse (e.g. to embed
+    several datasets with one loaded model); ``weights`` and ``feature`` are then ignored.
     """
     from hume.embed.datasets import get_dataset, store_dataset_name
     from hume.embed.models import get_backbone
@@ -363,8 +366,9 @@ def embed(model: str, dataset: str, split: str | None = None, root: str | os.Pat
         first = load(splits[0])
         splits[0] = first.split  # an alias such as ImageNet's val is stored as test
         # classical views work at the dataset's native image side (8 px for digits)
-        backbone = get_backbone(model, weights=weights, feature=feature,
-                                image_size=(first.info or {}).get("image_size"))
+        if backbone is None:
+            backbone = get_backbone(model, weights=weights, feature=feature,
+                                    image_size=(first.info or {}).get("image_size"))
         paths = [store_path(root_path, store_dataset, s, backbone.name, fmt) for s in splits]
         complete = dist_.on_main(ranks, lambda: [_is_complete(p) for p in paths])
         if all(complete) and not overwrite:
