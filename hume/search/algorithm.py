@@ -157,6 +157,33 @@ def group_size(data: Prepared, k: int, cfg: SearchConfig, budget_bytes: Optional
 State = dict[str, Any]
 
 
+class _Adam:
+    """Adam (PyTorch's defaults: β = (0.9, 0.999), ε = 1e-8) on one tensor, per element, so one
+    instance serves a batch of independent seeds. The step count is the host-side iteration
+    number: unlike torch.optim.Adam it never reads a tensor back to the host."""
+
+    def __init__(self, param: torch.Tensor, state: Optional[dict] = None,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8):
+        self.param, self.betas, self.eps = param, betas, eps
+        if state is not None:
+            self.m = state["m"].to(param.device, param.dtype)
+            self.v = state["v"].to(param.device, param.dtype)
+        else:
+            self.m = torch.zeros_like(param)
+            self.v = torch.zeros_like(param)
+
+    @torch.no_grad()
+    def step(self, grad: torch.Tensor, lr: float, t: int) -> None:
+        b1, b2 = self.betas
+        self.m.mul_(b1).add_(grad, alpha=1 - b1)
+        self.v.mul_(b2).addcmul_(grad, grad, value=1 - b2)
+        denom = (self.v / (1 - b2 ** t)).sqrt_().add_(self.eps)
+        self.param.addcdiv_(self.m, denom, value=-lr / (1 - b1 ** t))
+
+    def state_dict(self) -> dict:
+        return {"m": self.m.cpu(), "v": self.v.cpu()}
+
+
 def search_group(data: Prepared, k: int, cfg: SearchConfig, seed_ids: Sequence[int],
                  random_state: int = 0, state: Optional[State] = None,
                  on_progress: Optional[Callable[[int, torch.Tensor], None]] = None,
@@ -179,9 +206,7 @@ def search_group(data: Prepared, k: int, cfg: SearchConfig, seed_ids: Sequence[i
         a = state["params"].to(device=device, dtype=dtype)
         start = int(state["iteration"])
     a.requires_grad_(True)
-    opt = torch.optim.Adam([a], lr=cfg.outer_lr)
-    if state is not None and state.get("adam"):
-        opt.load_state_dict(state["adam"])
+    adam = _Adam(a, state.get("adam") if state is not None else None)
     shared_init = None
     if cfg.shared_inner_init:
         gen = iteration_generator(device, random_state, -1)
@@ -194,7 +219,7 @@ def search_group(data: Prepared, k: int, cfg: SearchConfig, seed_ids: Sequence[i
     it = start
 
     def snapshot() -> State:
-        return {"iteration": it, "params": a.detach().cpu(), "adam": opt.state_dict(),
+        return {"iteration": it, "params": a.detach().cpu(), "adam": adam.state_dict(),
                 "obj_sum": obj_sum.cpu(), "seed_ids": list(seed_ids)}
 
     last_save = time.monotonic()
@@ -202,17 +227,14 @@ def search_group(data: Prepared, k: int, cfg: SearchConfig, seed_ids: Sequence[i
         while it < cfg.iters:
             n_done = sum(1 for mm in milestones if it >= mm)
             scale = cfg.anneal_factor ** n_done
-            for group in opt.param_groups:
-                group["lr"] = cfg.outer_lr * scale
             loss, entropy = outer_loss(data, a, k, cfg, it, random_state, cfg.tau * scale,
                                        shared_init)
-            opt.zero_grad(set_to_none=True)
+            a.grad = None
             loss.sum().backward()  # seeds are independent: each gets its own gradient
             with torch.no_grad():
                 norms = a.grad.flatten(1).norm(dim=1)
                 coef = (cfg.clip_norm / (norms + 1e-6)).clamp(max=1.0)
-                a.grad.mul_(coef.view(-1, 1, 1))
-            opt.step()
+                adam.step(a.grad * coef.view(-1, 1, 1), cfg.outer_lr * scale, it + 1)
             if it >= cfg.iters - window:
                 obj_sum += loss.detach()
             it += 1

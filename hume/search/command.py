@@ -1,4 +1,8 @@
-"""`hume search`: the command-line layer of the search stage."""
+"""`hume search`: the command-line layer of the search stage (a thin layer over :class:`HUME`).
+
+Defaults differ from the paper where that makes the search work across feature scales; see
+:mod:`hume.search.config` (``--preset paper`` restores SPEC §2 exactly).
+"""
 
 from __future__ import annotations
 
@@ -7,32 +11,61 @@ from typing import Optional
 import typer
 
 from hume.cli_common import RootOption
-from hume.errors import NotBuiltError
+
+HELP = """Search for the human labeling over the given views (never reads labels).
+
+The first view is φ1 (the task encoder reads it, rows L2-normalised); every further view is a φ2
+space where linear classifiers are fitted; with several φ2 views the held-out loss is averaged
+over them. Seeds are ranked by the label-free score (10-fold CV logistic regression on φ2) and
+ensembled by Hungarian matching to the best seed and majority vote.
+
+Default settings (chosen on digits by the label-free score only) differ from the paper: φ2 is
+standardised, the inner step is 1/λmax of φ2's covariance, T=30 inner steps, 5 subsets,
+300 outer iterations with outer lr 0.01, annealing at 60%/85% of the iterations.
+`--preset paper` uses SPEC §2 exactly (T=300, S=20, m=10000, lr 1e-3/1e-3, 1000 iterations,
+anneal after 100 and 200); `--preset large-k` the official ImageNet-1000 settings.
+`--sweep` picks outer lr and inner step scale from a small grid by the label-free score.
+"""
 
 
 def search(
-    views: list[str] = typer.Option(..., "--views", help="Views (store model names), comma-separated or repeated; the first is phi1, the rest are phi2 spaces."),
+    views: Optional[list[str]] = typer.Option(None, "--views", help="Required (except with --resume). Views (store model names), comma-separated or repeated; the first is φ1, the rest are φ2 spaces (held-out loss averaged over them)."),
     dataset: Optional[str] = typer.Option(None, "--dataset", help="Dataset. Default: the one dataset under the root with all views."),
-    k: Optional[int] = typer.Option(None, "--k", help="Number of classes. Default: the dataset's."),
-    seeds: int = typer.Option(10, "--seeds", min=1, help="Seeds to run and ensemble."),
-    setting: str = typer.Option("transductive", "--setting", help="inductive or transductive."),
-    iters: Optional[int] = typer.Option(None, "--iters", help="Outer iterations."),
-    inner_steps: Optional[int] = typer.Option(None, "--inner-steps", help="Inner gradient steps T."),
-    subsets: Optional[int] = typer.Option(None, "--subsets", help="Subsets S per outer step."),
-    subset_size: Optional[int] = typer.Option(None, "--subset-size", help="Rows m per subset."),
-    train_fraction: Optional[float] = typer.Option(None, "--train-fraction", help="Train part of a subset."),
-    tau: Optional[float] = typer.Option(None, "--tau", help="Initial sparsemax temperature."),
-    entropy_weight: Optional[float] = typer.Option(None, "--entropy-weight", help="Weight of the label-entropy term."),
-    inner_lr: Optional[float] = typer.Option(None, "--inner-lr", help="Inner step size."),
-    outer_lr: Optional[float] = typer.Option(None, "--outer-lr", help="Outer Adam learning rate."),
+    k: Optional[int] = typer.Option(None, "--k", help="Number of classes. Default: the dataset's (store attribute num_classes)."),
+    seeds: int = typer.Option(10, "--seeds", help="Seeds to run (batched) and ensemble."),
+    setting: str = typer.Option("transductive", "--setting", help="inductive (search on train, label test through φ1) or transductive (search on train ∪ test)."),
+    iters: Optional[int] = typer.Option(None, "--iters", help="Outer iterations (default 300; paper 1000)."),
+    inner_steps: Optional[int] = typer.Option(None, "--inner-steps", help="Inner gradient steps T (default 30; paper 300)."),
+    subsets: Optional[int] = typer.Option(None, "--subsets", help="Subsets S per outer step (default 5; paper 20)."),
+    subset_size: Optional[int] = typer.Option(None, "--subset-size", help="Rows m per subset (default min(N, 10000))."),
+    train_fraction: Optional[float] = typer.Option(None, "--train-fraction", help="Train part of a subset (0.9)."),
+    tau: Optional[float] = typer.Option(None, "--tau", help="Initial sparsemax temperature (0.1)."),
+    entropy_weight: Optional[float] = typer.Option(None, "--entropy-weight", help="Weight of the label-entropy term (10)."),
+    inner_lr: Optional[float] = typer.Option(None, "--inner-lr", help="Inner step size (default: 1/λmax of standardised φ2; paper 1e-3)."),
+    outer_lr: Optional[float] = typer.Option(None, "--outer-lr", help="Outer Adam learning rate (default 0.01; paper 1e-3)."),
     no_anneal: bool = typer.Option(False, "--no-anneal", help="Disable learning-rate and temperature annealing."),
-    preset: Optional[str] = typer.Option(None, "--preset", help="'paper': the official hyperparameters exactly."),
-    sweep: bool = typer.Option(False, "--sweep", help="Pick hyperparameters from a small grid by the label-free score."),
+    preset: Optional[str] = typer.Option(None, "--preset", help="'paper' (SPEC §2 exactly), 'large-k' (official ImageNet-1000 settings) or 'default'."),
+    sweep: bool = typer.Option(False, "--sweep", help="Pick outer lr and inner step scale from a small grid by the label-free score."),
     method: str = typer.Option("hume", "--method", help="hume or turtle."),
-    resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run (--run NAME)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run (with --run NAME; default: the newest run)."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
     run: Optional[str] = typer.Option(None, "--run", help="Run name. Default: time-dataset-method."),
+    random_state: int = typer.Option(0, "--random-state", help="Base seed of the run."),
+    single_view: bool = typer.Option(False, "--single-view", help="Allow one view (used as both φ1 and φ2)."),
     root: Optional[str] = RootOption,
 ) -> None:
-    """Search for the human labeling over the given views (never reads labels)."""
-    raise NotBuiltError("the search stage is not built yet (see issue: Search stage)")
+    from hume.cli_common import split_commas
+    from hume.search.run import SearchRequest, execute
+
+    request = SearchRequest(
+        views=split_commas(views), dataset=dataset, k=k, seeds=seeds, setting=setting,
+        overrides=dict(iters=iters, inner_steps=inner_steps, subsets=subsets,
+                       subset_size=subset_size, train_fraction=train_fraction, tau=tau,
+                       entropy_weight=entropy_weight, inner_lr=inner_lr, outer_lr=outer_lr,
+                       anneal=False if no_anneal else None),
+        preset=preset, sweep=sweep, method=method, device=device, run=run, root=root,
+        random_state=random_state, single_view=single_view)
+    execute(request, resume=resume)
+
+
+search.__doc__ = HELP

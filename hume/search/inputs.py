@@ -1,0 +1,101 @@
+"""Which stores a search reads, and loading them: features only, never labels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import torch
+
+from hume.errors import HumeError
+from hume.names import canonical_model
+from hume.store import find_store, load_view, open_store, splits_of
+
+SETTINGS = ("inductive", "transductive")
+
+
+def plan_splits(root: Optional[str], dataset: str, views: list[str], setting: str
+                ) -> tuple[list[str], list[str]]:
+    """(search_splits, predict_splits) for the setting, given the splits every view has."""
+    if setting not in SETTINGS:
+        raise HumeError(f"unknown setting {setting!r}: use inductive or transductive")
+    have = None
+    for v in views:
+        s = set(splits_of(root, dataset, v))
+        if not s:
+            raise HumeError(f"view {v!r} has no store for dataset {dataset!r}: run "
+                            f"`hume embed --model {v} --dataset {dataset}` first")
+        have = s if have is None else have & s
+    assert have is not None
+    if setting == "transductive":
+        if {"train", "test"} <= have:
+            return ["train", "test"], []
+        if "all" in have:
+            return ["all"], []
+        if "train" in have:
+            raise HumeError(
+                f"a transductive search needs the test split of {dataset!r} for every view "
+                f"(splits present in all views: {', '.join(sorted(have))}): embed the test split "
+                "or use --setting inductive")
+        raise HumeError(f"views {', '.join(views)} share no split of {dataset!r} usable for a "
+                        f"transductive search (shared: {', '.join(sorted(have)) or 'none'})")
+    if "train" not in have:
+        raise HumeError(
+            f"an inductive search needs the train split of {dataset!r} for every view (shared "
+            f"splits: {', '.join(sorted(have)) or 'none'}): use --setting transductive")
+    return ["train"], (["test"] if "test" in have else [])
+
+
+@dataclass
+class LoadedViews:
+    """Features of every view, concatenated over the searched splits, plus what they came from."""
+
+    search: list[torch.Tensor]                      # per view: (N_search, d)
+    predict: dict[str, torch.Tensor] = field(default_factory=dict)  # split -> φ1 rows
+    stores: dict[str, dict[str, Any]] = field(default_factory=dict)
+    num_classes: Optional[int] = None
+
+
+def _open_checked(root, dataset: str, split: str, view: str):
+    path = find_store(root, dataset, split, view)
+    st = open_store(path)  # refuses incomplete stores with a clear message
+    attrs = st.attrs
+    for key, want in (("dataset", dataset), ("split", split)):
+        got = attrs.get(key)
+        if got is not None and got != want:
+            st.close()
+            raise HumeError(f"store {path} says {key} {got!r}, but it sits where {key} {want!r} "
+                            "belongs: re-embed or re-import it")
+    return path, st
+
+
+def load_views(root: Optional[str], dataset: str, views: list[str], search_splits: list[str],
+               predict_splits: list[str], device: torch.device) -> LoadedViews:
+    """Load each view of each split once onto ``device`` (float32). Labels are never read."""
+    views = [canonical_model(v) for v in views]
+    out = LoadedViews(search=[])
+    for vi, view in enumerate(views):
+        parts = []
+        for split in search_splits + (predict_splits if vi == 0 else []):
+            path, st = _open_checked(root, dataset, split, view)
+            try:
+                out.stores[f"{view}/{split}"] = {"path": str(path), "n_rows": st.n_rows,
+                                                  "store_id": st.attrs.get("store_id")}
+                if out.num_classes is None and st.attrs.get("num_classes") is not None:
+                    out.num_classes = int(st.attrs["num_classes"])
+                x = load_view(st, device=device, dtype=torch.float32)
+            finally:
+                st.close()
+            if split in search_splits:
+                parts.append(x)
+            else:
+                out.predict[split] = x
+        out.search.append(torch.cat(parts) if len(parts) > 1 else parts[0])
+    # Views must describe the same rows, split by split.
+    for split in search_splits + predict_splits:
+        rows = {v: out.stores[f"{v}/{split}"]["n_rows"] for v in views if f"{v}/{split}" in out.stores}
+        if len(set(rows.values())) > 1:
+            listing = ", ".join(f"{v}: {n}" for v, n in rows.items())
+            raise HumeError(f"views have different row counts in split {split!r} ({listing}): "
+                            "they must be embeddings of the same samples")
+    return out

@@ -1,0 +1,256 @@
+"""Running a search request end to end: resolve inputs, fit, write the run (see hume/runs.py).
+
+Kept apart from the typer layer so tests and scripts can call :func:`execute` directly.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+import torch
+
+import hume
+from hume.errors import HumeError
+from hume.names import canonical_model, check_name
+from hume.runs import default_run_name, load_config, new_run_dir, resolve_run, write_json
+from hume.search.config import SearchConfig, resolve
+from hume.search.estimator import HUME, resolve_device, vote
+from hume.search.inputs import load_views, plan_splits
+from hume.store import resolve_dataset
+
+METHODS = ("hume", "turtle")
+#: --sweep grid: (outer lr, inner step scale), scored by the mean label-free score of its seeds.
+SWEEP_GRID = ((0.01, 1.0), (0.03, 1.0), (0.01, 3.0), (0.03, 3.0))
+
+
+@dataclass
+class SearchRequest:
+    views: list[str]
+    dataset: Optional[str] = None
+    k: Optional[int] = None
+    seeds: int = 10
+    setting: str = "transductive"
+    overrides: dict[str, Any] = field(default_factory=dict)
+    preset: Optional[str] = None
+    sweep: bool = False
+    method: str = "hume"
+    device: str = "auto"
+    run: Optional[str] = None
+    root: Optional[str] = None
+    random_state: int = 0
+    single_view: bool = False
+
+
+def _save_torch(obj: Any, path: Path) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def _save_npz(path: Path, **arrays: np.ndarray) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".npz")
+    os.close(fd)
+    np.savez(tmp, **arrays)
+    os.replace(tmp, path)
+
+
+def _progress_bar(console_err: bool = True):
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    return Progress(TextColumn("search"), BarColumn(), TextColumn("{task.completed}/{task.total} it"),
+                    TextColumn("objective {task.fields[obj]}"), TextColumn("H {task.fields[ent]}"),
+                    TimeElapsedColumn(), TimeRemainingColumn(),
+                    console=Console(stderr=console_err), transient=False)
+
+
+def _check_request(req: SearchRequest) -> None:
+    if not req.views:
+        raise HumeError("--views is empty: give φ1 and at least one φ2 view, e.g. --views clip,dinov2")
+    if req.method not in METHODS:
+        raise HumeError(f"unknown method {req.method!r}: use hume or turtle")
+    if req.seeds < 1:
+        raise HumeError(f"--seeds must be ≥ 1, got {req.seeds}")
+    if len(req.views) == 1 and not req.single_view:
+        raise HumeError(
+            "a single view was given: HUME needs φ1 and at least one φ2 view (e.g. --views "
+            "clip,dinov2); pass --single-view to use one space as both")
+    if req.sweep and req.method != "hume":
+        raise HumeError("--sweep applies to --method hume only")
+    if req.sweep and req.preset == "paper":
+        raise HumeError("--sweep and --preset paper exclude each other: the paper fixes every setting")
+    if req.k is not None and req.k < 2:
+        raise HumeError(f"--k must be at least 2, got {req.k}")
+
+
+def _make_estimator(method: str, k: int, seeds: int, cfg: Optional[SearchConfig], device: str,
+                    random_state: int, single_view: bool):
+    if method == "turtle":
+        try:
+            from hume.search.turtle import TURTLE
+        except ImportError:
+            raise HumeError("--method turtle is not available in this build") from None
+        return TURTLE(n_classes=k, n_seeds=seeds, device=device, random_state=random_state,
+                      verbose=False)
+    return HUME(n_classes=k, n_seeds=seeds, config=cfg, device=device, random_state=random_state,
+                allow_single_view=single_view)
+
+
+def execute(req: SearchRequest, resume: bool = False) -> Path:
+    """Run (or resume) a search and write its run directory; returns the run path."""
+    if resume:
+        return _resume(req)
+    _check_request(req)
+    views = [canonical_model(v) for v in req.views]
+    for v in views:
+        check_name("view", v)
+    dataset = resolve_dataset(req.root, views, req.dataset)
+    search_splits, predict_splits = plan_splits(req.root, dataset, views, req.setting)
+    cfg = resolve(req.preset, **req.overrides) if req.method == "hume" else None
+    dev = resolve_device(req.device)
+    loaded = load_views(req.root, dataset, views, search_splits, predict_splits, dev)
+    k = req.k if req.k is not None else loaded.num_classes
+    if k is None:
+        raise HumeError(f"the number of classes of {dataset!r} is unknown (no num_classes in its "
+                        "stores): pass --k")
+    n = loaded.search[0].shape[0]
+    if k > n:
+        raise HumeError(f"--k {k} exceeds the number of searched rows ({n})")
+    if cfg is not None and req.overrides.get("subset_size") and req.overrides["subset_size"] > n:
+        raise HumeError(f"--subset-size {req.overrides['subset_size']} is larger than the "
+                        f"{n} searched rows: pass --subset-size ≤ {n}")
+    name = req.run or default_run_name(req.method, dataset)
+    run_dir = new_run_dir(req.root, name)
+    config = {
+        "method": req.method, "dataset": dataset, "views": views, "setting": req.setting,
+        "k": int(k), "n_seeds": req.seeds,
+        "hyperparameters": ({**cfg.to_dict(), "random_state": req.random_state,
+                             "preset": req.preset or "default", "sweep": req.sweep}
+                            if cfg is not None else {"random_state": req.random_state}),
+        "search_splits": search_splits, "predict_splits": predict_splits,
+        "stores": loaded.stores, "status": "running", "device": str(dev),
+        "single_view": req.single_view,
+        "created": datetime.now(timezone.utc).isoformat(), "hume_version": hume.__version__,
+    }
+    write_json(run_dir / "config.json", config)
+    if req.sweep:
+        cfg = _sweep(cfg, loaded.search, int(k), req, run_dir, config)
+        config["hyperparameters"].update(cfg.to_dict())
+        write_json(run_dir / "config.json", config)
+    return _fit_and_write(run_dir, config, loaded, cfg, state=None)
+
+
+def _sweep(base: SearchConfig, views: list[torch.Tensor], k: int, req: SearchRequest,
+           run_dir: Path, config: dict) -> SearchConfig:
+    """Score each grid point by the mean label-free score of a few seeds; keep the best."""
+    import typer
+
+    trials = []
+    n_seeds = min(req.seeds, 4)
+    for outer_lr, scale in SWEEP_GRID:
+        cfg = replace(base, outer_lr=outer_lr, inner_lr_scale=scale, inner_lr=None)
+        est = HUME(n_classes=k, n_seeds=n_seeds, config=cfg, device=req.device,
+                   random_state=req.random_state + 10_000, allow_single_view=req.single_view)
+        est.fit(views)
+        score = float(np.mean(est.scores_))
+        trials.append({"outer_lr": outer_lr, "inner_lr_scale": scale, "mean_score": score,
+                       "scores": est.scores_.tolist()})
+        typer.echo(f"sweep: outer lr {outer_lr:g}, inner scale {scale:g}: label-free score "
+                   f"{score:.4f}", err=True)
+        config["sweep"] = trials
+        write_json(run_dir / "config.json", config)
+    best = max(trials, key=lambda t: t["mean_score"])
+    return replace(base, outer_lr=best["outer_lr"], inner_lr_scale=best["inner_lr_scale"],
+                   inner_lr=None)
+
+
+def _fit_and_write(run_dir: Path, config: dict, loaded, cfg: Optional[SearchConfig],
+                   state: Optional[dict]) -> Path:
+    import typer
+
+    k, seeds = int(config["k"]), int(config["n_seeds"])
+    random_state = int(config["hyperparameters"].get("random_state", 0))
+    est = _make_estimator(config["method"], k, seeds, cfg, config.get("device", "auto"),
+                          random_state, bool(config.get("single_view")))
+    state_path = run_dir / "state.pt"
+
+    def checkpoint(st: dict) -> None:
+        _save_torch(st, state_path)
+
+    fit_kw: dict[str, Any] = {}
+    if config["method"] == "hume":
+        fit_kw = {"resume_state": state, "checkpoint": checkpoint, "view_names": config["views"]}
+    try:
+        with _progress_bar() as bar:
+            task = bar.add_task("search", total=None, obj="–", ent="–")
+
+            def progress(done: int, total: int, obj: float, ent: float) -> None:
+                bar.update(task, completed=done, total=total, obj=f"{obj:.4f}", ent=f"{ent:.3f}")
+
+            if config["method"] == "hume":
+                fit_kw["progress"] = progress
+            est.fit(loaded.search, **fit_kw)
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted: continue with `hume search --resume --run {run_dir.name}`",
+                   err=True)
+        raise SystemExit(130)
+    _write_results(run_dir, config, est, loaded)
+    typer.echo(f"wrote run {run_dir}")
+    return run_dir
+
+
+def _write_results(run_dir: Path, config: dict, est, loaded) -> None:
+    k = int(config["k"])
+    seed_labels = np.asarray(est.seed_labels_, dtype=np.int64)
+    seeds_npz: dict[str, np.ndarray] = {
+        "labels": seed_labels, "scores": np.asarray(est.scores_, dtype=np.float64),
+        "objectives": np.asarray(est.objectives_, dtype=np.float64)}
+    ens: dict[str, np.ndarray] = {"labels": np.asarray(est.labels_, dtype=np.int64),
+                                  "reference_seed": np.asarray(int(est.reference_seed_))}
+    perms = getattr(est, "perms_", None)
+    for split, phi1 in loaded.predict.items():
+        per_seed = np.asarray(est.predict_seeds(phi1.cpu()), dtype=np.int64) \
+            if hasattr(est, "predict_seeds") else None
+        if per_seed is not None and perms is not None:
+            seeds_npz[f"{split}_labels"] = per_seed
+            ens[f"{split}_labels"] = vote(per_seed, np.asarray(perms), int(est.reference_seed_), k)
+        else:
+            ens[f"{split}_labels"] = np.asarray(est.predict(phi1.cpu()), dtype=np.int64)
+    _save_npz(run_dir / "seeds.npz", **seeds_npz)
+    _save_npz(run_dir / "ensemble.npz", **ens)
+    encoders = getattr(est, "encoders_", None)
+    _save_torch({"encoders": encoders, "method": config["method"],
+                 "perms": None if perms is None else torch.as_tensor(np.asarray(perms))},
+                run_dir / "encoders.pt")
+    config["status"] = "complete"
+    config["finished"] = datetime.now(timezone.utc).isoformat()
+    if hasattr(est, "inner_lr_"):
+        config["hyperparameters"]["inner_lr_resolved"] = list(est.inner_lr_)
+    write_json(run_dir / "config.json", config)
+
+
+def _resume(req: SearchRequest) -> Path:
+    run_dir = resolve_run(req.root, req.run)
+    config = load_config(run_dir)
+    if config.get("status") == "complete":
+        raise HumeError(f"run {run_dir.name!r} is already complete: nothing to resume")
+    state_path = run_dir / "state.pt"
+    state = torch.load(state_path, weights_only=False) if state_path.is_file() else None
+    dev = resolve_device(req.device if req.device != "auto" else config.get("device", "auto"))
+    loaded = load_views(req.root, config["dataset"], config["views"], config["search_splits"],
+                        config["predict_splits"], dev)
+    for key, entry in loaded.stores.items():
+        was = config["stores"].get(key, {})
+        if was.get("store_id") and was.get("store_id") != entry.get("store_id"):
+            raise HumeError(f"store {key} changed since the run started (different store_id): "
+                            "start a new run")
+    cfg = SearchConfig.from_dict(config["hyperparameters"]) if config["method"] == "hume" else None
+    config["device"] = str(dev)
+    return _fit_and_write(run_dir, config, loaded, cfg, state)

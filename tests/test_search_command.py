@@ -1,0 +1,169 @@
+"""`hume search` through the CLI: run layout, never reading labels, resume, bad input → exit 2."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from hume.cli import app
+from hume.store import FeatureStore, create_store, store_path
+from hume.store.importing import import_features
+
+runner = CliRunner()
+FAST = ["--iters", "12", "--inner-steps", "5", "--subsets", "2", "--outer-lr", "0.05",
+        "--seeds", "2", "--device", "cpu"]
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny problems: threads only add overhead on a shared machine
+    yield
+    torch.set_num_threads(n)
+
+
+def _invoke(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def _import(tmp_path, root, dataset, split, model, x, y=None):
+    f = tmp_path / f"{dataset}-{split}-{model}.npy"
+    np.save(f, x.astype(np.float32))
+    labels = None
+    if y is not None:
+        labels = tmp_path / f"{dataset}-{split}-{model}-y.npy"
+        np.save(labels, y)
+    import_features(dataset, split, model, f, labels, root=str(root))
+
+
+def _planted_stores(tmp_path, splits=(("train", 90), ("test", 30)), dataset="blobs", seed=0):
+    rng = np.random.default_rng(seed)
+    root = tmp_path / "ws"
+    centres = {m: rng.normal(size=(3, d)) * 4 for m, d in (("va", 6), ("vb", 9))}
+    truth = {}
+    for split, n in splits:
+        y = rng.integers(0, 3, size=n)
+        truth[split] = y
+        for model, c in centres.items():
+            _import(tmp_path, root, dataset, split, model, c[y] + rng.normal(size=(n, c.shape[1])), y)
+    return root, truth
+
+
+def _one_line_error(result, *words):
+    assert result.exit_code == 2, result.output
+    lines = [ln for ln in result.output.strip().splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:"), result.output
+    for w in words:
+        assert w in lines[0], lines[0]
+
+
+def test_transductive_run_is_written_without_reading_labels(tmp_path, monkeypatch):
+    root, truth = _planted_stores(tmp_path)
+
+    def no_labels(self):
+        raise AssertionError("search read ground-truth labels")
+
+    monkeypatch.setattr(FeatureStore, "read_labels", no_labels)
+    r = _invoke("search", "--views", "va,vb", "--root", root, "--run", "t1", *FAST)
+    assert r.exit_code == 0, r.output
+    run = root / "runs" / "t1"
+    cfg = json.loads((run / "config.json").read_text())
+    assert cfg["status"] == "complete" and cfg["dataset"] == "blobs" and cfg["k"] == 3
+    assert cfg["views"] == ["va", "vb"] and cfg["search_splits"] == ["train", "test"]
+    assert cfg["predict_splits"] == [] and cfg["method"] == "hume"
+    assert set(cfg["stores"]) == {"va/train", "va/test", "vb/train", "vb/test"}
+    seeds = np.load(run / "seeds.npz")
+    assert seeds["labels"].shape == (2, 120) and seeds["scores"].shape == (2,)
+    assert seeds["objectives"].shape == (2,)
+    ens = np.load(run / "ensemble.npz")
+    assert ens["labels"].shape == (120,) and int(ens["reference_seed"]) in (0, 1)
+    enc = torch.load(run / "encoders.pt", weights_only=False)
+    assert enc["encoders"].shape == (2, 3, 6)
+
+
+def test_inductive_labels_the_test_split_through_phi1(tmp_path):
+    root, truth = _planted_stores(tmp_path)
+    r = _invoke("search", "--views", "va,vb", "--root", root, "--run", "ind",
+                "--setting", "inductive", *FAST)
+    assert r.exit_code == 0, r.output
+    run = root / "runs" / "ind"
+    cfg = json.loads((run / "config.json").read_text())
+    assert cfg["search_splits"] == ["train"] and cfg["predict_splits"] == ["test"]
+    assert np.load(run / "seeds.npz")["test_labels"].shape == (2, 30)
+    assert np.load(run / "ensemble.npz")["test_labels"].shape == (30,)
+
+
+def test_interrupted_run_resumes_to_the_same_result(tmp_path, monkeypatch):
+    import hume.search.algorithm as algorithm
+
+    root, _ = _planted_stores(tmp_path)
+    r = _invoke("search", "--views", "va,vb", "--root", root, "--run", "full", *FAST)
+    assert r.exit_code == 0, r.output
+    real = algorithm.outer_loss
+
+    def interrupt_at_5(data, a, k, cfg, it, *args, **kw):
+        if it == 5:
+            raise KeyboardInterrupt
+        return real(data, a, k, cfg, it, *args, **kw)
+
+    monkeypatch.setattr(algorithm, "outer_loss", interrupt_at_5)
+    r = _invoke("search", "--views", "va,vb", "--root", root, "--run", "cut", *FAST)
+    assert r.exit_code == 130 and "--resume --run cut" in r.output
+    run = root / "runs" / "cut"
+    assert json.loads((run / "config.json").read_text())["status"] == "running"
+    assert torch.load(run / "state.pt", weights_only=False)["current"]["iteration"] == 5
+    monkeypatch.setattr(algorithm, "outer_loss", real)
+    r = _invoke("search", "--resume", "--run", "cut", "--root", root)
+    assert r.exit_code == 0, r.output
+    assert json.loads((run / "config.json").read_text())["status"] == "complete"
+    np.testing.assert_array_equal(np.load(run / "seeds.npz")["labels"],
+                                  np.load(root / "runs" / "full" / "seeds.npz")["labels"])
+    _one_line_error(_invoke("search", "--resume", "--run", "cut", "--root", root), "complete")
+
+
+def test_bad_input_is_one_line_exit_2(tmp_path):
+    root, _ = _planted_stores(tmp_path)
+    base = ["search", "--root", root, *FAST]
+    _one_line_error(_invoke(*base, "--views", "va"), "single view")
+    _one_line_error(_invoke(*base, "--views", "va,nope"), "nope")
+    _one_line_error(_invoke(*base, "--views", "va,vb", "--k", "1"), "at least 2")
+    _one_line_error(_invoke(*base, "--views", "va,vb", "--k", "500"), "exceeds")
+    _one_line_error(_invoke(*base, "--views", "va,vb", "--subset-size", "1000"), "subset")
+    _one_line_error(_invoke(*base, "--views", "va,vb", "--setting", "sideways"), "setting")
+    _one_line_error(_invoke(*base, "--views", "va,vb", "--method", "magic"), "method")
+    _one_line_error(_invoke(*base, "--views", "va,vb", "--device", "cuda"), "cuda")
+    # a view of another dataset: no dataset has both
+    rng = np.random.default_rng(1)
+    _import(tmp_path, root, "other", "train", "vc", rng.normal(size=(20, 4)))
+    _import(tmp_path, root, "other", "test", "vc", rng.normal(size=(20, 4)))
+    _one_line_error(_invoke(*base, "--views", "va,vc"), "no dataset")
+    _one_line_error(_invoke(*base, "--views", "va,vc", "--dataset", "blobs"), "vc")
+    # mismatched rows within a split
+    _import(tmp_path, root, "blobs", "train", "short", rng.normal(size=(80, 4)))
+    _import(tmp_path, root, "blobs", "test", "short", rng.normal(size=(30, 4)))
+    _one_line_error(_invoke(*base, "--views", "va,short"), "different row counts")
+    # an incomplete store
+    st = create_store(store_path(root, "blobs", "train", "half", "zarr"), 90, 4, chunk_rows=30,
+                      attrs={"dataset": "blobs", "split": "train", "model": "half"})
+    st.write_chunk(0, rng.normal(size=(30, 4)).astype(np.float32))
+    st.close()
+    _import(tmp_path, root, "blobs", "test", "half", rng.normal(size=(30, 4)))
+    r = _invoke(*base, "--views", "va,half")
+    assert r.exit_code == 2 and "error:" in r.output and len(r.output.strip().splitlines()) == 1
+    assert not (root / "runs").exists() or not any((root / "runs").iterdir())
+
+
+def test_transductive_needs_a_test_split(tmp_path):
+    root, _ = _planted_stores(tmp_path, splits=(("train", 60),))
+    base = ["search", "--root", root, "--views", "va,vb", *FAST]
+    _one_line_error(_invoke(*base), "test split")
+    r = _invoke(*base, "--setting", "inductive", "--run", "ok")
+    assert r.exit_code == 0, r.output
+    # a dataset with only `all` searches it
+    (tmp_path / "b").mkdir()
+    root2, _ = _planted_stores(tmp_path / "b", splits=(("all", 60),))
+    r = _invoke("search", "--root", root2, "--views", "va,vb", "--run", "all", *FAST)
+    assert r.exit_code == 0, r.output
+    assert json.loads((root2 / "runs" / "all" / "config.json").read_text())["search_splits"] == ["all"]
