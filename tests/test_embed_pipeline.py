@@ -382,3 +382,33 @@ def test_unreachable_weights_name_the_model(tmp_path):
     assert proc.returncode == 2 and "Traceback" not in err, err
     line = [x for x in err.splitlines() if x.startswith("error:")][0]
     assert "clip-b32" in line and "--weights" in line
+
+
+# -- pieces -----------------------------------------------------------------------------------------
+def test_chunk_batches_cover_each_row_once_within_chunks():
+    from hume.embed.pipeline import ChunkBatches
+
+    sampler = ChunkBatches([3, 0, 4], chunk_rows=10, n_rows=47, batch_size=4)
+    batches = list(sampler)
+    assert len(batches) == len(sampler) == sum(sampler.batches_per_chunk()) == 3 + 3 + 2
+    rows = [i for b in batches for i in b]
+    assert rows == [*range(30, 40), *range(0, 10), *range(40, 47)]  # chunk order, row order
+    assert all(len({i // 10 for i in b}) == 1 for b in batches)  # no batch crosses a chunk
+
+
+def test_write_failure_in_writer_thread_reaches_the_caller(tmp_path):
+    import torch
+
+    from hume.embed.models import Backbone
+    from hume.embed.pipeline import Transformed, compute_chunks
+    from hume.errors import HumeError
+    from hume.store import create_store
+
+    x = np.ones((12, 3), dtype=np.float32)
+    x[7] = 1e6  # beyond float16: chunk 1 cannot be stored
+    data = Transformed([(row, 0) for row in x], torch.from_numpy)
+    identity = Backbone(name="id", transform=torch.from_numpy, dim=3, info={})
+    store = create_store(tmp_path / "s.zarr", 12, 3, chunk_rows=5)
+    with pytest.raises(HumeError, match="float32"):
+        compute_chunks(store, [0, 1, 2], data, identity, torch.device("cpu"), "fp32", 2, 0)
+    assert store.done_mask().tolist()[0] and not store.done_mask()[1]

@@ -235,13 +235,75 @@ def _progress(enabled: bool):
                     console=Console(stderr=True), disable=not enabled)
 
 
+class ChunkWriter:
+    """Writes finished chunks from a background thread while the device computes the next ones.
+
+    ``put`` blocks while one chunk already waits, so host memory holds at most three chunks (one
+    being written, one waiting, one being filled). On CUDA a chunk arrives as a pinned host tensor
+    with the event of its device->host copy; the thread waits for that event, not the caller.
+    A failure in the thread is raised in the caller at the next ``put`` or at ``close``.
+    """
+
+    def __init__(self, store: Any):
+        import queue
+        import threading
+
+        self.store = store
+        self.written = 0
+        self.error: BaseException | None = None
+        self._fault = _fault_point()
+        self._queue: Any = queue.Queue(maxsize=1)
+        self._thread = threading.Thread(target=self._run, name="hume-chunk-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            if self.error is not None:
+                continue  # drain after a failure; the caller raises it
+            chunk, feats, ready = item
+            try:
+                if ready is not None:
+                    ready.synchronize()
+                self.store.write_chunk(chunk, feats.numpy())
+                self.written += 1
+                _maybe_fault(self._fault, self.written)
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                self.error = exc
+
+    def _check(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def put(self, chunk: int, feats: Any, ready: Any = None) -> None:
+        self._check()
+        self._queue.put((chunk, feats, ready))
+
+    def close(self) -> None:
+        """Wait for every queued chunk to be written; raise the thread's failure if any."""
+        self._queue.put(None)
+        self._thread.join()
+        self._check()
+
+    def abandon(self) -> None:
+        """On an interrupt: stop without waiting. Chunks not flagged done are redone on resume."""
+        self.error = self.error or RuntimeError("abandoned")
+        try:
+            self._queue.put_nowait(None)
+        except Exception:  # noqa: BLE001 - queue full: the daemon thread dies with the process
+            pass
+
+
 def compute_chunks(store: Any, chunks: Sequence[int], data: Any, backbone: Any, device: Any,
                    precision: str, batch_size: int, workers: int,
                    on_rows: Any = None) -> int:
-    """Encode the rows of ``chunks`` and write each chunk as soon as its last batch is done.
+    """Encode the rows of ``chunks`` and write each chunk once its last batch is done.
 
-    ``data[i] -> (input tensor, label)``. Features of a chunk are gathered on the device and
-    copied to the host once per chunk. Returns the number of rows written.
+    ``data[i] -> (input tensor, label)``. A chunk's features are gathered on the device and copied
+    to the host once (asynchronously on CUDA), then written by a :class:`ChunkWriter` thread.
+    Returns the number of rows computed.
     """
     import torch
     from torch.utils.data import DataLoader
@@ -252,29 +314,39 @@ def compute_chunks(store: Any, chunks: Sequence[int], data: Any, backbone: Any, 
     on_gpu = device.type == "cuda"
     loader = DataLoader(data, batch_sampler=sampler, num_workers=workers, pin_memory=on_gpu,
                         persistent_workers=False)
-    autocast = (torch.autocast(device_type="cuda", dtype=getattr(torch, {"fp16": "float16",
-                                                                         "bf16": "bfloat16"}[precision]))
-                if on_gpu and precision != "fp32" else contextlib.nullcontext())
-    fault = _fault_point()
+    amp_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(precision)
+    autocast = (torch.autocast(device_type="cuda", dtype=amp_dtype)
+                if on_gpu and amp_dtype is not None else contextlib.nullcontext())
     batches = iter(loader)
-    written = n_done = 0
-    for chunk, n_batches in zip(chunks, sampler.batches_per_chunk()):
-        parts = []
-        for _ in range(n_batches):
-            x, _labels = next(batches)
-            with torch.inference_mode(), autocast:
-                out = backbone.encode(x.to(device, non_blocking=True))
-            parts.append(out.float())
-            if on_rows is not None and not on_gpu:
-                on_rows(len(x))
-        feats = torch.cat(parts).cpu().numpy()  # one device->host copy per chunk
-        if on_rows is not None and on_gpu:
-            on_rows(len(feats))
-        store.write_chunk(chunk, feats)
-        written += len(feats)
-        n_done += 1
-        _maybe_fault(fault, n_done)
-    return written
+    writer = ChunkWriter(store)
+    rows = 0
+    try:
+        for chunk, n_batches in zip(chunks, sampler.batches_per_chunk()):
+            parts = []
+            for _ in range(n_batches):
+                x, _labels = next(batches)
+                with torch.inference_mode(), autocast:
+                    out = backbone.encode(x.to(device, non_blocking=True))
+                parts.append(out.float())
+                if on_rows is not None and not on_gpu:
+                    on_rows(len(x))
+            feats = torch.cat(parts)
+            if on_gpu:  # copy without a host sync; the writer waits on the event
+                host = torch.empty(feats.shape, dtype=feats.dtype, pin_memory=True)
+                host.copy_(feats, non_blocking=True)
+                ready = torch.cuda.Event()
+                ready.record()
+                writer.put(chunk, host, ready)
+                if on_rows is not None:
+                    on_rows(len(host))
+            else:
+                writer.put(chunk, feats)
+            rows += len(feats)
+    except BaseException:
+        writer.abandon()
+        raise
+    writer.close()
+    return rows
 
 
 # -- the stage ---------------------------------------------------------------------------------
