@@ -167,3 +167,18 @@ def test_transductive_needs_a_test_split(tmp_path):
     r = _invoke("search", "--root", root2, "--views", "va,vb", "--run", "all", *FAST)
     assert r.exit_code == 0, r.output
     assert json.loads((root2 / "runs" / "all" / "config.json").read_text())["search_splits"] == ["all"]
+
+
+def test_method_turtle_writes_the_same_run_layout(tmp_path):
+    root, _ = _planted_stores(tmp_path)
+    r = _invoke("search", "--views", "va,vb", "--root", root, "--run", "tt", "--method", "turtle",
+                "--setting", "inductive", "--iters", "5", "--seeds", "2", "--device", "cpu")
+    assert r.exit_code == 0, r.output
+    run = root / "runs" / "tt"
+    cfg = json.loads((run / "config.json").read_text())
+    assert cfg["method"] == "turtle" and cfg["status"] == "complete"
+    assert cfg["hyperparameters"]["iters"] == 5
+    assert np.load(run / "seeds.npz")["labels"].shape == (2, 90)
+    assert np.load(run / "ensemble.npz")["test_labels"].shape == (30,)
+    _one_line_error(_invoke("search", "--views", "va,vb", "--root", root, "--method", "turtle",
+                            "--tau", "0.5", "--device", "cpu"), "tau")

@@ -43,6 +43,9 @@ class SearchConfig:
     clip_norm: float = 1.0
     shared_inner_init: bool = False       # large-K: one inner initialisation reused everywhere
     standardise_phi2: bool = True
+    center_phi1: bool = False             # subtract φ1's mean before the row L2-normalisation
+    whiten_phi2: bool = False             # ZCA-whiten φ2 (implies centring); eps below
+    whiten_eps: float = 0.01              # eigenvalue floor, relative to the mean eigenvalue
 
     def milestones(self) -> list[int]:
         """Outer iterations after which lr and t are annealed (empty without annealing)."""
@@ -87,7 +90,8 @@ class SearchConfig:
 PAPER = SearchConfig(iters=1000, inner_steps=300, subsets=20, subset_size=10_000,
                      train_fraction=0.9, tau=0.1, entropy_weight=10.0, inner_lr=1e-3,
                      outer_lr=1e-3, anneal=True, anneal_at=(100, 200), anneal_factor=0.1,
-                     clip_norm=1.0, shared_inner_init=False, standardise_phi2=False)
+                     clip_norm=1.0, shared_inner_init=False, standardise_phi2=False, whiten_phi2=False,
+                     center_phi1=False)
 
 #: The official large-K (ImageNet-1000) variant of SPEC §2.
 LARGE_K = replace(PAPER, outer_lr=0.1, inner_lr=0.1, inner_steps=100, subset_size=20_000,

@@ -164,6 +164,7 @@ class HUME:
         self.config_ = cfg
         self.inner_lr_ = list(data.inner_lr)
         self.phi1_dim_ = tensors[0].shape[1]
+        self.phi1_mean_ = data.phi1_mean.detach().cpu().double()
         bsize = self.group_size or algorithm.group_size(data, k, cfg)
         seeds = list(range(self.n_seeds))
         groups = [seeds[i:i + bsize] for i in range(0, len(seeds), bsize)]
@@ -195,7 +196,9 @@ class HUME:
         self.encoders_ = torch.stack([done[s]["encoder"] for s in seeds])
         self.objectives_ = np.array([done[s]["objective"] for s in seeds])
         self.seed_labels_ = torch.stack([done[s]["labels"] for s in seeds]).numpy().astype(np.int64)
-        self._select(data.phi2, k, device)
+        # Scores use the views as given (not the search's transformed φ2), so that settings
+        # with different φ2 transforms are compared on the same footing.
+        self._select([t.to(device=device, dtype=torch.float32) for t in tensors[1:]], k, device)
         return self
 
     def _explicit_subset_size(self) -> bool:
@@ -205,9 +208,8 @@ class HUME:
     def _select(self, phi2: Sequence[torch.Tensor], k: int, device: torch.device) -> None:
         from hume.search.selection import ensemble, label_free_scores
 
-        raw = [x[:, :-1] for x in phi2]  # without the bias column
         labelings = torch.as_tensor(self.seed_labels_, device=device)
-        scores = label_free_scores(raw, labelings, k, seed=self.random_state)
+        scores = label_free_scores(list(phi2), labelings, k, seed=self.random_state)
         labels, ref, perms = ensemble(labelings, scores, k)
         self.scores_ = scores.double().cpu().numpy()
         self.labels_ = labels.cpu().numpy().astype(np.int64)
@@ -226,7 +228,8 @@ class HUME:
         if x.shape[1] != self.phi1_dim_:
             raise HumeError(f"φ1 of the new rows has {x.shape[1]} dims, the model was fitted on "
                             f"{self.phi1_dim_}")
-        return hard_labels(l2_normalise(x), self.encoders_.to(torch.float64)).numpy()
+        return hard_labels(l2_normalise(x - self.phi1_mean_),
+                           self.encoders_.to(torch.float64)).numpy()
 
     def predict(self, phi1: Any) -> np.ndarray:
         """(M,) ensemble labels of new rows: every seed through φ1, matched, majority vote."""

@@ -51,7 +51,7 @@ class LoadedViews:
     """Features of every view, concatenated over the searched splits, plus what they came from."""
 
     search: list[torch.Tensor]                      # per view: (N_search, d)
-    predict: dict[str, torch.Tensor] = field(default_factory=dict)  # split -> φ1 rows
+    predict: dict[str, list[torch.Tensor]] = field(default_factory=dict)  # split -> views' rows
     stores: dict[str, dict[str, Any]] = field(default_factory=dict)
     num_classes: Optional[int] = None
 
@@ -70,13 +70,17 @@ def _open_checked(root, dataset: str, split: str, view: str):
 
 
 def load_views(root: Optional[str], dataset: str, views: list[str], search_splits: list[str],
-               predict_splits: list[str], device: torch.device) -> LoadedViews:
-    """Load each view of each split once onto ``device`` (float32). Labels are never read."""
+               predict_splits: list[str], device: torch.device,
+               predict_all_views: bool = False) -> LoadedViews:
+    """Load each view of each split once onto ``device`` (float32). Labels are never read.
+
+    Predict splits are loaded for φ1 only (HUME labels new rows through φ1), or for every view
+    with ``predict_all_views`` (TURTLE's encoders read every view)."""
     views = [canonical_model(v) for v in views]
     out = LoadedViews(search=[])
     for vi, view in enumerate(views):
         parts = []
-        for split in search_splits + (predict_splits if vi == 0 else []):
+        for split in search_splits + (predict_splits if vi == 0 or predict_all_views else []):
             path, st = _open_checked(root, dataset, split, view)
             try:
                 out.stores[f"{view}/{split}"] = {"path": str(path), "n_rows": st.n_rows,
@@ -89,7 +93,7 @@ def load_views(root: Optional[str], dataset: str, views: list[str], search_split
             if split in search_splits:
                 parts.append(x)
             else:
-                out.predict[split] = x
+                out.predict.setdefault(split, []).append(x)
         out.search.append(torch.cat(parts) if len(parts) > 1 else parts[0])
     # Views must describe the same rows, split by split.
     for split in search_splits + predict_splits:

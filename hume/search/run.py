@@ -90,15 +90,34 @@ def _check_request(req: SearchRequest) -> None:
         raise HumeError(f"--k must be at least 2, got {req.k}")
 
 
-def _make_estimator(method: str, k: int, seeds: int, cfg: Optional[SearchConfig], device: str,
-                    random_state: int, single_view: bool):
+def _turtle():
+    try:
+        from hume.search import turtle
+    except ImportError:
+        raise HumeError("--method turtle is not available in this build") from None
+    return turtle
+
+
+def _resolve_config(req: SearchRequest):
+    """The method's resolved settings (HUME: SearchConfig; TURTLE: its own config)."""
+    if req.method == "hume":
+        return resolve(req.preset, **req.overrides)
+    turtle = _turtle()
+    est = turtle.TURTLE(n_classes=2, preset=req.preset, **req.overrides)  # refuses HUME-only settings
+    return est.resolved_config()
+
+
+def _config_from_dict(method: str, d: dict):
+    if method == "hume":
+        return SearchConfig.from_dict(d)
+    return _turtle().TurtleConfig.from_dict(d)
+
+
+def _make_estimator(method: str, k: int, seeds: int, cfg, device: str, random_state: int,
+                    single_view: bool):
     if method == "turtle":
-        try:
-            from hume.search.turtle import TURTLE
-        except ImportError:
-            raise HumeError("--method turtle is not available in this build") from None
-        return TURTLE(n_classes=k, n_seeds=seeds, device=device, random_state=random_state,
-                      verbose=False)
+        return _turtle().TURTLE(n_classes=k, n_seeds=seeds, config=cfg, device=device,
+                                random_state=random_state)
     return HUME(n_classes=k, n_seeds=seeds, config=cfg, device=device, random_state=random_state,
                 allow_single_view=single_view)
 
@@ -113,9 +132,10 @@ def execute(req: SearchRequest, resume: bool = False) -> Path:
         check_name("view", v)
     dataset = resolve_dataset(req.root, views, req.dataset)
     search_splits, predict_splits = plan_splits(req.root, dataset, views, req.setting)
-    cfg = resolve(req.preset, **req.overrides) if req.method == "hume" else None
+    cfg = _resolve_config(req)
     dev = resolve_device(req.device)
-    loaded = load_views(req.root, dataset, views, search_splits, predict_splits, dev)
+    loaded = load_views(req.root, dataset, views, search_splits, predict_splits, dev,
+                        predict_all_views=req.method == "turtle")
     k = req.k if req.k is not None else loaded.num_classes
     if k is None:
         raise HumeError(f"the number of classes of {dataset!r} is unknown (no num_classes in its "
@@ -123,7 +143,7 @@ def execute(req: SearchRequest, resume: bool = False) -> Path:
     n = loaded.search[0].shape[0]
     if k > n:
         raise HumeError(f"--k {k} exceeds the number of searched rows ({n})")
-    if cfg is not None and req.overrides.get("subset_size") and req.overrides["subset_size"] > n:
+    if req.overrides.get("subset_size") and req.overrides["subset_size"] > n:
         raise HumeError(f"--subset-size {req.overrides['subset_size']} is larger than the "
                         f"{n} searched rows: pass --subset-size ≤ {n}")
     name = req.run or default_run_name(req.method, dataset)
@@ -131,9 +151,8 @@ def execute(req: SearchRequest, resume: bool = False) -> Path:
     config = {
         "method": req.method, "dataset": dataset, "views": views, "setting": req.setting,
         "k": int(k), "n_seeds": req.seeds,
-        "hyperparameters": ({**cfg.to_dict(), "random_state": req.random_state,
-                             "preset": req.preset or "default", "sweep": req.sweep}
-                            if cfg is not None else {"random_state": req.random_state}),
+        "hyperparameters": {**cfg.to_dict(), "random_state": req.random_state,
+                            "preset": req.preset or "default", "sweep": req.sweep},
         "search_splits": search_splits, "predict_splits": predict_splits,
         "stores": loaded.stores, "status": "running", "device": str(dev),
         "single_view": req.single_view,
@@ -184,9 +203,8 @@ def _fit_and_write(run_dir: Path, config: dict, loaded, cfg: Optional[SearchConf
     def checkpoint(st: dict) -> None:
         _save_torch(st, state_path)
 
-    fit_kw: dict[str, Any] = {}
-    if config["method"] == "hume":
-        fit_kw = {"resume_state": state, "checkpoint": checkpoint, "view_names": config["views"]}
+    fit_kw: dict[str, Any] = {"resume_state": state, "checkpoint": checkpoint,
+                              "view_names": config["views"]}
     try:
         with _progress_bar() as bar:
             task = bar.add_task("search", total=None, obj="–", ent="–")
@@ -194,8 +212,7 @@ def _fit_and_write(run_dir: Path, config: dict, loaded, cfg: Optional[SearchConf
             def progress(done: int, total: int, obj: float, ent: float) -> None:
                 bar.update(task, completed=done, total=total, obj=f"{obj:.4f}", ent=f"{ent:.3f}")
 
-            if config["method"] == "hume":
-                fit_kw["progress"] = progress
+            fit_kw["progress"] = progress
             est.fit(loaded.search, **fit_kw)
     except KeyboardInterrupt:
         typer.echo(f"interrupted: continue with `hume search --resume --run {run_dir.name}`",
@@ -215,18 +232,17 @@ def _write_results(run_dir: Path, config: dict, est, loaded) -> None:
     ens: dict[str, np.ndarray] = {"labels": np.asarray(est.labels_, dtype=np.int64),
                                   "reference_seed": np.asarray(int(est.reference_seed_))}
     perms = getattr(est, "perms_", None)
-    for split, phi1 in loaded.predict.items():
-        per_seed = np.asarray(est.predict_seeds(phi1.cpu()), dtype=np.int64) \
-            if hasattr(est, "predict_seeds") else None
-        if per_seed is not None and perms is not None:
-            seeds_npz[f"{split}_labels"] = per_seed
-            ens[f"{split}_labels"] = vote(per_seed, np.asarray(perms), int(est.reference_seed_), k)
-        else:
-            ens[f"{split}_labels"] = np.asarray(est.predict(phi1.cpu()), dtype=np.int64)
+    for split, xs in loaded.predict.items():
+        # HUME labels new rows through φ1; TURTLE's encoders read every view.
+        arg = xs[0].cpu() if config["method"] == "hume" else [x.cpu() for x in xs]
+        per_seed = np.asarray(est.predict_seeds(arg), dtype=np.int64)
+        seeds_npz[f"{split}_labels"] = per_seed
+        ens[f"{split}_labels"] = vote(per_seed, np.asarray(perms), int(est.reference_seed_), k)
     _save_npz(run_dir / "seeds.npz", **seeds_npz)
     _save_npz(run_dir / "ensemble.npz", **ens)
     encoders = getattr(est, "encoders_", None)
     _save_torch({"encoders": encoders, "method": config["method"],
+                 "phi1_mean": getattr(est, "phi1_mean_", None),
                  "perms": None if perms is None else torch.as_tensor(np.asarray(perms))},
                 run_dir / "encoders.pt")
     config["status"] = "complete"
@@ -245,12 +261,13 @@ def _resume(req: SearchRequest) -> Path:
     state = torch.load(state_path, weights_only=False) if state_path.is_file() else None
     dev = resolve_device(req.device if req.device != "auto" else config.get("device", "auto"))
     loaded = load_views(req.root, config["dataset"], config["views"], config["search_splits"],
-                        config["predict_splits"], dev)
+                        config["predict_splits"], dev,
+                        predict_all_views=config["method"] == "turtle")
     for key, entry in loaded.stores.items():
         was = config["stores"].get(key, {})
         if was.get("store_id") and was.get("store_id") != entry.get("store_id"):
             raise HumeError(f"store {key} changed since the run started (different store_id): "
                             "start a new run")
-    cfg = SearchConfig.from_dict(config["hyperparameters"]) if config["method"] == "hume" else None
+    cfg = _config_from_dict(config["method"], config["hyperparameters"])
     config["device"] = str(dev)
     return _fit_and_write(run_dir, config, loaded, cfg, state)

@@ -1,0 +1,185 @@
+"""Search speed: hume's batched search vs a reference structured like the official HUME code.
+
+The reference (``official_style_step``) follows the official implementation's structure: one
+seed per process, a Python loop over the S subsets, subsets drawn on the host with NumPy and
+copied to the device, PyTorch's orthogonal parametrisation and a fresh ``nn.Linear`` per subset,
+and autograd through the T unrolled inner steps (``create_graph=True``). The project's search
+(``hume.search.algorithm``) batches subsets and seeds, draws subsets on the device and writes
+the inner reverse pass by hand. Both run the same hyperparameters on identical data.
+
+Usage:
+    python bench/search_speed.py                      # CPU: N=2000, d1=d2=64, K=10, T=300, S=20
+    python bench/search_speed.py --device cuda        # GPU: CIFAR-10-sized and ImageNet-sized
+    python bench/search_speed.py --quick              # tiny smoke run (tests)
+
+Reports seconds per outer iteration per seed (1 seed; 10 seeds batched) and the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import sys
+import time
+from dataclasses import replace
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from hume.search.algorithm import prepare, search_group
+from hume.search.config import LARGE_K, PAPER
+from hume.search.sparsemax import sparsemax
+
+
+def make_data(n: int, d1: int, d2: int, k: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Two views with a shared cluster structure (the search has something to find)."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, k, size=n)
+    x1 = rng.normal(size=(k, d1))[y] * 2 + rng.normal(size=(n, d1))
+    x2 = rng.normal(size=(k, d2))[y] * 2 + rng.normal(size=(n, d2))
+    return x1.astype(np.float32), x2.astype(np.float32)
+
+
+class OfficialStyle:
+    """One seed, structured like the official code (see the module docstring)."""
+
+    def __init__(self, phi1: np.ndarray, phi2: np.ndarray, k: int, cfg, device: str, seed: int = 0):
+        torch.manual_seed(seed)
+        self.rng = np.random.default_rng(seed)
+        self.phi1 = phi1 / np.linalg.norm(phi1, axis=1, keepdims=True)  # host arrays, as official
+        self.phi2 = phi2
+        self.k, self.cfg, self.device = k, cfg, device
+        enc = nn.Linear(phi1.shape[1], k, bias=False)
+        self.encoder = nn.utils.parametrizations.orthogonal(enc).to(device)
+        self.opt = torch.optim.Adam(self.encoder.parameters(), lr=cfg.outer_lr)
+        self.t = cfg.tau
+
+    def step(self) -> float:
+        cfg, n = self.cfg, self.phi1.shape[0]
+        m = min(cfg.subset_size or 10_000, n)
+        n_tr = int(cfg.train_fraction * m)
+        self.opt.zero_grad()
+        total = 0.0
+        for _ in range(cfg.subsets):  # Python loop over subsets
+            idx = self.rng.permutation(n)[:m]  # host sampling, then copy to the device
+            x1 = torch.from_numpy(self.phi1[idx]).to(self.device)
+            x2 = torch.from_numpy(self.phi2[idx]).to(self.device)
+            y = sparsemax(self.encoder(x1) / self.t)
+            inner = nn.Linear(x2.shape[1], self.k).to(self.device)  # fresh default init
+            w, b = inner.weight, inner.bias
+            for _ in range(cfg.inner_steps):  # autograd through the unrolled steps
+                fit = -(y[:n_tr] * F.log_softmax(x2[:n_tr] @ w.T + b, -1)).sum(-1).mean()
+                gw, gb = torch.autograd.grad(fit, (w, b), create_graph=True)
+                w, b = w - cfg.inner_lr * gw, b - cfg.inner_lr * gb
+            ce = -(y[n_tr:] * F.log_softmax(x2[n_tr:] @ w.T + b, -1)).sum(-1).mean()
+            p = y.mean(0)
+            loss = (ce + cfg.entropy_weight * (p * torch.log(p.clamp_min(1e-12))).sum()) / cfg.subsets
+            loss.backward()
+            total += float(loss.detach())
+        nn.utils.clip_grad_norm_(self.encoder.parameters(), cfg.clip_norm)
+        self.opt.step()
+        return total
+
+
+def time_reference(phi1, phi2, k, cfg, device, iters: int) -> float:
+    ref = OfficialStyle(phi1, phi2, k, cfg, device)
+    ref.step()  # warm-up
+    _sync(device)
+    t = time.perf_counter()
+    for _ in range(iters):
+        ref.step()
+    _sync(device)
+    return (time.perf_counter() - t) / iters
+
+
+def time_hume(phi1, phi2, k, cfg, device, n_seeds: int, iters: int) -> float:
+    data = prepare([torch.from_numpy(phi1), torch.from_numpy(phi2)], cfg, torch.device(device))
+    warm = replace(cfg, iters=1)
+    search_group(data, k, warm, list(range(n_seeds)))
+    _sync(device)
+    run = replace(cfg, iters=iters)
+    t = time.perf_counter()
+    search_group(data, k, run, list(range(n_seeds)))
+    _sync(device)
+    return (time.perf_counter() - t) / iters / n_seeds
+
+
+def time_turtle(phi1, phi2, k, device, n_seeds: int, iters: int) -> float | None:
+    """Seconds per outer step per seed of hume.search.turtle.TURTLE, if that module exists."""
+    try:
+        from hume.search.turtle import TURTLE
+    except ImportError:
+        return None
+    kw = dict(n_classes=k, n_seeds=n_seeds, device=device, random_state=0, verbose=False)
+    try:
+        est = TURTLE(iters=iters, **kw)
+    except TypeError:
+        return None
+    t = time.perf_counter()
+    est.fit([phi1, phi2])
+    _sync(device)
+    return (time.perf_counter() - t) / iters / n_seeds
+
+
+def _sync(device: str) -> None:
+    if str(device).startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def run_config(name, n, d1, d2, k, cfg, device, ref_iters, hume_iters, seeds_batch):
+    phi1, phi2 = make_data(n, d1, d2, k)
+    out = {"name": name, "N": n, "d1": d1, "d2": d2, "K": k, "T": cfg.inner_steps,
+           "S": cfg.subsets, "m": min(cfg.subset_size or 10_000, n), "device": device}
+    out["reference_s_per_iter_seed"] = time_reference(phi1, phi2, k, cfg, device, ref_iters)
+    out["hume_1seed_s_per_iter_seed"] = time_hume(phi1, phi2, k, cfg, device, 1, hume_iters)
+    out[f"hume_{seeds_batch}seeds_s_per_iter_seed"] = time_hume(phi1, phi2, k, cfg, device,
+                                                                seeds_batch, hume_iters)
+    out["speedup_1seed"] = out["reference_s_per_iter_seed"] / out["hume_1seed_s_per_iter_seed"]
+    out[f"speedup_{seeds_batch}seeds"] = (out["reference_s_per_iter_seed"]
+                                          / out[f"hume_{seeds_batch}seeds_s_per_iter_seed"])
+    # Projected full ensemble: 100 seeds × the configured outer iterations.
+    out["projected_100_seed_hours"] = (out[f"hume_{seeds_batch}seeds_s_per_iter_seed"]
+                                       * cfg.iters * 100 / 3600)
+    for ts in (1, 10):
+        v = time_turtle(phi1, phi2, k, device, ts, hume_iters)
+        if v is not None:
+            out[f"turtle_{ts}seed_s_per_step_seed"] = v
+    return out
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--ref-iters", type=int, default=2)
+    ap.add_argument("--iters", type=int, default=3)
+    ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--quick", action="store_true", help="tiny problem, for a smoke test")
+    ap.add_argument("--json", default=None, help="also write the results as JSON here")
+    args = ap.parse_args(argv)
+    results = []
+    if args.quick:
+        cfg = replace(PAPER, inner_steps=5, subsets=2)
+        results.append(run_config("quick", 200, 8, 8, 3, cfg, args.device, 1, 1, 2))
+    elif args.device.startswith("cuda"):
+        results.append(run_config("cifar10-sized", 50_000, 768, 1536, 10, PAPER, args.device,
+                                  args.ref_iters, args.iters, args.seeds))
+        results.append(run_config("imagenet-sized (large-K)", 100_000, 768, 1536, 1000, LARGE_K,
+                                  args.device, args.ref_iters, args.iters, args.seeds))
+    else:
+        results.append(run_config("cpu N=2000 d=64 K=10", 2000, 64, 64, 10, PAPER, args.device,
+                                  args.ref_iters, args.iters, args.seeds))
+    info = {"machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
+            "torch": torch.__version__, "threads": torch.get_num_threads(),
+            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
+    print(json.dumps({"info": info, "results": results}, indent=2))
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump({"info": info, "results": results}, fh, indent=2)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
