@@ -412,3 +412,25 @@ def test_write_failure_in_writer_thread_reaches_the_caller(tmp_path):
     with pytest.raises(HumeError, match="float32"):
         compute_chunks(store, [0, 1, 2], data, identity, torch.device("cpu"), "fp32", 2, 0)
     assert store.done_mask().tolist()[0] and not store.done_mask()[1]
+
+
+def test_second_run_on_a_store_being_written_is_refused(tmp_path):
+    args = ["--model", "pixels", "--dataset", "digits", "--workers", "0", "--root", tmp_path,
+            "--chunk-rows", "600"]
+    path = store_path(tmp_path, "digits", "all", "pixels")
+    proc = _cli(*args, env={"HUME_EMBED_FAULT": "pause:1"})
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and not (path.exists() and _n_done(path) >= 1):
+            time.sleep(0.2)
+        _one_line_error(_invoke(*args), "another `hume embed` is writing", str(path))
+    finally:
+        proc.kill()
+        proc.communicate(timeout=60)
+    out = _ok(_invoke(*args)).output  # the lock died with the process
+    assert "2 of 3 chunks left" in out
+
+
+def _n_done(path):
+    with open_store(path, allow_incomplete=True) as st:
+        return int(st.done_mask().sum())

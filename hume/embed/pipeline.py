@@ -5,7 +5,8 @@ its final path is always fully described), then every rank computes whole row ch
 missing ones and writes each chunk as soon as it is done. Host memory holds one chunk of features
 at a time, whatever N is. Batches never straddle a chunk boundary, so a chunk's features do not
 depend on which run, rank or resume computed it: an interrupted and resumed store is bit-for-bit
-the store of an uninterrupted run.
+the store of an uninterrupted run. A lock file beside the store keeps a second run off a store
+that is being written.
 """
 
 from __future__ import annotations
@@ -165,6 +166,38 @@ def _create_atomically(path: Path, n_rows: int, dim: int, dtype: str, chunk_rows
     finally:
         if tmp.exists():
             remove_store(tmp)
+
+
+class StoreLock:
+    """An exclusive lock beside a store, so two ``hume embed`` runs never fill it at once.
+
+    ``flock`` is released by the kernel when the process dies, so a killed run leaves no stale
+    lock behind. Under torchrun rank 0 holds it for all ranks.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path.with_name(f".{path.name}.lock")
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        import fcntl
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise HumeError(f"another `hume embed` is writing {self.path.with_name(self.path.name[1:-5])} "
+                            "right now: wait for it to finish (or stop it) and run again") from None
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+            os.close(self._fd)  # closing drops the flock
+            self._fd = None
 
 
 def _clean_leftovers(path: Path) -> None:
@@ -460,12 +493,21 @@ def embed(model: str, dataset: str, split: str | None = None, root: str | os.Pat
             n_rows = len(data.dataset)
             attrs = _store_attrs(backbone, data, dataset, store_dataset, split_name,
                                  run_precision, batch_size, dev, ranks)
-            target = dist_.on_main(ranks, lambda: prepare_store(
-                path, n_rows, backbone.dim, dtype=dtype, chunk_rows=chunk_rows,
-                batch_size=batch_size, attrs=attrs, labels_fn=lambda: _labels_of(data, n_rows),
-                overwrite=overwrite))
-            _run_target(target, data, backbone, dev, run_precision, batch_size, workers,
-                        ranks, progress)
+            lock = StoreLock(path)
+
+            def prepare() -> Target:
+                lock.acquire()
+                return prepare_store(path, n_rows, backbone.dim, dtype=dtype,
+                                     chunk_rows=chunk_rows, batch_size=batch_size, attrs=attrs,
+                                     labels_fn=lambda: _labels_of(data, n_rows),
+                                     overwrite=overwrite)
+
+            try:
+                target = dist_.on_main(ranks, prepare)
+                _run_target(target, data, backbone, dev, run_precision, batch_size, workers,
+                            ranks, progress)
+            finally:
+                lock.release()  # held on rank 0 only
             done.append(path)
         return done
     finally:
