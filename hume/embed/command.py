@@ -40,8 +40,9 @@ def embed(
 ) -> None:
     """Embed a dataset with a pretrained backbone into feature stores (resumable, multi-GPU).
 
-    Run it again after an interruption to continue from the first unfinished chunk. For several
-    GPUs: torchrun --nproc_per_node=N -m hume embed ...
+    Run the same command again after an interruption: it continues from the first unfinished chunk.
+
+    Several GPUs: torchrun --nproc_per_node=N -m hume embed ...
     """
     from hume.embed.pipeline import embed as run_embed
 
