@@ -33,13 +33,15 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
-START, END = "<!-- embed_speed:start -->", "<!-- embed_speed:end -->"
+MARK = "<!-- embed_speed:{key}:{edge} -->"
 
 #: name -> (hume --model name, how to build random weights)
 MODELS = {
     "vit-b32": ("open_clip:ViT-B-32", "open_clip", "ViT-B-32"),
     "vit-l14": ("open_clip:ViT-L-14-quickgelu", "open_clip", "ViT-L-14-quickgelu"),
     "dinov2-g14": ("dinov2", "dinov2", "giant"),
+    # no weights: cheap enough to run many images, where held features dominate memory
+    "pixels": ("pixels", "classical", ""),
 }
 
 
@@ -58,9 +60,12 @@ def make_images(folder: Path, n: int, side: int = 256, n_classes: int = 4) -> No
         img.save(d / f"{i:05d}.jpg", quality=90)
 
 
-def make_weights(kind: str, arch: str, out: Path) -> Path:
+def make_weights(kind: str, arch: str, out: Path) -> Path | None:
     """Random weights saved the way real ones are given to ``--weights``."""
     import torch
+
+    if kind == "classical":
+        return None
 
     torch.manual_seed(0)
     if kind == "open_clip":
@@ -131,7 +136,7 @@ class Sampler:
         self.peak = max(self.peak, self._rss())
 
 
-def reference(args: argparse.Namespace, backbone) -> int:
+def reference(args: argparse.Namespace, backbone) -> tuple[int, int]:
     """The plain loop: every batch's features go to the host and into one list."""
     import numpy as np
     import torch
@@ -150,10 +155,11 @@ def reference(args: argparse.Namespace, backbone) -> int:
     with torch.no_grad(), amp:
         for x, _ in loader:
             feats.append(backbone.encode(x.to(device)).cpu())
-    return int(np.concatenate([f.numpy() for f in feats]).shape[0])
+    out = np.concatenate([f.numpy() for f in feats])  # the list and the array: both in memory
+    return int(out.shape[0]), int(out.nbytes)
 
 
-def pipeline(args: argparse.Namespace, backbone) -> int:
+def pipeline(args: argparse.Namespace, backbone) -> tuple[int, int]:
     """The embed stage, as `hume embed` runs it, into a fresh store."""
     from hume.embed.pipeline import embed
     from hume.store import open_store
@@ -161,8 +167,8 @@ def pipeline(args: argparse.Namespace, backbone) -> int:
     (path,) = embed(args.model, f"imagefolder:{args.images}", root=args.root, device=args.device,
                     precision=args.precision, batch_size=args.batch_size, workers=args.workers,
                     overwrite=True, progress=False, backbone=backbone)
-    with open_store(path) as st:
-        return st.n_rows
+    with open_store(path) as st:  # features live on disk; the host holds <= 3 chunks of float32
+        return st.n_rows, 3 * st.chunk_rows * st.dim * 4
 
 
 def child(args: argparse.Namespace) -> None:
@@ -179,13 +185,13 @@ def child(args: argparse.Namespace) -> None:
         backbone = get_backbone(args.model, weights=args.weights).to(args.device)
         load = time.perf_counter() - t0
         t1 = time.perf_counter()
-        n = (reference if args.child == "reference" else pipeline)(args, backbone)
+        n, held = (reference if args.child == "reference" else pipeline)(args, backbone)
         if gpu is not None:
             torch.cuda.synchronize()
         seconds = time.perf_counter() - t1
     print(json.dumps({
         "mode": args.child, "n": n, "load_s": load, "seconds": seconds,
-        "images_per_s": n / seconds,
+        "images_per_s": n / seconds, "features_held_mib": held / 2**20,
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "rss_growth_mib": (s.peak - s.base) / 2**20,
         "gpu_util_mean": statistics.fmean(s.util) if s.util else None,
@@ -198,7 +204,8 @@ def child(args: argparse.Namespace) -> None:
 def run_child(mode: str, args: argparse.Namespace, model: str, weights: Path, images: Path,
               root: Path) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", mode, "--model-name", model,
-           "--weights", str(weights), "--images", str(images), "--root", str(root),
+           *(["--weights", str(weights)] if weights else []), "--images", str(images),
+           "--root", str(root),
            "--device", args.device, "--precision", args.precision,
            "--batch-size", str(args.batch_size), "--workers", str(args.workers)]
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=HERE.parent)
@@ -225,12 +232,13 @@ def machine() -> str:
             f"{platform.python_version()}")
 
 
-def write_section(text: str) -> None:
-    """Replace this benchmark's section of RESULTS.md (markers) and keep everything else."""
+def write_section(key: str, text: str) -> None:
+    """Replace this configuration's section of RESULTS.md (between markers), keep the rest."""
+    start, end = MARK.format(key=key, edge="start"), MARK.format(key=key, edge="end")
     old = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    block = f"{START}\n{text.rstrip()}\n{END}\n"
-    if START in old and END in old:
-        new = old[:old.index(START)] + block + old[old.index(END) + len(END):].lstrip("\n")
+    block = f"{start}\n{text.rstrip()}\n{end}\n"
+    if start in old and end in old:
+        new = old[:old.index(start)] + block + old[old.index(end) + len(end):].lstrip("\n")
     else:
         new = old.rstrip("\n") + "\n\n" + block
     RESULTS.write_text(new)
@@ -246,6 +254,7 @@ def main() -> None:
     p.add_argument("--batch-size", type=int, default=None, help="default 32 (cpu), 256 (cuda)")
     p.add_argument("--workers", type=int, default=None, help="default 2 (cpu), 8 (cuda)")
     p.add_argument("--precision", default=None, help="default fp32 (cpu), fp16 (cuda)")
+    p.add_argument("--image-side", type=int, default=256, help="side of the generated JPEGs")
     p.add_argument("--repeats", type=int, default=1, help="alternating runs of each; the best counts")
     p.add_argument("--no-write", action="store_true", help="print only, leave RESULTS.md alone")
     # child mode (internal)
@@ -269,7 +278,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="hume-bench-") as tmp:
         tmp = Path(tmp)
         images = tmp / "images"
-        make_images(images, n_images)
+        make_images(images, n_images, side=args.image_side)
         for name in names:
             model, kind, arch = MODELS[name]
             weights = make_weights(kind, arch, tmp)
@@ -287,16 +296,20 @@ def main() -> None:
         f"Machine: {started}.",
         f"Command: `python bench/embed_speed.py --device {args.device}"
         f"{' --models ' + args.models if args.models else ''} --n-images {n_images} "
-        f"--batch-size {args.batch_size} --workers {args.workers} --precision {args.precision} "
+        f"--image-side {args.image_side} --batch-size {args.batch_size} --workers {args.workers} --precision {args.precision} "
         f"--repeats {args.repeats}`.",
-        f"Data: {n_images} generated 256 x 256 JPEGs (imagefolder); random weights; the same "
+        f"Data: {n_images} generated {args.image_side} x {args.image_side} JPEGs (imagefolder); random weights; the same "
         "backbone, transform, batch size, workers, device and precision on both sides. Time from "
         "model loaded to features in memory (reference) or store complete on disk (pipeline); "
-        "model loading (same code on both sides) is not counted.",
+        "model loading (same code on both sides) is not counted. Peak RSS: ru_maxrss of each "
+        "run's own process; growth: sampled RSS peak minus RSS before the model was loaded. "
+        "Features held: the reference's final array (its list of batches doubles it at the "
+        "end); the pipeline's bound of three chunks (filling, queued, being written).",
         "",
         "| model | reference img/s | pipeline img/s | ratio | reference peak RSS / growth (MiB) "
-        "| pipeline peak RSS / growth (MiB) | GPU util ref / pipe |",
-        "|---|---|---|---|---|---|---|",
+        "| pipeline peak RSS / growth (MiB) | features held in host memory ref / pipe (MiB) "
+        "| GPU util ref / pipe |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for name, ref, pipe in rows:
         util = "–" if ref["gpu_util_mean"] is None else \
@@ -305,8 +318,8 @@ def main() -> None:
             f"| {name} | {ref['images_per_s']:.2f} | {pipe['images_per_s']:.2f} | "
             f"{pipe['images_per_s'] / ref['images_per_s']:.2f} | {ref['peak_rss_mib']:.0f} / "
             f"{ref['rss_growth_mib']:.0f} | {pipe['peak_rss_mib']:.0f} / {pipe['rss_growth_mib']:.0f} "
-            f"| {util} |")
-    if not gpu:
+            f"| {ref['features_held_mib']:.1f} / ≤ {pipe['features_held_mib']:.1f} | {util} |")
+    if not gpu and "vit-b32" in names:
         lines += [
             "",
             "GPU configuration (`python bench/embed_speed.py --device cuda`: random-weight ViT-L/14 "
@@ -317,7 +330,7 @@ def main() -> None:
     text = "\n".join(lines) + "\n"
     print(text)
     if not args.no_write:
-        write_section(text)
+        write_section(f"{args.device}:{'+'.join(names)}", text)
 
 
 if __name__ == "__main__":
