@@ -170,3 +170,30 @@ def test_names_and_splits(tmp_path):
     assert dataset_splits("stl10") == ["train", "test"] and "unlabeled" in split_choices("stl10")
     assert store_dataset_name("CIFAR20") == "cifar100-20"
     assert {"cifar10", "cifar100", "cifar100-20", "stl10", "imagenet", "digits"} <= set(list_datasets())
+
+
+def test_stl10_binary_layout_and_unlabeled_split(tmp_path, monkeypatch):
+    import torchvision.datasets.stl10 as stl10
+
+    monkeypatch.setattr(stl10, "check_integrity", lambda path, md5=None: os.path.isfile(path))
+    base = tmp_path / "stl10_binary"
+    base.mkdir()
+    rng = np.random.default_rng(0)
+    made = {}
+    for part, n in (("train", 3), ("test", 2), ("unlabeled", 4)):
+        x = rng.integers(0, 256, (n, 3, 96, 96), dtype=np.uint8)
+        x.tofile(base / f"{part}_X.bin")
+        made[part] = x
+        if part != "unlabeled":
+            y = rng.integers(1, 11, n).astype(np.uint8)  # STL-10 stores labels 1..10
+            y.tofile(base / f"{part}_y.bin")
+            made[part + "_y"] = y
+    (base / "class_names.txt").write_text("\n".join(D.STL10_CLASSES) + "\n")
+    train = get_dataset("stl10", "train", tmp_path, download=False)
+    assert train.labels.tolist() == (made["train_y"].astype(int) - 1).tolist()
+    assert train.classes == D.STL10_CLASSES and train.info["image_size"] == 96
+    img, label = train.dataset[1]
+    # the binary is column-major per channel: torchvision transposes it to rows
+    np.testing.assert_array_equal(np.asarray(img), made["train"][1].transpose(0, 2, 1).transpose(1, 2, 0))
+    unl = get_dataset("stl10", "unlabeled", tmp_path, download=False)
+    assert len(unl) == 4 and unl.labels.tolist() == [-1] * 4 and unl.dataset[0][1] == -1

@@ -45,6 +45,7 @@ CIFAR100_20_CLASSES = [
     "large omnivores and herbivores", "medium-sized mammals", "non-insect invertebrates", "people",
     "reptiles", "small mammals", "trees", "vehicles 1", "vehicles 2",
 ]
+STL10_CLASSES = ["airplane", "bird", "car", "cat", "deer", "dog", "horse", "monkey", "ship", "truck"]
 
 #: name -> (default splits, every accepted split)
 _SPLITS: dict[str, tuple[list[str], list[str]]] = {
@@ -177,7 +178,7 @@ def _torchvision(name: str, split: str, data_dir: Path, download: bool) -> Datas
         if name == "stl10":
             ds = tvd.STL10(str(data_dir), split=split, download=download)
             labels = np.asarray(ds.labels, dtype=np.int64)
-            classes = list(ds.classes)
+            classes = list(getattr(ds, "classes", None) or STL10_CLASSES)
         elif key == "cifar10":
             ds = tvd.CIFAR10(str(data_dir), train=split == "train", download=download)
             labels, classes = np.asarray(ds.targets, dtype=np.int64), list(ds.classes)
