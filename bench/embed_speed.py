@@ -149,8 +149,9 @@ def reference(args: argparse.Namespace, backbone) -> tuple[int, int]:
     data = get_dataset(f"imagefolder:{args.images}", "all", args.images)
     loader = DataLoader(Transformed(data.dataset, backbone.transform), batch_size=args.batch_size,
                         shuffle=False, num_workers=args.workers)
-    amp = torch.autocast("cuda", dtype=torch.float16) if device.type == "cuda" and \
-        args.precision == "fp16" else torch.autocast("cpu", enabled=False)
+    amp_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(args.precision)
+    amp = torch.autocast("cuda", dtype=amp_dtype) if device.type == "cuda" and amp_dtype \
+        else torch.autocast("cpu", enabled=False)
     feats = []
     with torch.no_grad(), amp:
         for x, _ in loader:
