@@ -501,7 +501,7 @@ def _hf_backbone(name: str, repo: str, weights: Path | None, feature: str) -> Ba
         width = _probe_dim(model, forward, getattr(config, "image_size", 224))
     elif feature == "cls+mean":
         width *= 2
-    revision = getattr(config, "_commit_hash", None)
+    revision = None if weights is not None else _hub_revision(repo)
     info = {
         "model": f"transformers {type(model).__name__} ({repo})",
         "weights": str(weights) if weights is not None else f"{repo}@{revision or 'unknown-revision'}",
@@ -512,6 +512,16 @@ def _hf_backbone(name: str, repo: str, weights: Path | None, feature: str) -> Ba
     }
     return Backbone(name=_with_feature(name, feature), transform=transform, dim=width, info=info,
                     module=model, forward=forward)
+
+
+def _hub_revision(repo: str) -> str | None:
+    """Commit hash of the cached snapshot of ``repo`` that was loaded (None if unknown)."""
+    from huggingface_hub import try_to_load_from_cache
+
+    hit = try_to_load_from_cache(repo, "config.json")
+    if isinstance(hit, str) and Path(hit).parent.parent.name == "snapshots":
+        return Path(hit).parent.name
+    return None
 
 
 def _hf_transform(src: str, config, *, local: bool):
