@@ -54,6 +54,8 @@ def fabricate_run(root, name="run1", setting="inductive", n_seeds=5, labels=True
     tmp = root / "_npy"
     tmp.mkdir(parents=True, exist_ok=True)
     splits = {"train": _views(n_train, 1), "test": _views(n_test, 2)}
+    search = ["train"] if setting == "inductive" else ["train", "test"]
+    predict = ["test"] if setting == "inductive" else []
     stores = {}
     for split, (x1, x2, y) in splits.items():
         for view, x in (("phi", x1), ("clip", x2)):
@@ -65,11 +67,11 @@ def fabricate_run(root, name="run1", setting="inductive", n_seeds=5, labels=True
                 if labels:
                     with open_store(path, mode="r+") as st:
                         st.update_attrs(classes=CLASSES)
+            if split not in search and view != "phi":
+                continue  # as `search` does: φ2 is not read on the predicted splits
             with open_store(path) as st:
                 stores[f"{view}/{split}"] = {"path": str(path), "n_rows": st.n_rows,
                                              "store_id": st.attrs["store_id"]}
-    search = ["train"] if setting == "inductive" else ["train", "test"]
-    predict = ["test"] if setting == "inductive" else []
     y_search = np.concatenate([splits[s][2] for s in search])
     seeds = {"labels": np.stack([_corrupt(y_search, 0.1 * i, [2, 0, 1], i) for i in range(n_seeds)]),
              "scores": 0.9 - 0.1 * np.arange(n_seeds), "objectives": np.arange(n_seeds, dtype=float)}
@@ -229,3 +231,15 @@ def test_spearman_edge_cases():
     assert spearman(np.array([1.0, 2.0]), np.array([0.1, 0.2]))["rho"] is None
     assert spearman(np.array([1.0, 1.0, 1.0]), np.array([0.1, 0.2, 0.3]))["rho"] is None
     assert spearman(np.array([3.0, 2.0, 1.0]), np.array([0.1, 0.2, 0.3]))["rho"] == pytest.approx(-1)
+
+
+def test_baselines_skip_a_view_without_a_test_store(tmp_path):
+    import shutil
+
+    run_dir = fabricate_run(tmp_path)
+    shutil.rmtree(store_path(tmp_path, "toy", "test", "clip"))  # never recorded by the run
+    report, _ = evaluate_run(run_dir, tmp_path, n_init=1, progress=False)
+    assert set(report["baselines"]["kmeans"]) == {"phi"}
+    assert "clip" in report["baselines"]["skipped"]
+    assert any("clip" in n and "skipped" in n for n in report["notes"])
+    assert report["metrics"]["acc"] == pytest.approx(1.0)

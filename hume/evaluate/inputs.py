@@ -66,13 +66,27 @@ class RunInputs:
         """Ground truth of ``splits`` concatenated, −1 where unknown."""
         return np.concatenate([read_split_labels(self, s) for s in splits])
 
+    def store_of(self, view: str, split: str) -> Path:
+        """The store of ``view``/``split``: the run's, else (a view the search did not read on
+        that split, e.g. φ2 on the predicted test split) the one under the root, size-checked."""
+        path = self.store_paths.get(f"{view}/{split}")
+        if path is not None:
+            return path
+        path = find_store(self.root, self.config["dataset"], split, view)
+        expected = self.config["stores"].get(f"{self.views[0]}/{split}", {}).get("n_rows")
+        with open_store(path) as st:
+            if expected is not None and st.n_rows != expected:
+                raise HumeError(f"store {path} has {st.n_rows} rows but the run's φ1 store of "
+                                f"split {split!r} has {expected}: they are not the same samples")
+        return path
+
     def features(self, view: str, splits: list[str], device: str = "cpu"):
         """Features of ``view`` over ``splits`` concatenated, an (N, D) float32 tensor."""
         import torch
 
         from hume.store import load_view
 
-        parts = [load_view(self.store_paths[f"{view}/{s}"], device=device) for s in splits]
+        parts = [load_view(self.store_of(view, s), device=device) for s in splits]
         return torch.cat(parts) if len(parts) > 1 else parts[0]
 
 

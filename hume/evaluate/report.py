@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from hume.errors import HumeError
 from hume.evaluate import figures
 from hume.evaluate.baselines import concat_normalised, kmeans_labels, linear_probe
 from hume.evaluate.inputs import RunInputs, load_inputs
@@ -90,17 +91,24 @@ def run_baselines(inp: RunInputs, device: str, n_init: int = 5, seed: int = 0,
         "device": device, "k": k, "kmeans_restarts": n_init, "seed": seed,
         "kmeans_max_fit_rows": max_fit_rows, "probe_max_rows": max_probe_rows,
         "kmeans_fit_on": "+".join(inp.fit_splits), "evaluated_on": "+".join(inp.eval_splits)}}
+    fit, ev = {}, {}
+    for view in list(views):
+        try:
+            fit[view] = inp.features(view, inp.fit_splits, device)
+            ev[view] = fit[view] if inp.same_rows else inp.features(view, inp.eval_splits, device)
+        except HumeError as exc:  # e.g. no φ2 store of the test split: skip that view, say why
+            out.setdefault("skipped", {})[view] = str(exc)
+            fit.pop(view, None)
+            views = [v for v in views if v != view]
+    roles = {v: "phi1" if v == inp.views[0] else "phi2" for v in views}
     n_tasks = 2 * len(views) + (1 if len(views) > 1 else 0)
     with Progress(disable=not progress, transient=True) as bar:
         task = bar.add_task("baselines", total=n_tasks)
-        fit, ev = {}, {}
-        for i, view in enumerate(views):
+        for view in views:
             bar.update(task, description=f"k-means on {view}")
-            fit[view] = inp.features(view, inp.fit_splits, device)
-            ev[view] = fit[view] if inp.same_rows else inp.features(view, inp.eval_splits, device)
             pred = kmeans_labels(fit[view], ev[view], k, n_init=n_init, seed=seed,
                                  max_fit_rows=max_fit_rows, device=device)
-            out["kmeans"][view] = {"role": "phi1" if i == 0 else "phi2",
+            out["kmeans"][view] = {"role": roles[view],
                                    **_scored(y_eval[known], pred[known])}
             bar.advance(task)
         if len(views) > 1:
@@ -114,7 +122,7 @@ def run_baselines(inp: RunInputs, device: str, n_init: int = 5, seed: int = 0,
                                    **_scored(y_eval[known], pred[known])}
             del zf, ze
             bar.advance(task)
-        for i, view in enumerate(views):
+        for view in views:
             bar.update(task, description=f"linear probe on {view}")
             fit_known = y_fit >= 0
             if inp.same_rows or fit_known.sum() == 0:
@@ -127,7 +135,7 @@ def run_baselines(inp: RunInputs, device: str, n_init: int = 5, seed: int = 0,
                 xe = ev[view][known].float().cpu().numpy()
                 res = linear_probe(xf, y_fit[fit_known], xe, max_rows=max_probe_rows, seed=seed)
                 truth = y_eval[known]
-            out["linear_probe"][view] = {"role": "phi1" if i == 0 else "phi2",
+            out["linear_probe"][view] = {"role": roles[view],
                                          "protocol": res.protocol, **_scored(truth, res.y_pred)}
             bar.advance(task)
     return out
@@ -197,6 +205,8 @@ def build_report(inp: RunInputs, device: str, baselines: bool = True, n_init: in
             selected=inp.reference_seed, ensemble_acc=ens["acc"]))
         report["baselines"] = (run_baselines(inp, device, n_init=n_init, progress=progress)
                                if baselines else None)
+        for view, why in ((report["baselines"] or {}).get("skipped") or {}).items():
+            report["notes"].append(f"baselines on view {view} skipped: {why}")
     report["paper"] = paper_numbers(cfg["dataset"])
     report["figures"] = [str(p.relative_to(inp.run_dir)) for p in written]
     return report
