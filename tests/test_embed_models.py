@@ -266,3 +266,33 @@ def test_offline_hub_cache_and_unreachable_weights(tiny_dino, tmp_path):
     assert "facebook/dinov2-base" in dino and "--weights" in dino
     assert "timm/vit_base_patch32_clip_224.openai" in clip and str(tmp_path / "hf") in clip
     assert float(t_dino) < 10 and float(t_clip) < 10  # no download retries
+
+
+def test_open_clip_tag_from_offline_hub_cache(tiny_clip, tmp_path, monkeypatch):
+    """A tag's checkpoint already in the hub cache loads offline, with the snapshot recorded."""
+    import open_clip
+    from huggingface_hub import constants
+    from safetensors.torch import save_file
+
+    model, _ = tiny_clip
+    revision = "fedcba9876543210fedcba9876543210fedcba98"
+    snap = tmp_path / "models--hume-test--tiny" / "snapshots" / revision
+    snap.mkdir(parents=True)
+    (snap.parent.parent / "refs").mkdir()
+    (snap.parent.parent / "refs" / "main").write_text(revision)
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, snap / "open_clip_model.safetensors")
+    cfg = {"hf_hub": "hume-test/tiny/", "mean": (0.5, 0.5, 0.5), "std": (0.5, 0.5, 0.5),
+           "interpolation": "bicubic", "resize_mode": "shortest"}
+    real = open_clip.get_pretrained_cfg
+    monkeypatch.setattr(open_clip, "get_pretrained_cfg",
+                        lambda arch, tag: cfg if (arch, tag) == ("hume-tiny", "cached") else real(arch, tag))
+    monkeypatch.setattr(models, "hub_offline", lambda: True)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
+    bb = get_backbone("open_clip:hume-tiny/cached")
+    assert bb.info["weights"] == f"cached (hume-test/tiny/@{revision})"
+    x = _batch(bb, _images(2))
+    with torch.no_grad():
+        torch.testing.assert_close(bb.encode(x), model.encode_image(x))
+    with pytest.raises(HumeError, match="hume-test/tiny"):  # same tag, empty cache
+        monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "empty"))
+        get_backbone("open_clip:hume-tiny/cached")

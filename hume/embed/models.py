@@ -326,7 +326,8 @@ def _open_clip_backbone(name: str, arch: str, tag: str | None, weights: Path | N
             raise HumeError(f"open_clip:{arch} needs a pretrained tag (open_clip:{arch}/TAG) or --weights FILE")
         checkpoint = str(_checkpoint_in(weights)) if weights is not None else \
             _open_clip_checkpoint(name, arch, tag, cfg)
-        source = f"{tag} ({cfg.get('hf_hub') or cfg.get('url')})" if cfg and weights is None else checkpoint
+        source = f"{tag} ({cfg.get('hf_hub') or cfg.get('url')}{_snapshot_of(checkpoint)})" \
+            if cfg and weights is None else checkpoint
         if cfg:  # a checkpoint path skips the tag's preprocessing and activation: pass them
             kwargs.update(image_mean=cfg["mean"], image_std=cfg["std"],
                           image_interpolation=cfg.get("interpolation"),
@@ -359,6 +360,12 @@ def _open_clip_backbone(name: str, arch: str, tag: str | None, weights: Path | N
     }
     return Backbone(name=name, transform=transform, dim=int(dim), info=info, module=visual,
                     forward=_open_clip_forward)
+
+
+def _snapshot_of(path: str) -> str:
+    """``@<commit>`` when ``path`` lies in a Hugging Face cache snapshot, else empty."""
+    p = Path(path)
+    return f"@{p.parent.name}" if p.parent.parent.name == "snapshots" else ""
 
 
 def _checkpoint_in(weights: Path) -> Path:
