@@ -243,3 +243,16 @@ def test_baselines_skip_a_view_without_a_test_store(tmp_path):
     assert "clip" in report["baselines"]["skipped"]
     assert any("clip" in n and "skipped" in n for n in report["notes"])
     assert report["metrics"]["acc"] == pytest.approx(1.0)
+
+
+def test_large_confusion_goes_to_its_own_file(tmp_path, monkeypatch):
+    import hume.evaluate.report as rep
+
+    monkeypatch.setattr(rep, "MAX_JSON_CONFUSION", 4)
+    run_dir = fabricate_run(tmp_path)
+    report, written = evaluate_run(run_dir, tmp_path, baselines=False, progress=False)
+    assert report["metrics"]["confusion"] == "confusion.npz"
+    with np.load(run_dir / "confusion.npz") as data:
+        assert data["matrix"].shape == (3, 3) and np.trace(data["matrix"]) == 45
+    assert run_dir / "confusion.npz" in written
+    assert "| cat | 15 | 15 | 100.0 |" in (run_dir / "report.md").read_text()

@@ -24,6 +24,8 @@ from hume.runs import write_json
 REPORT_JSON = "report.json"
 REPORT_MD = "report.md"
 FIGURES = "figures"
+CONFUSION_NPZ = "confusion.npz"
+MAX_JSON_CONFUSION = 40_000  # entries; a larger matrix goes to confusion.npz
 
 
 def _finite(x: float) -> float | None:
@@ -200,6 +202,13 @@ def build_report(inp: RunInputs, device: str, baselines: bool = True, n_init: in
         report["class_sizes"]["true"] = np.bincount(y_true, minlength=n_classes).tolist()
         report["class_names"] = inp.class_names
         written += _confusion_and_sizes(inp, ens, fig_dir)
+        conf = np.asarray(ens["confusion"])
+        report["class_sizes"]["found_matched"] = conf.sum(axis=0).tolist()
+        if conf.size > MAX_JSON_CONFUSION:  # ImageNet-sized: keep report.json readable
+            np.savez_compressed(inp.run_dir / CONFUSION_NPZ, matrix=conf,
+                                clusters=np.asarray(ens["confusion_clusters"]))
+            ens["confusion"] = ens["confusion_clusters"] = CONFUSION_NPZ
+            report["extra_files"] = [CONFUSION_NPZ]
         written.append(figures.score_vs_accuracy_figure(
             inp.scores, accs, fig_dir / "score_vs_accuracy.png", report["spearman"]["rho"],
             selected=inp.reference_seed, ensemble_acc=ens["acc"]))
@@ -264,10 +273,9 @@ def markdown(report: dict[str, Any]) -> str:
         pc = report["metrics"]["per_class_acc"]
         if len(pc) <= 50:
             names = report.get("class_names") or [str(i) for i in range(len(pc))]
-            true, conf = report["class_sizes"]["true"], report["metrics"]["confusion"]
+            true, found = report["class_sizes"]["true"], report["class_sizes"]["found_matched"]
             lines += ["", "## Ensemble per class (after matching)", "",
                       "| class | true size | found size | accuracy |", "|---|---|---|---|"]
-            found = np.asarray(conf).sum(axis=0)
             for i, acc in enumerate(pc):
                 name = names[i] if i < len(names) else str(i)
                 lines.append(f"| {name} | {true[i]} | {int(found[i])} | {_pct(acc)} |")
@@ -306,4 +314,5 @@ def evaluate_run(run_dir: str | os.PathLike, root: str | os.PathLike | None = No
     tmp = md.with_name(f".{md.name}.tmp")
     tmp.write_text(markdown(report))
     os.replace(tmp, md)
-    return report, [run_dir / REPORT_JSON, md] + [run_dir / f for f in report["figures"]]
+    extra = [run_dir / f for f in report.get("extra_files", [])]
+    return report, [run_dir / REPORT_JSON, md] + extra + [run_dir / f for f in report["figures"]]
