@@ -245,7 +245,6 @@ class _ToRGB:
 def _open_clip_checkpoint(name: str, arch: str, tag: str, cfg: dict) -> str:
     """Local path of the checkpoint of (arch, tag): from the caches, or downloaded when online."""
     import open_clip
-    from open_clip import pretrained as ocp
 
     hub_id = cfg.get("hf_hub", "")
     repo, filename = os.path.split(hub_id) if hub_id else ("", "")
