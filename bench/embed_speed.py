@@ -290,7 +290,7 @@ def main() -> None:
                     print(json.dumps({"model": name, **r}), flush=True)
                     runs[mode].append(r)
             best = {m: max(rs, key=lambda r: r["images_per_s"]) for m, rs in runs.items()}
-            rows.append((name, best["reference"], best["pipeline"]))
+            rows.append((name, best["reference"], best["pipeline"], runs))
     lines = [
         f"## Embed speed: `hume embed` vs a plain loop ({args.device})",
         "",
@@ -312,7 +312,7 @@ def main() -> None:
         "| GPU util ref / pipe |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for name, ref, pipe in rows:
+    for name, ref, pipe, _ in rows:
         util = "–" if ref["gpu_util_mean"] is None else \
             f"{ref['gpu_util_mean']:.0f}% / {pipe['gpu_util_mean']:.0f}%"
         lines.append(
@@ -320,6 +320,12 @@ def main() -> None:
             f"{pipe['images_per_s'] / ref['images_per_s']:.2f} | {ref['peak_rss_mib']:.0f} / "
             f"{ref['rss_growth_mib']:.0f} | {pipe['peak_rss_mib']:.0f} / {pipe['rss_growth_mib']:.0f} "
             f"| {ref['features_held_mib']:.1f} / ≤ {pipe['features_held_mib']:.1f} | {util} |")
+    lines.append("")
+    for name, _, _, runs in rows:
+        each = "; ".join(f"{m} " + ", ".join(f"{r['images_per_s']:.2f}" for r in rs)
+                         for m, rs in runs.items())
+        lines.append(f"Every run of {name} (img/s, in run order, alternating; the table shows the "
+                     f"best of each): {each}.")
     if not gpu and "vit-b32" in names:
         lines += [
             "",
