@@ -1,0 +1,582 @@
+"""TURTLE (Gadetsky, Jiang & Brbić, ICML 2024): the first-order, multi-space labeling search.
+
+HUME parametrises the labeling in φ1 only and differentiates through the whole inner fit
+(second order). TURTLE lets *every* view parametrise the labeling and takes a first-order
+hypergradient:
+
+- task encoder per view v: a weight-normalised linear map with bias,
+  ``W_v = g_v · V_v / ‖V_v‖`` (row-wise), ``p_v(x) = softmax(W_v x_v + b_v)``;
+  the labeling is ``ȳ(x) = mean_v p_v(x)`` and a row's class is ``argmax ȳ(x)``;
+- one outer step: a batch of rows (default min(N, 10 000)) drawn on the device; per view a linear
+  classifier (weights + bias) trained M = 10 Adam steps (lr 1e-3) on soft-target cross-entropy
+  against the *detached* labeling, from a fresh PyTorch-default initialisation (``warm_start``
+  keeps classifiers and their Adam state across steps); then
+  ``loss = Σ_v CE(frozen classifier_v, ȳ) − γ · Σ_v H(mean_batch p_v)`` (γ = 10), one Adam step
+  (lr 1e-3) on the task encoders; 6000 outer steps.
+
+Batching: every seed of a group shares the rows and the inner initialisation of a step (common
+random numbers drawn from a generator seeded by (random_state, step)); a seed's task encoder
+starts from a generator seeded by (random_state, seed). A seed's result therefore does not depend
+on which group it runs in. All seeds' logits come from one matrix product per view:
+``X (m, d) @ W (d, S·K)``. Nothing is copied to the host inside the loop except the progress
+statistics every few steps.
+
+The ``default`` settings differ from the paper in one point: every view is standardised per
+feature (chosen on digits by the label-free score; see the search notes). ``preset="paper"``
+uses the raw features exactly as the official code does.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any, Optional
+
+import numpy as np
+import torch
+
+from hume.errors import HumeError
+
+State = dict[str, Any]
+STEP_STREAM = 2_000_003  # offset of the per-step random streams (distinct from the seed streams)
+
+
+@dataclass(frozen=True)
+class TurtleConfig:
+    """Every hyperparameter of one TURTLE search (CLI names in brackets)."""
+
+    iters: int = 6000                 # outer steps [--iters]
+    inner_steps: int = 10             # M [--inner-steps]
+    batch_size: Optional[int] = None  # rows per step; None: min(N, 10 000) [--subset-size]
+    entropy_weight: float = 10.0      # γ [--entropy-weight]
+    inner_lr: float = 1e-3            # inner Adam lr [--inner-lr]
+    outer_lr: float = 1e-3            # task-encoder Adam lr [--outer-lr]
+    warm_start: bool = False          # keep inner classifiers across steps [--warm-start]
+    standardise: bool = True          # per-feature standardisation of every view
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "TurtleConfig":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+    def validate(self) -> "TurtleConfig":
+        checks = [
+            (self.iters >= 1, "iters must be ≥ 1"),
+            (self.inner_steps >= 1, "inner steps must be ≥ 1"),
+            (self.batch_size is None or self.batch_size >= 2, "batch (subset) size must be ≥ 2"),
+            (self.entropy_weight >= 0, "entropy weight must be ≥ 0"),
+            (self.inner_lr > 0, "inner lr must be > 0"),
+            (self.outer_lr > 0, "outer lr must be > 0"),
+        ]
+        for ok, msg in checks:
+            if not ok:
+                raise HumeError(f"bad TURTLE setting: {msg}")
+        return self
+
+    def rows_per_step(self, n: int) -> int:
+        return min(n, self.batch_size or 10_000)
+
+
+#: The official TURTLE settings (run_turtle.py defaults), raw features.
+PAPER = TurtleConfig(standardise=False)
+DEFAULT = TurtleConfig()
+PRESETS = {"default": DEFAULT, "paper": PAPER}
+
+
+def resolve_config(name: Optional[str] = None, **overrides: Any) -> TurtleConfig:
+    """A TURTLE preset with the non-None ``overrides`` applied, validated."""
+    key = (name or "default").lower()
+    if key not in PRESETS:
+        raise HumeError(f"unknown TURTLE preset {name!r}: use one of {', '.join(PRESETS)}")
+    known = {f.name for f in fields(TurtleConfig)}
+    bad = sorted(set(overrides) - known)
+    if bad:
+        raise HumeError(f"settings that TURTLE does not have: {', '.join(bad)}")
+    return replace(PRESETS[key], **{k: v for k, v in overrides.items() if v is not None}).validate()
+
+
+def stream_seed(a: int, b: int) -> int:
+    """A seed for random stream ``b`` of base seed ``a`` (distinct, stable, 63 bits)."""
+    x = (a * 0x9E3779B97F4A7C15 + b * 0xBF58476D1CE4E5B9 + 0x94D049BB133111EB) % (1 << 64)
+    x ^= x >> 31
+    return x % (1 << 63)
+
+
+# --------------------------------------------------------------------------------------------
+# Parameters
+# --------------------------------------------------------------------------------------------
+def init_encoders(dims: Sequence[int], k: int, seed_ids: Sequence[int], random_state: int,
+                  dtype: torch.dtype = torch.float32) -> list[dict[str, torch.Tensor]]:
+    """Per view ``{"g": (S, K), "v": (S, K, d), "b": (S, K)}``: PyTorch's default Linear init
+    (U(−1/√d, 1/√d)) with weight norm (g = ‖v_k‖), one CPU generator per seed id."""
+    out = [{"g": [], "v": [], "b": []} for _ in dims]
+    for seed in seed_ids:
+        gen = torch.Generator().manual_seed(stream_seed(random_state, seed))
+        for view, d in zip(out, dims):
+            bound = 1.0 / math.sqrt(d)
+            v = (2 * torch.rand((k, d), generator=gen, dtype=torch.float64) - 1) * bound
+            b = (2 * torch.rand((k,), generator=gen, dtype=torch.float64) - 1) * bound
+            view["v"].append(v)
+            view["b"].append(b)
+            view["g"].append(v.norm(dim=1))
+    return [{name: torch.stack(t).to(dtype) for name, t in view.items()} for view in out]
+
+
+def effective_weights(enc: dict[str, torch.Tensor]) -> torch.Tensor:
+    """(S, K, d) weights g · v / ‖v‖ (row-wise weight normalisation)."""
+    v = enc["v"]
+    return enc["g"][..., None] * v / v.norm(dim=-1, keepdim=True)
+
+
+def softmax(z: torch.Tensor) -> torch.Tensor:
+    """Softmax over the last dim (written out: several times faster than torch.softmax on the CPU
+    for few classes; differentiable, the shift by the row max is a constant)."""
+    e = torch.exp(z - z.detach().amax(-1, keepdim=True))
+    return e / e.sum(-1, keepdim=True)
+
+
+def log_softmax(z: torch.Tensor) -> torch.Tensor:
+    zs = z - z.amax(-1, keepdim=True)
+    return zs - torch.log(torch.exp(zs).sum(-1, keepdim=True))
+
+
+def view_probs(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """(m, d) rows × (S, K, d) weights + (S, K) bias → (m, S, K) softmax probabilities."""
+    s, k, d = weight.shape
+    z = (x @ weight.reshape(s * k, d).T).view(-1, s, k) + bias
+    return softmax(z)
+
+
+def _inner_init(gen: torch.Generator, d: int, k: int, device: torch.device,
+                dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """(d, K) weights and (K,) bias, PyTorch-default Linear init, shared by the seeds of a step."""
+    bound = 1.0 / math.sqrt(d)
+    w = (2 * torch.rand((k, d), generator=gen, device=device, dtype=dtype) - 1) * bound
+    b = (2 * torch.rand((k,), generator=gen, device=device, dtype=dtype) - 1) * bound
+    return w.T.contiguous(), b
+
+
+# --------------------------------------------------------------------------------------------
+# Inner problem: M Adam steps of soft-target CE, all seeds at once, closed-form gradients
+# --------------------------------------------------------------------------------------------
+@dataclass
+class InnerState:
+    """Linear classifiers of one view for S seeds, with their Adam moments."""
+
+    w: torch.Tensor   # (d, S, K)
+    b: torch.Tensor   # (S, K)
+    mw: torch.Tensor
+    vw: torch.Tensor
+    mb: torch.Tensor
+    vb: torch.Tensor
+    step: int = 0
+
+    @classmethod
+    def fresh(cls, w0: torch.Tensor, b0: torch.Tensor, s: int) -> "InnerState":
+        """Every seed starts from the same (d, K) / (K,) initialisation."""
+        w = w0[:, None, :].expand(-1, s, -1).contiguous()
+        b = b0[None, :].expand(s, -1).contiguous()
+        z = torch.zeros_like
+        return cls(w, b, z(w), z(w), z(b), z(b), 0)
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        d, s, k = self.w.shape
+        return (x @ self.w.reshape(d, s * k)).view(-1, s, k) + self.b
+
+    def adam_step(self, x: torch.Tensor, targets: torch.Tensor, lr: float,
+                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> None:
+        """One Adam step (torch.optim.Adam's update) on mean soft-target CE against ``targets``."""
+        m = x.shape[0]
+        d, s, k = self.w.shape
+        dz = (softmax(self.logits(x)) - targets) / m  # (m, S, K)
+        gw = (x.T @ dz.reshape(m, s * k)).view(d, s, k)
+        gb = dz.sum(0)
+        self.step += 1
+        b1, b2 = betas
+        c1 = 1 - b1 ** self.step
+        c2 = math.sqrt(1 - b2 ** self.step)
+        for p, g, mom, vel in ((self.w, gw, self.mw, self.vw), (self.b, gb, self.mb, self.vb)):
+            mom.mul_(b1).add_(g, alpha=1 - b1)
+            vel.mul_(b2).addcmul_(g, g, value=1 - b2)
+            p.addcdiv_(mom, vel.sqrt().div_(c2).add_(eps), value=-lr / c1)
+
+    def to(self, device: torch.device, dtype: torch.dtype) -> "InnerState":
+        t = {f: getattr(self, f).to(device=device, dtype=dtype) for f in ("w", "b", "mw", "vw", "mb", "vb")}
+        return InnerState(**t, step=self.step)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f: getattr(self, f).cpu() for f in ("w", "b", "mw", "vw", "mb", "vb")} | {"step": self.step}
+
+
+# --------------------------------------------------------------------------------------------
+# Outer step
+# --------------------------------------------------------------------------------------------
+def step_generator(device: torch.device, random_state: int, it: int) -> torch.Generator:
+    return torch.Generator(device=device).manual_seed(stream_seed(random_state, STEP_STREAM + it))
+
+
+def step_rows(gen: torch.Generator, n: int, m: int, device: torch.device) -> Optional[torch.Tensor]:
+    """(m,) rows of one step drawn on the device without replacement; None: all rows."""
+    if m >= n:
+        return None
+    return torch.randperm(n, generator=gen, device=device)[:m]
+
+
+def outer_loss(xs: Sequence[torch.Tensor], encoders: Sequence[dict[str, torch.Tensor]],
+               inner: Sequence[InnerState], cfg: TurtleConfig
+               ) -> tuple[torch.Tensor, torch.Tensor, list[InnerState]]:
+    """Per-seed TURTLE loss (S,) on the batch ``xs`` (one (m, d_v) tensor per view).
+
+    Trains ``inner`` (one :class:`InnerState` per view, modified in place) for M Adam steps on the
+    detached labeling, then returns ``Σ_v CE(classifier_v, ȳ) − γ Σ_v H(mean p_v)`` (the gradient
+    reaches the encoders through ȳ and p_v only: first order) and the per-seed label entropy
+    Σ_v H(mean p_v) (S,).
+    """
+    probs = [view_probs(x, effective_weights(e), e["b"]) for x, e in zip(xs, encoders)]
+    labels = torch.stack(probs).mean(0)  # (m, S, K)
+    target = labels.detach()
+    with torch.no_grad():
+        for _ in range(cfg.inner_steps):
+            for x, st in zip(xs, inner):
+                st.adam_step(x, target, cfg.inner_lr)
+        log_q = [log_softmax(st.logits(x)) for x, st in zip(xs, inner)]
+    pred_error = sum(-(labels * lq).sum(-1).mean(0) for lq in log_q)  # (S,)
+    entropy = sum(torch.special.entr(p.mean(0)).sum(-1) for p in probs)  # (S,)
+    return pred_error - cfg.entropy_weight * entropy, entropy.detach(), list(inner)
+
+
+# --------------------------------------------------------------------------------------------
+# A group of seeds
+# --------------------------------------------------------------------------------------------
+@dataclass
+class GroupResult:
+    encoders: list[dict[str, torch.Tensor]]  # per view {"weight": (S, K, d), "bias": (S, K)}
+    objectives: torch.Tensor                 # (S,) mean loss over the last 5 % of the steps
+    labels: torch.Tensor                     # (S, N) argmax of the averaged probabilities
+
+
+def seed_labels(views: Sequence[torch.Tensor], weights: Sequence[torch.Tensor],
+                biases: Sequence[torch.Tensor], chunk: int = 65_536) -> torch.Tensor:
+    """(S, N) labeling: argmax over classes of the mean over views of softmax(W_v x_v + b_v)."""
+    n = views[0].shape[0]
+    out = []
+    for start in range(0, n, chunk):
+        p = sum(view_probs(x[start:start + chunk], w, b) for x, w, b in zip(views, weights, biases))
+        out.append(p.argmax(-1).T)
+    return torch.cat(out, 1).contiguous()
+
+
+def search_group(views: Sequence[torch.Tensor], k: int, cfg: TurtleConfig,
+                 seed_ids: Sequence[int], random_state: int = 0, state: Optional[State] = None,
+                 on_progress: Optional[Callable[[int, torch.Tensor], None]] = None,
+                 progress_every: int = 20,
+                 checkpoint: Optional[Callable[[State], None]] = None,
+                 checkpoint_every_s: float = 60.0) -> GroupResult:
+    """Run TURTLE for the seeds ``seed_ids`` together on the (prepared, on-device) ``views``.
+
+    ``state`` (from a checkpoint) continues the group. ``on_progress(it, stats)`` gets a device
+    tensor [mean objective, mean entropy] every ``progress_every`` steps; ``checkpoint(state)``
+    is called every ``checkpoint_every_s`` seconds and on KeyboardInterrupt (host copy).
+    """
+    device, dtype = views[0].device, views[0].dtype
+    n = views[0].shape[0]
+    s = len(seed_ids)
+    m = cfg.rows_per_step(n)
+    if state is None:
+        encoders = init_encoders([x.shape[1] for x in views], k, seed_ids, random_state, dtype)
+        start, inner = 0, None
+    else:
+        encoders = state["params"]
+        start = int(state["iteration"])
+        inner = [InnerState(**st) for st in state["inner"]] if state.get("inner") else None
+    encoders = [{key: t.to(device=device, dtype=dtype).requires_grad_(True) for key, t in e.items()}
+                for e in encoders]
+    if inner is not None:
+        inner = [st.to(device, dtype) for st in inner]
+    params = [e[key] for e in encoders for key in ("g", "v", "b")]
+    opt = torch.optim.Adam(params, lr=cfg.outer_lr, betas=(0.9, 0.999))
+    if state is not None and state.get("adam"):
+        opt.load_state_dict(state["adam"])
+    window = max(1, cfg.iters // 20)
+    obj_sum = torch.zeros(s, device=device, dtype=dtype)
+    if state is not None and "obj_sum" in state:
+        obj_sum = state["obj_sum"].to(device=device, dtype=dtype)
+    it = start
+
+    def snapshot() -> State:
+        # Copies (``.cpu()`` of a CPU tensor is the tensor itself): the caller may keep the state.
+        return copy.deepcopy({
+            "iteration": it, "seed_ids": list(seed_ids), "obj_sum": obj_sum.cpu(),
+            "params": [{key: t.detach().cpu() for key, t in e.items()} for e in encoders],
+            "adam": opt.state_dict(),
+            "inner": [st.as_dict() for st in inner] if cfg.warm_start and inner else None})
+
+    last_save = time.monotonic()
+    try:
+        while it < cfg.iters:
+            gen = step_generator(device, random_state, it)
+            rows = step_rows(gen, n, m, device)
+            xs = list(views) if rows is None else [x[rows] for x in views]
+            if inner is None or not cfg.warm_start:
+                inner = [InnerState.fresh(*_inner_init(gen, x.shape[1], k, device, dtype), s)
+                         for x in views]
+            loss, entropy, inner = outer_loss(xs, encoders, inner, cfg)
+            opt.zero_grad(set_to_none=True)
+            loss.sum().backward()  # seeds are independent: each gets its own gradient
+            opt.step()
+            if it >= cfg.iters - window:
+                obj_sum += loss.detach()
+            it += 1
+            if on_progress is not None and (it % progress_every == 0 or it == cfg.iters):
+                on_progress(it, torch.stack([loss.detach().mean(), entropy.mean()]))
+            if checkpoint is not None and time.monotonic() - last_save > checkpoint_every_s:
+                checkpoint(snapshot())
+                last_save = time.monotonic()
+    except KeyboardInterrupt:
+        if checkpoint is not None:
+            checkpoint(snapshot())
+        raise
+    with torch.no_grad():
+        weights = [effective_weights(e) for e in encoders]
+        biases = [e["b"].detach() for e in encoders]
+        labels = seed_labels(views, weights, biases)
+    enc = [{"weight": w.detach(), "bias": b} for w, b in zip(weights, biases)]
+    return GroupResult(enc, obj_sum / window, labels)
+
+
+def group_size(views: Sequence[torch.Tensor], k: int, cfg: TurtleConfig,
+               budget_bytes: Optional[int] = None) -> int:
+    """How many seeds fit in one batch within ``budget_bytes`` of device memory."""
+    device = views[0].device
+    item = views[0].element_size()
+    if budget_bytes is None:
+        if device.type == "cuda":
+            free, _ = torch.cuda.mem_get_info(device)
+            budget_bytes = int(free * 0.7)
+        else:
+            budget_bytes = 4 << 30
+    m = cfg.rows_per_step(views[0].shape[0])
+    shared = sum(m * x.shape[1] for x in views) * item
+    # per seed and view: encoder + Adam (4 × K·d), inner classifier + Adam (3 × K·d), and about
+    # a dozen (m, K) activations; plus the final labeling chunk.
+    per_seed = sum(7 * k * x.shape[1] + 12 * m * k for x in views) * item
+    per_seed += 4 * min(views[0].shape[0], 65_536) * k * item
+    return max(1, int((budget_bytes - shared) // max(per_seed, 1)))
+
+
+# --------------------------------------------------------------------------------------------
+# Estimator
+# --------------------------------------------------------------------------------------------
+def _check_views(views: Sequence[Any], names: Optional[Sequence[str]] = None) -> list[torch.Tensor]:
+    """One or more finite 2-D views with the same rows, as tensors (HumeError otherwise)."""
+    from hume.search.estimator import as_view
+
+    if isinstance(views, (torch.Tensor, np.ndarray)):
+        views = [views]
+    views = list(views)
+    if not views:
+        raise HumeError("no views given: pass at least one (rows, dims) feature array")
+    names = list(names) if names is not None else [f"#{i + 1}" for i in range(len(views))]
+    tensors = [as_view(v, name) for v, name in zip(views, names)]
+    n = tensors[0].shape[0]
+    for t, name in zip(tensors, names):
+        if t.shape[0] != n:
+            raise HumeError(
+                f"views have different row counts: {names[0]} has {n} rows, {name} has "
+                f"{t.shape[0]}: use views embedded from the same dataset and split")
+    return tensors
+
+
+class TURTLE:
+    """TURTLE labeling search (Gadetsky, Jiang & Brbić, ICML 2024) over one or more views.
+
+    Every view parametrises the labeling (a weight-normalised linear encoder with bias per view,
+    softmax probabilities averaged over views) and is a space where linear classifiers must fit
+    it; the hypergradient is first order (inner classifiers trained on the detached labeling).
+
+    Parameters:
+        n_classes: K.
+        n_seeds: independent searches, ensembled by the label-free score.
+        preset: ``"default"`` (views standardised per feature) or ``"paper"`` (the official
+            settings on raw features).
+        iters, inner_steps, batch_size (alias ``subset_size``), entropy_weight, inner_lr,
+        outer_lr, warm_start, standardise: override single settings (None: the preset's).
+        device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
+        random_state: base seed; seed j of a run depends only on (random_state, j).
+        group_size: seeds per batch (None: as many as fit in device memory).
+        dtype: compute dtype (float32; float64 for tests).
+        verbose: accepted for API symmetry with :class:`hume.search.estimator.HUME`.
+
+    Attributes after ``fit(views)`` (views: list of (N, d_v)):
+        labels_ (N,), seed_labels_ (n_seeds, N), scores_ (n_seeds,) label-free scores over all
+        views, objectives_ (n_seeds,), reference_seed_ (int), perms_ (n_seeds, K),
+        encoders_ (list per view of {"weight": (n_seeds, K, d_v), "bias": (n_seeds, K)} acting
+        on the preprocessed features), mean_/std_ (per-view standardisation, or None), config_.
+    """
+
+    method = "turtle"
+
+    def __init__(self, n_classes: int, n_seeds: int = 10, *, preset: Optional[str] = None,
+                 iters: Optional[int] = None, inner_steps: Optional[int] = None,
+                 batch_size: Optional[int] = None, subset_size: Optional[int] = None,
+                 entropy_weight: Optional[float] = None, inner_lr: Optional[float] = None,
+                 outer_lr: Optional[float] = None, warm_start: Optional[bool] = None,
+                 standardise: Optional[bool] = None, config: Optional[TurtleConfig] = None,
+                 device: str = "auto", random_state: int = 0, group_size: Optional[int] = None,
+                 dtype: torch.dtype = torch.float32, verbose: bool = False, **unused: Any):
+        if unused and any(v is not None and v is not False for v in unused.values()):
+            bad = sorted(k for k, v in unused.items() if v is not None and v is not False)
+            raise HumeError(f"settings that TURTLE does not have: {', '.join(bad)} "
+                            "(they belong to --method hume)")
+        self.n_classes = n_classes
+        self.n_seeds = n_seeds
+        self.preset = preset
+        self.iters, self.inner_steps = iters, inner_steps
+        self.batch_size = batch_size if batch_size is not None else subset_size
+        self.entropy_weight, self.inner_lr, self.outer_lr = entropy_weight, inner_lr, outer_lr
+        self.warm_start, self.standardise = warm_start, standardise
+        self.config = config
+        self.device = device
+        self.random_state = random_state
+        self.group_size = group_size
+        self.dtype = dtype
+        self.verbose = verbose
+
+    def resolved_config(self) -> TurtleConfig:
+        if self.config is not None:
+            return self.config.validate()
+        return resolve_config(self.preset, iters=self.iters, inner_steps=self.inner_steps,
+                              batch_size=self.batch_size, entropy_weight=self.entropy_weight,
+                              inner_lr=self.inner_lr, outer_lr=self.outer_lr,
+                              warm_start=self.warm_start, standardise=self.standardise)
+
+    def _prepare(self, tensors: Sequence[torch.Tensor], device: torch.device, dtype: torch.dtype,
+                 fit: bool) -> list[torch.Tensor]:
+        """Views on ``device`` in ``dtype``, standardised with the statistics of the fitted rows."""
+        out = []
+        for i, t in enumerate(tensors):
+            x = t.to(device=device, dtype=dtype)
+            if fit:
+                if self.config_.standardise:
+                    mean, std = x.mean(0), x.std(0, unbiased=False)
+                    self.mean_.append(mean.cpu())
+                    self.std_.append(torch.where(std > 1e-12, std, torch.ones_like(std)).cpu())
+                else:
+                    self.mean_.append(None)
+                    self.std_.append(None)
+            if self.mean_[i] is not None:
+                x = (x - self.mean_[i].to(x)) / self.std_[i].to(x)
+            out.append(x)
+        return out
+
+    def fit(self, views: Sequence[Any], *, view_names: Optional[Sequence[str]] = None,
+            resume_state: Optional[dict] = None,
+            checkpoint: Optional[Callable[[dict], None]] = None,
+            checkpoint_every_s: float = 60.0,
+            progress: Optional[Callable[[int, int, float, float], None]] = None) -> "TURTLE":
+        """Search ``n_seeds`` labelings of the rows of ``views`` and ensemble them.
+
+        ``views``: one (N, d) array/tensor or a sequence of them (any number ≥ 1). The same
+        checkpoint / resume / progress hooks as :meth:`hume.search.estimator.HUME.fit`.
+        """
+        from hume.search.estimator import resolve_device
+
+        cfg = self.resolved_config()
+        k = int(self.n_classes)
+        if self.n_seeds < 1:
+            raise HumeError(f"n_seeds must be ≥ 1, got {self.n_seeds}")
+        tensors = _check_views(views, view_names)
+        n = tensors[0].shape[0]
+        if k < 2:
+            raise HumeError(f"the number of classes must be at least 2, got {k}")
+        if k > n:
+            raise HumeError(f"the number of classes ({k}) exceeds the number of rows ({n})")
+        if cfg.batch_size is not None and cfg.batch_size > n:
+            raise HumeError(f"batch (subset) size {cfg.batch_size} is larger than the number of "
+                            f"rows ({n}): pass --subset-size ≤ {n}")
+        device = resolve_device(self.device)
+        self.config_ = cfg
+        self.mean_, self.std_ = [], []
+        self.dims_ = [t.shape[1] for t in tensors]
+        data = self._prepare(tensors, device, self.dtype, fit=True)
+        bsize = self.group_size or group_size(data, k, cfg)
+        seeds = list(range(self.n_seeds))
+        groups = [seeds[i:i + bsize] for i in range(0, len(seeds), bsize)]
+        done: dict[int, dict] = dict((resume_state or {}).get("done", {}))
+        current = (resume_state or {}).get("current")
+        total = cfg.iters * len(groups)
+        for gi, group in enumerate(groups):
+            if all(s in done for s in group):
+                continue
+            state = current if current is not None and current.get("seed_ids") == group else None
+
+            def save(st: dict, _done=done) -> None:
+                if checkpoint is not None:
+                    checkpoint({"done": dict(_done), "current": st})
+
+            def report(it: int, stats: torch.Tensor, _gi=gi) -> None:
+                if progress is not None:
+                    obj, ent = stats.tolist()  # the one host copy, every few steps
+                    progress(_gi * cfg.iters + it, total, obj, ent)
+
+            res = search_group(data, k, cfg, group, self.random_state, state, on_progress=report,
+                               checkpoint=save, checkpoint_every_s=checkpoint_every_s)
+            for j, s in enumerate(group):
+                done[s] = {"encoder": [{key: t[j].cpu() for key, t in e.items()} for e in res.encoders],
+                           "objective": float(res.objectives[j]),
+                           "labels": res.labels[j].cpu()}
+            if checkpoint is not None:
+                checkpoint({"done": dict(done), "current": None})
+        self.encoders_ = [{key: torch.stack([done[s]["encoder"][v][key] for s in seeds])
+                           for key in ("weight", "bias")} for v in range(len(data))]
+        self.objectives_ = np.array([done[s]["objective"] for s in seeds])
+        self.seed_labels_ = torch.stack([done[s]["labels"] for s in seeds]).numpy().astype(np.int64)
+        self._select(data, k, device)
+        return self
+
+    def _select(self, views: Sequence[torch.Tensor], k: int, device: torch.device) -> None:
+        from hume.search.selection import ensemble, label_free_scores
+
+        labelings = torch.as_tensor(self.seed_labels_, device=device)
+        scores = label_free_scores(list(views), labelings, k, seed=self.random_state)
+        labels, ref, perms = ensemble(labelings, scores, k)
+        self.scores_ = scores.double().cpu().numpy()
+        self.labels_ = labels.cpu().numpy().astype(np.int64)
+        self.reference_seed_ = int(ref)
+        self.perms_ = perms.cpu().numpy().astype(np.int64)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "encoders_"):
+            raise HumeError("this TURTLE model is not fitted yet: call fit(views) first")
+
+    def predict_seeds(self, views: Sequence[Any]) -> np.ndarray:
+        """(n_seeds, M) labeling of new rows (given in every fitted view) by every seed."""
+        self._check_fitted()
+        tensors = _check_views(views)
+        if len(tensors) != len(self.dims_):
+            raise HumeError(f"the model was fitted on {len(self.dims_)} views; pass the new rows "
+                            f"in the same {len(self.dims_)} views (got {len(tensors)})")
+        for i, (t, d) in enumerate(zip(tensors, self.dims_)):
+            if t.shape[1] != d:
+                raise HumeError(f"view #{i + 1} of the new rows has {t.shape[1]} dims, the model "
+                                f"was fitted on {d}")
+        xs = self._prepare(tensors, torch.device("cpu"), torch.float64, fit=False)
+        weights = [e["weight"].to(torch.float64) for e in self.encoders_]
+        biases = [e["bias"].to(torch.float64) for e in self.encoders_]
+        return seed_labels(xs, weights, biases).numpy().astype(np.int64)
+
+    def predict(self, views: Sequence[Any]) -> np.ndarray:
+        """(M,) ensemble labels of new rows: every seed, matched to the reference, majority vote."""
+        from hume.search.estimator import vote
+
+        seeds = self.predict_seeds(views)
+        return vote(seeds, self.perms_, self.reference_seed_, int(self.n_classes))
+
+    def fit_predict(self, views: Sequence[Any], **kw: Any) -> np.ndarray:
+        return self.fit(views, **kw).labels_
