@@ -293,7 +293,7 @@ def main() -> None:
             best = {m: max(rs, key=lambda r: r["images_per_s"]) for m, rs in runs.items()}
             rows.append((name, best["reference"], best["pipeline"], runs))
     lines = [
-        f"## Embed speed: `hume embed` vs a plain loop ({args.device})",
+        f"## Embed speed ({args.device}, {', '.join(names)}): `hume embed` vs a plain loop",
         "",
         f"Machine: {started}.",
         f"Command: `python bench/embed_speed.py --device {args.device}"
