@@ -197,3 +197,19 @@ def test_bad_settings_raise_hume_error():
     model = T.TURTLE(3, n_seeds=1, iters=2, device="cpu").fit(views)
     with pytest.raises(HumeError, match="views"):
         model.predict(views[:1])
+
+
+def test_command_options_map_to_turtle_settings():
+    cfg = T.config_from_overrides(None, {"iters": 50, "subset_size": 128, "inner_lr": 0.02,
+                                         "tau": None, "subsets": None, "anneal": None})
+    assert (cfg.iters, cfg.batch_size, cfg.inner_lr) == (50, 128, 0.02)
+    assert cfg.outer_lr == T.DEFAULT.outer_lr
+    assert T.config_from_overrides("paper", {}) == T.PAPER
+    assert T.PAPER.iters == 6000 and T.PAPER.inner_steps == 10 and T.PAPER.standardise is False
+    with pytest.raises(HumeError, match="--tau"):
+        T.config_from_overrides(None, {"tau": 0.5})
+    with pytest.raises(HumeError, match="--no-anneal"):
+        T.config_from_overrides(None, {"anneal": False})
+    with pytest.raises(HumeError, match="preset"):
+        T.config_from_overrides("large-k", {})
+    assert T.TurtleConfig.from_dict(cfg.to_dict()) == cfg

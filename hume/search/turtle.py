@@ -101,6 +101,34 @@ def resolve_config(name: Optional[str] = None, **overrides: Any) -> TurtleConfig
     return replace(PRESETS[key], **{k: v for k, v in overrides.items() if v is not None}).validate()
 
 
+#: ``hume search`` option names (SearchRequest.overrides keys) → TurtleConfig fields.
+CLI_NAMES = {"iters": "iters", "inner_steps": "inner_steps", "subset_size": "batch_size",
+             "batch_size": "batch_size", "entropy_weight": "entropy_weight",
+             "inner_lr": "inner_lr", "outer_lr": "outer_lr", "warm_start": "warm_start",
+             "standardise": "standardise"}
+
+
+def config_from_overrides(preset: Optional[str], overrides: dict[str, Any]) -> TurtleConfig:
+    """The TURTLE configuration for ``hume search --method turtle``.
+
+    ``overrides`` uses the command's names (``subset_size`` is the batch of rows per step);
+    unset options are None. A HUME-only option that was set (``--subsets``, ``--tau``,
+    ``--train-fraction``, ``--no-anneal``) is refused with a message naming it.
+    """
+    mapped, foreign = {}, []
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        if key in CLI_NAMES:
+            mapped[CLI_NAMES[key]] = value
+        else:
+            foreign.append("--no-anneal" if key == "anneal" else "--" + key.replace("_", "-"))
+    if foreign:
+        raise HumeError(f"{', '.join(sorted(foreign))} do(es) not apply to --method turtle "
+                        "(TURTLE has no subsets, temperature or annealing): drop them")
+    return resolve_config(preset, **mapped)
+
+
 def stream_seed(a: int, b: int) -> int:
     """A seed for random stream ``b`` of base seed ``a`` (distinct, stable, 63 bits)."""
     x = (a * 0x9E3779B97F4A7C15 + b * 0xBF58476D1CE4E5B9 + 0x94D049BB133111EB) % (1 << 64)
@@ -430,9 +458,9 @@ class TURTLE:
                  standardise: Optional[bool] = None, config: Optional[TurtleConfig] = None,
                  device: str = "auto", random_state: int = 0, group_size: Optional[int] = None,
                  dtype: torch.dtype = torch.float32, verbose: bool = False, **unused: Any):
-        if unused and any(v is not None and v is not False for v in unused.values()):
-            bad = sorted(k for k, v in unused.items() if v is not None and v is not False)
-            raise HumeError(f"settings that TURTLE does not have: {', '.join(bad)} "
+        given = sorted(key for key, v in unused.items() if v is not None and v is not False)
+        if given:
+            raise HumeError(f"settings that TURTLE does not have: {', '.join(given)} "
                             "(they belong to --method hume)")
         self.n_classes = n_classes
         self.n_seeds = n_seeds
