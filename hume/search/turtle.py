@@ -290,9 +290,13 @@ class GroupResult:
 
 
 def seed_labels(views: Sequence[torch.Tensor], weights: Sequence[torch.Tensor],
-                biases: Sequence[torch.Tensor], chunk: int = 65_536) -> torch.Tensor:
-    """(S, N) labeling: argmax over classes of the mean over views of softmax(W_v x_v + b_v)."""
+                biases: Sequence[torch.Tensor], max_elements: int = 1 << 25) -> torch.Tensor:
+    """(S, N) labeling: argmax over classes of the mean over views of softmax(W_v x_v + b_v).
+
+    Rows are processed in chunks of at most ``max_elements`` (rows × seeds × classes)."""
     n = views[0].shape[0]
+    s, k, _ = weights[0].shape
+    chunk = max(1, max_elements // (s * k))
     out = []
     for start in range(0, n, chunk):
         p = sum(view_probs(x[start:start + chunk], w, b) for x, w, b in zip(views, weights, biases))
@@ -390,11 +394,11 @@ def group_size(views: Sequence[torch.Tensor], k: int, cfg: TurtleConfig,
         else:
             budget_bytes = 4 << 30
     m = cfg.rows_per_step(views[0].shape[0])
-    shared = sum(m * x.shape[1] for x in views) * item
+    # the gathered batch of rows, and the chunked labeling pass (a few tensors of 2^25 elements)
+    shared = (sum(m * x.shape[1] for x in views) + 4 * (1 << 25)) * item
     # per seed and view: encoder + Adam (4 × K·d), inner classifier + Adam (3 × K·d), and about
-    # a dozen (m, K) activations; plus the final labeling chunk.
+    # a dozen (m, K) activations.
     per_seed = sum(7 * k * x.shape[1] + 12 * m * k for x in views) * item
-    per_seed += 4 * min(views[0].shape[0], 65_536) * k * item
     return max(1, int((budget_bytes - shared) // max(per_seed, 1)))
 
 
