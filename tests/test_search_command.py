@@ -182,3 +182,17 @@ def test_method_turtle_writes_the_same_run_layout(tmp_path):
     assert np.load(run / "ensemble.npz")["test_labels"].shape == (30,)
     _one_line_error(_invoke("search", "--views", "va,vb", "--root", root, "--method", "turtle",
                             "--tau", "0.5", "--device", "cpu"), "tau")
+
+
+def test_sweep_picks_the_grid_point_with_the_best_label_free_score(tmp_path):
+    root, _ = _planted_stores(tmp_path)
+    r = _invoke("search", "--views", "va,vb", "--root", root, "--run", "sw", "--sweep", *FAST)
+    assert r.exit_code == 0, r.output
+    cfg = json.loads((root / "runs" / "sw" / "config.json").read_text())
+    trials = cfg["sweep"]
+    assert len(trials) >= 2 and all(0 <= t["mean_score"] <= 1 for t in trials)
+    best = max(trials, key=lambda t: t["mean_score"])
+    hp = cfg["hyperparameters"]
+    for key in ("outer_lr", "tau", "inner_lr_scale"):
+        assert hp[key] == best[key]
+    assert cfg["status"] == "complete"
