@@ -115,6 +115,9 @@ def test_report_contents(tmp_path, setting):
     assert accs == pytest.approx([1 - 0.1 * i for i in range(5)], abs=0.02)
     assert on_disk["selected_seed"]["seed"] == 0 and on_disk["best_seed"]["seed"] == 0
     assert on_disk["median_seed"]["seed"] == 2
+    assert on_disk["median_seed"]["per_class_acc"] == pytest.approx([0.8] * 3, abs=0.15)
+    assert np.trace(np.array(on_disk["median_seed"]["confusion"])) == round(0.8 * n_eval)
+    assert on_disk["selected_seed"]["n_clusters"] == 3
     assert on_disk["spearman"]["rho"] == pytest.approx(1.0)
     assert on_disk["metrics"]["per_class_acc"] == pytest.approx([1.0, 1.0, 1.0])
     assert np.trace(np.array(on_disk["metrics"]["confusion"])) == n_eval
@@ -251,8 +254,11 @@ def test_large_confusion_goes_to_its_own_file(tmp_path, monkeypatch):
     monkeypatch.setattr(rep, "MAX_JSON_CONFUSION", 4)
     run_dir = fabricate_run(tmp_path)
     report, written = evaluate_run(run_dir, tmp_path, baselines=False, progress=False)
-    assert report["metrics"]["confusion"] == "confusion.npz"
+    assert report["metrics"]["confusion"] == "confusion.npz:metrics"
+    assert report["median_seed"]["confusion"] == "confusion.npz:median_seed"
     with np.load(run_dir / "confusion.npz") as data:
-        assert data["matrix"].shape == (3, 3) and np.trace(data["matrix"]) == 45
+        assert data["metrics_matrix"].shape == (3, 3) and np.trace(data["metrics_matrix"]) == 45
+        assert np.trace(data["median_seed_matrix"]) == 36  # seed 2: 20 % of rows wrong
+        assert data["best_seed_clusters"].shape == (3,)
     assert run_dir / "confusion.npz" in written
-    assert "| cat | 15 | 15 | 100.0 |" in (run_dir / "report.md").read_text()
+    assert "| cat | 15 | 15 | 100.0 | 100.0 |" in (run_dir / "report.md").read_text()

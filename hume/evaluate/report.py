@@ -197,17 +197,22 @@ def build_report(inp: RunInputs, device: str, baselines: bool = True, n_init: in
                  "median_seed": int(order[(len(order) - 1) // 2])}
         for key, i in picks.items():
             report[key] = {"seed": i, **score_labeling(y_true, inp.seed_labels[i][known],
-                                                       n_classes=n_classes, detail=False)}
+                                                       n_classes=n_classes)}
         report["spearman"] = spearman(inp.scores, accs)
         report["class_sizes"]["true"] = np.bincount(y_true, minlength=n_classes).tolist()
         report["class_names"] = inp.class_names
         written += _confusion_and_sizes(inp, ens, fig_dir)
-        conf = np.asarray(ens["confusion"])
-        report["class_sizes"]["found_matched"] = conf.sum(axis=0).tolist()
-        if conf.size > MAX_JSON_CONFUSION:  # ImageNet-sized: keep report.json readable
-            np.savez_compressed(inp.run_dir / CONFUSION_NPZ, matrix=conf,
-                                clusters=np.asarray(ens["confusion_clusters"]))
-            ens["confusion"] = ens["confusion_clusters"] = CONFUSION_NPZ
+        report["class_sizes"]["found_matched"] = np.asarray(ens["confusion"]).sum(axis=0).tolist()
+        big = {}
+        for key in ("metrics", *picks):
+            m = report[key]
+            if np.asarray(m["confusion"]).size > MAX_JSON_CONFUSION:
+                # ImageNet-sized: the matrices go to confusion.npz, report.json stays readable
+                big[f"{key}_matrix"] = np.asarray(m["confusion"])
+                big[f"{key}_clusters"] = np.asarray(m["confusion_clusters"])
+                m["confusion"] = m["confusion_clusters"] = f"{CONFUSION_NPZ}:{key}"
+        if big:
+            np.savez_compressed(inp.run_dir / CONFUSION_NPZ, **big)
             report["extra_files"] = [CONFUSION_NPZ]
         written.append(figures.score_vs_accuracy_figure(
             inp.scores, accs, fig_dir / "score_vs_accuracy.png", report["spearman"]["rho"],
@@ -274,11 +279,14 @@ def markdown(report: dict[str, Any]) -> str:
         if len(pc) <= 50:
             names = report.get("class_names") or [str(i) for i in range(len(pc))]
             true, found = report["class_sizes"]["true"], report["class_sizes"]["found_matched"]
-            lines += ["", "## Ensemble per class (after matching)", "",
-                      "| class | true size | found size | accuracy |", "|---|---|---|---|"]
+            sel = report["selected_seed"]["per_class_acc"]
+            lines += ["", "## Per class (after matching; found size is the ensemble's)", "",
+                      "| class | true size | found size | ensemble acc | selected seed acc |",
+                      "|---|---|---|---|---|"]
             for i, acc in enumerate(pc):
                 name = names[i] if i < len(names) else str(i)
-                lines.append(f"| {name} | {true[i]} | {int(found[i])} | {_pct(acc)} |")
+                lines.append(f"| {name} | {true[i]} | {int(found[i])} | {_pct(acc)} "
+                             f"| {_pct(sel[i])} |")
     else:
         lines += ["", "**No ground truth exists for these rows**: only label-free scores and "
                   "class sizes are reported.", "", "| seed | label-free score | clusters |",
