@@ -262,3 +262,26 @@ def test_large_confusion_goes_to_its_own_file(tmp_path, monkeypatch):
         assert data["best_seed_clusters"].shape == (3,)
     assert run_dir / "confusion.npz" in written
     assert "| cat | 15 | 15 | 100.0 | 100.0 |" in (run_dir / "report.md").read_text()
+
+
+def test_partly_labelled_rows_are_left_out_and_said_so(tmp_path):
+    run_dir = fabricate_run(tmp_path)
+    path = store_path(tmp_path, "toy", "test", "phi")
+    with open_store(path, mode="r+") as st:
+        y = st.read_labels()
+        y[:15] = -1
+        st.write_labels(y)
+    report, _ = evaluate_run(run_dir, tmp_path, n_init=1, progress=False)
+    assert report["evaluated_on"]["n_labelled"] == 30 and report["evaluated_on"]["n_rows"] == 45
+    assert report["metrics"]["n_samples"] == 30 and report["metrics"]["acc"] == pytest.approx(1.0)
+    assert sum(report["class_sizes"]["true"]) == 30
+    assert any("15 of 45" in n for n in report["notes"])
+    assert report["baselines"]["kmeans"]["phi"]["n_samples"] == 30
+
+
+def test_stores_that_disagree_on_labels_are_refused(tmp_path):
+    run_dir = fabricate_run(tmp_path)
+    with open_store(store_path(tmp_path, "toy", "train", "clip"), mode="r+") as st:
+        st.write_labels((st.read_labels() + 1) % K)
+    with pytest.raises(HumeError, match="disagree on the labels"):
+        evaluate_run(run_dir, tmp_path, progress=False)
