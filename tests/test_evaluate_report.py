@@ -285,3 +285,16 @@ def test_stores_that_disagree_on_labels_are_refused(tmp_path):
         st.write_labels((st.read_labels() + 1) % K)
     with pytest.raises(HumeError, match="disagree on the labels"):
         evaluate_run(run_dir, tmp_path, progress=False)
+
+
+def test_a_baseline_that_cannot_run_is_skipped_not_fatal(tmp_path):
+    run_dir = fabricate_run(tmp_path, setting="transductive")
+    for split in ("train", "test"):  # one class only: the supervised probe cannot be fitted
+        for view in ("phi", "clip"):
+            with open_store(store_path(tmp_path, "toy", split, view), mode="r+") as st:
+                st.write_labels(np.zeros(st.n_rows, dtype=np.int64))
+    report, _ = evaluate_run(run_dir, tmp_path, n_init=1, progress=False)
+    assert report["baselines"]["linear_probe"] == {}
+    assert set(report["baselines"]["skipped"]) == {"linear_probe on phi", "linear_probe on clip"}
+    assert len(report["baselines"]["kmeans"]) == 3
+    assert any("two classes" in n for n in report["notes"])

@@ -106,26 +106,21 @@ def run_baselines(inp: RunInputs, device: str, n_init: int = 5, seed: int = 0,
     n_tasks = 2 * len(views) + (1 if len(views) > 1 else 0)
     with Progress(disable=not progress, transient=True) as bar:
         task = bar.add_task("baselines", total=n_tasks)
-        for view in views:
-            bar.update(task, description=f"k-means on {view}")
-            pred = kmeans_labels(fit[view], ev[view], k, n_init=n_init, seed=seed,
-                                 max_fit_rows=max_fit_rows, device=device)
-            out["kmeans"][view] = {"role": roles[view],
-                                   **_scored(y_eval[known], pred[known])}
+        def attempt(key: str, name: str, compute) -> None:
+            """Run one baseline; a baseline that cannot run on this data is skipped, with why."""
+            bar.update(task, description=f"{key} on {name}")
+            try:
+                out[key][name] = compute()
+            except HumeError as exc:
+                out.setdefault("skipped", {})[f"{key} on {name}"] = str(exc)
             bar.advance(task)
-        if len(views) > 1:
-            name = "concat(" + ",".join(views) + ")"
-            bar.update(task, description=f"k-means on {name}")
-            zf = concat_normalised([fit[v] for v in views])
-            ze = zf if inp.same_rows else concat_normalised([ev[v] for v in views])
-            pred = kmeans_labels(zf, ze, k, n_init=n_init, seed=seed, max_fit_rows=max_fit_rows,
+
+        def kmeans_on(xf, xe, role: str) -> dict[str, Any]:
+            pred = kmeans_labels(xf, xe, k, n_init=n_init, seed=seed, max_fit_rows=max_fit_rows,
                                  device=device)
-            out["kmeans"][name] = {"role": "all views, L2-normalised",
-                                   **_scored(y_eval[known], pred[known])}
-            del zf, ze
-            bar.advance(task)
-        for view in views:
-            bar.update(task, description=f"linear probe on {view}")
+            return {"role": role, **_scored(y_eval[known], pred[known])}
+
+        def probe_on(view: str) -> dict[str, Any]:
             fit_known = y_fit >= 0
             if inp.same_rows or fit_known.sum() == 0:
                 # same rows (or no labelled train rows): cross-validate on the evaluated rows
@@ -137,9 +132,18 @@ def run_baselines(inp: RunInputs, device: str, n_init: int = 5, seed: int = 0,
                 xe = ev[view][known].float().cpu().numpy()
                 res = linear_probe(xf, y_fit[fit_known], xe, max_rows=max_probe_rows, seed=seed)
                 truth = y_eval[known]
-            out["linear_probe"][view] = {"role": roles[view],
-                                         "protocol": res.protocol, **_scored(truth, res.y_pred)}
-            bar.advance(task)
+            return {"role": roles[view], "protocol": res.protocol, **_scored(truth, res.y_pred)}
+
+        for view in views:
+            attempt("kmeans", view, lambda: kmeans_on(fit[view], ev[view], roles[view]))
+        if len(views) > 1:
+            zf = concat_normalised([fit[v] for v in views])
+            ze = zf if inp.same_rows else concat_normalised([ev[v] for v in views])
+            attempt("kmeans", "concat(" + ",".join(views) + ")",
+                    lambda: kmeans_on(zf, ze, "all views, L2-normalised"))
+            del zf, ze
+        for view in views:
+            attempt("linear_probe", view, lambda: probe_on(view))
     return out
 
 
@@ -220,7 +224,7 @@ def build_report(inp: RunInputs, device: str, baselines: bool = True, n_init: in
         report["baselines"] = (run_baselines(inp, device, n_init=n_init, progress=progress)
                                if baselines else None)
         for view, why in ((report["baselines"] or {}).get("skipped") or {}).items():
-            report["notes"].append(f"baselines on view {view} skipped: {why}")
+            report["notes"].append(f"baseline {view} skipped: {why}")
     report["paper"] = paper_numbers(cfg["dataset"])
     report["figures"] = [str(p.relative_to(inp.run_dir)) for p in written]
     return report
