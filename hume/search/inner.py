@@ -19,7 +19,7 @@ and the backward pass walks them in reverse, propagating the adjoint Ṽ_t = ∂
     Ṽ_t     = Ṽ_{t+1} − (η/n) Xᵀ [s ⊙ P_t ⊙ (U − ⟨P_t, U⟩ 1ᵀ)]   (softmax Jacobian)
 
 Seeds share each step's subsets (see :mod:`hume.search.algorithm`), so their classifiers are
-stacked as column blocks: X (S, n, d+1) @ V (S, d+1, B·K) is one batched matrix product for all
+stacked as blocks: Vᵀ (S, B·K, d+1) @ Xᵀ (S, d+1, n) is one batched matrix product for all
 seeds and subsets, and the softmax runs per K-block.
 """
 
@@ -29,31 +29,40 @@ import torch
 
 
 def _blocks(z: torch.Tensor, k: int) -> torch.Tensor:
+    """(..., B·K) → (..., B, K) view."""
     return z.unflatten(-1, (-1, k))
 
 
-def _softmax_blocks(z: torch.Tensor, k: int) -> torch.Tensor:
-    return torch.softmax(_blocks(z, k), -1).flatten(-2)
+def _classes_first(z: torch.Tensor, k: int) -> torch.Tensor:
+    """(S, B·K, n) → (S, B, K, n) view: classes on dim 2, rows contiguous."""
+    return z.unflatten(1, (-1, k))
 
 
-def _block_sum(z: torch.Tensor, k: int) -> torch.Tensor:
-    """Sum within each K-block, broadcast back over the block: (..., B·K) → (..., B·K)."""
-    b = _blocks(z, k)
-    return b.sum(-1, keepdim=True).expand_as(b).flatten(-2)
+def _softmax_(z: torch.Tensor, dim: int) -> torch.Tensor:
+    """Softmax over ``dim``, in place (three vectorised passes; torch.softmax over a short,
+    strided class dimension is several times slower on the CPU)."""
+    z.sub_(z.amax(dim, keepdim=True)).exp_()
+    return z.div_(z.sum(dim, keepdim=True))
 
 
-def _gd(x: torch.Tensor, y: torch.Tensor, v0: torch.Tensor, k: int, steps: int, lr: float,
-        keep: torch.Tensor | None) -> torch.Tensor:
+# Layout: inside the loops every (rows × classes) tensor is held classes-first, (S, B·K, n),
+# and classifiers as Vᵀ (S, B·K, d+1). Then Zᵀ = Vᵀ Xᵀ and the gradient Gᵀ X are matrix products
+# with the long row dimension innermost, about three times faster on the CPU than X V with only
+# B·K output columns.
+
+
+def _gd(x: torch.Tensor, xt: torch.Tensor, yt: torch.Tensor, v0t: torch.Tensor, k: int,
+        steps: int, lr: float, keep: torch.Tensor | None) -> torch.Tensor:
     step = lr / x.shape[1]
-    s = _block_sum(y, k)
-    xt = x.transpose(1, 2)
-    v = v0.clone()
+    y4 = _classes_first(yt, k)
+    s4 = y4.sum(2, keepdim=True)
+    vt = v0t.clone()
     for t in range(steps):
         if keep is not None:
-            keep[t].copy_(v)
-        p = _softmax_blocks(torch.bmm(x, v), k)
-        v = torch.baddbmm(v, xt, p * s - y, alpha=-step)
-    return v
+            keep[t].copy_(vt)
+        p4 = _softmax_(_classes_first(torch.bmm(vt, xt), k), 2)
+        vt = torch.baddbmm(vt, p4.mul_(s4).sub_(y4).flatten(1, 2), x, alpha=-step)
+    return vt
 
 
 class InnerLoss(torch.autograd.Function):
@@ -65,38 +74,38 @@ class InnerLoss(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x_tr, x_val, y_tr, y_val, v0, k: int, steps: int, lr: float):  # type: ignore[override]
-        keep = v0.new_empty((steps, *v0.shape))
-        v_t = _gd(x_tr, y_tr, v0, k, steps, lr, keep)
-        logp = torch.log_softmax(_blocks(torch.bmm(x_val, v_t), k), -1)
+        xt = x_tr.transpose(1, 2).contiguous()
+        yt = y_tr.transpose(1, 2).contiguous()
+        v0t = v0.transpose(1, 2).contiguous()
+        keep = v0t.new_empty((steps, *v0t.shape))
+        vt = _gd(x_tr, xt, yt, v0t, k, steps, lr, keep)
+        logp = torch.log_softmax(_blocks(torch.bmm(x_val, vt.transpose(1, 2)), k), -1)
         ce = -(logp * _blocks(y_val, k)).sum(-1).mean(1)  # (S, B)
-        ctx.save_for_backward(x_tr, x_val, y_tr, y_val, keep, v_t, logp)
+        ctx.save_for_backward(x_tr, xt, x_val, yt, y_val, keep, logp)
         ctx.k, ctx.steps, ctx.lr = k, steps, lr
         return ce
 
     @staticmethod
     def backward(ctx, g):  # type: ignore[override]
-        x_tr, x_val, y_tr, y_val, keep, v_t, logp = ctx.saved_tensors
+        x_tr, xt, x_val, yt, y_val, keep, logp = ctx.saved_tensors
         k, steps, lr = ctx.k, ctx.steps, ctx.lr
         n_val = x_val.shape[1]
         gc = g.unsqueeze(1).unsqueeze(-1)  # (S, 1, B, 1)
         yv = _blocks(y_val, k)
         g_yval = (-logp * gc / n_val).flatten(-2)
-        p_val = logp.exp()
-        dz = ((p_val * yv.sum(-1, keepdim=True) - yv) * gc / n_val).flatten(-2)
-        adj = torch.bmm(x_val.transpose(1, 2), dz)  # Ṽ_T
+        dz = ((logp.exp() * yv.sum(-1, keepdim=True) - yv) * gc / n_val).flatten(-2)
+        adj = torch.bmm(dz.transpose(1, 2), x_val)  # Ṽ_Tᵀ (S, B·K, d+1)
         step = lr / x_tr.shape[1]
-        s = _block_sum(y_tr, k)
-        xt = x_tr.transpose(1, 2)
-        width = adj.shape[-1]
-        g_ytr = torch.zeros_like(y_tr)
+        s4 = _classes_first(yt, k).sum(2, keepdim=True)
+        g_yt = torch.zeros_like(yt)
+        g4 = _classes_first(g_yt, k)
         for t in range(steps - 1, -1, -1):
-            zu = torch.bmm(x_tr, torch.cat([keep[t], adj], -1))  # X V_t and X Ṽ_{t+1} at once
-            p = _softmax_blocks(zu[..., :width], k)
-            u = zu[..., width:]
-            centred = u - _block_sum(p * u, k)
-            g_ytr += centred  # ∂L/∂Y of step t, up to the factor η/n applied once below
-            adj = torch.baddbmm(adj, xt, s * p * centred, alpha=-step)
-        g_ytr *= step
+            p4 = _softmax_(_classes_first(torch.bmm(keep[t], xt), k), 2)  # P_t, recomputed
+            u4 = _classes_first(torch.bmm(adj, xt), k)                    # U = X Ṽ_{t+1}
+            centred = u4.sub_((p4 * u4).sum(2, keepdim=True))
+            g4 += centred  # ∂L/∂Y of step t, up to the factor η/n applied once below
+            adj = torch.baddbmm(adj, p4.mul_(s4).mul_(centred).flatten(1, 2), x_tr, alpha=-step)
+        g_ytr = g_yt.transpose(1, 2).mul(step)
         return None, None, g_ytr, g_yval, None, None, None, None
 
 
