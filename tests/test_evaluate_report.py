@@ -295,3 +295,13 @@ def test_a_baseline_that_cannot_run_is_skipped_not_fatal(tmp_path):
     assert set(report["baselines"]["skipped"]) == {"linear_probe on phi", "linear_probe on clip"}
     assert len(report["baselines"]["kmeans"]) == 3
     assert any("two classes" in n for n in report["notes"])
+
+
+def test_device_resolution():
+    from hume.evaluate.report import resolve_device
+
+    assert resolve_device("cpu", {"device": "cuda"}) == "cpu"
+    assert resolve_device(None, {"device": "cpu"}) == "cpu"
+    assert resolve_device(None, {}) in ("cpu", "cuda")
+    with pytest.raises(HumeError, match="unknown device"):
+        resolve_device("tpu", {})

@@ -38,6 +38,10 @@ def resolve_device(requested: str | None, config: dict[str, Any]) -> str:
 
     want = requested or config.get("device") or (config.get("hyperparameters") or {}).get("device")
     want = str(want or "auto")
+    if want not in ("auto", "cpu", "cuda") and not want.startswith("cuda:"):
+        if requested:
+            raise HumeError(f"unknown device {requested!r}: use auto, cpu or cuda")
+        want = "auto"  # a device string this version does not know: choose as auto does
     if want.startswith("cuda") or want == "auto":
         return ("cuda" if want == "auto" else want) if torch.cuda.is_available() else "cpu"
     return want
