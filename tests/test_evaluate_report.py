@@ -63,7 +63,7 @@ def fabricate_run(root, name="run1", setting="inductive", n_seeds=5, labels=True
             if not path.exists():  # several runs may share the stores
                 lab = _npy(tmp, f"y_{split}.npy", y if labels else np.full(len(y), -1))
                 import_features(dataset, split, view, _npy(tmp, f"{view}_{split}.npy", x), lab,
-                                root=str(root), dtype="float32")
+                                root=str(root), dtype="float32", chunk_rows=32)
                 if labels:
                     with open_store(path, mode="r+") as st:
                         st.update_attrs(classes=CLASSES)
@@ -305,3 +305,26 @@ def test_device_resolution():
     assert resolve_device(None, {}) in ("cpu", "cuda")
     with pytest.raises(HumeError, match="unknown device"):
         resolve_device("tpu", {})
+
+
+def test_features_of_selected_rows_across_chunks_and_splits(tmp_path):
+    import torch
+
+    from hume.evaluate.inputs import load_inputs
+
+    inp = load_inputs(fabricate_run(tmp_path, setting="transductive"), tmp_path)
+    full = inp.features("clip", ["train", "test"])
+    assert full.shape == (135, 8)
+    rows = np.array([0, 31, 32, 89, 90, 100, 134])  # chunk edges of 32 rows, both splits
+    assert torch.equal(inp.features("clip", ["train", "test"], rows=rows), full[rows])
+
+
+def test_inductive_baselines_read_a_subsample_of_the_train_rows(tmp_path):
+    from hume.evaluate.inputs import load_inputs
+    from hume.evaluate.report import run_baselines
+
+    inp = load_inputs(fabricate_run(tmp_path), tmp_path)
+    out = run_baselines(inp, "cpu", n_init=1, max_fit_rows=40, progress=False)
+    assert out["settings"]["fit_rows_read"] == 40
+    assert out["kmeans"]["clip"]["n_samples"] == 45  # still labels every test row
+    assert out["kmeans"]["clip"]["acc"] > 0.95 and out["linear_probe"]["phi"]["acc"] > 0.95

@@ -80,14 +80,34 @@ class RunInputs:
                                 f"split {split!r} has {expected}: they are not the same samples")
         return path
 
-    def features(self, view: str, splits: list[str], device: str = "cpu"):
-        """Features of ``view`` over ``splits`` concatenated, an (N, D) float32 tensor."""
+    def n_rows(self, splits: list[str]) -> int:
+        """Rows of ``splits`` together (as the run recorded them for φ1)."""
+        return sum(int(self.config["stores"][f"{self.views[0]}/{s}"]["n_rows"]) for s in splits)
+
+    def features(self, view: str, splits: list[str], device: str = "cpu",
+                 rows: np.ndarray | None = None):
+        """Features of ``view`` over ``splits`` concatenated, an (N, D) float32 tensor.
+
+        ``rows`` (sorted indices into the concatenation) keeps only those rows; they are picked
+        chunk by chunk, so memory holds the selection, never the whole split.
+        """
         import torch
 
         from hume.store import load_view
 
-        parts = [load_view(self.store_of(view, s), device=device) for s in splits]
-        return torch.cat(parts) if len(parts) > 1 else parts[0]
+        if rows is None:
+            parts = [load_view(self.store_of(view, s), device=device) for s in splits]
+            return torch.cat(parts) if len(parts) > 1 else parts[0]
+        parts, offset = [], 0
+        for split in splits:
+            with open_store(self.store_of(view, split)) as st:
+                for start, stop, block in st.iter_chunks():
+                    lo, hi = np.searchsorted(rows, [offset + start, offset + stop])
+                    if hi > lo:
+                        picked = block[rows[lo:hi] - offset - start].astype(np.float32)
+                        parts.append(torch.from_numpy(picked).to(device))
+                offset += st.n_rows
+        return torch.cat(parts)
 
 
 def _load_npz(path: Path, keys: list[str]) -> dict[str, np.ndarray]:

@@ -15,7 +15,7 @@ import numpy as np
 
 from hume.errors import HumeError
 from hume.evaluate import figures
-from hume.evaluate.baselines import concat_normalised, kmeans_labels, linear_probe
+from hume.evaluate.baselines import concat_normalised, kmeans_labels, linear_probe, subsample
 from hume.evaluate.inputs import RunInputs, load_inputs
 from hume.evaluate.metrics import score_labeling
 from hume.evaluate.paper import paper_numbers
@@ -92,15 +92,21 @@ def run_baselines(inp: RunInputs, device: str, n_init: int = 5, seed: int = 0,
     y_eval = inp.y_true
     k = int(inp.config.get("k") or len(np.unique(y_eval[known])))
     views = inp.views
+    # inductive: the searched (train) rows only fit k-means and the probe, so a seeded subsample
+    # of at most max_fit_rows of them is read (ImageNet's train split never sits in memory)
+    fit_rows = None if inp.same_rows else subsample(inp.n_rows(inp.fit_splits), max_fit_rows, seed)
     y_fit = inp.y_true if inp.same_rows else inp.labels_of(inp.fit_splits)
+    if fit_rows is not None:
+        y_fit = y_fit[fit_rows]
     out: dict[str, Any] = {"kmeans": {}, "linear_probe": {}, "settings": {
         "device": device, "k": k, "kmeans_restarts": n_init, "seed": seed,
         "kmeans_max_fit_rows": max_fit_rows, "probe_max_rows": max_probe_rows,
-        "kmeans_fit_on": "+".join(inp.fit_splits), "evaluated_on": "+".join(inp.eval_splits)}}
+        "kmeans_fit_on": "+".join(inp.fit_splits), "evaluated_on": "+".join(inp.eval_splits),
+        "fit_rows_read": None if fit_rows is None else int(len(fit_rows))}}
     fit, ev = {}, {}
     for view in list(views):
         try:
-            fit[view] = inp.features(view, inp.fit_splits, device)
+            fit[view] = inp.features(view, inp.fit_splits, device, rows=fit_rows)
             ev[view] = fit[view] if inp.same_rows else inp.features(view, inp.eval_splits, device)
         except HumeError as exc:  # e.g. no φ2 store of the test split: skip that view, say why
             out.setdefault("skipped", {})[view] = str(exc)
