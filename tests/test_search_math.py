@@ -49,7 +49,11 @@ def _problem(seed=0, s=2, n=25, nv=9, d=4, b=2, k=3, soft=True):
 
 
 @pytest.mark.parametrize("soft", [True, False])
-def test_hypergradient_matches_unrolled_autograd(soft):
+@pytest.mark.parametrize("keep_probs", [True, False])
+def test_hypergradient_matches_unrolled_autograd(soft, keep_probs, monkeypatch):
+    import hume.search.inner as inner
+
+    monkeypatch.setattr(inner, "KEEP_PROBS_BYTES", inner.KEEP_PROBS_BYTES if keep_probs else 0)
     x, xv, ytr, yv, v0, w = _problem(soft=soft)
     k, steps, lr = 3, 15, 0.7
     loss = inner_loss(x, xv, ytr, yv, v0, k, steps, lr)

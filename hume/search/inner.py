@@ -51,8 +51,14 @@ def _softmax_(z: torch.Tensor, dim: int) -> torch.Tensor:
 # B·K output columns.
 
 
+#: The forward pass also keeps the probabilities P_t (saving one matrix product and a softmax
+#: per backward step) when they take at most this many bytes; otherwise they are recomputed.
+KEEP_PROBS_BYTES = 768 << 20
+
+
 def _gd(x: torch.Tensor, xt: torch.Tensor, yt: torch.Tensor, v0t: torch.Tensor, k: int,
-        steps: int, lr: float, keep: torch.Tensor | None) -> torch.Tensor:
+        steps: int, lr: float, keep: torch.Tensor | None,
+        keep_p: torch.Tensor | None = None) -> torch.Tensor:
     step = lr / x.shape[1]
     y4 = _classes_first(yt, k)
     s4 = y4.sum(2, keepdim=True)
@@ -61,6 +67,8 @@ def _gd(x: torch.Tensor, xt: torch.Tensor, yt: torch.Tensor, v0t: torch.Tensor, 
         if keep is not None:
             keep[t].copy_(vt)
         p4 = _softmax_(_classes_first(torch.bmm(vt, xt), k), 2)
+        if keep_p is not None:
+            keep_p[t].copy_(p4)
         vt = torch.baddbmm(vt, p4.mul_(s4).sub_(y4).flatten(1, 2), x, alpha=-step)
     return vt
 
@@ -78,9 +86,13 @@ class InnerLoss(torch.autograd.Function):
         yt = y_tr.transpose(1, 2).contiguous()
         v0t = v0.transpose(1, 2).contiguous()
         keep = v0t.new_empty((steps, *v0t.shape))
-        vt = _gd(x_tr, xt, yt, v0t, k, steps, lr, keep)
+        keep_p = None
+        if steps * yt.numel() * yt.element_size() <= KEEP_PROBS_BYTES:
+            keep_p = yt.new_empty((steps, *_classes_first(yt, k).shape))
+        vt = _gd(x_tr, xt, yt, v0t, k, steps, lr, keep, keep_p)
         logp = torch.log_softmax(_blocks(torch.bmm(x_val, vt.transpose(1, 2)), k), -1)
         ce = -(logp * _blocks(y_val, k)).sum(-1).mean(1)  # (S, B)
+        ctx.keep_p = keep_p  # not an input or output: plain attribute
         ctx.save_for_backward(x_tr, xt, x_val, yt, y_val, keep, logp)
         ctx.k, ctx.steps, ctx.lr = k, steps, lr
         return ce
@@ -100,11 +112,15 @@ class InnerLoss(torch.autograd.Function):
         g_yt = torch.zeros_like(yt)
         g4 = _classes_first(g_yt, k)
         for t in range(steps - 1, -1, -1):
-            p4 = _softmax_(_classes_first(torch.bmm(keep[t], xt), k), 2)  # P_t, recomputed
+            if ctx.keep_p is not None:
+                p4 = ctx.keep_p[t]
+            else:
+                p4 = _softmax_(_classes_first(torch.bmm(keep[t], xt), k), 2)  # P_t, recomputed
             u4 = _classes_first(torch.bmm(adj, xt), k)                    # U = X Ṽ_{t+1}
             centred = u4.sub_((p4 * u4).sum(2, keepdim=True))
             g4 += centred  # ∂L/∂Y of step t, up to the factor η/n applied once below
-            adj = torch.baddbmm(adj, p4.mul_(s4).mul_(centred).flatten(1, 2), x_tr, alpha=-step)
+            adj = torch.baddbmm(adj, (p4 * s4).mul_(centred).flatten(1, 2), x_tr, alpha=-step)
+        ctx.keep_p = None
         g_ytr = g_yt.transpose(1, 2).mul(step)
         return None, None, g_ytr, g_yval, None, None, None, None
 
