@@ -240,7 +240,8 @@ def write_section(key: str, text: str) -> None:
     old = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
     block = f"{start}\n{text.rstrip()}\n{end}\n"
     if start in old and end in old:
-        new = old[:old.index(start)] + block + old[old.index(end) + len(end):].lstrip("\n")
+        rest = old[old.index(end) + len(end):].lstrip("\n")
+        new = old[:old.index(start)] + block + ("\n" + rest if rest else "")
     else:
         new = old.rstrip("\n") + "\n\n" + block
     RESULTS.write_text(new)
