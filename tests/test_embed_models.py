@@ -180,19 +180,17 @@ def test_classical_views():
     assert px.dim == 64 and px.module is None
     v = px.transform(digit)
     assert v.shape == (64,) and abs(float(v.mean())) < 1e-5 and abs(float(v.std(unbiased=False)) - 1) < 1e-3
-    hg = get_backbone("hog", image_size=8)
-    assert hg.dim == 36
-    h = hg.transform(digit)
-    ref = hog(np.asarray(digit, dtype=np.float32) / 255, orientations=9, pixels_per_cell=(4, 4),
-              cells_per_block=(2, 2), block_norm="L2-Hys")
-    np.testing.assert_allclose(h.numpy(), ref, rtol=1e-5, atol=1e-6)
-    out = hg.encode(torch.stack([h, h]))
-    assert out.shape == (2, 36) and out.dtype == torch.float32
-    hg32 = get_backbone("hog", image_size=32)  # 8x8 cells from 16 px up
+    hg = get_backbone("hog", image_size=8)  # upsampled to 32 px: 4x4 cells of 8 px
+    assert hg.dim == 324 and hg.info["image_size"] == 32
     grey32 = np.asarray(digit.resize((32, 32), Image.BILINEAR), dtype=np.float32) / 255
     ref32 = hog(grey32, orientations=9, pixels_per_cell=(8, 8), cells_per_block=(2, 2), block_norm="L2-Hys")
-    assert hg32.dim == 324
-    np.testing.assert_allclose(hg32.transform(digit).numpy(), ref32, rtol=1e-5, atol=1e-6)
+    h = hg.transform(digit)
+    np.testing.assert_allclose(h.numpy(), ref32, rtol=1e-5, atol=1e-6)
+    out = hg.encode(torch.stack([h, h]))
+    assert out.shape == (2, 324) and out.dtype == torch.float32
+    hg64 = get_backbone("hog", image_size=64)
+    assert hg64.dim == hog(np.zeros((64, 64)), orientations=9, pixels_per_cell=(8, 8),
+                           cells_per_block=(2, 2)).size
     # default working size: any image becomes 32x32 grey, widths fixed before any image is seen
     big_px, big_hog = get_backbone("pixels"), get_backbone("hog")
     img = _images(1, size=(70, 90))[0]

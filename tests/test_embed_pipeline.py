@@ -189,7 +189,7 @@ def test_digits_hog_with_workers(tmp_path):
     expected, labels = _expected("hog", None, "digits", "test")
     with open_store(store_path(ws, "digits", "test", "hog")) as st:
         feats = st.read_features()
-        assert feats.shape == (449, 36) and feats.dtype == np.float16 and st.n_chunks == 5
+        assert feats.shape == (449, 324) and feats.dtype == np.float16 and st.n_chunks == 5
         np.testing.assert_allclose(feats.astype(np.float32), expected, rtol=2e-3, atol=2e-3)
         np.testing.assert_array_equal(st.read_labels(), labels)
         assert st.attrs["model"] == "hog" and "HOG" in st.attrs["feature_kind"]

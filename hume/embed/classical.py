@@ -27,6 +27,7 @@ from hume.errors import HumeError
 
 CLASSICAL_VIEWS = ("pixels", "hog")
 DEFAULT_SIZE = 32
+HOG_MIN_SIZE = 32  # working size below which hog upsamples (8 px cells need room)
 HOG_ORIENTATIONS = 9
 HOG_CELLS_PER_BLOCK = (2, 2)
 
@@ -109,6 +110,9 @@ def classical_spec(name: str, size: int | None) -> tuple:
         kind = "grey pixels, standardised per image (x - mean) / std"
         prep = f"grayscale (PIL 'L'), resize to {size}x{size} bilinear when the size differs, scale to [0, 1]"
     elif name == "hog":
+        # HOG is defined on cells of 8 px (Dalal & Triggs): smaller images are upsampled to 32 px
+        # first, so an 8x8 digit gets 4x4 cells of 8 px instead of 2x2 cells of 4 px.
+        size = max(size, HOG_MIN_SIZE)
         transform, dim = HogTransform(size), hog_dim(size)
         cell = hog_cell(size)
         kind = (f"HOG: orientations={HOG_ORIENTATIONS}, pixels_per_cell=({cell}, {cell}), "
