@@ -215,6 +215,27 @@ def test_tiny_clip_on_image_folder(tmp_path, folder, clip_dir):
         assert "torch" in a["versions"] and "open_clip_torch" in a["versions"]
 
 
+def test_tiny_clip_state_dict_file(tmp_path, folder, clip_dir):
+    """`open_clip:ARCH` with a bare checkpoint file: the architecture comes from open_clip's
+    registry (a tiny config registered here), the weights from the file."""
+    import open_clip
+
+    cfg = json.loads((clip_dir / "open_clip_config.json").read_text())["model_cfg"]
+    (tmp_path / "hume-tiny-vit.json").write_text(json.dumps(cfg))
+    open_clip.add_model_config(tmp_path / "hume-tiny-vit.json")
+    weights = clip_dir / "open_clip_pytorch_model.bin"
+    ws = tmp_path / "ws"
+    _ok(_invoke("--model", "open_clip:hume-tiny-vit", "--weights", weights,
+                "--dataset", f"imagefolder:{folder}", "--root", ws, "--workers", "0",
+                "--batch-size", "8"))
+    expected, labels = _expected("open_clip:hume-tiny-vit", weights, f"imagefolder:{folder}", "all")
+    with open_store(store_path(ws, "pets", "all", "open_clip-hume-tiny-vit")) as st:
+        assert st.n_rows == 12 and st.dim == 16 and st.attrs["weights"] == str(weights.resolve())
+        np.testing.assert_allclose(st.read_features().astype(np.float32), expected,
+                                   rtol=5e-3, atol=5e-3)
+        np.testing.assert_array_equal(st.read_labels(), labels)
+
+
 def test_tiny_dinov2_cls_and_cls_mean(tmp_path, folder, dino_dir):
     ws = tmp_path / "ws"
     for feature, name, dim in (("cls", "dinov2-s", 32), ("cls+mean", "dinov2-s-clsmean", 64)):
