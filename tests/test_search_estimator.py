@@ -119,3 +119,14 @@ def test_bad_k_and_subset_size_are_refused():
         HUME(n_classes=31, device="cpu").fit(views)
     with pytest.raises(HumeError, match="subset size"):
         HUME(n_classes=3, subset_size=31, device="cpu").fit(views)
+
+
+def test_preset_subset_size_is_capped_at_n():
+    from dataclasses import replace
+
+    from hume.search.config import PAPER
+
+    views, _ = planted(n=60)
+    cfg = replace(PAPER, inner_steps=3, subsets=2, iters=2)  # m = 10 000 > N = 60: use all rows
+    model = HUME(n_classes=3, n_seeds=1, config=cfg, device="cpu").fit(views)
+    assert model.seed_labels_.shape == (1, 60)

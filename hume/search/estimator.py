@@ -202,8 +202,8 @@ class HUME:
         return self
 
     def _explicit_subset_size(self) -> bool:
-        return self.subset_size is not None or (self.config is not None and
-                                                self.config.subset_size is not None)
+        # Presets mean m = min(N, subset_size) (SPEC §2); only a size the user set is refused.
+        return self.subset_size is not None
 
     def _select(self, phi2: Sequence[torch.Tensor], k: int, device: torch.device) -> None:
         from hume.search.selection import ensemble, label_free_scores

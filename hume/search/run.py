@@ -226,6 +226,11 @@ def _fit_and_write(run_dir: Path, config: dict, loaded, cfg: Optional[SearchConf
         typer.echo(f"interrupted: continue with `hume search --resume --run {run_dir.name}`",
                    err=True)
         raise SystemExit(130)
+    except HumeError as exc:
+        config["status"] = "failed"
+        config["error"] = str(exc)
+        write_json(run_dir / "config.json", config)
+        raise
     _write_results(run_dir, config, est, loaded)
     typer.echo(f"wrote run {run_dir}")
     return run_dir
