@@ -170,6 +170,7 @@ def execute(req: SearchRequest, resume: bool = False) -> Path:
     if req.sweep:
         cfg = _sweep(cfg, loaded.search, int(k), req, run_dir, config)
         config["hyperparameters"].update(cfg.to_dict())
+        config["sweep_done"] = True
         write_json(run_dir / "config.json", config)
     return _fit_and_write(run_dir, config, loaded, cfg, state=None)
 
@@ -283,4 +284,14 @@ def _resume(req: SearchRequest) -> Path:
                             "start a new run")
     cfg = _config_from_dict(config["method"], config["hyperparameters"])
     config["device"] = str(dev)
+    hp = config["hyperparameters"]
+    if hp.get("sweep") and not config.get("sweep_done"):  # interrupted during the sweep: redo it
+        sweep_req = SearchRequest(views=config["views"], seeds=int(config["n_seeds"]),
+                                  device=str(dev), random_state=int(hp.get("random_state", 0)),
+                                  single_view=bool(config.get("single_view")))
+        cfg = _sweep(cfg, loaded.search, int(config["k"]), sweep_req, run_dir, config)
+        hp.update(cfg.to_dict())
+        config["sweep_done"] = True
+        write_json(run_dir / "config.json", config)
+        state = None
     return _fit_and_write(run_dir, config, loaded, cfg, state)
