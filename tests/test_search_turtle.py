@@ -130,10 +130,11 @@ def test_hypergradient_equals_autograd_with_detached_inner_solution():
         e["g"][0] / e["v"][0].norm(dim=1)) + e["b"][0], dim=1).mean(0)).sum() for x, e in zip(xs, enc)))
 
 
-def test_seeds_batched_equal_seeds_one_by_one():
+@pytest.mark.parametrize("warm_start", [False, True])
+def test_seeds_batched_equal_seeds_one_by_one(warm_start):
     views, _ = _planted(n=120, k=3, seed=4)
     kw = dict(n_seeds=3, iters=40, outer_lr=1e-2, batch_size=80, device="cpu",
-              dtype=torch.float64, random_state=5)
+              dtype=torch.float64, random_state=5, warm_start=warm_start)
     together = T.TURTLE(3, group_size=3, **kw).fit(views)
     alone = T.TURTLE(3, group_size=1, **kw).fit(views)
     assert np.array_equal(together.seed_labels_, alone.seed_labels_)
