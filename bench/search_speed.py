@@ -97,7 +97,15 @@ def time_reference(phi1, phi2, k, cfg, device, iters: int) -> float:
 
 
 def time_hume(phi1, phi2, k, cfg, device, n_seeds: int, iters: int) -> float:
+    """Seconds per outer iteration per seed, for ``n_seeds`` batched (capped at what fits)."""
+    from hume.search.algorithm import group_size
+
     data = prepare([torch.from_numpy(phi1), torch.from_numpy(phi2)], cfg, torch.device(device))
+    fits = group_size(data, k, cfg)
+    if n_seeds > fits:
+        print(f"note: {n_seeds} seeds do not fit in one batch on {device}; timing {fits}",
+              file=sys.stderr)
+        n_seeds = fits
     warm = replace(cfg, iters=1)
     search_group(data, k, warm, list(range(n_seeds)))
     _sync(device)
