@@ -214,3 +214,13 @@ def test_command_options_map_to_turtle_settings():
     with pytest.raises(HumeError, match="preset"):
         T.config_from_overrides("large-k", {})
     assert T.TurtleConfig.from_dict(cfg.to_dict()) == cfg
+
+
+def test_fit_restores_the_thread_count():
+    views, _ = _planted(n=60, k=3, seed=9)
+    torch.set_num_threads(2)
+    seen = []
+    T.TURTLE(3, n_seeds=1, iters=3, device="cpu").fit(
+        views, progress=lambda *a: seen.append(torch.get_num_threads()))
+    assert seen and set(seen) == {1}  # a small problem runs on one thread
+    assert torch.get_num_threads() == 2

@@ -452,6 +452,9 @@ class TURTLE:
         group_size: seeds per batch (None: as many as fit in device memory).
         dtype: compute dtype (float32; float64 for tests).
         verbose: accepted for API symmetry with :class:`hume.search.estimator.HUME`.
+        num_threads: CPU threads during ``fit`` (None: one thread for small problems, where
+            intra-op threads only add synchronisation; on a loaded 2-core machine two threads
+            were 6-30x slower than one on digits); restored afterwards.
 
     Attributes after ``fit(views)`` (views: list of (N, d_v)):
         labels_ (N,), seed_labels_ (n_seeds, N), scores_ (n_seeds,) label-free scores over all
@@ -469,7 +472,8 @@ class TURTLE:
                  outer_lr: Optional[float] = None, warm_start: Optional[bool] = None,
                  standardise: Optional[bool] = None, config: Optional[TurtleConfig] = None,
                  device: str = "auto", random_state: int = 0, group_size: Optional[int] = None,
-                 dtype: torch.dtype = torch.float32, verbose: bool = False, **unused: Any):
+                 dtype: torch.dtype = torch.float32, verbose: bool = False,
+                 num_threads: Optional[int] = None, **unused: Any):
         given = sorted(key for key, v in unused.items() if v is not None and v is not False)
         if given:
             raise HumeError(f"settings that TURTLE does not have: {', '.join(given)} "
@@ -487,6 +491,7 @@ class TURTLE:
         self.group_size = group_size
         self.dtype = dtype
         self.verbose = verbose
+        self.num_threads = num_threads
 
     def resolved_config(self) -> TurtleConfig:
         if self.config is not None:
@@ -541,6 +546,30 @@ class TURTLE:
             raise HumeError(f"batch (subset) size {cfg.batch_size} is larger than the number of "
                             f"rows ({n}): pass --subset-size ≤ {n}")
         device = resolve_device(self.device)
+        threads = self._threads(device, tensors, k, cfg)
+        before = torch.get_num_threads()
+        if threads is not None:
+            torch.set_num_threads(threads)
+        try:
+            return self._fit(tensors, k, cfg, device, resume_state, checkpoint,
+                             checkpoint_every_s, progress)
+        finally:
+            torch.set_num_threads(before)
+
+    def _threads(self, device: torch.device, tensors: Sequence[torch.Tensor], k: int,
+                 cfg: TurtleConfig) -> Optional[int]:
+        if device.type != "cpu":
+            return None
+        if self.num_threads is not None:
+            return int(self.num_threads)
+        n = tensors[0].shape[0]
+        work = cfg.rows_per_step(n) * sum(t.shape[1] for t in tensors) * self.n_seeds * k
+        return 1 if work < 100_000_000 else None
+
+    def _fit(self, tensors: list[torch.Tensor], k: int, cfg: TurtleConfig, device: torch.device,
+             resume_state: Optional[dict], checkpoint: Optional[Callable[[dict], None]],
+             checkpoint_every_s: float,
+             progress: Optional[Callable[[int, int, float, float], None]]) -> "TURTLE":
         self.config_ = cfg
         self.mean_, self.std_ = [], []
         self.dims_ = [t.shape[1] for t in tensors]
