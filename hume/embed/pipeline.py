@@ -345,6 +345,8 @@ def compute_chunks(store: Any, chunks: Sequence[int], data: Any, backbone: Any, 
     if not len(sampler):
         return 0
     on_gpu = device.type == "cuda"
+    # more workers than cores only adds processes (and a DataLoader warning)
+    workers = min(workers, os.cpu_count() or 1)
     loader = DataLoader(data, batch_sampler=sampler, num_workers=workers, pin_memory=on_gpu,
                         persistent_workers=False)
     amp_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(precision)
