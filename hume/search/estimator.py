@@ -21,6 +21,10 @@ from hume.search.config import SearchConfig, resolve
 from hume.search.encoder import hard_labels, l2_normalise
 
 
+#: Below this many φ2 elements (rows × dims, summed over φ2 views) a CPU search uses one thread.
+SMALL_PROBLEM = 2_000_000
+
+
 def resolve_device(device: str | torch.device | None) -> torch.device:
     """``auto`` → cuda when available, else cpu; refuse cuda when there is none."""
     name = str(device or "auto")
@@ -160,6 +164,19 @@ class HUME:
                 f"subset size {cfg.subset_size} is larger than the number of rows ({n}): "
                 f"pass --subset-size ≤ {n}")
         device = resolve_device(self.device)
+        threads = torch.get_num_threads()
+        if device.type == "cpu" and n * sum(t.shape[1] for t in tensors[1:]) < SMALL_PROBLEM:
+            # Small products: extra threads only add synchronisation (on a shared 2-core machine
+            # OpenMP spin-waiting made digits-sized searches several times slower).
+            torch.set_num_threads(1)
+        try:
+            return self._fit(tensors, cfg, k, device, view_names, resume_state, checkpoint,
+                             checkpoint_every_s, progress)
+        finally:
+            torch.set_num_threads(threads)
+
+    def _fit(self, tensors, cfg, k, device, view_names, resume_state, checkpoint,
+             checkpoint_every_s, progress) -> "HUME":
         data = algorithm.prepare(tensors, cfg, device, self.dtype)
         self.config_ = cfg
         self.inner_lr_ = list(data.inner_lr)
