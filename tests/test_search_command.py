@@ -184,6 +184,23 @@ def test_method_turtle_writes_the_same_run_layout(tmp_path):
                             "--tau", "0.5", "--device", "cpu"), "tau")
 
 
+def test_turtle_cold_start_and_single_view(tmp_path):
+    root, _ = _planted_stores(tmp_path)
+    common = ["--root", root, "--method", "turtle", "--iters", "5", "--seeds", "2", "--device", "cpu"]
+    r = _invoke("search", "--views", "va,vb", "--run", "cold", "--cold-start", *common)
+    assert r.exit_code == 0, r.output
+    hp = json.loads((root / "runs" / "cold" / "config.json").read_text())["hyperparameters"]
+    assert hp["warm_start"] is False
+    r = _invoke("search", "--views", "va", "--run", "one", *common)  # TURTLE works on one view
+    assert r.exit_code == 0, r.output
+    cfg = json.loads((root / "runs" / "one" / "config.json").read_text())
+    assert cfg["views"] == ["va"] and cfg["hyperparameters"]["warm_start"] is True
+    _one_line_error(_invoke("search", "--views", "va,vb", "--root", root, "--warm-start",
+                            "--device", "cpu"), "--method turtle only")
+    _one_line_error(_invoke("search", "--views", "va", "--root", root, "--device", "cpu"),
+                    "single view")
+
+
 def test_sweep_picks_the_grid_point_with_the_best_label_free_score(tmp_path):
     root, _ = _planted_stores(tmp_path)
     r = _invoke("search", "--views", "va,vb", "--root", root, "--run", "sw", "--sweep", *FAST)

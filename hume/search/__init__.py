@@ -5,7 +5,18 @@ its settings :class:`hume.search.SearchConfig` and presets ``default``, ``paper`
 exactly) and ``large-k``. The ``hume search`` command is a thin layer over the estimator.
 """
 
-from hume.search.config import DEFAULT, LARGE_K, PAPER, SearchConfig
-from hume.search.estimator import HUME
+from typing import Any
 
-__all__ = ["DEFAULT", "HUME", "LARGE_K", "PAPER", "SearchConfig"]
+__all__ = ["DEFAULT", "HUME", "LARGE_K", "PAPER", "SearchConfig", "TURTLE"]
+
+_HOMES = {"DEFAULT": "config", "LARGE_K": "config", "PAPER": "config", "SearchConfig": "config",
+          "HUME": "estimator", "TURTLE": "turtle"}
+
+
+def __getattr__(name: str) -> Any:
+    # lazy: `hume --help` imports this package and should not pay for importing torch
+    if name in _HOMES:
+        import importlib
+
+        return getattr(importlib.import_module(f"hume.search.{_HOMES[name]}"), name)
+    raise AttributeError(f"module 'hume.search' has no attribute {name!r}")

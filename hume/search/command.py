@@ -20,6 +20,10 @@ Default settings (chosen on digits by the label-free score only) differ from the
 
 `--preset paper` uses SPEC §2 exactly (T=300, S=20, m=10000, lr 1e-3/1e-3, 1000 iterations, anneal after 100 and 200); `--preset large-k` the official ImageNet-1000 settings.
 
+`--method turtle` runs TURTLE (ICML 2024) instead: every view parametrises the labeling (the softmaxes of one linear encoder per view, averaged) and its inner classifiers are fitted to the detached labeling, a first-order hypergradient that is far cheaper per step than HUME's second-order one.
+
+TURTLE accepts one or more views; its defaults (1000 steps, warm-started inner classifiers, lr 1e-2/1e-2) were chosen on digits by the label-free score, and `--preset paper` gives the official TURTLE settings (6000 steps, cold start, lr 1e-3/1e-3).
+
 `--sweep` first tries a small grid of outer lr / temperature / inner step scale (2 seeds each), keeps the one with the best mean label-free score, then runs the search with it.
 """
 
@@ -42,7 +46,8 @@ def search(
     no_anneal: bool = typer.Option(False, "--no-anneal", help="Disable learning-rate and temperature annealing."),
     preset: Optional[str] = typer.Option(None, "--preset", help="'paper' (SPEC §2 exactly), 'large-k' (official ImageNet-1000 settings) or 'default'."),
     sweep: bool = typer.Option(False, "--sweep", help="Try a small grid (outer lr, tau, inner step scale) and keep the best label-free score (overrides those options)."),
-    method: str = typer.Option("hume", "--method", help="hume or turtle."),
+    method: str = typer.Option("hume", "--method", help="hume (second order, φ1 parametrises the labeling) or turtle (first order, every view does)."),
+    warm_start: Optional[bool] = typer.Option(None, "--warm-start/--cold-start", help="TURTLE only: keep the inner classifiers across outer steps (default) or start them afresh each step (paper)."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run (with --run NAME; default: the newest run)."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
     run: Optional[str] = typer.Option(None, "--run", help="Run name. Default: time-dataset-method."),
@@ -58,7 +63,8 @@ def search(
         overrides=dict(iters=iters, inner_steps=inner_steps, subsets=subsets,
                        subset_size=subset_size, train_fraction=train_fraction, tau=tau,
                        entropy_weight=entropy_weight, inner_lr=inner_lr, outer_lr=outer_lr,
-                       anneal=False if no_anneal else None),
+                       anneal=False if no_anneal else None,
+                       **({} if warm_start is None else {"warm_start": warm_start})),
         preset=preset, sweep=sweep, method=method, device=device, run=run, root=root,
         random_state=random_state, single_view=single_view)
     execute(request, resume=resume)

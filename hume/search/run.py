@@ -86,7 +86,9 @@ def _check_request(req: SearchRequest) -> None:
         raise HumeError(f"unknown method {req.method!r}: use hume or turtle")
     if req.seeds < 1:
         raise HumeError(f"--seeds must be ≥ 1, got {req.seeds}")
-    if len(req.views) == 1 and not req.single_view:
+    if "warm_start" in req.overrides and req.method != "turtle":
+        raise HumeError("--warm-start/--cold-start apply to --method turtle only")
+    if len(req.views) == 1 and not req.single_view and req.method != "turtle":
         raise HumeError(
             "a single view was given: HUME needs φ1 and at least one φ2 view (e.g. --views "
             "clip,dinov2); pass --single-view to use one space as both")
