@@ -19,6 +19,7 @@ from hume.errors import HumeError
 from hume.search import algorithm
 from hume.search.config import SearchConfig, resolve
 from hume.search.encoder import hard_labels, l2_normalise
+from hume.search.seed_groups import run_in_groups, select
 
 
 #: Below this many φ2 elements (rows × dims, summed over φ2 views) a CPU search uses one thread.
@@ -183,55 +184,30 @@ class HUME:
         self.phi1_dim_ = tensors[0].shape[1]
         self.phi1_mean_ = data.phi1_mean.detach().cpu().double()
         bsize = self.group_size or algorithm.group_size(data, k, cfg)
-        seeds = list(range(self.n_seeds))
-        groups = [seeds[i:i + bsize] for i in range(0, len(seeds), bsize)]
-        done: dict[int, dict] = dict((resume_state or {}).get("done", {}))
-        current = (resume_state or {}).get("current")
-        total_iters = cfg.iters * len(groups)
-        for gi, group in enumerate(groups):
-            if all(s in done for s in group):
-                continue
-            state = current if current is not None and current.get("seed_ids") == group else None
 
-            def save(st: dict, _done=done) -> None:
-                if checkpoint is not None:
-                    checkpoint({"done": dict(_done), "current": st})
+        def search(group, state, report, save):
+            return algorithm.search_group(data, k, cfg, group, self.random_state, state,
+                                          on_progress=report, checkpoint=save,
+                                          checkpoint_every_s=checkpoint_every_s)
 
-            def report(it: int, stats: torch.Tensor, _gi=gi) -> None:
-                if progress is not None:
-                    obj, ent = stats.tolist()  # the one host copy, every few iterations
-                    progress(_gi * cfg.iters + it, total_iters, obj, ent)
+        def keep(res, j: int) -> dict:
+            return {"encoder": res.encoders[j].cpu(), "objective": float(res.objectives[j]),
+                    "labels": res.labels[j].cpu()}
 
-            res = algorithm.search_group(data, k, cfg, group, self.random_state, state,
-                                         on_progress=report, checkpoint=save,
-                                         checkpoint_every_s=checkpoint_every_s)
-            enc, obj, lab = res.encoders.cpu(), res.objectives.cpu(), res.labels.cpu()
-            for j, s in enumerate(group):
-                done[s] = {"encoder": enc[j], "objective": float(obj[j]), "labels": lab[j]}
-            if checkpoint is not None:
-                checkpoint({"done": dict(done), "current": None})
+        done = run_in_groups(self.n_seeds, bsize, cfg.iters, search, keep, resume_state,
+                             checkpoint, progress)
+        seeds = range(self.n_seeds)
         self.encoders_ = torch.stack([done[s]["encoder"] for s in seeds])
         self.objectives_ = np.array([done[s]["objective"] for s in seeds])
         self.seed_labels_ = torch.stack([done[s]["labels"] for s in seeds]).numpy().astype(np.int64)
         # Scores use the views as given (not the search's transformed φ2), so that settings
         # with different φ2 transforms are compared on the same footing.
-        self._select([t.to(device=device, dtype=torch.float32) for t in tensors[1:]], k, device)
+        select(self, [t.to(device=device, dtype=torch.float32) for t in tensors[1:]], k, device)
         return self
 
     def _explicit_subset_size(self) -> bool:
         # Presets mean m = min(N, subset_size) (SPEC §2); only a size the user set is refused.
         return self.subset_size is not None
-
-    def _select(self, phi2: Sequence[torch.Tensor], k: int, device: torch.device) -> None:
-        from hume.search.selection import ensemble, label_free_scores
-
-        labelings = torch.as_tensor(self.seed_labels_, device=device)
-        scores = label_free_scores(list(phi2), labelings, k, seed=self.random_state)
-        labels, ref, perms = ensemble(labelings, scores, k)
-        self.scores_ = scores.double().cpu().numpy()
-        self.labels_ = labels.cpu().numpy().astype(np.int64)
-        self.reference_seed_ = int(ref)
-        self.perms_ = perms.cpu().numpy().astype(np.int64)
 
     # -- prediction -------------------------------------------------------------------
     def _check_fitted(self) -> None:

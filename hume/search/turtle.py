@@ -47,6 +47,7 @@ import numpy as np
 import torch
 
 from hume.errors import HumeError
+from hume.search.seed_groups import run_in_groups, select
 
 State = dict[str, Any]
 STEP_STREAM = 2_000_003  # offset of the per-step random streams (distinct from the seed streams)
@@ -575,50 +576,24 @@ class TURTLE:
         self.dims_ = [t.shape[1] for t in tensors]
         data = self._prepare(tensors, device, self.dtype, fit=True)
         bsize = self.group_size or group_size(data, k, cfg)
-        seeds = list(range(self.n_seeds))
-        groups = [seeds[i:i + bsize] for i in range(0, len(seeds), bsize)]
-        done: dict[int, dict] = dict((resume_state or {}).get("done", {}))
-        current = (resume_state or {}).get("current")
-        total = cfg.iters * len(groups)
-        for gi, group in enumerate(groups):
-            if all(s in done for s in group):
-                continue
-            state = current if current is not None and current.get("seed_ids") == group else None
 
-            def save(st: dict, _done=done) -> None:
-                if checkpoint is not None:
-                    checkpoint({"done": dict(_done), "current": st})
+        def search(group, state, report, save):
+            return search_group(data, k, cfg, group, self.random_state, state, on_progress=report,
+                                checkpoint=save, checkpoint_every_s=checkpoint_every_s)
 
-            def report(it: int, stats: torch.Tensor, _gi=gi) -> None:
-                if progress is not None:
-                    obj, ent = stats.tolist()  # the one host copy, every few steps
-                    progress(_gi * cfg.iters + it, total, obj, ent)
+        def keep(res, j: int) -> dict:
+            return {"encoder": [{key: t[j].cpu() for key, t in e.items()} for e in res.encoders],
+                    "objective": float(res.objectives[j]), "labels": res.labels[j].cpu()}
 
-            res = search_group(data, k, cfg, group, self.random_state, state, on_progress=report,
-                               checkpoint=save, checkpoint_every_s=checkpoint_every_s)
-            for j, s in enumerate(group):
-                done[s] = {"encoder": [{key: t[j].cpu() for key, t in e.items()} for e in res.encoders],
-                           "objective": float(res.objectives[j]),
-                           "labels": res.labels[j].cpu()}
-            if checkpoint is not None:
-                checkpoint({"done": dict(done), "current": None})
+        done = run_in_groups(self.n_seeds, bsize, cfg.iters, search, keep, resume_state,
+                             checkpoint, progress)
+        seeds = range(self.n_seeds)
         self.encoders_ = [{key: torch.stack([done[s]["encoder"][v][key] for s in seeds])
                            for key in ("weight", "bias")} for v in range(len(data))]
         self.objectives_ = np.array([done[s]["objective"] for s in seeds])
         self.seed_labels_ = torch.stack([done[s]["labels"] for s in seeds]).numpy().astype(np.int64)
-        self._select(data, k, device)
+        select(self, data, k, device)
         return self
-
-    def _select(self, views: Sequence[torch.Tensor], k: int, device: torch.device) -> None:
-        from hume.search.selection import ensemble, label_free_scores
-
-        labelings = torch.as_tensor(self.seed_labels_, device=device)
-        scores = label_free_scores(list(views), labelings, k, seed=self.random_state)
-        labels, ref, perms = ensemble(labelings, scores, k)
-        self.scores_ = scores.double().cpu().numpy()
-        self.labels_ = labels.cpu().numpy().astype(np.int64)
-        self.reference_seed_ = int(ref)
-        self.perms_ = perms.cpu().numpy().astype(np.int64)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "encoders_"):

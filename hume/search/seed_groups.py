@@ -1,0 +1,72 @@
+"""What both search methods share: running seeds in groups with checkpoints, and selecting.
+
+A search method provides ``search(group, state, report, save)``, which runs the seeds of one group
+(resuming from ``state`` when given) and returns its result, and ``keep(result, j)``, which takes
+what must survive of the group's j-th seed (host tensors). The resume state is
+``{"done": {seed: kept}, "current": <state of the group in flight or None>}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Optional
+
+import numpy as np
+import torch
+
+Progress = Callable[[int, int, float, float], None]
+
+
+def run_in_groups(n_seeds: int, group_size: int, iters: int,
+                  search: Callable[[list[int], Optional[dict], Callable, Callable], Any],
+                  keep: Callable[[Any, int], dict], resume_state: Optional[dict] = None,
+                  checkpoint: Optional[Callable[[dict], None]] = None,
+                  progress: Optional[Progress] = None) -> dict[int, dict]:
+    """Run seeds ``0..n_seeds-1`` in groups of ``group_size``; returns ``{seed: kept}``.
+
+    Groups already finished in ``resume_state`` are skipped; the group in flight resumes from its
+    saved state. ``progress(done_iters, total_iters, objective, entropy)`` is called as the
+    method reports.
+    """
+    seeds = list(range(n_seeds))
+    groups = [seeds[i:i + group_size] for i in range(0, n_seeds, group_size)]
+    done: dict[int, dict] = dict((resume_state or {}).get("done", {}))
+    current = (resume_state or {}).get("current")
+    total = iters * len(groups)
+    for gi, group in enumerate(groups):
+        if all(s in done for s in group):
+            continue
+        state = current if current is not None and current.get("seed_ids") == group else None
+
+        def save(st: dict, _done=done) -> None:
+            if checkpoint is not None:
+                checkpoint({"done": dict(_done), "current": st})
+
+        def report(it: int, stats: torch.Tensor, _gi=gi) -> None:
+            if progress is not None:
+                obj, ent = stats.tolist()  # the one host copy, every few iterations
+                progress(_gi * iters + it, total, obj, ent)
+
+        result = search(group, state, report, save)
+        for j, s in enumerate(group):
+            done[s] = keep(result, j)
+        if checkpoint is not None:
+            checkpoint({"done": dict(done), "current": None})
+    return done
+
+
+def select(estimator: Any, views: Sequence[torch.Tensor], k: int, device: torch.device) -> None:
+    """Score every seed label-free on ``views``, ensemble, and set the fitted attributes.
+
+    Sets ``scores_`` (n_seeds,), ``labels_`` (N,), ``reference_seed_`` and ``perms_`` (n_seeds, k)
+    from ``estimator.seed_labels_`` (n_seeds, N).
+    """
+    from hume.search.selection import ensemble, label_free_scores
+
+    labelings = torch.as_tensor(estimator.seed_labels_, device=device)
+    scores = label_free_scores(list(views), labelings, k, seed=estimator.random_state)
+    labels, ref, perms = ensemble(labelings, scores, k)
+    estimator.scores_ = scores.double().cpu().numpy()
+    estimator.labels_ = labels.cpu().numpy().astype(np.int64)
+    estimator.reference_seed_ = int(ref)
+    estimator.perms_ = perms.cpu().numpy().astype(np.int64)
