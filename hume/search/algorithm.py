@@ -18,7 +18,6 @@ is what makes many seeds in one process cheap: X (S, n, d) @ V (S, d, B·K).
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -28,6 +27,7 @@ import torch
 from hume.search.config import SearchConfig
 from hume.search.encoder import _mix, hard_labels, init_params, l2_normalise, orthonormal_rows, soft_labels
 from hume.search.inner import inner_loss
+from hume.search.seed_groups import OuterLoop
 
 
 @dataclass
@@ -216,10 +216,8 @@ def search_group(data: Prepared, k: int, cfg: SearchConfig, seed_ids: Sequence[i
     d1 = data.phi1.shape[1]
     if state is None:
         a = init_params(d1, k, list(seed_ids), random_state, dtype).to(device)
-        start = 0
     else:
         a = state["params"].to(device=device, dtype=dtype)
-        start = int(state["iteration"])
     a.requires_grad_(True)
     adam = _Adam(a, state.get("adam") if state is not None else None)
     shared_init = None
@@ -227,19 +225,16 @@ def search_group(data: Prepared, k: int, cfg: SearchConfig, seed_ids: Sequence[i
         gen = iteration_generator(device, random_state, -1)
         shared_init = [_inner_init(gen, 1, x.shape[1], k, device, dtype) for x in data.phi2]
     milestones = cfg.milestones()
-    window = max(1, cfg.iters // 20)
-    obj_sum = torch.zeros(len(seed_ids), device=device, dtype=dtype)
-    if state is not None and "obj_sum" in state:
-        obj_sum = state["obj_sum"].to(device=device, dtype=dtype)
-    it = start
+    loop = OuterLoop(cfg.iters, len(seed_ids), device, dtype, state, on_progress, progress_every,
+                     checkpoint, checkpoint_every_s)
 
     def snapshot() -> State:
-        return {"iteration": it, "params": a.detach().cpu(), "adam": adam.state_dict(),
-                "obj_sum": obj_sum.cpu(), "seed_ids": list(seed_ids)}
+        return {"iteration": loop.it, "params": a.detach().cpu(), "adam": adam.state_dict(),
+                "obj_sum": loop.obj_sum.cpu(), "seed_ids": list(seed_ids)}
 
-    last_save = time.monotonic()
     try:
-        while it < cfg.iters:
+        while loop.running:
+            it = loop.it
             n_done = sum(1 for mm in milestones if it >= mm)
             scale = cfg.anneal_factor ** n_done
             loss, entropy = outer_loss(data, a, k, cfg, it, random_state, cfg.tau * scale,
@@ -250,19 +245,11 @@ def search_group(data: Prepared, k: int, cfg: SearchConfig, seed_ids: Sequence[i
                 norms = a.grad.flatten(1).norm(dim=1)
                 coef = (cfg.clip_norm / (norms + 1e-6)).clamp(max=1.0)
                 adam.step(a.grad * coef.view(-1, 1, 1), cfg.outer_lr * scale, it + 1)
-            if it >= cfg.iters - window:
-                obj_sum += loss.detach()
-            it += 1
-            if on_progress is not None and (it % progress_every == 0 or it == cfg.iters):
-                on_progress(it, torch.stack([loss.detach().mean(), entropy.mean()]))
-            if checkpoint is not None and time.monotonic() - last_save > checkpoint_every_s:
-                checkpoint(snapshot())
-                last_save = time.monotonic()
+            loop.step_done(loss, entropy, snapshot)
     except KeyboardInterrupt:
-        if checkpoint is not None:
-            checkpoint(snapshot())
+        loop.interrupted(snapshot)
         raise
     with torch.no_grad():
         w = orthonormal_rows(a.detach())
         labels = hard_labels(data.phi1, w)
-    return GroupResult(w, obj_sum / window, labels)
+    return GroupResult(w, loop.objective, labels)

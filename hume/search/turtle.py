@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import copy
 import math
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Optional
@@ -47,7 +46,7 @@ import numpy as np
 import torch
 
 from hume.errors import HumeError
-from hume.search.seed_groups import run_in_groups, select
+from hume.search.seed_groups import OuterLoop, run_in_groups, select
 
 State = dict[str, Any]
 STEP_STREAM = 2_000_003  # offset of the per-step random streams (distinct from the seed streams)
@@ -331,10 +330,9 @@ def search_group(views: Sequence[torch.Tensor], k: int, cfg: TurtleConfig,
     m = cfg.rows_per_step(n)
     if state is None:
         encoders = init_encoders([x.shape[1] for x in views], k, seed_ids, random_state, dtype)
-        start, inner = 0, None
+        inner = None
     else:
         encoders = state["params"]
-        start = int(state["iteration"])
         inner = [InnerState(**st) for st in state["inner"]] if state.get("inner") else None
     encoders = [{key: t.to(device=device, dtype=dtype).requires_grad_(True) for key, t in e.items()}
                 for e in encoders]
@@ -344,23 +342,20 @@ def search_group(views: Sequence[torch.Tensor], k: int, cfg: TurtleConfig,
     opt = torch.optim.Adam(params, lr=cfg.outer_lr, betas=(0.9, 0.999))
     if state is not None and state.get("adam"):
         opt.load_state_dict(state["adam"])
-    window = max(1, cfg.iters // 20)
-    obj_sum = torch.zeros(s, device=device, dtype=dtype)
-    if state is not None and "obj_sum" in state:
-        obj_sum = state["obj_sum"].to(device=device, dtype=dtype)
-    it = start
+    loop = OuterLoop(cfg.iters, s, device, dtype, state, on_progress, progress_every, checkpoint,
+                     checkpoint_every_s)
 
     def snapshot() -> State:
         # Copies (``.cpu()`` of a CPU tensor is the tensor itself): the caller may keep the state.
         return copy.deepcopy({
-            "iteration": it, "seed_ids": list(seed_ids), "obj_sum": obj_sum.cpu(),
+            "iteration": loop.it, "seed_ids": list(seed_ids), "obj_sum": loop.obj_sum.cpu(),
             "params": [{key: t.detach().cpu() for key, t in e.items()} for e in encoders],
             "adam": opt.state_dict(),
             "inner": [st.as_dict() for st in inner] if cfg.warm_start and inner else None})
 
-    last_save = time.monotonic()
     try:
-        while it < cfg.iters:
+        while loop.running:
+            it = loop.it
             gen = step_generator(device, random_state, it)
             rows = step_rows(gen, n, m, device)
             xs = list(views) if rows is None else [x[rows] for x in views]
@@ -371,24 +366,16 @@ def search_group(views: Sequence[torch.Tensor], k: int, cfg: TurtleConfig,
             opt.zero_grad(set_to_none=True)
             loss.sum().backward()  # seeds are independent: each gets its own gradient
             opt.step()
-            if it >= cfg.iters - window:
-                obj_sum += loss.detach()
-            it += 1
-            if on_progress is not None and (it % progress_every == 0 or it == cfg.iters):
-                on_progress(it, torch.stack([loss.detach().mean(), entropy.mean()]))
-            if checkpoint is not None and time.monotonic() - last_save > checkpoint_every_s:
-                checkpoint(snapshot())
-                last_save = time.monotonic()
+            loop.step_done(loss, entropy, snapshot)
     except KeyboardInterrupt:
-        if checkpoint is not None:
-            checkpoint(snapshot())
+        loop.interrupted(snapshot)
         raise
     with torch.no_grad():
         weights = [effective_weights(e) for e in encoders]
         biases = [e["b"].detach() for e in encoders]
         labels = seed_labels(views, weights, biases)
     enc = [{"weight": w.detach(), "bias": b} for w, b in zip(weights, biases)]
-    return GroupResult(enc, obj_sum / window, labels)
+    return GroupResult(enc, loop.objective, labels)
 
 
 def group_size(views: Sequence[torch.Tensor], k: int, cfg: TurtleConfig,
