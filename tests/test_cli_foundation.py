@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from hume.cli import app
 from hume.store import open_store, store_path
+from helpers import assert_one_line_error
 
 runner = CliRunner()
 
@@ -54,14 +55,6 @@ def test_import_then_info(tmp_path, fmt, rng):
     assert one.exit_code == 0 and "300 x 5" in one.output and "float32" in one.output
 
 
-def _assert_one_line_error(result, *fragments):
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-
 
 def _import(tmp_path, features, *extra):
     return _invoke("import", "--dataset", "mine", "--split", "train", "--model", "m",
@@ -70,29 +63,29 @@ def _import(tmp_path, features, *extra):
 
 def test_import_bad_inputs(tmp_path, rng):
     good = _npy(tmp_path, "good.npy", rng.normal(size=(10, 3)))
-    _assert_one_line_error(_import(tmp_path, _npy(tmp_path, "3d.npy", np.zeros((2, 2, 2)))), "2-D")
+    assert_one_line_error(_import(tmp_path, _npy(tmp_path, "3d.npy", np.zeros((2, 2, 2)))), "2-D")
     nan = rng.normal(size=(10, 3))
     nan[[2, 5], 1] = np.nan
     nan[7, 0] = np.inf
-    _assert_one_line_error(_import(tmp_path, _npy(tmp_path, "nan.npy", nan)), "3 of 10 rows")
-    _assert_one_line_error(
+    assert_one_line_error(_import(tmp_path, _npy(tmp_path, "nan.npy", nan)), "3 of 10 rows")
+    assert_one_line_error(
         _import(tmp_path, good, "--labels", _npy(tmp_path, "y.npy", np.zeros(9, dtype=int))),
         "9 entries", "10 rows")
-    _assert_one_line_error(_import(tmp_path, good, "--format", "parquet"), "unknown store format")
-    _assert_one_line_error(_import(tmp_path, str(tmp_path / "nope.npy")), "does not exist")
+    assert_one_line_error(_import(tmp_path, good, "--format", "parquet"), "unknown store format")
+    assert_one_line_error(_import(tmp_path, str(tmp_path / "nope.npy")), "does not exist")
     bad_name = _invoke("import", "--dataset", "../evil", "--split", "train", "--model", "m",
                        "--features", good, "--root", tmp_path / "ws")
-    _assert_one_line_error(bad_name, "not allowed")
+    assert_one_line_error(bad_name, "not allowed")
     # none of the refused imports left a store behind that looks complete
     assert not (tmp_path / "ws" / "features").exists() or not any(
         (tmp_path / "ws" / "features").rglob("*.zarr"))
     assert _import(tmp_path, good).exit_code == 0
-    _assert_one_line_error(_import(tmp_path, good), "--overwrite")
+    assert_one_line_error(_import(tmp_path, good), "--overwrite")
     assert _import(tmp_path, good, "--overwrite").exit_code == 0
 
 
 def test_info_refuses_unknown_path(tmp_path):
-    _assert_one_line_error(_invoke("info", tmp_path), "neither a store")
+    assert_one_line_error(_invoke("info", tmp_path), "neither a store")
 
 
 def test_info_reports_incomplete_and_corrupt(tmp_path):

@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from hume.cli import app
 from hume.store import open_store, store_path
+from helpers import assert_one_line_error
 
 runner = CliRunner()
 REPO = Path(__file__).resolve().parents[1]
@@ -36,14 +37,6 @@ def _ok(result):
     assert result.exit_code == 0, result.output
     return result
 
-
-def _one_line_error(result, *fragments):
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
 
 
 def _cli(*args, env=None, **kwargs):
@@ -262,7 +255,7 @@ def test_every_split_by_default_and_skip_complete(tmp_path, split_folder, clip_d
         with open_store(store_path(ws, "zoo", split, "clip-b32")) as st:
             assert st.n_rows == n and st.attrs["split"] == split and st.attrs["classes"] == ["ant", "bee"]
     # all complete: refused; one missing: the complete one is skipped, the missing one made
-    _one_line_error(_invoke(*args), "already complete", "--overwrite")
+    assert_one_line_error(_invoke(*args), "already complete", "--overwrite")
     test_path = store_path(ws, "zoo", "test", "clip-b32")
     with open_store(store_path(ws, "zoo", "train", "clip-b32")) as st:
         train_id = st.attrs["store_id"]
@@ -322,8 +315,8 @@ def test_unfinished_store_with_other_settings_is_refused(tmp_path):
     killed = _cli(*args, env={"HUME_EMBED_FAULT": "kill:1"})
     killed.communicate(timeout=120)
     assert killed.returncode == -signal.SIGKILL
-    _one_line_error(_invoke(*args, "--dtype", "float32"), "other settings", "dtype", "--overwrite")
-    _one_line_error(_invoke(*args[:-1], "500"), "chunk_rows")
+    assert_one_line_error(_invoke(*args, "--dtype", "float32"), "other settings", "dtype", "--overwrite")
+    assert_one_line_error(_invoke(*args[:-1], "500"), "chunk_rows")
     _ok(_invoke(*args, "--dtype", "float32", "--overwrite"))
     with open_store(store_path(tmp_path, "digits", "all", "pixels")) as st:
         assert st.dtype == "float32" and st.is_complete
@@ -358,26 +351,26 @@ def test_two_ranks_equal_one_process(tmp_path):
 def test_hdf5_refuses_several_writers(tmp_path, monkeypatch):
     monkeypatch.setenv("WORLD_SIZE", "2")
     monkeypatch.setenv("RANK", "0")
-    _one_line_error(_invoke("--model", "pixels", "--dataset", "digits", "--format", "hdf5",
+    assert_one_line_error(_invoke("--model", "pixels", "--dataset", "digits", "--format", "hdf5",
                             "--root", tmp_path), "one writer", "zarr")
 
 
 # -- bad input --------------------------------------------------------------------------------------------
 def test_bad_input_is_one_line(tmp_path):
     base = ("--root", tmp_path, "--workers", "0")
-    _one_line_error(_invoke("--model", "nope", "--dataset", "digits", *base), "unknown model", "nope")
-    _one_line_error(_invoke("--model", "pixels", "--dataset", "nope", *base), "unknown dataset")
-    _one_line_error(_invoke("--model", "pixels", "--dataset", "digits", "--split", "val", *base),
+    assert_one_line_error(_invoke("--model", "nope", "--dataset", "digits", *base), "unknown model", "nope")
+    assert_one_line_error(_invoke("--model", "pixels", "--dataset", "nope", *base), "unknown dataset")
+    assert_one_line_error(_invoke("--model", "pixels", "--dataset", "digits", "--split", "val", *base),
                     "no split")
-    _one_line_error(_invoke("--model", "pixels", "--dataset", f"imagefolder:{tmp_path / 'missing'}",
+    assert_one_line_error(_invoke("--model", "pixels", "--dataset", f"imagefolder:{tmp_path / 'missing'}",
                             *base), "does not exist")
-    _one_line_error(_invoke("--model", "dinov2", "--dataset", "imagenet", "--data-dir", tmp_path,
+    assert_one_line_error(_invoke("--model", "dinov2", "--dataset", "imagenet", "--data-dir", tmp_path,
                             *base), "ILSVRC2012_devkit_t12.tar.gz", str(tmp_path / "imagenet"))
-    _one_line_error(_invoke("--model", "clip", "--weights", tmp_path / "nowhere.pt",
+    assert_one_line_error(_invoke("--model", "clip", "--weights", tmp_path / "nowhere.pt",
                             "--dataset", "digits", *base), "does not exist")
-    _one_line_error(_invoke("--model", "pixels", "--dataset", "digits", "--precision", "fp8",
+    assert_one_line_error(_invoke("--model", "pixels", "--dataset", "digits", "--precision", "fp8",
                             *base), "precision")
-    _one_line_error(_invoke("--model", "pixels", "--dataset", "digits", "--device", "cuda", *base),
+    assert_one_line_error(_invoke("--model", "pixels", "--dataset", "digits", "--device", "cuda", *base),
                     "cuda")
     assert not (tmp_path / "features").exists()  # nothing half-made
 
@@ -388,7 +381,7 @@ def test_existing_complete_store_needs_overwrite(tmp_path):
     path = store_path(tmp_path, "digits", "all", "pixels")
     with open_store(path) as st:
         first = st.attrs["store_id"]
-    _one_line_error(_invoke(*args), "already complete", "--overwrite")
+    assert_one_line_error(_invoke(*args), "already complete", "--overwrite")
     _ok(_invoke(*args, "--overwrite"))
     with open_store(path) as st:
         assert st.attrs["store_id"] != first and st.is_complete
@@ -444,7 +437,7 @@ def test_second_run_on_a_store_being_written_is_refused(tmp_path):
         deadline = time.time() + 120
         while time.time() < deadline and not (path.exists() and _n_done(path) >= 1):
             time.sleep(0.2)
-        _one_line_error(_invoke(*args), "another `hume embed` is writing", str(path))
+        assert_one_line_error(_invoke(*args), "another `hume embed` is writing", str(path))
     finally:
         proc.kill()
         proc.communicate(timeout=60)

@@ -10,18 +10,14 @@ from typer.testing import CliRunner
 from hume.cli import app
 from hume.store import FeatureStore, create_store, store_path
 from hume.store.importing import import_features
+from helpers import assert_one_line_error
 
 runner = CliRunner()
 FAST = ["--iters", "12", "--inner-steps", "5", "--subsets", "2", "--outer-lr", "0.05",
         "--seeds", "2", "--device", "cpu"]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny problems: threads only add overhead on a shared machine
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _invoke(*args):
@@ -50,13 +46,6 @@ def _planted_stores(tmp_path, splits=(("train", 90), ("test", 30)), dataset="blo
             _import(tmp_path, root, dataset, split, model, c[y] + rng.normal(size=(n, c.shape[1])), y)
     return root, truth
 
-
-def _one_line_error(result, *words):
-    assert result.exit_code == 2, result.output
-    lines = [ln for ln in result.output.strip().splitlines() if ln.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error:"), result.output
-    for w in words:
-        assert w in lines[0], lines[0]
 
 
 def test_transductive_run_is_written_without_reading_labels(tmp_path, monkeypatch):
@@ -120,30 +109,30 @@ def test_interrupted_run_resumes_to_the_same_result(tmp_path, monkeypatch):
     assert json.loads((run / "config.json").read_text())["status"] == "complete"
     np.testing.assert_array_equal(np.load(run / "seeds.npz")["labels"],
                                   np.load(root / "runs" / "full" / "seeds.npz")["labels"])
-    _one_line_error(_invoke("search", "--resume", "--run", "cut", "--root", root), "complete")
+    assert_one_line_error(_invoke("search", "--resume", "--run", "cut", "--root", root), "complete")
 
 
 def test_bad_input_is_one_line_exit_2(tmp_path):
     root, _ = _planted_stores(tmp_path)
     base = ["search", "--root", root, *FAST]
-    _one_line_error(_invoke(*base, "--views", "va"), "single view")
-    _one_line_error(_invoke(*base, "--views", "va,nope"), "nope")
-    _one_line_error(_invoke(*base, "--views", "va,vb", "--k", "1"), "at least 2")
-    _one_line_error(_invoke(*base, "--views", "va,vb", "--k", "500"), "exceeds")
-    _one_line_error(_invoke(*base, "--views", "va,vb", "--subset-size", "1000"), "subset")
-    _one_line_error(_invoke(*base, "--views", "va,vb", "--setting", "sideways"), "setting")
-    _one_line_error(_invoke(*base, "--views", "va,vb", "--method", "magic"), "method")
-    _one_line_error(_invoke(*base, "--views", "va,vb", "--device", "cuda"), "cuda")
+    assert_one_line_error(_invoke(*base, "--views", "va"), "single view")
+    assert_one_line_error(_invoke(*base, "--views", "va,nope"), "nope")
+    assert_one_line_error(_invoke(*base, "--views", "va,vb", "--k", "1"), "at least 2")
+    assert_one_line_error(_invoke(*base, "--views", "va,vb", "--k", "500"), "exceeds")
+    assert_one_line_error(_invoke(*base, "--views", "va,vb", "--subset-size", "1000"), "subset")
+    assert_one_line_error(_invoke(*base, "--views", "va,vb", "--setting", "sideways"), "setting")
+    assert_one_line_error(_invoke(*base, "--views", "va,vb", "--method", "magic"), "method")
+    assert_one_line_error(_invoke(*base, "--views", "va,vb", "--device", "cuda"), "cuda")
     # a view of another dataset: no dataset has both
     rng = np.random.default_rng(1)
     _import(tmp_path, root, "other", "train", "vc", rng.normal(size=(20, 4)))
     _import(tmp_path, root, "other", "test", "vc", rng.normal(size=(20, 4)))
-    _one_line_error(_invoke(*base, "--views", "va,vc"), "no dataset")
-    _one_line_error(_invoke(*base, "--views", "va,vc", "--dataset", "blobs"), "vc")
+    assert_one_line_error(_invoke(*base, "--views", "va,vc"), "no dataset")
+    assert_one_line_error(_invoke(*base, "--views", "va,vc", "--dataset", "blobs"), "vc")
     # mismatched rows within a split
     _import(tmp_path, root, "blobs", "train", "short", rng.normal(size=(80, 4)))
     _import(tmp_path, root, "blobs", "test", "short", rng.normal(size=(30, 4)))
-    _one_line_error(_invoke(*base, "--views", "va,short"), "different row counts")
+    assert_one_line_error(_invoke(*base, "--views", "va,short"), "different row counts")
     # an incomplete store
     st = create_store(store_path(root, "blobs", "train", "half", "zarr"), 90, 4, chunk_rows=30,
                       attrs={"dataset": "blobs", "split": "train", "model": "half"})
@@ -158,7 +147,7 @@ def test_bad_input_is_one_line_exit_2(tmp_path):
 def test_transductive_needs_a_test_split(tmp_path):
     root, _ = _planted_stores(tmp_path, splits=(("train", 60),))
     base = ["search", "--root", root, "--views", "va,vb", *FAST]
-    _one_line_error(_invoke(*base), "test split")
+    assert_one_line_error(_invoke(*base), "test split")
     r = _invoke(*base, "--setting", "inductive", "--run", "ok")
     assert r.exit_code == 0, r.output
     # a dataset with only `all` searches it
@@ -180,7 +169,7 @@ def test_method_turtle_writes_the_same_run_layout(tmp_path):
     assert cfg["hyperparameters"]["iters"] == 5
     assert np.load(run / "seeds.npz")["labels"].shape == (2, 90)
     assert np.load(run / "ensemble.npz")["test_labels"].shape == (30,)
-    _one_line_error(_invoke("search", "--views", "va,vb", "--root", root, "--method", "turtle",
+    assert_one_line_error(_invoke("search", "--views", "va,vb", "--root", root, "--method", "turtle",
                             "--tau", "0.5", "--device", "cpu"), "tau")
 
 
@@ -195,9 +184,9 @@ def test_turtle_cold_start_and_single_view(tmp_path):
     assert r.exit_code == 0, r.output
     cfg = json.loads((root / "runs" / "one" / "config.json").read_text())
     assert cfg["views"] == ["va"] and cfg["hyperparameters"]["warm_start"] is True
-    _one_line_error(_invoke("search", "--views", "va,vb", "--root", root, "--warm-start",
+    assert_one_line_error(_invoke("search", "--views", "va,vb", "--root", root, "--warm-start",
                             "--device", "cpu"), "--method turtle only")
-    _one_line_error(_invoke("search", "--views", "va", "--root", root, "--device", "cpu"),
+    assert_one_line_error(_invoke("search", "--views", "va", "--root", root, "--device", "cpu"),
                     "single view")
 
 

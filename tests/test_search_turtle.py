@@ -12,13 +12,7 @@ from hume.errors import HumeError
 from hume.search import turtle as T
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny problems: one thread avoids contention on a shared CI machine (restored afterwards).
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _cluster_acc(pred: np.ndarray, true: np.ndarray) -> float:

@@ -1,6 +1,5 @@
 """The feature store, tested identically on both backends."""
 
-import json
 import multiprocessing as mp
 
 import numpy as np
