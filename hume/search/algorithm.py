@@ -27,7 +27,7 @@ import torch
 from hume.search.config import SearchConfig
 from hume.search.encoder import _mix, hard_labels, init_params, l2_normalise, orthonormal_rows, soft_labels
 from hume.search.inner import inner_loss
-from hume.search.seed_groups import OuterLoop
+from hume.search.seed_groups import OuterLoop, memory_budget
 
 
 @dataclass
@@ -151,12 +151,7 @@ def group_size(data: Prepared, k: int, cfg: SearchConfig, budget_bytes: Optional
     """How many seeds fit in one batch within ``budget_bytes`` of device memory."""
     device = data.phi1.device
     item = data.phi1.element_size()
-    if budget_bytes is None:
-        if device.type == "cuda":
-            free, _ = torch.cuda.mem_get_info(device)
-            budget_bytes = int(free * 0.7)
-        else:
-            budget_bytes = 4 << 30
+    budget_bytes = memory_budget(device, budget_bytes)
     m = min(cfg.subset_size or 10_000, data.n)
     s = cfg.subsets
     shared = sum(s * m * x.shape[1] * 3 for x in data.phi2) * item

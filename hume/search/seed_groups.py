@@ -17,6 +17,16 @@ import torch
 Progress = Callable[[int, int, float, float], None]
 
 
+def memory_budget(device: torch.device, budget_bytes: Optional[int] = None) -> int:
+    """Bytes a batch of seeds may use: ``budget_bytes``, else 70 % of free GPU memory, else 4 GiB."""
+    if budget_bytes is not None:
+        return budget_bytes
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return int(free * 0.7)
+    return 4 << 30
+
+
 def run_in_groups(n_seeds: int, group_size: int, iters: int,
                   search: Callable[[list[int], Optional[dict], Callable, Callable], Any],
                   keep: Callable[[Any, int], dict], resume_state: Optional[dict] = None,

@@ -46,7 +46,7 @@ import numpy as np
 import torch
 
 from hume.errors import HumeError
-from hume.search.seed_groups import OuterLoop, run_in_groups, select
+from hume.search.seed_groups import OuterLoop, memory_budget, run_in_groups, select
 
 State = dict[str, Any]
 STEP_STREAM = 2_000_003  # offset of the per-step random streams (distinct from the seed streams)
@@ -383,12 +383,7 @@ def group_size(views: Sequence[torch.Tensor], k: int, cfg: TurtleConfig,
     """How many seeds fit in one batch within ``budget_bytes`` of device memory."""
     device = views[0].device
     item = views[0].element_size()
-    if budget_bytes is None:
-        if device.type == "cuda":
-            free, _ = torch.cuda.mem_get_info(device)
-            budget_bytes = int(free * 0.7)
-        else:
-            budget_bytes = 4 << 30
+    budget_bytes = memory_budget(device, budget_bytes)
     m = cfg.rows_per_step(views[0].shape[0])
     # the gathered batch of rows, and the chunked labeling pass (a few tensors of 2^25 elements)
     shared = (sum(m * x.shape[1] for x in views) + 4 * (1 << 25)) * item
