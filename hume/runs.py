@@ -24,7 +24,9 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,15 +41,33 @@ def runs_dir(root: str | os.PathLike | None = None) -> Path:
     return resolve_root(root) / "runs"
 
 
-def write_json(path: str | os.PathLike, obj: Any) -> None:
-    """Write JSON atomically: readers never see a half-written file."""
+@contextmanager
+def atomic_write(path: str | os.PathLike, suffix: str = ".tmp") -> Iterator[str]:
+    """Yield a temporary path beside ``path``; on success it replaces ``path`` in one step.
+
+    Readers never see a half-written file, and an error leaves no temporary file behind. The
+    file gets the usual permissions (0666 less the umask), not mkstemp's private 0600.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    os.close(fd)
+    try:
+        yield tmp
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> None:
+    """Write JSON atomically: readers never see a half-written file."""
+    with atomic_write(path) as tmp, open(tmp, "w") as fh:
         json.dump(obj, fh, indent=2, sort_keys=False, default=str)
         fh.write("\n")
-    os.replace(tmp, path)
 
 
 def read_json(path: str | os.PathLike) -> Any:

@@ -100,3 +100,21 @@ def test_info_reports_incomplete_and_corrupt(tmp_path):
     out = _invoke("info", "--root", tmp_path)
     assert out.exit_code == 0
     assert "incomplete" in out.output and "corrupt" in out.output
+
+
+def test_atomic_write_is_readable_by_others_and_leaves_no_temp(tmp_path):
+    import os
+    import stat
+
+    from hume.runs import atomic_write, write_json
+
+    write_json(tmp_path / "a.json", {"x": 1})
+    umask = os.umask(0)
+    os.umask(umask)
+    mode = stat.S_IMODE((tmp_path / "a.json").stat().st_mode)
+    assert mode == 0o666 & ~umask and (tmp_path / "a.json").read_text().strip() == '{\n  "x": 1\n}'
+    with pytest.raises(RuntimeError):
+        with atomic_write(tmp_path / "b.bin") as tmp:
+            open(tmp, "w").write("half")
+            raise RuntimeError("crash while writing")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json"]

@@ -5,8 +5,6 @@ Kept apart from the typer layer so tests and scripts can call :func:`execute` di
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,7 +16,8 @@ import torch
 import hume
 from hume.errors import HumeError
 from hume.names import canonical_model, check_name
-from hume.runs import default_run_name, load_config, new_run_dir, resolve_run, write_json
+from hume.runs import (atomic_write, default_run_name, load_config, new_run_dir, resolve_run,
+                       write_json)
 from hume.search.config import SearchConfig, resolve
 from hume.search.estimator import HUME, resolve_device, vote
 from hume.search.inputs import load_views, plan_splits
@@ -56,17 +55,13 @@ class SearchRequest:
 
 
 def _save_torch(obj: Any, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    with atomic_write(path) as tmp:
+        torch.save(obj, tmp)
 
 
 def _save_npz(path: Path, **arrays: np.ndarray) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".npz")
-    os.close(fd)
-    np.savez(tmp, **arrays)
-    os.replace(tmp, path)
+    with atomic_write(path, suffix=".npz") as tmp:  # np.savez appends .npz to other names
+        np.savez(tmp, **arrays)
 
 
 def _progress_bar(console_err: bool = True):
