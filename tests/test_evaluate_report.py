@@ -214,6 +214,15 @@ def test_rewritten_store_with_same_size_is_refused(tmp_path):
         evaluate_run(tmp_path / "runs" / "run1", tmp_path, progress=False)
 
 
+@pytest.mark.parametrize("junk", [b"PK\x03\x04junk", b"", b"not a zip at all"])
+def test_corrupt_seed_file_is_one_line_exit_2(tmp_path, junk):
+    run_dir = fabricate_run(tmp_path)
+    (run_dir / "seeds.npz").write_bytes(junk)
+    result = runner.invoke(app, ["evaluate", "--root", str(tmp_path)])
+    assert result.exit_code == 2 and "corrupt" in result.output, result.output
+    assert "Traceback" not in result.output
+
+
 def test_missing_run_and_unfinished_run_exit_2(tmp_path):
     result = runner.invoke(app, ["evaluate", "--root", str(tmp_path)])
     assert result.exit_code == 2 and "no runs" in result.output

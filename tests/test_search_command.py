@@ -112,6 +112,49 @@ def test_interrupted_run_resumes_to_the_same_result(tmp_path, monkeypatch):
     assert_one_line_error(_invoke("search", "--resume", "--run", "cut", "--root", root), "complete")
 
 
+def test_corrupt_resume_state_is_one_line_exit_2(tmp_path):
+    root, _ = _planted_stores(tmp_path)
+    assert _invoke("search", "--views", "va,vb", "--root", root, "--run", "r", *FAST).exit_code == 0
+    run = root / "runs" / "r"
+    cfg = json.loads((run / "config.json").read_text())
+    (run / "config.json").write_text(json.dumps({**cfg, "status": "running"}))
+    (run / "state.pt").write_bytes(b"junk")
+    assert_one_line_error(_invoke("search", "--resume", "--run", "r", "--root", root),
+                          "state.pt is unreadable")
+
+
+def test_inductive_predicts_test_through_phi1_even_without_phi2_test_store(tmp_path):
+    rng = np.random.default_rng(3)
+    root = tmp_path / "ws"
+    y = rng.integers(0, 3, size=60)
+    _import(tmp_path, root, "d", "train", "va", rng.normal(size=(60, 4)) + y[:, None] * 3)
+    _import(tmp_path, root, "d", "test", "va", rng.normal(size=(30, 4)))
+    _import(tmp_path, root, "d", "train", "vb", rng.normal(size=(60, 5)) + y[:, None] * 3)
+    r = _invoke("search", "--views", "va,vb", "--root", root, "--run", "i", "--k", "3",
+                "--setting", "inductive", *FAST)
+    assert r.exit_code == 0, r.output
+    assert json.loads((root / "runs" / "i" / "config.json").read_text())["predict_splits"] == ["test"]
+    assert np.load(root / "runs" / "i" / "ensemble.npz")["test_labels"].shape == (30,)
+    # TURTLE reads every view for new rows: without vb/test it predicts nothing
+    r = _invoke("search", "--views", "va,vb", "--root", root, "--run", "t", "--k", "3",
+                "--setting", "inductive", "--method", "turtle", "--iters", "5", "--seeds", "2",
+                "--device", "cpu")
+    assert r.exit_code == 0, r.output
+    assert json.loads((root / "runs" / "t" / "config.json").read_text())["predict_splits"] == []
+
+
+def test_a_view_whose_splits_differ_in_width_is_refused_before_searching(tmp_path):
+    rng = np.random.default_rng(4)
+    root = tmp_path / "ws"
+    for split, n, d in (("train", 40, 5), ("test", 20, 6)):
+        _import(tmp_path, root, "d", split, "va", rng.normal(size=(n, d)))
+        _import(tmp_path, root, "d", split, "vb", rng.normal(size=(n, 3)))
+    for setting in ("transductive", "inductive"):
+        assert_one_line_error(_invoke("search", "--views", "va,vb", "--root", root, "--k", "2",
+                                      "--setting", setting, *FAST), "differ in width")
+    assert not (root / "runs").exists() or not any((root / "runs").iterdir())
+
+
 def test_bad_input_is_one_line_exit_2(tmp_path):
     root, _ = _planted_stores(tmp_path)
     base = ["search", "--root", root, *FAST]

@@ -9,6 +9,7 @@ from the stores' ``labels`` (only this stage reads them).
 from __future__ import annotations
 
 import os
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -121,7 +122,7 @@ def _load_npz(path: Path, keys: list[str]) -> dict[str, np.ndarray]:
                 raise HumeError(f"{path} lacks the arrays {', '.join(missing)}: the run was "
                                 "written by an incompatible version; run `hume search` again")
             return {k: np.asarray(data[k]) for k in data.files}
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
         raise HumeError(f"{path} is corrupt ({exc}); run `hume search` again") from None
 
 

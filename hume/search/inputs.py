@@ -14,14 +14,19 @@ from hume.store import find_store, load_view, open_store, splits_of
 SETTINGS = ("inductive", "transductive")
 
 
-def plan_splits(root: Optional[str], dataset: str, views: list[str], setting: str
-                ) -> tuple[list[str], list[str]]:
-    """(search_splits, predict_splits) for the setting, given the splits every view has."""
+def plan_splits(root: Optional[str], dataset: str, views: list[str], setting: str,
+                predict_all_views: bool = False) -> tuple[list[str], list[str]]:
+    """(search_splits, predict_splits) for the setting, given the splits every view has.
+
+    Inductive: the test split is predicted when φ1 has it (HUME labels new rows through φ1
+    alone), or, with ``predict_all_views`` (TURTLE), when every view has it."""
     if setting not in SETTINGS:
         raise HumeError(f"unknown setting {setting!r}: use inductive or transductive")
     have = None
+    phi1_splits: set[str] = set()
     for v in views:
         s = set(splits_of(root, dataset, v))
+        phi1_splits = phi1_splits or s
         if not s:
             raise HumeError(f"view {v!r} has no store for dataset {dataset!r}: run "
                             f"`hume embed --model {v} --dataset {dataset}` first")
@@ -43,7 +48,8 @@ def plan_splits(root: Optional[str], dataset: str, views: list[str], setting: st
         raise HumeError(
             f"an inductive search needs the train split of {dataset!r} for every view (shared "
             f"splits: {', '.join(sorted(have)) or 'none'}): use --setting transductive")
-    return ["train"], (["test"] if "test" in have else [])
+    predictable = have if predict_all_views else phi1_splits
+    return ["train"], (["test"] if "test" in predictable else [])
 
 
 @dataclass
@@ -79,7 +85,7 @@ def load_views(root: Optional[str], dataset: str, views: list[str], search_split
     views = [canonical_model(v) for v in views]
     out = LoadedViews(search=[])
     for vi, view in enumerate(views):
-        parts = []
+        parts, widths = [], set()
         for split in search_splits + (predict_splits if vi == 0 or predict_all_views else []):
             path, st = _open_checked(root, dataset, split, view)
             try:
@@ -87,6 +93,7 @@ def load_views(root: Optional[str], dataset: str, views: list[str], search_split
                                                   "store_id": st.attrs.get("store_id")}
                 if out.num_classes is None and st.attrs.get("num_classes") is not None:
                     out.num_classes = int(st.attrs["num_classes"])
+                widths.add(st.dim)
                 x = load_view(st, device=device, dtype=torch.float32)
             finally:
                 st.close()
@@ -94,6 +101,9 @@ def load_views(root: Optional[str], dataset: str, views: list[str], search_split
                 parts.append(x)
             else:
                 out.predict.setdefault(split, []).append(x)
+        if len(widths) > 1:
+            raise HumeError(f"the stores of view {view!r} differ in width across splits "
+                            f"({sorted(widths)}): re-embed every split of {view!r} with one model")
         out.search.append(torch.cat(parts) if len(parts) > 1 else parts[0])
     # Views must describe the same rows, split by split.
     for split in search_splits + predict_splits:

@@ -64,6 +64,15 @@ def _save_npz(path: Path, **arrays: np.ndarray) -> None:
         np.savez(tmp, **arrays)
 
 
+def _load_state(path: Path) -> dict:
+    """The resume state (tensors, numbers, lists, dicts only: no arbitrary unpickling)."""
+    try:
+        return torch.load(path, weights_only=True)
+    except Exception as exc:  # any failure means the checkpoint cannot be trusted
+        raise HumeError(f"the resume state {path} is unreadable ({type(exc).__name__}): delete it "
+                        "to restart the run from its beginning") from None
+
+
 def _progress_bar(console_err: bool = True):
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -136,7 +145,8 @@ def execute(req: SearchRequest, resume: bool = False) -> Path:
     for v in views:
         check_name("view", v)
     dataset = resolve_dataset(req.root, views, req.dataset)
-    search_splits, predict_splits = plan_splits(req.root, dataset, views, req.setting)
+    search_splits, predict_splits = plan_splits(req.root, dataset, views, req.setting,
+                                                predict_all_views=req.method == "turtle")
     cfg = _resolve_config(req)
     dev = resolve_device(req.device)
     loaded = load_views(req.root, dataset, views, search_splits, predict_splits, dev,
@@ -269,7 +279,7 @@ def _resume(req: SearchRequest) -> Path:
     if config.get("status") == "complete":
         raise HumeError(f"run {run_dir.name!r} is already complete: nothing to resume")
     state_path = run_dir / "state.pt"
-    state = torch.load(state_path, weights_only=False) if state_path.is_file() else None
+    state = _load_state(state_path) if state_path.is_file() else None
     dev = resolve_device(req.device if req.device != "auto" else config.get("device", "auto"))
     loaded = load_views(req.root, config["dataset"], config["views"], config["search_splits"],
                         config["predict_splits"], dev,
