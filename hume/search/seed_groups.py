@@ -35,9 +35,12 @@ def run_in_groups(n_seeds: int, group_size: int, iters: int,
     """Run seeds ``0..n_seeds-1`` in groups of ``group_size``; returns ``{seed: kept}``.
 
     Groups already finished in ``resume_state`` are skipped; the group in flight resumes from its
-    saved state. ``progress(done_iters, total_iters, objective, entropy)`` is called as the
+    saved state, with the group size the run started with. ``progress(done_iters, total_iters, objective, entropy)`` is called as the
     method reports.
     """
+    # A resumed run keeps the grouping it started with (the free device memory may differ now),
+    # so the group in flight continues from its saved state instead of starting again.
+    group_size = int((resume_state or {}).get("group_size", group_size))
     seeds = list(range(n_seeds))
     groups = [seeds[i:i + group_size] for i in range(0, n_seeds, group_size)]
     done: dict[int, dict] = dict((resume_state or {}).get("done", {}))
@@ -50,7 +53,7 @@ def run_in_groups(n_seeds: int, group_size: int, iters: int,
 
         def save(st: dict, _done=done) -> None:
             if checkpoint is not None:
-                checkpoint({"done": dict(_done), "current": st})
+                checkpoint({"done": dict(_done), "current": st, "group_size": group_size})
 
         def report(it: int, stats: torch.Tensor, _gi=gi) -> None:
             if progress is not None:
@@ -61,7 +64,7 @@ def run_in_groups(n_seeds: int, group_size: int, iters: int,
         for j, s in enumerate(group):
             done[s] = keep(result, j)
         if checkpoint is not None:
-            checkpoint({"done": dict(done), "current": None})
+            checkpoint({"done": dict(done), "current": None, "group_size": group_size})
     return done
 
 
