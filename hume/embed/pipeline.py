@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from hume.devices import resolve_device
 from hume.embed import distributed as dist_
 from hume.embed.distributed import Ranks
 from hume.errors import HumeError
@@ -48,25 +49,6 @@ def _choice(kind: str, value: str, allowed: Sequence[str]) -> str:
     if value not in allowed:
         raise HumeError(f"unknown {kind} {value!r}: use one of {', '.join(allowed)}")
     return value
-
-
-def resolve_device(device: str, ranks: Ranks = Ranks()) -> Any:
-    """``auto`` -> CUDA when available, else CPU; with several ranks each takes its own GPU."""
-    import torch
-
-    _choice("device", device, DEVICES)
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cpu":
-        return torch.device("cpu")
-    if not torch.cuda.is_available():
-        raise HumeError("--device cuda was asked for but no CUDA GPU is visible to torch: "
-                        "use --device cpu (or auto), or install a CUDA build of torch")
-    n_gpus = torch.cuda.device_count()
-    if ranks.local_rank >= n_gpus:
-        raise HumeError(f"local rank {ranks.local_rank} has no GPU ({n_gpus} visible): "
-                        f"start at most {n_gpus} processes per node")
-    return torch.device("cuda", ranks.local_rank)
 
 
 def compute_precision(device: Any, precision: str, has_module: bool) -> str:
@@ -464,7 +446,7 @@ def embed(model: str, dataset: str, split: str | None = None, root: str | os.Pat
     root_path = resolve_root(root)
     data_path = Path(data_dir) if data_dir else root_path / "data"
     store_dataset = store_dataset_name(dataset)
-    dev = resolve_device(device, ranks)
+    dev = resolve_device(device, ranks.local_rank)
     joined = dist_.start(ranks, dev.type)
     try:
         def load(split_name: str) -> Any:  # rank 0 first: it may download

@@ -36,15 +36,17 @@ def resolve_device(requested: str | None, config: dict[str, Any]) -> str:
     """``requested``, else the run's device; ``auto``/unavailable CUDA fall back to CPU."""
     import torch
 
+    from hume.devices import resolve_device as pick
+
     want = requested or config.get("device") or (config.get("hyperparameters") or {}).get("device")
     want = str(want or "auto")
     if want not in ("auto", "cpu", "cuda") and not want.startswith("cuda:"):
         if requested:
             raise HumeError(f"unknown device {requested!r}: use auto, cpu or cuda")
         want = "auto"  # a device string this version does not know: choose as auto does
-    if want.startswith("cuda") or want == "auto":
-        return ("cuda" if want == "auto" else want) if torch.cuda.is_available() else "cpu"
-    return want
+    if want.startswith("cuda") and not torch.cuda.is_available():
+        want = "cpu"  # a GPU run evaluated where there is no GPU: the baselines run on the CPU
+    return str(pick(want))
 
 
 def spearman(scores: np.ndarray, accs: np.ndarray) -> dict[str, Any]:

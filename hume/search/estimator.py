@@ -15,6 +15,7 @@ from typing import Any, Optional
 import numpy as np
 import torch
 
+from hume.devices import resolve_device
 from hume.errors import HumeError
 from hume.search import algorithm
 from hume.search.config import SearchConfig, resolve
@@ -24,18 +25,6 @@ from hume.search.seed_groups import run_in_groups, select
 
 #: Below this many φ2 elements (rows × dims, summed over φ2 views) a CPU search uses one thread.
 SMALL_PROBLEM = 2_000_000
-
-
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    """``auto`` → cuda when available, else cpu; refuse cuda when there is none."""
-    name = str(device or "auto")
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise HumeError("--device cuda was asked for but no CUDA device is available: use --device cpu")
-    if name != "cpu" and not name.startswith("cuda"):
-        raise HumeError(f"unknown device {name!r}: use auto, cpu or cuda")
-    return torch.device(name)
 
 
 def as_view(x: Any, name: str) -> torch.Tensor:

@@ -19,7 +19,8 @@ from hume.names import canonical_model, check_name
 from hume.runs import (atomic_write, default_run_name, load_config, new_run_dir, resolve_run,
                        write_json)
 from hume.search.config import SearchConfig, resolve
-from hume.search.estimator import HUME, resolve_device, vote
+from hume.devices import resolve_device
+from hume.search.estimator import HUME, vote
 from hume.search.inputs import load_views, plan_splits
 from hume.store import resolve_dataset
 

@@ -513,7 +513,7 @@ class TURTLE:
         ``views``: one (N, d) array/tensor or a sequence of them (any number ≥ 1). The same
         checkpoint / resume / progress hooks as :meth:`hume.search.estimator.HUME.fit`.
         """
-        from hume.search.estimator import resolve_device
+        from hume.devices import resolve_device
 
         cfg = self.resolved_config()
         k = int(self.n_classes)

@@ -1,0 +1,34 @@
+"""Choosing the torch device: one rule for every stage that runs on one."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from hume.errors import HumeError
+
+
+def resolve_device(device: Any = "auto", local_rank: Optional[int] = None) -> Any:
+    """``auto`` → CUDA when available, else CPU; ``cpu``, ``cuda`` or ``cuda:N`` as asked.
+
+    ``local_rank`` (several processes per node) picks that process's own GPU for ``cuda``.
+    Asking for CUDA where torch sees none, or for an unknown device, raises :class:`HumeError`.
+    """
+    import torch
+
+    name = str(device or "auto")
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cpu":
+        return torch.device("cpu")
+    if name != "cuda" and not name.startswith("cuda:"):
+        raise HumeError(f"unknown device {name!r}: use auto, cpu or cuda")
+    if not torch.cuda.is_available():
+        raise HumeError("--device cuda was asked for but no CUDA GPU is visible to torch: "
+                        "use --device cpu (or auto), or install a CUDA build of torch")
+    if name != "cuda" or local_rank is None:
+        return torch.device(name)
+    n_gpus = torch.cuda.device_count()
+    if local_rank >= n_gpus:
+        raise HumeError(f"local rank {local_rank} has no GPU ({n_gpus} visible): "
+                        f"start at most {n_gpus} processes per node")
+    return torch.device("cuda", local_rank)
