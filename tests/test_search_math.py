@@ -9,7 +9,7 @@ import torch
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 from hume.search.encoder import init_params, orthonormal_rows
-from hume.search.inner import inner_loss
+from hume.search.inner import inner_loss, shared_rows_inner_loss
 from hume.search.sparsemax import sparsemax
 
 
@@ -59,6 +59,70 @@ def test_hypergradient_matches_unrolled_autograd(soft, keep_probs, monkeypatch):
     assert (g_tr - r_tr).norm() / r_tr.norm() <= 1e-4
     assert (g_val - r_val).norm() / r_val.norm() <= 1e-4
     assert r_tr.norm() > 1e-6  # the labels of the train part really move the held-out loss
+
+
+def _shared_problem(seed=0, s=3, n=30, n_tr=24, d=4, b=2, k=3):
+    g = torch.Generator().manual_seed(seed)
+    kw = dict(dtype=torch.float64, generator=g)
+    x = torch.randn(n, d + 1, **kw)
+    x[:, -1] = 1
+    y = torch.softmax(2 * torch.randn(n, b, k, **kw), -1).flatten(-2).requires_grad_(True)
+    train = torch.zeros(s, n, dtype=torch.float64)
+    for i in range(s):
+        train[i, torch.randperm(n, generator=g)[:n_tr]] = 1
+    v0 = 0.3 * torch.randn(s, d + 1, b * k, **kw)
+    w = torch.randn(s, b, **kw)
+    return x, y, train, v0, w
+
+
+@pytest.mark.parametrize("keep_probs", [True, False])
+@pytest.mark.parametrize("chunk", [None, 2])
+def test_shared_rows_hypergradient_matches_unrolled_autograd(keep_probs, chunk, monkeypatch):
+    """Subsets holding every row, differing in their held-out rows: one X and a mask give the
+    loss and gradient of plain autograd through the unrolled steps on each subset's rows."""
+    import hume.search.inner as inner
+
+    if not keep_probs:
+        monkeypatch.setattr(inner, "KEEP_PROBS_BYTES", 0)
+    x, y, train, v0, w = _shared_problem()
+    k, steps, lr, n_tr = 3, 12, 0.7, 24
+    loss = shared_rows_inner_loss(x, y, train, v0, k, steps, lr, n_tr, chunk)
+    (g,) = torch.autograd.grad((loss * w).sum(), y)
+    tr = [train[i].nonzero().squeeze(1) for i in range(train.shape[0])]
+    va = [(1 - train[i]).nonzero().squeeze(1) for i in range(train.shape[0])]
+    ref = _unrolled_reference(torch.stack([x[i] for i in tr]), torch.stack([x[i] for i in va]),
+                              torch.stack([y[i] for i in tr]), torch.stack([y[i] for i in va]),
+                              v0, k, steps, lr)
+    (r,) = torch.autograd.grad((ref * w).sum(), y)
+    assert torch.allclose(loss, ref, rtol=1e-10)
+    assert (g - r).norm() / r.norm() <= 1e-8
+
+
+def test_search_uses_one_shared_x_when_subsets_hold_every_row(monkeypatch):
+    """With m = N the outer loss takes the shared-rows path, and it equals the gathered path
+    (same subsets, same initialisations) in value and gradient."""
+    from dataclasses import replace
+
+    import hume.search.algorithm as alg
+    from hume.search.config import PAPER
+
+    g = torch.Generator().manual_seed(4)
+    views = [torch.randn(50, 6, dtype=torch.float64, generator=g),
+             torch.randn(50, 5, dtype=torch.float64, generator=g)]
+    cfg = replace(PAPER, inner_steps=6, subsets=3, inner_lr=0.5)
+    data = alg.prepare(views, cfg, torch.device("cpu"), torch.float64)
+    calls = []
+    real = alg.shared_rows_inner_loss
+    monkeypatch.setattr(alg, "shared_rows_inner_loss", lambda *a, **kw: calls.append(1) or real(*a, **kw))
+    out = {}
+    for shared in (True, False):
+        monkeypatch.setattr(alg, "SHARED_ROWS", shared)
+        a = init_params(6, 3, [0, 1], 0, torch.float64).requires_grad_(True)
+        loss, _ = alg.outer_loss(data, a, 3, cfg, 0, 0, 0.5)
+        out[shared] = (loss.detach(), torch.autograd.grad(loss.sum(), a)[0])
+    assert len(calls) == 1
+    assert torch.allclose(out[True][0], out[False][0], rtol=1e-12)
+    assert (out[True][1] - out[False][1]).norm() / out[False][1].norm() <= 1e-10
 
 
 def _sparsemax_definition(z):

@@ -12,7 +12,10 @@ of seed j starts from a generator seeded by (random_state, j); the subsets and i
 initialisations of iteration i come from a device generator seeded by (random_state, i) and are
 shared by every seed of the run (common random numbers; the official code runs each seed in its
 own process with its own subsets). Sharing lets all seeds reuse one gathered X per subset, which
-is what makes many seeds in one process cheap: X (S, n, d) @ V (S, d, B·K).
+is what makes many seeds in one process cheap: X (S, n, d) @ V (S, d, B·K). When a subset is the
+whole dataset (m = N, e.g. N ≤ 10 000 at the official m), the subsets differ only in which rows
+are held out, and every subset and seed uses the one X (N, d) with a mask instead of a gathered
+copy (:func:`hume.search.inner.shared_rows_inner_loss`; the same sums, fewer and larger products).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import torch
 
 from hume.search.config import SearchConfig
 from hume.search.encoder import _mix, hard_labels, init_params, l2_normalise, orthonormal_rows, soft_labels
-from hume.search.inner import inner_loss
+from hume.search.inner import inner_loss, shared_rows_inner_loss
 from hume.search.seed_groups import OuterLoop, memory_budget
 
 
@@ -116,6 +119,21 @@ def iteration_generator(device: torch.device, random_state: int, it: int) -> tor
     return torch.Generator(device=device).manual_seed(_mix(random_state, 1_000_003 + it))
 
 
+#: Use :func:`shared_rows_inner_loss` when every subset holds all N rows (m = N); False forces
+#: the gathered path (tests compare the two).
+SHARED_ROWS = True
+#: On the CPU, fit this many bytes of (subset, seed, class, row) activations at a time (the
+#: inner problems of different subsets are independent); the whole batch at once on a GPU.
+CPU_CHUNK_BYTES = 8 << 20
+
+
+def _chunk(device: torch.device, width: int, n: int) -> Optional[int]:
+    """Subsets per inner call: bounded by the cache on the CPU, all of them elsewhere."""
+    if device.type != "cpu":
+        return None
+    return max(1, CPU_CHUNK_BYTES // (width * n * 4))
+
+
 def outer_loss(data: Prepared, a: torch.Tensor, k: int, cfg: SearchConfig, it: int,
                random_state: int, temperature: float,
                shared_init: Optional[list[torch.Tensor]] = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -129,19 +147,29 @@ def outer_loss(data: Prepared, a: torch.Tensor, k: int, cfg: SearchConfig, it: i
     idx = _subset_rows(gen, n, cfg.subsets, m, device)
     w = orthonormal_rows(a)
     y = soft_labels(data.phi1, w, temperature).flatten(1)  # (N, B·K)
-    y_sub = y[idx]  # (S, m, B·K)
+    shared_rows = m == n and SHARED_ROWS
+    if shared_rows:  # every subset holds all rows: only the held-out rows differ
+        train = torch.zeros((cfg.subsets, n), device=device, dtype=dtype)
+        train.scatter_(1, idx[:, :n_tr], 1.0)
+        p_bar = y.unflatten(-1, (b, k)).mean(0).expand(cfg.subsets, b, k)
+    else:
+        y_sub = y[idx]  # (S, m, B·K)
+        p_bar = y_sub.unflatten(-1, (b, k)).mean(1)  # (S, B, K)
     ce = 0.0
     for v, x_all in enumerate(data.phi2):
-        x = x_all[idx]
         if shared_init is not None:
             v0 = shared_init[v].expand(cfg.subsets, -1, -1)
         else:
-            v0 = _inner_init(gen, cfg.subsets, x.shape[-1], k, device, dtype)
+            v0 = _inner_init(gen, cfg.subsets, x_all.shape[-1], k, device, dtype)
         v0 = v0.repeat(1, 1, b)  # every seed starts its subset's classifier from the same V0
+        if shared_rows:
+            ce = ce + shared_rows_inner_loss(x_all, y, train, v0, k, cfg.inner_steps,
+                                             data.inner_lr[v], n_tr, _chunk(device, b * k, n))
+            continue
+        x = x_all[idx]
         ce = ce + inner_loss(x[:, :n_tr], x[:, n_tr:], y_sub[:, :n_tr], y_sub[:, n_tr:], v0,
                              k, cfg.inner_steps, data.inner_lr[v])
     ce = ce / len(data.phi2)  # (S, B)
-    p_bar = y_sub.unflatten(-1, (b, k)).mean(1)  # (S, B, K)
     entropy = -(p_bar * torch.log(p_bar.clamp_min(1e-12))).sum(-1)
     loss = (ce - cfg.entropy_weight * entropy).mean(0)
     return loss, entropy.detach().mean(0)

@@ -1,131 +1,185 @@
 """The inner problem and its exact second-order hypergradient, batched over subsets and seeds.
 
 For every subset s and seed b, a linear classifier V (weights + bias, the bias as a column of
-ones appended to φ2) is fitted to the soft labels Y_tr by T plain gradient-descent steps on the
-soft-target cross-entropy, starting from V0:
+ones appended to φ2) is fitted to the soft labels Y of the subset's train rows by T plain
+gradient-descent steps on the soft-target cross-entropy, starting from V0:
 
-    V_{t+1} = V_t − (η/n) Xᵀ (softmax(X V_t) ⊙ s − Y_tr),     s = rowsum(Y_tr) (= 1 for sparsemax)
+    V_{t+1} = V_t − (η/n) Xᵀ (softmax(X V_t) ⊙ s − Y),     s = rowsum(Y) (= 1 for sparsemax)
 
 and the outer loss is the held-out cross-entropy CE(X_val V_T, Y_val). Its gradient with respect
-to Y_tr flows through every one of the T steps (the fitted V_T is a function of the labels).
+to Y flows through every one of the T steps (the fitted V_T is a function of the labels).
 
-Rather than keeping T autograd graphs alive for every seed and subset, the reverse pass is
-written by hand: the forward pass stores only the T iterates V_t (O(T·d·K) per seed and subset),
-and the backward pass walks them in reverse, propagating the adjoint Ṽ_t = ∂L/∂V_t:
+Rather than keeping T autograd graphs alive for every seed and subset, :class:`FitClassifiers`
+writes the reverse pass by hand: the forward pass stores only the T iterates V_t (O(T·d·K) per
+seed and subset), and the backward pass walks them in reverse, propagating Ṽ_t = ∂L/∂V_t:
 
     U       = X Ṽ_{t+1}
-    P_t     = softmax(X V_t)
+    P_t     = softmax(X V_t)                               (stored, or recomputed with U)
     ∂L/∂Y  += (η/n) (U − ⟨P_t, U⟩ 1ᵀ)                 (Y enters the step linearly and via s)
     Ṽ_t     = Ṽ_{t+1} − (η/n) Xᵀ [s ⊙ P_t ⊙ (U − ⟨P_t, U⟩ 1ᵀ)]   (softmax Jacobian)
 
-Seeds share each step's subsets (see :mod:`hume.search.algorithm`), so their classifiers are
-stacked as blocks: Vᵀ (S, B·K, d+1) @ Xᵀ (S, d+1, n) is one batched matrix product for all
-seeds and subsets, and the softmax runs per K-block.
+Fewer passes over the activations than this transcription: the label term Yᵀ X of each step is
+the same at every step (computed once), and so is its share of ∂L/∂Y, X Σ_t Ṽ_{t+1} (one
+product after the loop, leaving only the row sums ⟨P_t, U⟩ to accumulate per step).
+
+Two layouts of the rows (seeds always share each step's subsets, see
+:mod:`hume.search.algorithm`, so their classifiers are stacked as blocks of K columns):
+
+- *gathered*: X (S, n, d+1), a copy of each subset's train rows; the products are batched
+  over subsets, Vᵀ (S, B·K, d+1) @ Xᵀ (S, d+1, n).
+- *shared*: when every subset holds all N rows (m = N) and differs only in which rows are
+  held out, X (N, d+1) is one matrix and a 0/1 mask (S, N) marks each subset's train rows.
+  Each step is then one matrix product over all subsets and seeds, with X kept in cache,
+  and held-out rows add zeros to the fit.
 """
 
 from __future__ import annotations
 
+import math
+from typing import Optional
+
 import torch
 
-
-def _blocks(z: torch.Tensor, k: int) -> torch.Tensor:
-    """(..., B·K) → (..., B, K) view."""
-    return z.unflatten(-1, (-1, k))
-
-
-def _classes_first(z: torch.Tensor, k: int) -> torch.Tensor:
-    """(S, B·K, n) → (S, B, K, n) view: classes on dim 2, rows contiguous."""
-    return z.unflatten(1, (-1, k))
-
-
-def _softmax_(z: torch.Tensor, dim: int) -> torch.Tensor:
-    """Softmax over ``dim``, in place (three vectorised passes; torch.softmax over a short,
-    strided class dimension is several times slower on the CPU)."""
-    z.sub_(z.amax(dim, keepdim=True)).exp_()
-    return z.div_(z.sum(dim, keepdim=True))
-
-
-# Layout: inside the loops every (rows × classes) tensor is held classes-first, (S, B·K, n),
-# and classifiers as Vᵀ (S, B·K, d+1). Then Zᵀ = Vᵀ Xᵀ and the gradient Gᵀ X are matrix products
-# with the long row dimension innermost, about three times faster on the CPU than X V with only
-# B·K output columns.
-
-
-#: The forward pass also keeps the probabilities P_t (saving one matrix product and a softmax
-#: per backward step) when they take at most this many bytes; otherwise they are recomputed.
+#: The forward pass also keeps the probabilities P_t (saving the recomputation in the
+#: backward pass) when they take at most this many bytes; otherwise they are recomputed.
 KEEP_PROBS_BYTES = 768 << 20
+#: The limit on the CPU: there, recomputing P_t in cache (in the same product as U) is as fast
+#: as streaming stored probabilities back from memory, so only small problems keep them.
+CPU_KEEP_PROBS_BYTES = 64 << 20
 
 
-def _gd(x: torch.Tensor, xt: torch.Tensor, yt: torch.Tensor, v0t: torch.Tensor, k: int,
-        steps: int, lr: float, keep: torch.Tensor | None,
-        keep_p: torch.Tensor | None = None) -> torch.Tensor:
-    step = lr / x.shape[1]
-    y4 = _classes_first(yt, k)
-    s4 = y4.sum(2, keepdim=True)
-    vt = v0t.clone()
-    for t in range(steps):
-        if keep is not None:
-            keep[t].copy_(vt)
-        p4 = _softmax_(_classes_first(torch.bmm(vt, xt), k), 2)
-        if keep_p is not None:
-            keep_p[t].copy_(p4)
-        vt = torch.baddbmm(vt, p4.mul_(s4).sub_(y4).flatten(1, 2), x, alpha=-step)
-    return vt
+def _keep_bytes(device: torch.device) -> int:
+    return KEEP_PROBS_BYTES if device.type != "cpu" else min(KEEP_PROBS_BYTES, CPU_KEEP_PROBS_BYTES)
 
 
-class InnerLoss(torch.autograd.Function):
-    """Held-out cross-entropy after T GD steps, per subset and seed: (S, B).
+def _xv(xt: torch.Tensor, vt: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """Logits, classes first: Vᵀ (S, R, d+1) @ Xᵀ → ``out`` (S, R, n)."""
+    if xt.dim() == 2:
+        torch.mm(vt.flatten(0, 1), xt, out=out.flatten(0, 1))
+        return out
+    return torch.bmm(vt, xt, out=out)
 
-    Inputs: x_tr (S, n, d+1), x_val (S, n_v, d+1), y_tr (S, n, B·K), y_val (S, n_v, B·K),
-    v0 (S, d+1, B·K) initial classifiers, K, T, η. Gradients flow to y_tr and y_val only.
+
+def _rx(r: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """R (S, R, n) @ X → (S, R, d+1)."""
+    if x.dim() == 2:
+        return torch.mm(r.flatten(0, 1), x).view(r.shape[0], r.shape[1], x.shape[1])
+    return torch.bmm(r, x)
+
+
+def _step(vt: torch.Tensor, r: torch.Tensor, x: torch.Tensor, alpha: float) -> torch.Tensor:
+    """Vᵀ + alpha · R X, batched like :func:`_rx`."""
+    if x.dim() == 2:
+        return torch.addmm(vt.flatten(0, 1), r.flatten(0, 1), x, alpha=alpha).view(vt.shape)
+    return torch.baddbmm(vt, r, x, alpha=alpha)
+
+
+class FitClassifiers(torch.autograd.Function):
+    """V_T after T GD steps for every (subset, seed); gradients flow to the labels only.
+
+    Inputs: x (S, n, d+1) gathered or (N, d+1) shared; y (S, n, B·K) or (N, B·K); train mask
+    (S, N) 0/1 for the shared layout, else None; v0 (S, d+1, B·K); K; T; η; n_fit (rows per
+    fit: n, or the mask's count of ones). Output: V_Tᵀ (S, B·K, d+1).
     """
 
     @staticmethod
-    def forward(ctx, x_tr, x_val, y_tr, y_val, v0, k: int, steps: int, lr: float):  # type: ignore[override]
-        xt = x_tr.transpose(1, 2).contiguous()
-        yt = y_tr.transpose(1, 2).contiguous()
-        v0t = v0.transpose(1, 2).contiguous()
-        keep = v0t.new_empty((steps, *v0t.shape))
-        keep_p = None
-        if steps * yt.numel() * yt.element_size() <= KEEP_PROBS_BYTES:
-            keep_p = yt.new_empty((steps, *_classes_first(yt, k).shape))
-        vt = _gd(x_tr, xt, yt, v0t, k, steps, lr, keep, keep_p)
-        logp = torch.log_softmax(_blocks(torch.bmm(x_val, vt.transpose(1, 2)), k), -1)
-        ce = -(logp * _blocks(y_val, k)).sum(-1).mean(1)  # (S, B)
+    def forward(ctx, x, y, train, v0, k: int, steps: int, lr: float, n_fit: int):  # type: ignore[override]
+        s_n, width = v0.shape[0], v0.shape[2]
+        n = x.shape[-2]
+        xt = x.transpose(-1, -2).contiguous()
+        if train is None:
+            y4 = y.transpose(1, 2).contiguous().view(s_n, width // k, k, n)  # classes first
+            fit = torch.ones((), dtype=y.dtype, device=y.device)
+        else:
+            y4 = y.T.contiguous().view(1, width // k, k, n)
+            fit = train.view(s_n, 1, 1, n)
+        shape = (s_n, width // k, k, n)
+        sm = y4.sum(2, keepdim=True) * fit                      # rowsum(Y) on train rows, else 0
+        step = lr / n_fit
+        ytx = _rx((y4 * fit).expand(shape).flatten(1, 2), x).mul_(step)  # η/n · Yᵀ X, every step
+        vt = v0.transpose(1, 2).contiguous()                    # Vᵀ (S, B·K, d+1)
+        keep = vt.new_empty((steps, *vt.shape))
+        keep_p: Optional[list[torch.Tensor]] = None
+        if steps * math.prod(shape) * vt.element_size() <= _keep_bytes(x.device):
+            keep_p = []
+        z = vt.new_empty((s_n, width, n))
+        for t in range(steps):
+            keep[t].copy_(vt)
+            p4 = torch.softmax(_xv(xt, vt, z).view(shape), 2)
+            if keep_p is not None:
+                keep_p.append(p4)
+            torch.mul(p4, sm, out=z.view(shape))                # P ⊙ s on train rows, 0 elsewhere
+            vt = _step(vt, z, x, -step).add_(ytx)
         ctx.keep_p = keep_p  # not an input or output: plain attribute
-        ctx.save_for_backward(x_tr, xt, x_val, yt, y_val, keep, logp)
-        ctx.k, ctx.steps, ctx.lr = k, steps, lr
-        return ce
+        ctx.save_for_backward(x, xt, sm, fit, keep)
+        ctx.shape, ctx.step, ctx.shared = shape, step, train is not None
+        return vt
 
     @staticmethod
-    def backward(ctx, g):  # type: ignore[override]
-        x_tr, xt, x_val, yt, y_val, keep, logp = ctx.saved_tensors
-        k, steps, lr = ctx.k, ctx.steps, ctx.lr
-        n_val = x_val.shape[1]
-        gc = g.unsqueeze(1).unsqueeze(-1)  # (S, 1, B, 1)
-        yv = _blocks(y_val, k)
-        g_yval = (-logp * gc / n_val).flatten(-2)
-        dz = ((logp.exp() * yv.sum(-1, keepdim=True) - yv) * gc / n_val).flatten(-2)
-        adj = torch.bmm(dz.transpose(1, 2), x_val)  # Ṽ_Tᵀ (S, B·K, d+1)
-        step = lr / x_tr.shape[1]
-        s4 = _classes_first(yt, k).sum(2, keepdim=True)
-        g_yt = torch.zeros_like(yt)
-        g4 = _classes_first(g_yt, k)
-        for t in range(steps - 1, -1, -1):
-            if ctx.keep_p is not None:
-                p4 = ctx.keep_p[t]
-            else:
-                p4 = _softmax_(_classes_first(torch.bmm(keep[t], xt), k), 2)  # P_t, recomputed
-            u4 = _classes_first(torch.bmm(adj, xt), k)                    # U = X Ṽ_{t+1}
-            centred = u4.sub_((p4 * u4).sum(2, keepdim=True))
-            g4 += centred  # ∂L/∂Y of step t, up to the factor η/n applied once below
-            adj = torch.baddbmm(adj, (p4 * s4).mul_(centred).flatten(1, 2), x_tr, alpha=-step)
+    def backward(ctx, adj):  # type: ignore[override]
+        x, xt, sm, fit, keep = ctx.saved_tensors
+        shape, step, keep_p = ctx.shape, ctx.step, ctx.keep_p
+        s_n, b, k, n = shape
+        adj = adj.contiguous()
+        adj_sum = torch.zeros_like(adj)                  # Σ_t Ṽ_{t+1}
+        pu_sum = adj.new_zeros((s_n, b, 1, n))           # Σ_t ⟨P_t, U_t⟩ per row
+        vv = adj.new_empty((2, *adj.shape))              # [V_tᵀ; Ṽ_{t+1}ᵀ]
+        both = adj.new_empty((2, s_n, b * k, n))         # [X V_tᵀ; U = X Ṽ_{t+1}ᵀ], classes first
+        for t in range(keep.shape[0] - 1, -1, -1):
+            adj_sum += adj
+            if keep_p is not None:
+                p4 = keep_p[t]
+                _xv(xt, adj, both[1])
+            else:  # P_t recomputed, in the same product as U where X is shared
+                vv[0] = keep[t]
+                vv[1] = adj
+                if xt.dim() == 2:
+                    torch.mm(vv.view(-1, vv.shape[-1]), xt, out=both.view(-1, n))
+                else:
+                    _xv(xt, vv[0], both[0])
+                    _xv(xt, vv[1], both[1])
+                p4 = torch.softmax(both[0].view(shape), 2)
+            u4 = both[1].view(shape)
+            pu = torch.mul(p4, u4, out=u4)
+            c = pu.sum(2, keepdim=True)                          # ⟨P_t, U⟩
+            pu_sum += c
+            w = torch.addcmul(pu, p4, c, value=-1, out=u4).mul_(sm)  # s ⊙ J_softmax(P_t) U
+            adj = _step(adj, w.view(s_n, b * k, n), x, -step)
         ctx.keep_p = None
-        g_ytr = g_yt.transpose(1, 2).mul(step)
-        return None, None, g_ytr, g_yval, None, None, None, None
+        # ∂L/∂Y of the train rows: η/n Σ_t (U_t − ⟨P_t, U_t⟩), from the two sums.
+        g = _xv(xt, adj_sum, both[0]).view(shape).sub_(pu_sum).mul_(step)
+        if ctx.shared:
+            g_y = g.mul_(fit).sum(0).view(b * k, n).T
+        else:
+            g_y = g.view(s_n, b * k, n).transpose(1, 2)
+        return None, g_y, None, None, None, None, None, None
 
 
 def inner_loss(x_tr: torch.Tensor, x_val: torch.Tensor, y_tr: torch.Tensor, y_val: torch.Tensor,
                v0: torch.Tensor, k: int, steps: int, lr: float) -> torch.Tensor:
-    """(S, B) held-out cross-entropy of classifiers fitted by T GD steps (see module doc)."""
-    return InnerLoss.apply(x_tr, x_val, y_tr, y_val, v0, k, steps, lr)
+    """(S, B) held-out cross-entropy of classifiers fitted by T GD steps (gathered rows):
+    x_tr (S, n, d+1), x_val (S, n_v, d+1), y_tr (S, n, B·K), y_val (S, n_v, B·K), v0 (S, d+1, B·K)."""
+    vt = FitClassifiers.apply(x_tr, y_tr, None, v0, k, steps, lr, x_tr.shape[1])
+    logp = torch.log_softmax(torch.bmm(x_val, vt.transpose(1, 2)).unflatten(-1, (-1, k)), -1)
+    return -(logp * y_val.unflatten(-1, (-1, k))).sum(-1).mean(1)
+
+
+def shared_rows_inner_loss(x: torch.Tensor, y: torch.Tensor, train: torch.Tensor, v0: torch.Tensor,
+                           k: int, steps: int, lr: float, n_tr: int,
+                           chunk: Optional[int] = None) -> torch.Tensor:
+    """(S, B) held-out cross-entropy when every subset holds all N rows (shared layout):
+    x (N, d+1), y (N, B·K), train (S, N) 0/1 with ``n_tr`` ones per row, v0 (S, d+1, B·K).
+
+    ``chunk`` subsets are fitted at a time (all at once when None); the problems of different
+    subsets are independent, so this only bounds the working set (the CPU's caches)."""
+    s_n, n = train.shape
+    chunk = s_n if chunk is None else max(1, chunk)
+    y3 = y.T.unflatten(0, (-1, k))  # (B, K, N)
+    parts = []
+    for i in range(0, s_n, chunk):
+        mask = train[i:i + chunk]
+        vt = FitClassifiers.apply(x, y, mask, v0[i:i + chunk], k, steps, lr, n_tr)
+        logp = torch.log_softmax(torch.matmul(vt, x.T).unflatten(1, (-1, k)), 2)  # (c, B, K, N)
+        held_out = (1 - mask).view(mask.shape[0], 1, 1, n)
+        parts.append(-(logp * y3 * held_out).sum((2, 3)) / (n - n_tr))
+    return torch.cat(parts)
