@@ -58,6 +58,17 @@ class OfficialStyle:
         self.opt = torch.optim.Adam(self.encoder.parameters(), lr=cfg.outer_lr)
         self.t = cfg.tau
 
+    def fit(self, x2: torch.Tensor, y: torch.Tensor, n_tr: int) -> torch.Tensor:
+        """Held-out CE after T GD steps from a fresh default Linear, differentiable in y."""
+        cfg = self.cfg
+        inner = nn.Linear(x2.shape[1], self.k).to(self.device)  # fresh default init
+        w, b = inner.weight, inner.bias
+        for _ in range(cfg.inner_steps):  # autograd through the unrolled steps
+            fit = -(y[:n_tr] * F.log_softmax(x2[:n_tr] @ w.T + b, -1)).sum(-1).mean()
+            gw, gb = torch.autograd.grad(fit, (w, b), create_graph=True)
+            w, b = w - cfg.inner_lr * gw, b - cfg.inner_lr * gb
+        return -(y[n_tr:] * F.log_softmax(x2[n_tr:] @ w.T + b, -1)).sum(-1).mean()
+
     def step(self) -> float:
         cfg, n = self.cfg, self.phi1.shape[0]
         m = min(cfg.subset_size or 10_000, n)
@@ -69,13 +80,7 @@ class OfficialStyle:
             x1 = torch.from_numpy(self.phi1[idx]).to(self.device)
             x2 = torch.from_numpy(self.phi2[idx]).to(self.device)
             y = sparsemax(self.encoder(x1) / self.t)
-            inner = nn.Linear(x2.shape[1], self.k).to(self.device)  # fresh default init
-            w, b = inner.weight, inner.bias
-            for _ in range(cfg.inner_steps):  # autograd through the unrolled steps
-                fit = -(y[:n_tr] * F.log_softmax(x2[:n_tr] @ w.T + b, -1)).sum(-1).mean()
-                gw, gb = torch.autograd.grad(fit, (w, b), create_graph=True)
-                w, b = w - cfg.inner_lr * gw, b - cfg.inner_lr * gb
-            ce = -(y[n_tr:] * F.log_softmax(x2[n_tr:] @ w.T + b, -1)).sum(-1).mean()
+            ce = self.fit(x2, y, n_tr)
             p = y.mean(0)
             loss = (ce + cfg.entropy_weight * (p * torch.log(p.clamp_min(1e-12))).sum()) / cfg.subsets
             loss.backward()
@@ -85,8 +90,37 @@ class OfficialStyle:
         return total
 
 
-def time_reference(phi1, phi2, k, cfg, device, iters: int) -> float:
-    ref = OfficialStyle(phi1, phi2, k, cfg, device)
+class Learn2LearnStyle(OfficialStyle):
+    """The inner fit through learn2learn's MAML, as the official code runs it: one MAML wrapper
+    whose Linear is re-initialised per subset, ``clone()``, then ``adapt()`` T times
+    (second order), and F.cross_entropy with probability targets."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        try:
+            import learn2learn as l2l
+            import learn2learn.algorithms  # noqa: F401
+        except ImportError as exc:
+            raise SystemExit(
+                "error: --learn2learn needs the learn2learn package (pip install "
+                "learn2learn; its release does not compile on Python 3.11, where its pure-Python "
+                f"learn2learn.algorithms and learn2learn.utils must be put on PYTHONPATH): {exc}")
+        self.maml = l2l.algorithms.MAML(nn.Linear(self.phi2.shape[1], self.k).to(self.device),
+                                        lr=self.cfg.inner_lr)
+
+    def fit(self, x2: torch.Tensor, y: torch.Tensor, n_tr: int) -> torch.Tensor:
+        self.maml.module.reset_parameters()
+        learner = self.maml.clone()
+        for _ in range(self.cfg.inner_steps):
+            learner.adapt(F.cross_entropy(learner(x2[:n_tr]), y[:n_tr]))
+        return F.cross_entropy(learner(x2[n_tr:]), y[n_tr:])
+
+
+REFERENCES = {"plain": OfficialStyle, "learn2learn": Learn2LearnStyle}
+
+
+def time_reference(phi1, phi2, k, cfg, device, iters: int, kind: str = "plain") -> float:
+    ref = REFERENCES[kind](phi1, phi2, k, cfg, device)
     ref.step()  # warm-up
     _sync(device)
     t = time.perf_counter()
@@ -140,11 +174,15 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def run_config(name, n, d1, d2, k, cfg, device, ref_iters, hume_iters, seeds_batch):
+def run_config(name, n, d1, d2, k, cfg, device, ref_iters, hume_iters, seeds_batch,
+               learn2learn: bool = False):
     phi1, phi2 = make_data(n, d1, d2, k)
     out = {"name": name, "N": n, "d1": d1, "d2": d2, "K": k, "T": cfg.inner_steps,
            "S": cfg.subsets, "m": min(cfg.subset_size or 10_000, n), "device": device}
     out["reference_s_per_iter_seed"] = time_reference(phi1, phi2, k, cfg, device, ref_iters)
+    if learn2learn:
+        out["learn2learn_reference_s_per_iter_seed"] = time_reference(
+            phi1, phi2, k, cfg, device, ref_iters, "learn2learn")
     out["hume_1seed_s_per_iter_seed"] = time_hume(phi1, phi2, k, cfg, device, 1, hume_iters)
     out[f"hume_{seeds_batch}seeds_s_per_iter_seed"] = time_hume(phi1, phi2, k, cfg, device,
                                                                 seeds_batch, hume_iters)
@@ -172,19 +210,23 @@ def main(argv=None) -> None:
     ap.add_argument("--results", default=None,
                     help="write/replace this benchmark's section of a markdown file (bench/RESULTS.md)")
     ap.add_argument("--note", default="", help="free text about the machine for the section")
+    ap.add_argument("--learn2learn", action="store_true",
+                    help="also time the reference with learn2learn's MAML clone/adapt (as the "
+                         "official code), beside the plain-autograd one")
     args = ap.parse_args(argv)
     results = []
     if args.quick:
         cfg = replace(PAPER, inner_steps=5, subsets=2)
-        results.append(run_config("quick", 200, 8, 8, 3, cfg, args.device, 1, 1, 2))
+        results.append(run_config("quick", 200, 8, 8, 3, cfg, args.device, 1, 1, 2, args.learn2learn))
     elif args.device.startswith("cuda"):
         results.append(run_config("cifar10-sized", 50_000, 768, 1536, 10, PAPER, args.device,
-                                  args.ref_iters, args.iters, args.seeds))
+                                  args.ref_iters, args.iters, args.seeds, args.learn2learn))
         results.append(run_config("imagenet-sized (large-K)", 100_000, 768, 1536, 1000, LARGE_K,
-                                  args.device, args.ref_iters, args.iters, args.seeds))
+                                  args.device, args.ref_iters, args.iters, args.seeds,
+                                  args.learn2learn))
     else:
         results.append(run_config("cpu N=2000 d=64 K=10", 2000, 64, 64, 10, PAPER, args.device,
-                                  args.ref_iters, args.iters, args.seeds))
+                                  args.ref_iters, args.iters, args.seeds, args.learn2learn))
     info = {"machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
             "torch": torch.__version__, "threads": torch.get_num_threads(),
             "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
@@ -206,7 +248,8 @@ def markdown(info: dict, results: list[dict], args) -> str:
              f"{'GPU ' + info['cuda'] if info['cuda'] else 'no GPU'}; torch {info['torch']}, "
              f"{info['threads']} thread(s); load average at the end {load}. {args.note}".rstrip(),
              f"Command: `python bench/search_speed.py --device {args.device} --ref-iters "
-             f"{args.ref_iters} --iters {args.iters} --seeds {args.seeds}`.",
+             f"{args.ref_iters} --iters {args.iters} --seeds {args.seeds}"
+             f"{' --learn2learn' if args.learn2learn else ''}`.",
              "Reference: one seed, Python loop over subsets, NumPy sampling on the host, copy per "
              "subset, torch orthogonal parametrisation, autograd through the unrolled inner steps. "
              "hume: subsets and seeds batched, device sampling, hand-written inner reverse pass. "
@@ -222,6 +265,16 @@ def markdown(info: dict, results: list[dict], args) -> str:
                      f"{r['S']} | {r['m']} | {r['reference_s_per_iter_seed']:.3f} | "
                      f"{r['hume_1seed_s_per_iter_seed']:.3f} | {r[batched]:.3f} ({nb}) | "
                      f"{r['speedup_1seed']:.1f}× | {r[sp]:.1f}× | {r['projected_100_seed_hours']:.1f} |")
+    for r in results:
+        if "learn2learn_reference_s_per_iter_seed" in r:
+            ref = r["learn2learn_reference_s_per_iter_seed"]
+            batched = [key for key in r if key.startswith("hume_") and "seeds_" in key][0]
+            lines.append("")
+            lines.append(f"learn2learn reference (`--learn2learn`: the inner fit through learn2learn's "
+                         f"MAML clone/adapt and F.cross_entropy, as the official code) on {r['name']}: "
+                         f"{ref:.3f} s per outer iteration (plain reference {r['reference_s_per_iter_seed']:.3f}); "
+                         f"hume's speed-up against it: {ref / r['hume_1seed_s_per_iter_seed']:.1f}× (1 seed), "
+                         f"{ref / r[batched]:.1f}× (batched).")
     for r in results:
         if "turtle_1seed_s_per_step_seed" in r:
             lines.append("")
