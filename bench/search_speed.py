@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import platform
 import sys
 import time
@@ -130,8 +129,10 @@ def time_reference(phi1, phi2, k, cfg, device, iters: int, kind: str = "plain") 
     return (time.perf_counter() - t) / iters
 
 
-def time_hume(phi1, phi2, k, cfg, device, n_seeds: int, iters: int) -> float:
-    """Seconds per outer iteration per seed, for ``n_seeds`` batched (capped at what fits)."""
+def time_hume(phi1, phi2, k, cfg, device, n_seeds: int, iters: int,
+              tf32: bool = False) -> tuple[float, int]:
+    """(seconds per outer iteration per seed, seeds timed) for ``n_seeds`` batched (capped at
+    what fits). ``tf32``: TensorFloat-32 matrix products on a CUDA GPU."""
     from hume.search.algorithm import group_size
 
     data = prepare([torch.from_numpy(phi1), torch.from_numpy(phi2)], cfg, torch.device(device))
@@ -140,14 +141,17 @@ def time_hume(phi1, phi2, k, cfg, device, n_seeds: int, iters: int) -> float:
         print(f"note: {n_seeds} seeds do not fit in one batch on {device}; timing {fits}",
               file=sys.stderr)
         n_seeds = fits
-    warm = replace(cfg, iters=1)
-    search_group(data, k, warm, list(range(n_seeds)))
-    _sync(device)
-    run = replace(cfg, iters=iters)
-    t = time.perf_counter()
-    search_group(data, k, run, list(range(n_seeds)))
-    _sync(device)
-    return (time.perf_counter() - t) / iters / n_seeds
+    before = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = tf32
+    try:
+        search_group(data, k, replace(cfg, iters=1), list(range(n_seeds)))  # warm-up
+        _sync(device)
+        t = time.perf_counter()
+        search_group(data, k, replace(cfg, iters=iters), list(range(n_seeds)))
+        _sync(device)
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = before
+    return (time.perf_counter() - t) / iters / n_seeds, n_seeds
 
 
 def time_turtle(phi1, phi2, k, device, n_seeds: int, iters: int) -> float | None:
@@ -175,23 +179,25 @@ def _sync(device: str) -> None:
 
 
 def run_config(name, n, d1, d2, k, cfg, device, ref_iters, hume_iters, seeds_batch,
-               learn2learn: bool = False):
+               learn2learn: bool = False, tf32: bool = False):
     phi1, phi2 = make_data(n, d1, d2, k)
     out = {"name": name, "N": n, "d1": d1, "d2": d2, "K": k, "T": cfg.inner_steps,
-           "S": cfg.subsets, "m": min(cfg.subset_size or 10_000, n), "device": device}
+           "S": cfg.subsets, "m": min(cfg.subset_size or 10_000, n), "device": device,
+           "outer_iters": cfg.iters}
     out["reference_s_per_iter_seed"] = time_reference(phi1, phi2, k, cfg, device, ref_iters)
     if learn2learn:
         out["learn2learn_reference_s_per_iter_seed"] = time_reference(
             phi1, phi2, k, cfg, device, ref_iters, "learn2learn")
-    out["hume_1seed_s_per_iter_seed"] = time_hume(phi1, phi2, k, cfg, device, 1, hume_iters)
-    out[f"hume_{seeds_batch}seeds_s_per_iter_seed"] = time_hume(phi1, phi2, k, cfg, device,
-                                                                seeds_batch, hume_iters)
-    out["speedup_1seed"] = out["reference_s_per_iter_seed"] / out["hume_1seed_s_per_iter_seed"]
-    out[f"speedup_{seeds_batch}seeds"] = (out["reference_s_per_iter_seed"]
-                                          / out[f"hume_{seeds_batch}seeds_s_per_iter_seed"])
-    # Projected full ensemble: 100 seeds × the configured outer iterations.
-    out["projected_100_seed_hours"] = (out[f"hume_{seeds_batch}seeds_s_per_iter_seed"]
-                                       * cfg.iters * 100 / 3600)
+    for tag, flag in [("", False)] + ([("_tf32", True)] if tf32 else []):
+        one, _ = time_hume(phi1, phi2, k, cfg, device, 1, hume_iters, flag)
+        batched, nb = time_hume(phi1, phi2, k, cfg, device, seeds_batch, hume_iters, flag)
+        out[f"hume_1seed{tag}_s_per_iter_seed"] = one
+        out[f"hume_batched{tag}_s_per_iter_seed"] = batched
+        out["seeds_batched"] = nb
+        out[f"speedup_1seed{tag}"] = out["reference_s_per_iter_seed"] / one
+        out[f"speedup_batched{tag}"] = out["reference_s_per_iter_seed"] / batched
+        # Projected full ensemble: 100 seeds × the configured outer iterations.
+        out[f"projected_100_seed_hours{tag}"] = batched * cfg.iters * 100 / 3600
     for ts in (1, 10):
         v = time_turtle(phi1, phi2, k, device, ts, hume_iters)
         if v is not None:
@@ -213,29 +219,38 @@ def main(argv=None) -> None:
     ap.add_argument("--learn2learn", action="store_true",
                     help="also time the reference with learn2learn's MAML clone/adapt (as the "
                          "official code), beside the plain-autograd one")
+    ap.add_argument("--tf32", action="store_true",
+                    help="also time hume with TensorFloat-32 matrix products (CUDA only; the "
+                         "reference stays fp32 as the official code)")
     args = ap.parse_args(argv)
-    results = []
-    if args.quick:
-        cfg = replace(PAPER, inner_steps=5, subsets=2)
-        results.append(run_config("quick", 200, 8, 8, 3, cfg, args.device, 1, 1, 2, args.learn2learn))
-    elif args.device.startswith("cuda"):
-        results.append(run_config("cifar10-sized", 50_000, 768, 1536, 10, PAPER, args.device,
-                                  args.ref_iters, args.iters, args.seeds, args.learn2learn))
-        results.append(run_config("imagenet-sized (large-K)", 100_000, 768, 1536, 1000, LARGE_K,
-                                  args.device, args.ref_iters, args.iters, args.seeds,
-                                  args.learn2learn))
-    else:
-        results.append(run_config("cpu N=2000 d=64 K=10", 2000, 64, 64, 10, PAPER, args.device,
-                                  args.ref_iters, args.iters, args.seeds, args.learn2learn))
     info = {"machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
             "torch": torch.__version__, "threads": torch.get_num_threads(),
             "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
-    print(json.dumps({"info": info, "results": results}, indent=2))
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump({"info": info, "results": results}, fh, indent=2)
-    if args.results:
-        write_section(args.results, f"search_speed:{args.device}", markdown(info, results, args))
+    results: list[dict] = []
+
+    def record(result: dict) -> None:
+        """Keep a problem's result, and write everything so far (a later timeout loses no row)."""
+        results.append(result)
+        print(json.dumps(result, indent=2), flush=True)
+        if args.json:
+            with open(args.json, "w") as fh:
+                json.dump({"info": info, "results": results}, fh, indent=2)
+        if args.results:
+            write_section(args.results, f"search_speed:{args.device}", markdown(info, results, args))
+
+    common = dict(learn2learn=args.learn2learn, tf32=args.tf32)
+    if args.quick:
+        cfg = replace(PAPER, inner_steps=5, subsets=2)
+        record(run_config("quick", 200, 8, 8, 3, cfg, args.device, 1, 1, 2, **common))
+    elif args.device.startswith("cuda"):
+        record(run_config("cifar10-sized", 50_000, 768, 1536, 10, PAPER, args.device,
+                          args.ref_iters, args.iters, args.seeds, **common))
+        # One large-K iteration is ~0.4 PFLOP per seed: one timed iteration, two seeds batched.
+        record(run_config("imagenet-sized (large-K)", 100_000, 768, 1536, 1000, LARGE_K,
+                          args.device, 1, 1, min(args.seeds, 2), **common))
+    else:
+        record(run_config("cpu N=2000 d=64 K=10", 2000, 64, 64, 10, PAPER, args.device,
+                          args.ref_iters, args.iters, args.seeds, **common))
 
 
 def markdown(info: dict, results: list[dict], args) -> str:
@@ -249,7 +264,8 @@ def markdown(info: dict, results: list[dict], args) -> str:
              f"{info['threads']} thread(s); load average at the end {load}. {args.note}".rstrip(),
              f"Command: `python bench/search_speed.py --device {args.device} --ref-iters "
              f"{args.ref_iters} --iters {args.iters} --seeds {args.seeds}"
-             f"{' --learn2learn' if args.learn2learn else ''}`.",
+             f"{' --learn2learn' if args.learn2learn else ''}{' --tf32' if args.tf32 else ''}`"
+             + (" (large-K: 1 timed iteration, 2 seeds batched)." if args.device.startswith("cuda") else "."),
              "Reference: one seed, Python loop over subsets, NumPy sampling on the host, copy per "
              "subset, torch orthogonal parametrisation, autograd through the unrolled inner steps. "
              "hume: subsets and seeds batched, device sampling, hand-written inner reverse pass. "
@@ -258,17 +274,23 @@ def markdown(info: dict, results: list[dict], args) -> str:
              "speed-up 1 seed | speed-up batched | projected 100 seeds × iters (h) |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
-        batched = [key for key in r if key.startswith("hume_") and "seeds_" in key][0]
-        nb = batched.split("_")[1]
-        sp = [key for key in r if key.startswith("speedup_") and key != "speedup_1seed"][0]
         lines.append(f"| {r['name']} (N={r['N']}, d1={r['d1']}, d2={r['d2']}, K={r['K']}) | {r['T']} | "
                      f"{r['S']} | {r['m']} | {r['reference_s_per_iter_seed']:.3f} | "
-                     f"{r['hume_1seed_s_per_iter_seed']:.3f} | {r[batched]:.3f} ({nb}) | "
-                     f"{r['speedup_1seed']:.1f}× | {r[sp]:.1f}× | {r['projected_100_seed_hours']:.1f} |")
+                     f"{r['hume_1seed_s_per_iter_seed']:.3f} | {r['hume_batched_s_per_iter_seed']:.3f} "
+                     f"({r['seeds_batched']}) | {r['speedup_1seed']:.1f}× | {r['speedup_batched']:.1f}× | "
+                     f"{r['projected_100_seed_hours']:.2f} |")
+    for r in results:
+        if "hume_1seed_tf32_s_per_iter_seed" in r:
+            lines.append("")
+            lines.append(f"With TF32 matrix products (`--tf32`; the reference stays fp32) on {r['name']}: "
+                         f"hume {r['hume_1seed_tf32_s_per_iter_seed']:.3f} s/iter with 1 seed "
+                         f"({r['speedup_1seed_tf32']:.1f}×), {r['hume_batched_tf32_s_per_iter_seed']:.3f} "
+                         f"s/iter/seed batched ({r['speedup_batched_tf32']:.1f}×); projected 100 seeds × "
+                         f"{r['outer_iters']} iterations: {r['projected_100_seed_hours_tf32']:.2f} h.")
     for r in results:
         if "learn2learn_reference_s_per_iter_seed" in r:
             ref = r["learn2learn_reference_s_per_iter_seed"]
-            batched = [key for key in r if key.startswith("hume_") and "seeds_" in key][0]
+            batched = "hume_batched_s_per_iter_seed"
             lines.append("")
             lines.append(f"learn2learn reference (`--learn2learn`: the inner fit through learn2learn's "
                          f"MAML clone/adapt and F.cross_entropy, as the official code) on {r['name']}: "

@@ -435,9 +435,9 @@ class TURTLE:
         group_size: seeds per batch (None: as many as fit in device memory).
         dtype: compute dtype (float32; float64 for tests).
         verbose: accepted for API symmetry with :class:`hume.search.estimator.HUME`.
-        num_threads: CPU threads during ``fit`` (None: one thread for small problems, where
-            intra-op threads only add synchronisation; on a loaded 2-core machine two threads
-            were 6-30x slower than one on digits); restored afterwards.
+        num_threads: CPU threads during ``fit`` (None: one thread for tiny problems, where
+            intra-op threads only add synchronisation, else torch's default; on digits, 10
+            seeds, a quiet 2-core machine: 11 s with 2 threads, 18 s with 1); restored afterwards.
 
     Attributes after ``fit(views)`` (views: list of (N, d_v)):
         labels_ (N,), seed_labels_ (n_seeds, N), scores_ (n_seeds,) label-free scores over all
@@ -547,7 +547,7 @@ class TURTLE:
             return int(self.num_threads)
         n = tensors[0].shape[0]
         work = cfg.rows_per_step(n) * sum(t.shape[1] for t in tensors) * self.n_seeds * k
-        return 1 if work < 100_000_000 else None
+        return 1 if work < 5_000_000 else None
 
     def _fit(self, tensors: list[torch.Tensor], k: int, cfg: TurtleConfig, device: torch.device,
              resume_state: Optional[dict], checkpoint: Optional[Callable[[dict], None]],

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The GPU checks of the search and embed stages in one command, for a session with a GPU machine.
+#
+#   bash bench/gpu_check.sh [OUTDIR]     on the GPU machine, from the repository root
+#   bash bench/gpu_check.sh --smoke      the same steps, tiny and on the CPU (checks this script)
+#
+# It runs bench/search_speed.py --device cuda (CIFAR-10-sized and ImageNet-sized problems, fp32
+# and TF32, against the official-structured reference) and bench/embed_speed.py --device cuda
+# (random-weight ViT-L/14 and DINOv2 ViT-g/14, batch 256, fp16), each under a time limit so the
+# whole script ends inside 9 minutes, and writes their sections of bench/RESULTS.md. Logs, JSON
+# and the updated RESULTS.md are copied to OUTDIR (default: $OUT, else /tmp/hume-gpu-check).
+#
+# Python packages: the GPU machine has no internet. Wheels that its Python lacks (open_clip_torch,
+# zarr and their dependencies) are installed from .whl/ when that folder exists; fetch them here,
+# where pip works, with:
+#   python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+#     --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
+#     -d .whl open_clip_torch==3.3.0 ftfy==6.3.1 wcwidth==0.9.4 zarr==3.1.6 numcodecs==0.16.6 \
+#     donfig==0.8.1.post1 google-crc32c==1.9.0
+set -u -o pipefail
+
+smoke=0
+if [ "${1:-}" = "--smoke" ]; then
+    smoke=1
+    shift
+fi
+out="${1:-${OUT:-/tmp/hume-gpu-check}}"
+mkdir -p "$out"
+py="${PYTHON:-python3}"
+export PYTHONUNBUFFERED=1
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+if [ "$smoke" = 0 ] && [ -d .whl ] && ls .whl/*.whl >/dev/null 2>&1; then
+    "$py" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+        --target /tmp/hume-site .whl/*.whl || exit 1
+    export PYTHONPATH="$PYTHONPATH:/tmp/hume-site"
+fi
+
+status=0
+if [ "$smoke" = 1 ]; then
+    results="$out/RESULTS.md"
+    cp bench/RESULTS.md "$results"
+    timeout 120 "$py" bench/search_speed.py --quick --tf32 --json "$out/search.json" \
+        --results "$results" 2>&1 | tee "$out/search.log" || status=1
+    timeout 120 "$py" bench/embed_speed.py --models pixels --n-images 64 --no-write \
+        2>&1 | tee "$out/embed.log" || status=1
+    exit $status
+fi
+
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1 | tee "$out/gpu.txt"
+"$py" -c "import torch, sys; print('torch', torch.__version__, 'cuda', torch.cuda.is_available()); sys.exit(0 if torch.cuda.is_available() else 1)" \
+    2>&1 | tee "$out/torch.txt" || exit 1
+timeout 300 "$py" bench/search_speed.py --device cuda --ref-iters 1 --iters 2 --seeds 10 --tf32 \
+    --json "$out/search_cuda.json" --results bench/RESULTS.md 2>&1 | tee "$out/search.log" || status=1
+timeout 220 "$py" bench/embed_speed.py --device cuda 2>&1 | tee "$out/embed.log" || status=1
+cp bench/RESULTS.md "$out/RESULTS.md"
+exit $status

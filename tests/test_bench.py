@@ -1,0 +1,42 @@
+"""The benchmarks run: the GPU check script end to end in its CPU smoke mode, and the search
+benchmark's options. (Timings are never asserted here: they are measured in bench/.)"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.slow
+def test_gpu_check_script_runs_its_steps_in_smoke_mode(tmp_path):
+    env = {**os.environ, "PYTHON": sys.executable}
+    proc = subprocess.run(["bash", "bench/gpu_check.sh", "--smoke", str(tmp_path)], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    (row,) = json.loads((tmp_path / "search.json").read_text())["results"]
+    for key in ("reference_s_per_iter_seed", "hume_1seed_s_per_iter_seed",
+                "hume_batched_s_per_iter_seed", "hume_1seed_tf32_s_per_iter_seed"):
+        assert row[key] > 0
+    assert row["seeds_batched"] == 2
+    section = (tmp_path / "RESULTS.md").read_text()
+    assert "<!-- search_speed:cpu:start -->" in section and "| quick (N=200" in section
+    assert "pixels" in (tmp_path / "embed.log").read_text()
+    # the smoke run writes its own copy, never the repository's results
+    assert "| quick (N=200" not in (ROOT / "bench" / "RESULTS.md").read_text()
+
+
+def test_search_bench_learn2learn_reference_says_what_is_missing():
+    try:
+        import learn2learn  # noqa: F401
+        pytest.skip("learn2learn is installed")
+    except ImportError:
+        pass
+    proc = subprocess.run([sys.executable, "bench/search_speed.py", "--quick", "--learn2learn"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    assert "--learn2learn needs the learn2learn package" in proc.stderr
