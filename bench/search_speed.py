@@ -29,6 +29,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from hume.devices import matmul_precision
 from hume.search.algorithm import prepare, search_group
 from hume.search.config import LARGE_K, PAPER
 from hume.search.sparsemax import sparsemax
@@ -141,16 +142,12 @@ def time_hume(phi1, phi2, k, cfg, device, n_seeds: int, iters: int,
         print(f"note: {n_seeds} seeds do not fit in one batch on {device}; timing {fits}",
               file=sys.stderr)
         n_seeds = fits
-    before = torch.backends.cuda.matmul.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = tf32
-    try:
+    with matmul_precision(device, "tf32" if tf32 else "fp32"):  # as `hume search --precision`
         search_group(data, k, replace(cfg, iters=1), list(range(n_seeds)))  # warm-up
         _sync(device)
         t = time.perf_counter()
         search_group(data, k, replace(cfg, iters=iters), list(range(n_seeds)))
         _sync(device)
-    finally:
-        torch.backends.cuda.matmul.allow_tf32 = before
     return (time.perf_counter() - t) / iters / n_seeds, n_seeds
 
 
@@ -220,8 +217,8 @@ def main(argv=None) -> None:
                     help="also time the reference with learn2learn's MAML clone/adapt (as the "
                          "official code), beside the plain-autograd one")
     ap.add_argument("--tf32", action="store_true",
-                    help="also time hume with TensorFloat-32 matrix products (CUDA only; the "
-                         "reference stays fp32 as the official code)")
+                    help="also time hume with TensorFloat-32 matrix products, as `hume search "
+                         "--precision tf32` (CUDA only; the reference stays fp32 as the official code)")
     args = ap.parse_args(argv)
     info = {"machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
             "torch": torch.__version__, "threads": torch.get_num_threads(),
@@ -282,7 +279,7 @@ def markdown(info: dict, results: list[dict], args) -> str:
     for r in results:
         if "hume_1seed_tf32_s_per_iter_seed" in r:
             lines.append("")
-            lines.append(f"With TF32 matrix products (`--tf32`; the reference stays fp32) on {r['name']}: "
+            lines.append(f"With TF32 matrix products (`--tf32`, as `hume search --precision tf32`; the reference stays fp32) on {r['name']}: "
                          f"hume {r['hume_1seed_tf32_s_per_iter_seed']:.3f} s/iter with 1 seed "
                          f"({r['speedup_1seed_tf32']:.1f}×), {r['hume_batched_tf32_s_per_iter_seed']:.3f} "
                          f"s/iter/seed batched ({r['speedup_batched_tf32']:.1f}×); projected 100 seeds × "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Optional
 
 from hume.errors import HumeError
@@ -32,3 +34,33 @@ def resolve_device(device: Any = "auto", local_rank: Optional[int] = None) -> An
         raise HumeError(f"local rank {local_rank} has no GPU ({n_gpus} visible): "
                         f"start at most {n_gpus} processes per node")
     return torch.device("cuda", local_rank)
+
+
+#: ``--precision`` of the search: fp32 (as the official code) or TF32 matrix products.
+PRECISIONS = ("fp32", "tf32")
+
+
+def check_precision(precision: str) -> str:
+    if precision not in PRECISIONS:
+        raise HumeError(f"unknown precision {precision!r}: use {' or '.join(PRECISIONS)}")
+    return precision
+
+
+@contextmanager
+def matmul_precision(device: Any, precision: str = "fp32") -> Iterator[None]:
+    """Float32 matrix products on ``device`` inside the block: ``fp32`` in full precision, ``tf32``
+    through TensorFloat-32 tensor cores (CUDA GPUs from Ampere on: several times the fp32
+    throughput, inputs rounded to a 10-bit mantissa, float32 accumulation). On the CPU both are
+    float32 and nothing changes. The previous setting is restored on exit."""
+    import torch
+
+    check_precision(precision)
+    if getattr(device, "type", str(device).split(":")[0]) != "cuda":
+        yield
+        return
+    before = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision("high" if precision == "tf32" else "highest")
+    try:
+        yield
+    finally:
+        torch.set_float32_matmul_precision(before)

@@ -166,6 +166,7 @@ def test_bad_input_is_one_line_exit_2(tmp_path):
     assert_one_line_error(_invoke(*base, "--views", "va,vb", "--setting", "sideways"), "setting")
     assert_one_line_error(_invoke(*base, "--views", "va,vb", "--method", "magic"), "method")
     assert_one_line_error(_invoke(*base, "--views", "va,vb", "--device", "cuda"), "cuda")
+    assert_one_line_error(_invoke(*base, "--views", "va,vb", "--precision", "fp16"), "precision")
     # a view of another dataset: no dataset has both
     rng = np.random.default_rng(1)
     _import(tmp_path, root, "other", "train", "vc", rng.normal(size=(20, 4)))
@@ -245,3 +246,41 @@ def test_sweep_picks_the_grid_point_with_the_best_label_free_score(tmp_path):
     for key in ("outer_lr", "tau", "inner_lr_scale"):
         assert hp[key] == best[key]
     assert cfg["status"] == "complete"
+
+
+def test_precision_is_recorded_and_applied_around_the_search(tmp_path, monkeypatch):
+    """--precision reaches the estimator, which runs its seed groups inside matmul_precision;
+    on the CPU tf32 changes nothing (a note says so) and the run records what was asked."""
+    import contextlib
+
+    import hume.search.estimator as estimator
+
+    seen = []
+
+    @contextlib.contextmanager
+    def spy(device, precision):
+        seen.append((str(device), precision))
+        yield
+
+    monkeypatch.setattr(estimator, "matmul_precision", spy)
+    root, _ = _planted_stores(tmp_path)
+    r = _invoke("search", "--views", "va,vb", "--root", root, "--run", "p1", "--precision", "tf32",
+                *FAST)
+    assert r.exit_code == 0, r.output
+    assert "applies to CUDA GPUs" in r.output
+    assert seen == [("cpu", "tf32")]
+    assert json.loads((root / "runs" / "p1" / "config.json").read_text())["precision"] == "tf32"
+
+
+def test_matmul_precision_sets_tf32_on_cuda_only_and_restores():
+    from hume.devices import matmul_precision
+
+    before = torch.get_float32_matmul_precision()
+    with matmul_precision(torch.device("cuda"), "tf32"):
+        assert torch.get_float32_matmul_precision() == "high"
+        with matmul_precision("cuda:0", "fp32"):
+            assert torch.get_float32_matmul_precision() == "highest"
+        assert torch.get_float32_matmul_precision() == "high"
+    assert torch.get_float32_matmul_precision() == before
+    with matmul_precision("cpu", "tf32"):
+        assert torch.get_float32_matmul_precision() == before

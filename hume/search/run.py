@@ -19,7 +19,7 @@ from hume.names import canonical_model, check_name
 from hume.runs import (atomic_write, default_run_name, load_config, new_run_dir, resolve_run,
                        write_json)
 from hume.search.config import SearchConfig, resolve
-from hume.devices import resolve_device
+from hume.devices import check_precision, resolve_device
 from hume.search.estimator import HUME, vote
 from hume.search.inputs import load_views, plan_splits
 from hume.store import resolve_dataset
@@ -49,6 +49,7 @@ class SearchRequest:
     sweep: bool = False
     method: str = "hume"
     device: str = "auto"
+    precision: str = "fp32"
     run: Optional[str] = None
     root: Optional[str] = None
     random_state: int = 0
@@ -91,6 +92,7 @@ def _check_request(req: SearchRequest) -> None:
         raise HumeError(f"unknown method {req.method!r}: use hume or turtle")
     if req.seeds < 1:
         raise HumeError(f"--seeds must be ≥ 1, got {req.seeds}")
+    check_precision(req.precision)
     if "warm_start" in req.overrides and req.method != "turtle":
         raise HumeError("--warm-start/--cold-start apply to --method turtle only")
     if len(req.views) == 1 and not req.single_view and req.method != "turtle":
@@ -129,12 +131,12 @@ def _config_from_dict(method: str, d: dict):
 
 
 def _make_estimator(method: str, k: int, seeds: int, cfg, device: str, random_state: int,
-                    single_view: bool):
+                    single_view: bool, precision: str = "fp32"):
     if method == "turtle":
         return _turtle().TURTLE(n_classes=k, n_seeds=seeds, config=cfg, device=device,
-                                random_state=random_state)
-    return HUME(n_classes=k, n_seeds=seeds, config=cfg, device=device, random_state=random_state,
-                allow_single_view=single_view)
+                                precision=precision, random_state=random_state)
+    return HUME(n_classes=k, n_seeds=seeds, config=cfg, device=device, precision=precision,
+                random_state=random_state, allow_single_view=single_view)
 
 
 def execute(req: SearchRequest, resume: bool = False) -> Path:
@@ -150,6 +152,11 @@ def execute(req: SearchRequest, resume: bool = False) -> Path:
                                                 predict_all_views=req.method == "turtle")
     cfg = _resolve_config(req)
     dev = resolve_device(req.device)
+    if req.precision == "tf32" and dev.type != "cuda":
+        import typer
+
+        typer.echo("note: --precision tf32 applies to CUDA GPUs; on the CPU the search runs in fp32",
+                   err=True)
     loaded = load_views(req.root, dataset, views, search_splits, predict_splits, dev,
                         predict_all_views=req.method == "turtle")
     k = req.k if req.k is not None else loaded.num_classes
@@ -171,6 +178,7 @@ def execute(req: SearchRequest, resume: bool = False) -> Path:
                             "preset": req.preset or "default", "sweep": req.sweep},
         "search_splits": search_splits, "predict_splits": predict_splits,
         "stores": loaded.stores, "status": "running", "device": str(dev),
+        "precision": req.precision,
         "single_view": req.single_view,
         "created": datetime.now(timezone.utc).isoformat(), "hume_version": hume.__version__,
     }
@@ -194,7 +202,8 @@ def _sweep(base: SearchConfig, views: list[torch.Tensor], k: int, req: SearchReq
         settings = {"inner_lr_scale": base.inner_lr_scale, **point}
         cfg = replace(base, inner_lr=None, **settings)
         est = HUME(n_classes=k, n_seeds=n_seeds, config=cfg, device=req.device,
-                   random_state=req.random_state + 10_000, allow_single_view=req.single_view)
+                   precision=req.precision, random_state=req.random_state + 10_000,
+                   allow_single_view=req.single_view)
         est.fit(views)
         score = float(np.mean(est.scores_))
         trials.append({**settings, "mean_score": score, "scores": est.scores_.tolist()})
@@ -214,7 +223,8 @@ def _fit_and_write(run_dir: Path, config: dict, loaded, cfg: Optional[SearchConf
     k, seeds = int(config["k"]), int(config["n_seeds"])
     random_state = int(config["hyperparameters"].get("random_state", 0))
     est = _make_estimator(config["method"], k, seeds, cfg, config.get("device", "auto"),
-                          random_state, bool(config.get("single_view")))
+                          random_state, bool(config.get("single_view")),
+                          config.get("precision", "fp32"))
     state_path = run_dir / "state.pt"
 
     def checkpoint(st: dict) -> None:
@@ -295,7 +305,8 @@ def _resume(req: SearchRequest) -> Path:
     hp = config["hyperparameters"]
     if hp.get("sweep") and not config.get("sweep_done"):  # interrupted during the sweep: redo it
         sweep_req = SearchRequest(views=config["views"], seeds=int(config["n_seeds"]),
-                                  device=str(dev), random_state=int(hp.get("random_state", 0)),
+                                  device=str(dev), precision=config.get("precision", "fp32"),
+                                  random_state=int(hp.get("random_state", 0)),
                                   single_view=bool(config.get("single_view")))
         cfg = _sweep(cfg, loaded.search, int(config["k"]), sweep_req, run_dir, config)
         hp.update(cfg.to_dict())

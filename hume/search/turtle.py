@@ -45,6 +45,7 @@ from typing import Any, Optional
 import numpy as np
 import torch
 
+from hume.devices import matmul_precision
 from hume.errors import HumeError
 from hume.search.seed_groups import OuterLoop, memory_budget, run_in_groups, select
 
@@ -431,6 +432,7 @@ class TURTLE:
         iters, inner_steps, batch_size (alias ``subset_size``), entropy_weight, inner_lr,
         outer_lr, warm_start, standardise: override single settings (None: the preset's).
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
+        precision: ``"fp32"`` or ``"tf32"`` matrix products in the search on a CUDA GPU (as HUME).
         random_state: base seed; seed j of a run depends only on (random_state, j).
         group_size: seeds per batch (None: as many as fit in device memory).
         dtype: compute dtype (float32; float64 for tests).
@@ -454,7 +456,8 @@ class TURTLE:
                  entropy_weight: Optional[float] = None, inner_lr: Optional[float] = None,
                  outer_lr: Optional[float] = None, warm_start: Optional[bool] = None,
                  standardise: Optional[bool] = None, config: Optional[TurtleConfig] = None,
-                 device: str = "auto", random_state: int = 0, group_size: Optional[int] = None,
+                 device: str = "auto", precision: str = "fp32", random_state: int = 0,
+                 group_size: Optional[int] = None,
                  dtype: torch.dtype = torch.float32, verbose: bool = False,
                  num_threads: Optional[int] = None, **unused: Any):
         given = sorted(key for key, v in unused.items() if v is not None and v is not False)
@@ -470,6 +473,7 @@ class TURTLE:
         self.warm_start, self.standardise = warm_start, standardise
         self.config = config
         self.device = device
+        self.precision = precision
         self.random_state = random_state
         self.group_size = group_size
         self.dtype = dtype
@@ -513,8 +517,9 @@ class TURTLE:
         ``views``: one (N, d) array/tensor or a sequence of them (any number ≥ 1). The same
         checkpoint / resume / progress hooks as :meth:`hume.search.estimator.HUME.fit`.
         """
-        from hume.devices import resolve_device
+        from hume.devices import check_precision, resolve_device
 
+        check_precision(self.precision)
         cfg = self.resolved_config()
         k = int(self.n_classes)
         if self.n_seeds < 1:
@@ -567,8 +572,9 @@ class TURTLE:
             return {"encoder": [{key: t[j].cpu() for key, t in e.items()} for e in res.encoders],
                     "objective": float(res.objectives[j]), "labels": res.labels[j].cpu()}
 
-        done = run_in_groups(self.n_seeds, bsize, cfg.iters, search, keep, resume_state,
-                             checkpoint, progress)
+        with matmul_precision(device, self.precision):
+            done = run_in_groups(self.n_seeds, bsize, cfg.iters, search, keep, resume_state,
+                                 checkpoint, progress)
         seeds = range(self.n_seeds)
         self.encoders_ = [{key: torch.stack([done[s]["encoder"][v][key] for s in seeds])
                            for key in ("weight", "bias")} for v in range(len(data))]
