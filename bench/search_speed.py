@@ -44,6 +44,23 @@ def make_data(n: int, d1: int, d2: int, k: int, seed: int = 0) -> tuple[np.ndarr
     return x1.astype(np.float32), x2.astype(np.float32)
 
 
+def digits_views() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's digits as the issue's official run saw them: φ1 = pixels, φ2 = HOG,
+    embedded by hume's own ``pixels`` and ``hog`` models into a temporary workspace."""
+    import tempfile
+
+    from hume.embed.pipeline import embed
+    from hume.store.loading import load_view
+
+    with tempfile.TemporaryDirectory(prefix="hume-bench-digits-") as root:
+        views = []
+        for model in ("pixels", "hog"):
+            (path,) = embed(model, "digits", root=root, device="cpu", precision="fp32",
+                            workers=0, progress=False, dtype="float32")
+            views.append(load_view(path).numpy())
+    return views[0], views[1]
+
+
 class OfficialStyle:
     """One seed, structured like the official code (see the module docstring)."""
 
@@ -176,8 +193,9 @@ def _sync(device: str) -> None:
 
 
 def run_config(name, n, d1, d2, k, cfg, device, ref_iters, hume_iters, seeds_batch,
-               learn2learn: bool = False, tf32: bool = False):
-    phi1, phi2 = make_data(n, d1, d2, k)
+               learn2learn: bool = False, tf32: bool = False, views=None):
+    phi1, phi2 = make_data(n, d1, d2, k) if views is None else views
+    n, d1, d2 = phi1.shape[0], phi1.shape[1], phi2.shape[1]
     out = {"name": name, "N": n, "d1": d1, "d2": d2, "K": k, "T": cfg.inner_steps,
            "S": cfg.subsets, "m": min(cfg.subset_size or 10_000, n), "device": device,
            "outer_iters": cfg.iters}
@@ -219,6 +237,9 @@ def main(argv=None) -> None:
     ap.add_argument("--tf32", action="store_true",
                     help="also time hume with TensorFloat-32 matrix products, as `hume search "
                          "--precision tf32` (CUDA only; the reference stays fp32 as the official code)")
+    ap.add_argument("--digits", action="store_true",
+                    help="also time the real digits views (pixels φ1, HOG φ2), as in the official "
+                         "run the issue quotes")
     args = ap.parse_args(argv)
     info = {"machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
             "torch": torch.__version__, "threads": torch.get_num_threads(),
@@ -248,6 +269,9 @@ def main(argv=None) -> None:
     else:
         record(run_config("cpu N=2000 d=64 K=10", 2000, 64, 64, 10, PAPER, args.device,
                           args.ref_iters, args.iters, args.seeds, **common))
+    if args.digits:
+        record(run_config("digits, pixels φ1, hog φ2", 0, 0, 0, 10, PAPER, args.device,
+                          args.ref_iters, args.iters, args.seeds, **common, views=digits_views()))
 
 
 def markdown(info: dict, results: list[dict], args) -> str:
@@ -261,7 +285,8 @@ def markdown(info: dict, results: list[dict], args) -> str:
              f"{info['threads']} thread(s); load average at the end {load}. {args.note}".rstrip(),
              f"Command: `python bench/search_speed.py --device {args.device} --ref-iters "
              f"{args.ref_iters} --iters {args.iters} --seeds {args.seeds}"
-             f"{' --learn2learn' if args.learn2learn else ''}{' --tf32' if args.tf32 else ''}`"
+             f"{' --learn2learn' if args.learn2learn else ''}{' --tf32' if args.tf32 else ''}"
+             f"{' --digits' if args.digits else ''}`"
              + (" (large-K: 1 timed iteration, 2 seeds batched)." if args.device.startswith("cuda") else "."),
              "Reference: one seed, Python loop over subsets, NumPy sampling on the host, copy per "
              "subset, torch orthogonal parametrisation, autograd through the unrolled inner steps. "
