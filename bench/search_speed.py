@@ -274,6 +274,30 @@ def main(argv=None) -> None:
                           args.ref_iters, args.iters, args.seeds, **common, views=digits_views()))
 
 
+def _tf32_sentence(r: dict) -> str:
+    return (f"With TF32 matrix products (`--tf32`, as `hume search --precision tf32`; the reference "
+            f"stays fp32) on {r['name']}: hume {r['hume_1seed_tf32_s_per_iter_seed']:.3f} s/iter with "
+            f"1 seed ({r['speedup_1seed_tf32']:.1f}×), {r['hume_batched_tf32_s_per_iter_seed']:.3f} "
+            f"s/iter/seed batched ({r['speedup_batched_tf32']:.1f}×); projected 100 seeds × "
+            f"{r['outer_iters']} iterations: {r['projected_100_seed_hours_tf32']:.2f} h.")
+
+
+def _learn2learn_sentence(r: dict) -> str:
+    ref = r["learn2learn_reference_s_per_iter_seed"]
+    return (f"learn2learn reference (`--learn2learn`: the inner fit through learn2learn's MAML "
+            f"clone/adapt and F.cross_entropy, as the official code) on {r['name']}: {ref:.3f} s per "
+            f"outer iteration (plain reference {r['reference_s_per_iter_seed']:.3f}); hume's speed-up "
+            f"against it: {ref / r['hume_1seed_s_per_iter_seed']:.1f}× (1 seed), "
+            f"{ref / r['hume_batched_s_per_iter_seed']:.1f}× (batched).")
+
+
+def _turtle_sentence(r: dict) -> str:
+    return (f"TURTLE (hume.search.turtle search loop, its default settings) on {r['name']}: "
+            f"{r['turtle_1seed_s_per_step_seed']:.3f} s per outer step with 1 seed, "
+            f"{r.get('turtle_10seed_s_per_step_seed', float('nan')):.3f} s per step per seed with "
+            "10 seeds batched.")
+
+
 def markdown(info: dict, results: list[dict], args) -> str:
     import os
 
@@ -301,31 +325,10 @@ def markdown(info: dict, results: list[dict], args) -> str:
                      f"{r['hume_1seed_s_per_iter_seed']:.3f} | {r['hume_batched_s_per_iter_seed']:.3f} "
                      f"({r['seeds_batched']}) | {r['speedup_1seed']:.1f}× | {r['speedup_batched']:.1f}× | "
                      f"{r['projected_100_seed_hours']:.2f} |")
-    for r in results:
-        if "hume_1seed_tf32_s_per_iter_seed" in r:
-            lines.append("")
-            lines.append(f"With TF32 matrix products (`--tf32`, as `hume search --precision tf32`; the reference stays fp32) on {r['name']}: "
-                         f"hume {r['hume_1seed_tf32_s_per_iter_seed']:.3f} s/iter with 1 seed "
-                         f"({r['speedup_1seed_tf32']:.1f}×), {r['hume_batched_tf32_s_per_iter_seed']:.3f} "
-                         f"s/iter/seed batched ({r['speedup_batched_tf32']:.1f}×); projected 100 seeds × "
-                         f"{r['outer_iters']} iterations: {r['projected_100_seed_hours_tf32']:.2f} h.")
-    for r in results:
-        if "learn2learn_reference_s_per_iter_seed" in r:
-            ref = r["learn2learn_reference_s_per_iter_seed"]
-            batched = "hume_batched_s_per_iter_seed"
-            lines.append("")
-            lines.append(f"learn2learn reference (`--learn2learn`: the inner fit through learn2learn's "
-                         f"MAML clone/adapt and F.cross_entropy, as the official code) on {r['name']}: "
-                         f"{ref:.3f} s per outer iteration (plain reference {r['reference_s_per_iter_seed']:.3f}); "
-                         f"hume's speed-up against it: {ref / r['hume_1seed_s_per_iter_seed']:.1f}× (1 seed), "
-                         f"{ref / r[batched]:.1f}× (batched).")
-    for r in results:
-        if "turtle_1seed_s_per_step_seed" in r:
-            lines.append("")
-            lines.append(f"TURTLE (hume.search.turtle search loop, its default settings) on {r['name']}: "
-                         f"{r['turtle_1seed_s_per_step_seed']:.3f} s per outer step with 1 seed, "
-                         f"{r.get('turtle_10seed_s_per_step_seed', float('nan')):.3f} s per step "
-                         "per seed with 10 seeds batched.")
+    for key, sentence in (("hume_1seed_tf32_s_per_iter_seed", _tf32_sentence),
+                          ("learn2learn_reference_s_per_iter_seed", _learn2learn_sentence),
+                          ("turtle_1seed_s_per_step_seed", _turtle_sentence)):
+        lines += [part for r in results if key in r for part in ("", sentence(r))]
     return "\n".join(lines)
 
 
