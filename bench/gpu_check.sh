@@ -11,8 +11,9 @@
 # and the updated RESULTS.md are copied to OUTDIR (default: $OUT, else /tmp/hume-gpu-check).
 #
 # Python packages: the GPU machine has no internet. Wheels that its Python lacks (open_clip_torch,
-# zarr and their dependencies) are installed from .whl/ when that folder exists; fetch them here,
-# where pip works, with:
+# zarr and their dependencies) are installed from .whl/ when that folder exists. .whl/ is ignored
+# by git, so the device call must carry it (device tool: carry [".whl"]). Fetch them here, where
+# pip works, with:
 #   python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
 #     --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
 #     -d .whl open_clip_torch==3.3.0 ftfy==6.3.1 wcwidth==0.9.4 zarr==3.1.6 numcodecs==0.16.6 \
@@ -51,6 +52,12 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1 | tee 
     2>&1 | tee "$out/torch.txt" || exit 1
 timeout 300 "$py" bench/search_speed.py --device cuda --ref-iters 1 --iters 2 --seeds 10 --tf32 \
     --json "$out/search_cuda.json" --results bench/RESULTS.md 2>&1 | tee "$out/search.log" || status=1
-timeout 220 "$py" bench/embed_speed.py --device cuda 2>&1 | tee "$out/embed.log" || status=1
+if "$py" -c "import open_clip, zarr" 2>/dev/null; then
+    timeout 220 "$py" bench/embed_speed.py --device cuda 2>&1 | tee "$out/embed.log" || status=1
+else
+    echo "error: the embed benchmark needs open_clip and zarr: put their wheels in .whl/ (command" \
+         "at the top of this script) and carry .whl to this machine" | tee "$out/embed.log"
+    status=1
+fi
 cp bench/RESULTS.md "$out/RESULTS.md"
 exit $status

@@ -58,9 +58,17 @@ def matmul_precision(device: Any, precision: str = "fp32") -> Iterator[None]:
     if getattr(device, "type", str(device).split(":")[0]) != "cuda":
         yield
         return
-    before = torch.get_float32_matmul_precision()
-    torch.set_float32_matmul_precision("high" if precision == "tf32" else "highest")
+    matmul = torch.backends.cuda.matmul
+    if hasattr(matmul, "fp32_precision"):  # torch ≥ 2.9: the per-backend API (the legacy getter
+        before = matmul.fp32_precision     # raises once this one has been set to tf32)
+        matmul.fp32_precision = "tf32" if precision == "tf32" else "ieee"
+    else:
+        before = torch.get_float32_matmul_precision()
+        torch.set_float32_matmul_precision("high" if precision == "tf32" else "highest")
     try:
         yield
     finally:
-        torch.set_float32_matmul_precision(before)
+        if hasattr(matmul, "fp32_precision"):
+            matmul.fp32_precision = before
+        else:
+            torch.set_float32_matmul_precision(before)

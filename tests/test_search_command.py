@@ -272,15 +272,58 @@ def test_precision_is_recorded_and_applied_around_the_search(tmp_path, monkeypat
     assert json.loads((root / "runs" / "p1" / "config.json").read_text())["precision"] == "tf32"
 
 
+def test_resume_keeps_the_runs_precision_unless_given(tmp_path, monkeypatch):
+    import contextlib
+
+    import hume.search.algorithm as algorithm
+    import hume.search.estimator as estimator
+
+    seen = []
+
+    @contextlib.contextmanager
+    def spy(device, precision):
+        seen.append(precision)
+        yield
+
+    monkeypatch.setattr(estimator, "matmul_precision", spy)
+    real = algorithm.outer_loss
+
+    def interrupt_at_5(data, a, k, cfg, it, *args, **kw):
+        if it == 5:
+            raise KeyboardInterrupt
+        return real(data, a, k, cfg, it, *args, **kw)
+
+    root, _ = _planted_stores(tmp_path)
+    config = root / "runs" / "p2" / "config.json"
+    monkeypatch.setattr(algorithm, "outer_loss", interrupt_at_5)
+    r = _invoke("search", "--views", "va,vb", "--root", root, "--run", "p2", "--precision", "tf32",
+                *FAST)
+    assert r.exit_code == 130
+    r = _invoke("search", "--resume", "--run", "p2", "--root", root)  # interrupted again
+    assert r.exit_code == 130 and json.loads(config.read_text())["precision"] == "tf32"
+    assert_one_line_error(_invoke("search", "--resume", "--run", "p2", "--root", root,
+                                  "--precision", "fp16"), "precision")
+    monkeypatch.setattr(algorithm, "outer_loss", real)
+    r = _invoke("search", "--resume", "--run", "p2", "--root", root, "--precision", "fp32")
+    assert r.exit_code == 0, r.output
+    assert seen == ["tf32", "tf32", "fp32"]
+    assert json.loads(config.read_text())["precision"] == "fp32"
+
+
 def test_matmul_precision_sets_tf32_on_cuda_only_and_restores():
     from hume.devices import matmul_precision
 
-    before = torch.get_float32_matmul_precision()
+    matmul = torch.backends.cuda.matmul
+    if hasattr(matmul, "fp32_precision"):
+        state, tf32, full = (lambda: matmul.fp32_precision), "tf32", "ieee"
+    else:
+        state, tf32, full = torch.get_float32_matmul_precision, "high", "highest"
+    before = state()
     with matmul_precision(torch.device("cuda"), "tf32"):
-        assert torch.get_float32_matmul_precision() == "high"
+        assert state() == tf32
         with matmul_precision("cuda:0", "fp32"):
-            assert torch.get_float32_matmul_precision() == "highest"
-        assert torch.get_float32_matmul_precision() == "high"
-    assert torch.get_float32_matmul_precision() == before
+            assert state() == full
+        assert state() == tf32
+    assert state() == before
     with matmul_precision("cpu", "tf32"):
-        assert torch.get_float32_matmul_precision() == before
+        assert state() == before

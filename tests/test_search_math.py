@@ -85,17 +85,33 @@ def test_shared_rows_hypergradient_matches_unrolled_autograd(keep_probs, chunk, 
     if not keep_probs:
         monkeypatch.setattr(inner, "KEEP_PROBS_BYTES", 0)
     x, y, train, v0, w = _shared_problem()
-    k, steps, lr, n_tr = 3, 12, 0.7, 24
-    loss = shared_rows_inner_loss(x, y, train, v0, k, steps, lr, n_tr, chunk)
-    (g,) = torch.autograd.grad((loss * w).sum(), y)
+    k, steps, lr = 3, 12, 0.7
     tr = [train[i].nonzero().squeeze(1) for i in range(train.shape[0])]
     va = [(1 - train[i]).nonzero().squeeze(1) for i in range(train.shape[0])]
+    loss = shared_rows_inner_loss(x, y, train, torch.stack(va), v0, k, steps, lr, chunk)
+    (g,) = torch.autograd.grad((loss * w).sum(), y)
     ref = _unrolled_reference(torch.stack([x[i] for i in tr]), torch.stack([x[i] for i in va]),
                               torch.stack([y[i] for i in tr]), torch.stack([y[i] for i in va]),
                               v0, k, steps, lr)
     (r,) = torch.autograd.grad((ref * w).sum(), y)
     assert torch.allclose(loss, ref, rtol=1e-10)
     assert (g - r).norm() / r.norm() <= 1e-8
+
+
+def test_kept_probabilities_stay_within_the_budget_over_all_chunks(monkeypatch):
+    """Chunks keep their probabilities only while the whole call stays within the budget."""
+    import hume.search.inner as inner
+
+    x, y, train, v0, _ = _shared_problem(s=4)
+    va = torch.stack([(1 - train[i]).nonzero().squeeze(1) for i in range(4)])
+    steps, one_chunk = 5, 5 * 6 * 30 * 8  # T × (1 subset × B·K) × N × float64
+    monkeypatch.setattr(inner, "KEEP_PROBS_BYTES", 2 * one_chunk)
+    kept = []
+    real = inner.FitClassifiers.apply
+    monkeypatch.setattr(inner.FitClassifiers, "apply",
+                        lambda *a: kept.append(a[-1]) or real(*a))
+    shared_rows_inner_loss(x, y, train, va, v0, 3, steps, 0.5, chunk=1)
+    assert kept == [True, True, False, False]
 
 
 def test_search_uses_one_shared_x_when_subsets_hold_every_row(monkeypatch):

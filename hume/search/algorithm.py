@@ -29,7 +29,7 @@ import torch
 
 from hume.search.config import SearchConfig
 from hume.search.encoder import _mix, hard_labels, init_params, l2_normalise, orthonormal_rows, soft_labels
-from hume.search.inner import inner_loss, shared_rows_inner_loss
+from hume.search.inner import KEEP_PROBS_BYTES, inner_loss, shared_rows_inner_loss
 from hume.search.seed_groups import OuterLoop, memory_budget
 
 
@@ -164,8 +164,9 @@ def outer_loss(data: Prepared, a: torch.Tensor, k: int, cfg: SearchConfig, it: i
             v0 = _inner_init(gen, cfg.subsets, x_all.shape[-1], k, device, dtype)
         v0 = v0.repeat(1, 1, b)  # every seed starts its subset's classifier from the same V0
         if shared_rows:
-            ce = ce + shared_rows_inner_loss(x_all, y, train, v0, k, cfg.inner_steps,
-                                             data.inner_lr[v], n_tr, _chunk(device, b * k, n))
+            ce = ce + shared_rows_inner_loss(x_all, y, train, idx[:, n_tr:], v0, k,
+                                             cfg.inner_steps, data.inner_lr[v],
+                                             _chunk(device, b * k, n))
             continue
         x = x_all[idx]
         ce = ce + inner_loss(x[:, :n_tr], x[:, n_tr:], y_sub[:, :n_tr], y_sub[:, n_tr:], v0,
@@ -184,6 +185,7 @@ def group_size(data: Prepared, k: int, cfg: SearchConfig, budget_bytes: Optional
     m = min(cfg.subset_size or 10_000, data.n)
     s = cfg.subsets
     shared = sum(s * m * x.shape[1] * 3 for x in data.phi2) * item
+    shared += len(data.phi2) * KEEP_PROBS_BYTES  # probabilities kept until the backward pass
     per_seed = 0
     for x in data.phi2:
         # stored iterates + a few (S, m, K) activations per φ2 view

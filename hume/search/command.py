@@ -50,7 +50,7 @@ def search(
     warm_start: Optional[bool] = typer.Option(None, "--warm-start/--cold-start", help="TURTLE only: keep the inner classifiers across outer steps (default) or start them afresh each step (paper)."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run (with --run NAME; default: the newest run)."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
-    precision: str = typer.Option("fp32", "--precision", help="Matrix products of the search on a CUDA GPU: fp32 (default, as the official code) or tf32 (TensorFloat-32 tensor cores, Ampere or newer: several times faster, products rounded to a 10-bit mantissa). No effect on the CPU."),
+    precision: Optional[str] = typer.Option(None, "--precision", help="Matrix products of the search on a CUDA GPU: fp32 (default, as the official code) or tf32 (TensorFloat-32 tensor cores, Ampere or newer: several times faster, products rounded to a 10-bit mantissa). No effect on the CPU. With --resume: the run's own unless given."),
     run: Optional[str] = typer.Option(None, "--run", help="Run name. Default: time-dataset-method."),
     random_state: int = typer.Option(0, "--random-state", help="Base seed of the run."),
     single_view: bool = typer.Option(False, "--single-view", help="Allow one view (used as both φ1 and φ2)."),

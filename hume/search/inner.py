@@ -35,7 +35,6 @@ Two layouts of the rows (seeds always share each step's subsets, see
 
 from __future__ import annotations
 
-import math
 from typing import Optional
 
 import torch
@@ -73,11 +72,13 @@ class FitClassifiers(torch.autograd.Function):
 
     Inputs: x (S, n, d+1) gathered or (N, d+1) shared; y (S, n, B·K) or (N, B·K); train mask
     (S, N) 0/1 for the shared layout, else None; v0 (S, d+1, B·K); K; T; η; n_fit (rows per
-    fit: n, or the mask's count of ones). Output: V_Tᵀ (S, B·K, d+1).
+    fit: n, or the mask's count of ones); keep: store the probabilities P_t (T·S·B·K·n values)
+    instead of recomputing them (see :func:`keep_probs`). Output: V_Tᵀ (S, B·K, d+1).
     """
 
     @staticmethod
-    def forward(ctx, x, y, train, v0, k: int, steps: int, lr: float, n_fit: int):  # type: ignore[override]
+    def forward(ctx, x, y, train, v0, k: int, steps: int, lr: float, n_fit: int,  # type: ignore[override]
+                keep_p_too: bool):
         s_n, width = v0.shape[0], v0.shape[2]
         n = x.shape[-2]
         xt = x.transpose(-1, -2).contiguous()
@@ -90,12 +91,11 @@ class FitClassifiers(torch.autograd.Function):
         shape = (s_n, width // k, k, n)
         sm = y4.sum(2, keepdim=True) * fit                      # rowsum(Y) on train rows, else 0
         step = lr / n_fit
-        ytx = _rx((y4 * fit).expand(shape).flatten(1, 2), x).mul_(step)  # η/n · Yᵀ X, every step
+        ym = y4 if train is None else (y4 * fit)
+        ytx = _rx(ym.flatten(1, 2), x).mul_(step)               # η/n · Yᵀ X, the same every step
         vt = v0.transpose(1, 2).contiguous()                    # Vᵀ (S, B·K, d+1)
         keep = vt.new_empty((steps, *vt.shape))
-        keep_p: Optional[list[torch.Tensor]] = None
-        if steps * math.prod(shape) * vt.element_size() <= KEEP_PROBS_BYTES:
-            keep_p = []
+        keep_p: Optional[list[torch.Tensor]] = [] if keep_p_too else None
         z = vt.new_empty((s_n, width, n))
         for t in range(steps):
             keep[t].copy_(vt)
@@ -146,34 +146,47 @@ class FitClassifiers(torch.autograd.Function):
             g_y = g.mul_(fit).sum(0).view(b * k, n).T
         else:
             g_y = g.view(s_n, b * k, n).transpose(1, 2)
-        return None, g_y, None, None, None, None, None, None
+        return None, g_y, None, None, None, None, None, None, None
+
+
+def keep_probs(budget: int, steps: int, rows: int, n: int, item: int = 4) -> bool:
+    """Whether T steps of (rows × n) probabilities fit in ``budget`` bytes."""
+    return steps * rows * n * item <= budget
 
 
 def inner_loss(x_tr: torch.Tensor, x_val: torch.Tensor, y_tr: torch.Tensor, y_val: torch.Tensor,
                v0: torch.Tensor, k: int, steps: int, lr: float) -> torch.Tensor:
     """(S, B) held-out cross-entropy of classifiers fitted by T GD steps (gathered rows):
     x_tr (S, n, d+1), x_val (S, n_v, d+1), y_tr (S, n, B·K), y_val (S, n_v, B·K), v0 (S, d+1, B·K)."""
-    vt = FitClassifiers.apply(x_tr, y_tr, None, v0, k, steps, lr, x_tr.shape[1])
+    s_n, n, width = y_tr.shape
+    keep = keep_probs(KEEP_PROBS_BYTES, steps, s_n * width, n, y_tr.element_size())
+    vt = FitClassifiers.apply(x_tr, y_tr, None, v0, k, steps, lr, n, keep)
     logp = torch.log_softmax(torch.bmm(x_val, vt.transpose(1, 2)).unflatten(-1, (-1, k)), -1)
     return -(logp * y_val.unflatten(-1, (-1, k))).sum(-1).mean(1)
 
 
-def shared_rows_inner_loss(x: torch.Tensor, y: torch.Tensor, train: torch.Tensor, v0: torch.Tensor,
-                           k: int, steps: int, lr: float, n_tr: int,
+def shared_rows_inner_loss(x: torch.Tensor, y: torch.Tensor, train: torch.Tensor,
+                           held_out: torch.Tensor, v0: torch.Tensor, k: int, steps: int, lr: float,
                            chunk: Optional[int] = None) -> torch.Tensor:
     """(S, B) held-out cross-entropy when every subset holds all N rows (shared layout):
-    x (N, d+1), y (N, B·K), train (S, N) 0/1 with ``n_tr`` ones per row, v0 (S, d+1, B·K).
+    x (N, d+1), y (N, B·K), train (S, N) 0/1 marking each subset's fit rows, held_out (S, n_v)
+    indices of the others, v0 (S, d+1, B·K).
 
     ``chunk`` subsets are fitted at a time (all at once when None); the problems of different
-    subsets are independent, so this only bounds the working set (the CPU's caches)."""
+    subsets are independent, so this only bounds the working set (the CPU's caches). Chunks keep
+    their probabilities while the whole call stays within ``KEEP_PROBS_BYTES``."""
     s_n, n = train.shape
+    n_tr = n - held_out.shape[1]
     chunk = s_n if chunk is None else max(1, chunk)
-    y3 = y.T.unflatten(0, (-1, k))  # (B, K, N)
+    budget = KEEP_PROBS_BYTES
     parts = []
     for i in range(0, s_n, chunk):
         mask = train[i:i + chunk]
-        vt = FitClassifiers.apply(x, y, mask, v0[i:i + chunk], k, steps, lr, n_tr)
-        logp = torch.log_softmax(torch.matmul(vt, x.T).unflatten(1, (-1, k)), 2)  # (c, B, K, N)
-        held_out = (1 - mask).view(mask.shape[0], 1, 1, n)
-        parts.append(-(logp * y3 * held_out).sum((2, 3)) / (n - n_tr))
+        rows = mask.shape[0] * y.shape[1]
+        keep = keep_probs(budget, steps, rows, n, y.element_size())
+        budget -= keep * steps * rows * n * y.element_size()
+        vt = FitClassifiers.apply(x, y, mask, v0[i:i + chunk], k, steps, lr, n_tr, keep)
+        idx = held_out[i:i + chunk]
+        logp = torch.log_softmax(torch.bmm(x[idx], vt.transpose(1, 2)).unflatten(-1, (-1, k)), -1)
+        parts.append(-(logp * y[idx].unflatten(-1, (-1, k))).sum(-1).mean(1))
     return torch.cat(parts)

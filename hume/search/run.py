@@ -49,7 +49,7 @@ class SearchRequest:
     sweep: bool = False
     method: str = "hume"
     device: str = "auto"
-    precision: str = "fp32"
+    precision: Optional[str] = None  # None: fp32 for a new run, the run's own on resume
     run: Optional[str] = None
     root: Optional[str] = None
     random_state: int = 0
@@ -92,7 +92,8 @@ def _check_request(req: SearchRequest) -> None:
         raise HumeError(f"unknown method {req.method!r}: use hume or turtle")
     if req.seeds < 1:
         raise HumeError(f"--seeds must be ≥ 1, got {req.seeds}")
-    check_precision(req.precision)
+    if req.precision is not None:
+        check_precision(req.precision)
     if "warm_start" in req.overrides and req.method != "turtle":
         raise HumeError("--warm-start/--cold-start apply to --method turtle only")
     if len(req.views) == 1 and not req.single_view and req.method != "turtle":
@@ -178,7 +179,7 @@ def execute(req: SearchRequest, resume: bool = False) -> Path:
                             "preset": req.preset or "default", "sweep": req.sweep},
         "search_splits": search_splits, "predict_splits": predict_splits,
         "stores": loaded.stores, "status": "running", "device": str(dev),
-        "precision": req.precision,
+        "precision": req.precision or "fp32",
         "single_view": req.single_view,
         "created": datetime.now(timezone.utc).isoformat(), "hume_version": hume.__version__,
     }
@@ -202,7 +203,7 @@ def _sweep(base: SearchConfig, views: list[torch.Tensor], k: int, req: SearchReq
         settings = {"inner_lr_scale": base.inner_lr_scale, **point}
         cfg = replace(base, inner_lr=None, **settings)
         est = HUME(n_classes=k, n_seeds=n_seeds, config=cfg, device=req.device,
-                   precision=req.precision, random_state=req.random_state + 10_000,
+                   precision=req.precision or "fp32", random_state=req.random_state + 10_000,
                    allow_single_view=req.single_view)
         est.fit(views)
         score = float(np.mean(est.scores_))
@@ -302,6 +303,8 @@ def _resume(req: SearchRequest) -> Path:
                             "start a new run")
     cfg = _config_from_dict(config["method"], config["hyperparameters"])
     config["device"] = str(dev)
+    if req.precision is not None:  # like --device, an explicit --precision applies from here on
+        config["precision"] = check_precision(req.precision)
     hp = config["hyperparameters"]
     if hp.get("sweep") and not config.get("sweep_done"):  # interrupted during the sweep: redo it
         sweep_req = SearchRequest(views=config["views"], seeds=int(config["n_seeds"]),
