@@ -293,6 +293,16 @@ def main() -> None:
                     runs[mode].append(r)
             best = {m: max(rs, key=lambda r: r["images_per_s"]) for m, rs in runs.items()}
             rows.append((name, best["reference"], best["pipeline"], runs))
+            # written after every model, so a time limit on a later one loses no measured row
+            text = section(args, names, n_images, started, rows, gpu)
+            if not args.no_write:
+                write_section(f"{args.device}:{'+'.join(names)}", text)
+    print(text)
+
+
+def section(args: argparse.Namespace, names: list[str], n_images: int, started: str,
+            rows: list, gpu: bool) -> str:
+    """The RESULTS.md section for the models measured so far."""
     lines = [
         f"## Embed speed ({args.device}, {', '.join(names)}): `hume embed` vs a plain loop",
         "",
@@ -336,10 +346,9 @@ def main() -> None:
             "GPU utilisation sampled with nvidia-smi every 0.2 s): not measured here, this machine "
             "has no GPU.",
         ]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if not args.no_write:
-        write_section(f"{args.device}:{'+'.join(names)}", text)
+    return "\n".join(lines) + "\n"
+
+
 
 
 if __name__ == "__main__":
