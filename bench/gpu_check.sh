@@ -7,8 +7,9 @@
 # It runs bench/search_speed.py --device cuda (CIFAR-10-sized and ImageNet-sized problems, fp32
 # and TF32, against the official-structured reference) and bench/embed_speed.py --device cuda
 # (random-weight ViT-L/14 and DINOv2 ViT-g/14, batch 256, fp16), each under a time limit so the
-# whole script ends inside 9.5 minutes (run it with the device tool's timeout_s 600), and writes their sections of bench/RESULTS.md. Logs, JSON
-# and the updated RESULTS.md are copied to OUTDIR (default: $OUT, else /tmp/hume-gpu-check).
+# whole script ends inside 9.5 minutes (give the device call timeout_s 600), and writes their
+# sections of bench/RESULTS.md (after every problem or model). Logs, JSON and the updated
+# RESULTS.md are copied to OUTDIR (default: $OUT, else /tmp/hume-gpu-check).
 #
 # Python packages: the GPU machine has no internet. Wheels that its Python lacks (open_clip_torch,
 # zarr and their dependencies) are installed from .whl/ when that folder exists. .whl/ is ignored
