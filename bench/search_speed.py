@@ -264,7 +264,8 @@ def main(argv=None) -> None:
         record(run_config("cifar10-sized", 50_000, 768, 1536, 10, PAPER, args.device,
                           args.ref_iters, args.iters, args.seeds, **common))
         # One large-K iteration is ~0.4 PFLOP per seed: one timed iteration, two seeds batched.
-        record(run_config("imagenet-sized (large-K)", 100_000, 768, 1536, 1000, LARGE_K,
+        # φ1 2 048 wide (the paper's MoCo ResNet-50): HUME's encoder needs K ≤ d1.
+        record(run_config("imagenet-sized (large-K)", 100_000, 2048, 1536, 1000, LARGE_K,
                           args.device, 1, 1, min(args.seeds, 2), **common))
     else:
         record(run_config("cpu N=2000 d=64 K=10", 2000, 64, 64, 10, PAPER, args.device,

@@ -162,6 +162,7 @@ def test_bad_input_is_one_line_exit_2(tmp_path):
     assert_one_line_error(_invoke(*base, "--views", "va,nope"), "nope")
     assert_one_line_error(_invoke(*base, "--views", "va,vb", "--k", "1"), "at least 2")
     assert_one_line_error(_invoke(*base, "--views", "va,vb", "--k", "500"), "exceeds")
+    assert_one_line_error(_invoke(*base, "--views", "va,vb", "--k", "7"), "dimension of φ1")
     assert_one_line_error(_invoke(*base, "--views", "va,vb", "--subset-size", "1000"), "subset")
     assert_one_line_error(_invoke(*base, "--views", "va,vb", "--setting", "sideways"), "setting")
     assert_one_line_error(_invoke(*base, "--views", "va,vb", "--method", "magic"), "method")

@@ -112,6 +112,8 @@ def test_bad_k_and_subset_size_are_refused():
         HUME(n_classes=1, device="cpu").fit(views)
     with pytest.raises(HumeError, match="exceeds"):
         HUME(n_classes=31, device="cpu").fit(views)
+    with pytest.raises(HumeError, match="dimension of φ1"):  # φ1 has 8 dims: at most 8 classes
+        HUME(n_classes=9, device="cpu").fit(views)
     with pytest.raises(HumeError, match="subset size"):
         HUME(n_classes=3, subset_size=31, device="cpu").fit(views)
 

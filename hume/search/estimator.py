@@ -44,7 +44,7 @@ def as_view(x: Any, name: str) -> torch.Tensor:
 
 def check_views(views: Sequence[Any], k: int, allow_single_view: bool,
                 names: Optional[Sequence[str]] = None) -> list[torch.Tensor]:
-    """Validate the view list: ≥ 2 views (or the explicit opt-in), same rows, 2 ≤ K ≤ N."""
+    """Validate the view list: ≥ 2 views (or the explicit opt-in), same rows, 2 ≤ K ≤ N, K ≤ d1."""
     views = list(views)
     names = list(names) if names is not None else [f"#{i + 1}" for i in range(len(views))]
     if not views:
@@ -67,6 +67,12 @@ def check_views(views: Sequence[Any], k: int, allow_single_view: bool,
         raise HumeError(f"the number of classes must be at least 2, got {k}")
     if k > n:
         raise HumeError(f"the number of classes ({k}) exceeds the number of rows ({n})")
+    d1 = tensors[0].shape[1]
+    if k > d1:
+        raise HumeError(
+            f"the number of classes ({k}) exceeds the dimension of φ1 ({names[0]}: {d1}): HUME's "
+            "task encoder has K orthonormal rows in φ1's space, so K ≤ d1; put a wider view first "
+            "or use --method turtle")
     if len(tensors) == 1:
         tensors = [tensors[0], tensors[0]]
     return tensors

@@ -167,6 +167,11 @@ def execute(req: SearchRequest, resume: bool = False) -> Path:
     n = loaded.search[0].shape[0]
     if k > n:
         raise HumeError(f"--k {k} exceeds the number of searched rows ({n})")
+    d1 = loaded.search[0].shape[1]
+    if req.method == "hume" and k > d1:
+        raise HumeError(f"--k {k} exceeds the dimension of φ1 ({views[0]}: {d1}): HUME's task "
+                        "encoder has K orthonormal rows in φ1's space; put a wider view first or "
+                        "use --method turtle")
     if req.overrides.get("subset_size") and req.overrides["subset_size"] > n:
         raise HumeError(f"--subset-size {req.overrides['subset_size']} is larger than the "
                         f"{n} searched rows: pass --subset-size ≤ {n}")
