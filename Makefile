@@ -2,6 +2,7 @@
 #   ROOT    workspace root (stores and runs)          default: ./hume-data
 #   DEVICE  auto | cpu | cuda                          default: auto
 #   SEEDS   number of search seeds                     default: 10
+#   PRECISION fp32 | tf32 matrix products of the search on a GPU   default: fp32
 #   MODEL   backbone for `make embed`                  default: dinov2
 #   DATASET dataset name                               default: digits
 #   VIEWS   comma-separated views, first is phi1       default: hog,pixels
@@ -11,6 +12,7 @@ VENV    ?= .venv
 ROOT    ?= ./hume-data
 DEVICE  ?= auto
 SEEDS   ?= 10
+PRECISION ?= fp32
 MODEL   ?= dinov2
 DATASET ?= digits
 VIEWS   ?= hog,pixels
@@ -45,7 +47,7 @@ embed: install ## embed DATASET with MODEL into ROOT
 	$(HUME) embed --model $(MODEL) --dataset $(DATASET) --root $(ROOT) --device $(DEVICE)
 
 search: install ## search a labeling over VIEWS of DATASET
-	$(HUME) search --views $(VIEWS) --dataset $(DATASET) --seeds $(SEEDS) --root $(ROOT) --device $(DEVICE)
+	$(HUME) search --views $(VIEWS) --dataset $(DATASET) --seeds $(SEEDS) --root $(ROOT) --device $(DEVICE) --precision $(PRECISION)
 
 evaluate: install ## evaluate RUN (default: the newest run)
 	$(HUME) evaluate --root $(ROOT) $(if $(RUN),--run $(RUN),)
@@ -62,7 +64,7 @@ PAPER_VIEWS ?= dinov2,clip
 define reproduce
 	$(HUME) embed --model dinov2 --dataset $(1) --root $(ROOT) --device $(DEVICE)
 	$(HUME) embed --model clip --dataset $(1) --root $(ROOT) --device $(DEVICE)
-	$(HUME) search --views $(PAPER_VIEWS) --dataset $(1) --preset $(2) --setting inductive --seeds $(PAPER_SEEDS) --device $(DEVICE) --root $(ROOT) --run reproduce-$(1)
+	$(HUME) search --views $(PAPER_VIEWS) --dataset $(1) --preset $(2) --setting inductive --seeds $(PAPER_SEEDS) --device $(DEVICE) --precision $(PRECISION) --root $(ROOT) --run reproduce-$(1)
 	$(HUME) evaluate --run reproduce-$(1) --root $(ROOT)
 endef
 

@@ -18,7 +18,9 @@ def test_step_targets_pass_variables_through():
     assert _dry("embed", "MODEL=clip", "DATASET=cifar10", "ROOT=/r", "DEVICE=cuda")[-1].endswith(
         "hume embed --model clip --dataset cifar10 --root /r --device cuda")
     assert _dry("search", "VIEWS=clip,dino", "DATASET=stl10", "SEEDS=7", "ROOT=/r")[-1].endswith(
-        "hume search --views clip,dino --dataset stl10 --seeds 7 --root /r --device auto")
+        "hume search --views clip,dino --dataset stl10 --seeds 7 --root /r --device auto "
+        "--precision fp32")
+    assert _dry("search", "PRECISION=tf32")[-1].endswith("--precision tf32")
     assert _dry("evaluate", "RUN=abc", "ROOT=/r")[-1].endswith("hume evaluate --root /r --run abc")
     assert _dry("evaluate", "ROOT=/r")[-1].endswith("hume evaluate --root /r ")
     assert _dry("demo", "ROOT=/r")[-1].endswith("hume demo --root /r")
@@ -33,6 +35,8 @@ def test_reproduce_targets_show_the_exact_commands(dataset, preset):
     assert f"--model clip --dataset {dataset}" in lines[1]
     assert (f"--views dinov2,clip --dataset {dataset} --preset {preset} --setting inductive "
             "--seeds 100") in lines[2]
+    assert "--precision fp32" in lines[2]
+    assert "--precision tf32" in _dry(f"reproduce-{dataset}", "PRECISION=tf32")[2]
     assert f"--run reproduce-{dataset}" in lines[3]
 
 
