@@ -59,8 +59,10 @@ def matmul_precision(device: Any, precision: str = "fp32") -> Iterator[None]:
         yield
         return
     matmul = torch.backends.cuda.matmul
-    if hasattr(matmul, "fp32_precision"):  # torch ≥ 2.9: the per-backend API (the legacy getter
-        before = matmul.fp32_precision     # raises once this one has been set to tf32)
+    # torch ≥ 2.9 has a per-backend setting; its legacy getter raises once that is set to tf32.
+    per_backend = hasattr(matmul, "fp32_precision")
+    if per_backend:
+        before = matmul.fp32_precision
         matmul.fp32_precision = "tf32" if precision == "tf32" else "ieee"
     else:
         before = torch.get_float32_matmul_precision()
@@ -68,7 +70,7 @@ def matmul_precision(device: Any, precision: str = "fp32") -> Iterator[None]:
     try:
         yield
     finally:
-        if hasattr(matmul, "fp32_precision"):
+        if per_backend:
             matmul.fp32_precision = before
         else:
             torch.set_float32_matmul_precision(before)

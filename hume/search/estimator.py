@@ -42,6 +42,15 @@ def as_view(x: Any, name: str) -> torch.Tensor:
     return t
 
 
+def check_phi1_width(k: int, d1: int, name: str) -> None:
+    """HUME's task encoder has K orthonormal rows in φ1's space, so K ≤ d1."""
+    if k > d1:
+        raise HumeError(
+            f"the number of classes ({k}) exceeds the dimension of φ1 ({name}: {d1}): HUME's "
+            "task encoder has K orthonormal rows in φ1's space, so K ≤ d1; put a wider view first "
+            "or use --method turtle")
+
+
 def check_views(views: Sequence[Any], k: int, allow_single_view: bool,
                 names: Optional[Sequence[str]] = None) -> list[torch.Tensor]:
     """Validate the view list: ≥ 2 views (or the explicit opt-in), same rows, 2 ≤ K ≤ N, K ≤ d1."""
@@ -67,12 +76,7 @@ def check_views(views: Sequence[Any], k: int, allow_single_view: bool,
         raise HumeError(f"the number of classes must be at least 2, got {k}")
     if k > n:
         raise HumeError(f"the number of classes ({k}) exceeds the number of rows ({n})")
-    d1 = tensors[0].shape[1]
-    if k > d1:
-        raise HumeError(
-            f"the number of classes ({k}) exceeds the dimension of φ1 ({names[0]}: {d1}): HUME's "
-            "task encoder has K orthonormal rows in φ1's space, so K ≤ d1; put a wider view first "
-            "or use --method turtle")
+    check_phi1_width(k, tensors[0].shape[1], names[0])
     if len(tensors) == 1:
         tensors = [tensors[0], tensors[0]]
     return tensors

@@ -73,7 +73,7 @@ class FitClassifiers(torch.autograd.Function):
     Inputs: x (S, n, d+1) gathered or (N, d+1) shared; y (S, n, B·K) or (N, B·K); train mask
     (S, N) 0/1 for the shared layout, else None; v0 (S, d+1, B·K); K; T; η; n_fit (rows per
     fit: n, or the mask's count of ones); keep: store the probabilities P_t (T·S·B·K·n values)
-    instead of recomputing them (see :func:`keep_probs`). Output: V_Tᵀ (S, B·K, d+1).
+    instead of recomputing them (see :func:`probs_bytes`). Output: V_Tᵀ (S, B·K, d+1).
     """
 
     @staticmethod
@@ -149,9 +149,9 @@ class FitClassifiers(torch.autograd.Function):
         return None, g_y, None, None, None, None, None, None, None
 
 
-def keep_probs(budget: int, steps: int, rows: int, n: int, item: int = 4) -> bool:
-    """Whether T steps of (rows × n) probabilities fit in ``budget`` bytes."""
-    return steps * rows * n * item <= budget
+def probs_bytes(steps: int, rows: int, n: int, item: int = 4) -> int:
+    """Bytes of T steps of (rows × n) probabilities, as :class:`FitClassifiers` keeps them."""
+    return steps * rows * n * item
 
 
 def inner_loss(x_tr: torch.Tensor, x_val: torch.Tensor, y_tr: torch.Tensor, y_val: torch.Tensor,
@@ -159,7 +159,7 @@ def inner_loss(x_tr: torch.Tensor, x_val: torch.Tensor, y_tr: torch.Tensor, y_va
     """(S, B) held-out cross-entropy of classifiers fitted by T GD steps (gathered rows):
     x_tr (S, n, d+1), x_val (S, n_v, d+1), y_tr (S, n, B·K), y_val (S, n_v, B·K), v0 (S, d+1, B·K)."""
     s_n, n, width = y_tr.shape
-    keep = keep_probs(KEEP_PROBS_BYTES, steps, s_n * width, n, y_tr.element_size())
+    keep = probs_bytes(steps, s_n * width, n, y_tr.element_size()) <= KEEP_PROBS_BYTES
     vt = FitClassifiers.apply(x_tr, y_tr, None, v0, k, steps, lr, n, keep)
     logp = torch.log_softmax(torch.bmm(x_val, vt.transpose(1, 2)).unflatten(-1, (-1, k)), -1)
     return -(logp * y_val.unflatten(-1, (-1, k))).sum(-1).mean(1)
@@ -182,9 +182,9 @@ def shared_rows_inner_loss(x: torch.Tensor, y: torch.Tensor, train: torch.Tensor
     parts = []
     for i in range(0, s_n, chunk):
         mask = train[i:i + chunk]
-        rows = mask.shape[0] * y.shape[1]
-        keep = keep_probs(budget, steps, rows, n, y.element_size())
-        budget -= keep * steps * rows * n * y.element_size()
+        need = probs_bytes(steps, mask.shape[0] * y.shape[1], n, y.element_size())
+        keep = need <= budget
+        budget -= need if keep else 0
         vt = FitClassifiers.apply(x, y, mask, v0[i:i + chunk], k, steps, lr, n_tr, keep)
         idx = held_out[i:i + chunk]
         logp = torch.log_softmax(torch.bmm(x[idx], vt.transpose(1, 2)).unflatten(-1, (-1, k)), -1)

@@ -20,7 +20,7 @@ from hume.runs import (atomic_write, default_run_name, load_config, new_run_dir,
                        write_json)
 from hume.search.config import SearchConfig, resolve
 from hume.devices import check_precision, resolve_device
-from hume.search.estimator import HUME, vote
+from hume.search.estimator import HUME, check_phi1_width, vote
 from hume.search.inputs import load_views, plan_splits
 from hume.store import resolve_dataset
 
@@ -145,6 +145,7 @@ def execute(req: SearchRequest, resume: bool = False) -> Path:
     if resume:
         return _resume(req)
     _check_request(req)
+    req = replace(req, precision=req.precision or "fp32")  # a new run: fp32 unless asked
     views = [canonical_model(v) for v in req.views]
     for v in views:
         check_name("view", v)
@@ -167,11 +168,8 @@ def execute(req: SearchRequest, resume: bool = False) -> Path:
     n = loaded.search[0].shape[0]
     if k > n:
         raise HumeError(f"--k {k} exceeds the number of searched rows ({n})")
-    d1 = loaded.search[0].shape[1]
-    if req.method == "hume" and k > d1:
-        raise HumeError(f"--k {k} exceeds the dimension of φ1 ({views[0]}: {d1}): HUME's task "
-                        "encoder has K orthonormal rows in φ1's space; put a wider view first or "
-                        "use --method turtle")
+    if req.method == "hume":  # before the run directory exists (the estimator checks it too)
+        check_phi1_width(k, loaded.search[0].shape[1], views[0])
     if req.overrides.get("subset_size") and req.overrides["subset_size"] > n:
         raise HumeError(f"--subset-size {req.overrides['subset_size']} is larger than the "
                         f"{n} searched rows: pass --subset-size ≤ {n}")
@@ -184,7 +182,7 @@ def execute(req: SearchRequest, resume: bool = False) -> Path:
                             "preset": req.preset or "default", "sweep": req.sweep},
         "search_splits": search_splits, "predict_splits": predict_splits,
         "stores": loaded.stores, "status": "running", "device": str(dev),
-        "precision": req.precision or "fp32",
+        "precision": req.precision,
         "single_view": req.single_view,
         "created": datetime.now(timezone.utc).isoformat(), "hume_version": hume.__version__,
     }
@@ -208,7 +206,7 @@ def _sweep(base: SearchConfig, views: list[torch.Tensor], k: int, req: SearchReq
         settings = {"inner_lr_scale": base.inner_lr_scale, **point}
         cfg = replace(base, inner_lr=None, **settings)
         est = HUME(n_classes=k, n_seeds=n_seeds, config=cfg, device=req.device,
-                   precision=req.precision or "fp32", random_state=req.random_state + 10_000,
+                   precision=req.precision, random_state=req.random_state + 10_000,
                    allow_single_view=req.single_view)
         est.fit(views)
         score = float(np.mean(est.scores_))
