@@ -47,7 +47,7 @@ def embed_views(root: str | None, device: str, console: Console) -> None:
 def run_demo(root: str | None = None, device: str = "auto", seeds: int = DEMO_SEEDS,
              run: str | None = None) -> Path:
     """Embed, search and evaluate digits; returns the run directory."""
-    from hume.evaluate.command import evaluate
+    from hume.commands.evaluate import evaluate
     from hume.search.run import SearchRequest, execute
 
     console = Console()

@@ -6,7 +6,7 @@ from typing import Any, Optional
 
 import typer
 
-from hume.cli_common import RootOption
+from hume.commands.common import Root
 
 
 def _table(report: dict[str, Any]):
@@ -41,7 +41,7 @@ def _paper_table(paper: dict[str, Any]):
 
 def evaluate(
     run: Optional[str] = typer.Option(None, "--run", help="Run name. Default: the newest run."),
-    root: Optional[str] = RootOption,
+    root: Root = None,
     device: Optional[str] = typer.Option(None, "--device", help="auto, cpu or cuda for the k-means baselines. Default: the run's device."),
     baselines: bool = typer.Option(True, "--baselines/--no-baselines", help="Run the k-means and linear-probe baselines."),
     restarts: int = typer.Option(5, "--restarts", min=1, help="k-means restarts per baseline."),

@@ -10,7 +10,7 @@ from typing import Optional
 
 import typer
 
-from hume.cli_common import RootOption
+from hume.commands.common import Root
 
 HELP = """Search for the human labeling over the given views (never reads labels).
 
@@ -54,9 +54,9 @@ def search(
     run: Optional[str] = typer.Option(None, "--run", help="Run name. Default: time-dataset-method."),
     random_state: int = typer.Option(0, "--random-state", help="Base seed of the run."),
     single_view: bool = typer.Option(False, "--single-view", help="Allow one view (used as both φ1 and φ2)."),
-    root: Optional[str] = RootOption,
+    root: Root = None,
 ) -> None:
-    from hume.cli_common import split_commas
+    from hume.commands.common import split_commas
     from hume.search.run import SearchRequest, execute
 
     request = SearchRequest(

@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from hume.cli_common import RootOption
+from hume.commands.common import Root
 
 
 def embed(
@@ -16,7 +16,7 @@ def embed(
                                 "cifar100-20, stl10, imagenet, imagefolder:PATH, digits."),
     split: Optional[str] = typer.Option(None, "--split", help="train, test or all. Default: every "
                                         "split the dataset has."),
-    root: Optional[str] = RootOption,
+    root: Root = None,
     format: str = typer.Option("zarr", "--format", help="Store format: zarr or hdf5 (hdf5: one "
                                "process only)."),
     batch_size: int = typer.Option(256, "--batch-size", min=1, help="Images per forward pass."),

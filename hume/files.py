@@ -1,0 +1,67 @@
+"""Writing files so that readers never see half of one: every file a run or report holds."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+
+@contextmanager
+def atomic_write(path: str | os.PathLike, suffix: str = ".tmp") -> Iterator[str]:
+    """Yield a temporary path beside ``path``; on success it replaces ``path`` in one step.
+
+    Readers never see a half-written file, and an error leaves no temporary file behind. The
+    file gets the usual permissions (0666 less the umask), not mkstemp's private 0600.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    os.close(fd)
+    try:
+        yield tmp
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> None:
+    """Write ``obj`` as indented JSON, atomically."""
+    with atomic_write(path) as tmp, open(tmp, "w") as fh:
+        json.dump(obj, fh, indent=2, sort_keys=False, default=str)
+        fh.write("\n")
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    with open(path) as fh:
+        return json.load(fh)
+
+
+def write_text(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` (UTF-8), atomically."""
+    with atomic_write(path) as tmp:
+        Path(tmp).write_text(text, encoding="utf-8")
+
+
+def save_npz(path: str | os.PathLike, compressed: bool = False, **arrays: Any) -> None:
+    """Write NumPy arrays to ``path`` (.npz), atomically."""
+    import numpy as np
+
+    with atomic_write(path, suffix=".npz") as tmp:  # np.savez appends .npz to other names
+        (np.savez_compressed if compressed else np.savez)(tmp, **arrays)
+
+
+def save_torch(obj: Any, path: str | os.PathLike) -> None:
+    """``torch.save`` to ``path``, atomically."""
+    import torch
+
+    with atomic_write(path) as tmp:
+        torch.save(obj, tmp)
