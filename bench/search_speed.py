@@ -4,7 +4,7 @@ The reference (``official_style_step``) follows the official implementation's st
 seed per process, a Python loop over the S subsets, subsets drawn on the host with NumPy and
 copied to the device, PyTorch's orthogonal parametrisation and a fresh ``nn.Linear`` per subset,
 and autograd through the T unrolled inner steps (``create_graph=True``). The project's search
-(``hume.search.algorithm``) batches subsets and seeds, draws subsets on the device and writes
+(``hume.search.hume.outer``) batches subsets and seeds, draws subsets on the device and writes
 the inner reverse pass by hand. Both run the same hyperparameters on identical data.
 
 Usage:
@@ -30,9 +30,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from hume.devices import matmul_precision
-from hume.search.algorithm import prepare, search_group
-from hume.search.config import LARGE_K, PAPER
-from hume.search.sparsemax import sparsemax
+from hume.search.hume.outer import prepare, search_group
+from hume.search.hume.config import LARGE_K, PAPER
+from hume.search.hume.sparsemax import sparsemax
 
 
 def make_data(n: int, d1: int, d2: int, k: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -50,7 +50,7 @@ def digits_views() -> tuple[np.ndarray, np.ndarray]:
     import tempfile
 
     from hume.embed.pipeline import embed
-    from hume.store.loading import load_view
+    from hume.search.inputs import load_view
 
     with tempfile.TemporaryDirectory(prefix="hume-bench-digits-") as root:
         views = []
@@ -88,7 +88,7 @@ class OfficialStyle:
 
     def step(self) -> float:
         cfg, n = self.cfg, self.phi1.shape[0]
-        m = min(cfg.subset_size or 10_000, n)
+        m = cfg.subset_rows(n)
         n_tr = int(cfg.train_fraction * m)
         self.opt.zero_grad()
         total = 0.0
@@ -151,7 +151,7 @@ def time_hume(phi1, phi2, k, cfg, device, n_seeds: int, iters: int,
               tf32: bool = False) -> tuple[float, int]:
     """(seconds per outer iteration per seed, seeds timed) for ``n_seeds`` batched (capped at
     what fits). ``tf32``: TensorFloat-32 matrix products on a CUDA GPU."""
-    from hume.search.algorithm import group_size
+    from hume.search.hume.outer import group_size
 
     data = prepare([torch.from_numpy(phi1), torch.from_numpy(phi2)], cfg, torch.device(device))
     fits = group_size(data, k, cfg)
@@ -168,21 +168,19 @@ def time_hume(phi1, phi2, k, cfg, device, n_seeds: int, iters: int,
     return (time.perf_counter() - t) / iters / n_seeds, n_seeds
 
 
-def time_turtle(phi1, phi2, k, device, n_seeds: int, iters: int) -> float | None:
-    """Seconds per outer step per seed of TURTLE's search loop (hume.search.turtle, default
-    settings; selection not included), if that module exists."""
-    try:
-        from hume.search import turtle
-    except ImportError:
-        return None
+def time_turtle(phi1, phi2, k, device, n_seeds: int, iters: int) -> float:
+    """Seconds per outer step per seed of TURTLE's search loop (hume.search.turtle.outer, default
+    settings; selection not included)."""
+    from hume.search.turtle import outer as turtle
+    from hume.search.turtle.config import TurtleConfig
     dev = torch.device(device)
     views = [torch.from_numpy(v).to(dev) for v in (phi1, phi2)]
     views = [(v - v.mean(0)) / v.std(0).clamp_min(1e-12) for v in views]
     seeds = list(range(n_seeds))
-    turtle.search_group(views, k, turtle.resolve_config(None, iters=1), seeds)  # warm-up
+    turtle.search_group(views, k, TurtleConfig.resolve(None, iters=1), seeds)  # warm-up
     _sync(device)
     t = time.perf_counter()
-    turtle.search_group(views, k, turtle.resolve_config(None, iters=iters), seeds)
+    turtle.search_group(views, k, TurtleConfig.resolve(None, iters=iters), seeds)
     _sync(device)
     return (time.perf_counter() - t) / iters / n_seeds
 
@@ -197,7 +195,7 @@ def run_config(name, n, d1, d2, k, cfg, device, ref_iters, hume_iters, seeds_bat
     phi1, phi2 = make_data(n, d1, d2, k) if views is None else views
     n, d1, d2 = phi1.shape[0], phi1.shape[1], phi2.shape[1]
     out = {"name": name, "N": n, "d1": d1, "d2": d2, "K": k, "T": cfg.inner_steps,
-           "S": cfg.subsets, "m": min(cfg.subset_size or 10_000, n), "device": device,
+           "S": cfg.subsets, "m": cfg.subset_rows(n), "device": device,
            "outer_iters": cfg.iters}
     out["reference_s_per_iter_seed"] = time_reference(phi1, phi2, k, cfg, device, ref_iters)
     if learn2learn:
@@ -214,9 +212,7 @@ def run_config(name, n, d1, d2, k, cfg, device, ref_iters, hume_iters, seeds_bat
         # Projected full ensemble: 100 seeds × the configured outer iterations.
         out[f"projected_100_seed_hours{tag}"] = batched * cfg.iters * 100 / 3600
     for ts in (1, 10):
-        v = time_turtle(phi1, phi2, k, device, ts, hume_iters)
-        if v is not None:
-            out[f"turtle_{ts}seed_s_per_step_seed"] = v
+        out[f"turtle_{ts}seed_s_per_step_seed"] = time_turtle(phi1, phi2, k, device, ts, hume_iters)
     return out
 
 
@@ -293,7 +289,7 @@ def _learn2learn_sentence(r: dict) -> str:
 
 
 def _turtle_sentence(r: dict) -> str:
-    return (f"TURTLE (hume.search.turtle search loop, its default settings) on {r['name']}: "
+    return (f"TURTLE (hume.search.turtle.outer search loop, its default settings) on {r['name']}: "
             f"{r['turtle_1seed_s_per_step_seed']:.3f} s per outer step with 1 seed, "
             f"{r.get('turtle_10seed_s_per_step_seed', float('nan')):.3f} s per step per seed with "
             "10 seeds batched.")

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import sys
+from typing import Any
+
 import typer
+from typer.core import TyperGroup
 
 from hume.commands.common import guarded
 from hume.commands.demo import demo
@@ -12,19 +16,42 @@ from hume.commands.info import info
 from hume.commands.search import search
 from hume.commands.store_import import import_
 
+class _OneLineErrors(TyperGroup):
+    """A command line click refuses (an unknown option, a value outside its choices) is one
+    ``error:`` line and exit 2, like every other bad input, instead of a usage box."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            rv = super().main(*args, standalone_mode=False, **kwargs)
+        except typer.TyperException as exc:  # click's usage errors (typer vendors click)
+            ctx = getattr(exc, "ctx", None)
+            where = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+            message = " ".join(exc.format_message().replace("Value error, ", "").split())
+            typer.echo(f"error: {message}{where}", err=True)
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            typer.echo("interrupted", err=True)
+            sys.exit(130)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
 app = typer.Typer(
+    cls=_OneLineErrors,
     help="Infer the human labeling of a dataset without labels (HUME).\n\n"
          "Pipeline: `hume embed` features into stores, `hume search` a labeling over views, "
          "`hume evaluate` it against ground truth. `hume demo` runs all three offline.",
-    no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
 
 
-@app.callback()
-def _main() -> None:
+@app.callback(invoke_without_command=True)
+def _main(ctx: typer.Context) -> None:
     """Infer the human labeling of a dataset without labels (HUME)."""
+    if ctx.invoked_subcommand is None:  # plain `hume`: the overview
+        typer.echo(ctx.get_help())
 
 
 for _name, _command in (("embed", embed), ("import", import_), ("search", search),

@@ -48,7 +48,7 @@ def run_demo(root: str | None = None, device: str = "auto", seeds: int = DEMO_SE
              run: str | None = None) -> Path:
     """Embed, search and evaluate digits; returns the run directory."""
     from hume.commands.evaluate import evaluate
-    from hume.search.run import SearchRequest, execute
+    from hume.search.pipeline import SearchRequest, run_search
 
     console = Console()
     start = time.perf_counter()
@@ -56,8 +56,8 @@ def run_demo(root: str | None = None, device: str = "auto", seeds: int = DEMO_SE
     name = run or f"demo-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
     console.print(f"[2/3] searching a labeling over {','.join(VIEWS)} with {seeds} seeds "
                   f"(run {name}; labels are not read)")
-    run_dir = execute(SearchRequest(views=list(VIEWS), dataset=DATASET, seeds=seeds,
-                                    setting="transductive", device=device, run=name, root=root))
+    run_dir = run_search(SearchRequest(views=list(VIEWS), dataset=DATASET, seeds=seeds,
+                                       setting="transductive", device=device, run=name, root=root))
     console.print("[3/3] evaluating against the digits' true labels")
     evaluate(run=run_dir.name, root=root, device=None, baselines=True, restarts=5)
     minutes = (time.perf_counter() - start) / 60

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import Enum
 from typing import Any, Optional
 
 from hume.errors import HumeError
@@ -36,14 +37,20 @@ def resolve_device(device: Any = "auto", local_rank: Optional[int] = None) -> An
     return torch.device("cuda", local_rank)
 
 
-#: ``--precision`` of the search: fp32 (as the official code) or TF32 matrix products.
-PRECISIONS = ("fp32", "tf32")
+class MatmulPrecision(str, Enum):
+    """Float32 matrix products of a search: full fp32 (as the official code) or TF32."""
+
+    fp32 = "fp32"
+    tf32 = "tf32"
 
 
 def check_precision(precision: str) -> str:
-    if precision not in PRECISIONS:
-        raise HumeError(f"unknown precision {precision!r}: use {' or '.join(PRECISIONS)}")
-    return precision
+    """``precision`` as a plain string, or a HumeError naming the choices."""
+    value = precision.value if isinstance(precision, MatmulPrecision) else str(precision)
+    choices = [p.value for p in MatmulPrecision]
+    if value not in choices:
+        raise HumeError(f"unknown precision {value!r}: use {' or '.join(choices)}")
+    return value
 
 
 @contextmanager
@@ -54,7 +61,7 @@ def matmul_precision(device: Any, precision: str = "fp32") -> Iterator[None]:
     float32 and nothing changes. The previous setting is restored on exit."""
     import torch
 
-    check_precision(precision)
+    precision = check_precision(precision)
     if getattr(device, "type", str(device).split(":")[0]) != "cuda":
         yield
         return

@@ -1,4 +1,4 @@
-"""The run directory: what `search` writes and `evaluate` reads (SPEC §4).
+"""The run directory: what `search` writes and `evaluate` reads (docs/data.md §3).
 
 Layout of ``<root>/runs/<name>/``:
 
@@ -14,23 +14,23 @@ Layout of ``<root>/runs/<name>/``:
                      (n_seeds, N_split).
 - ``ensemble.npz``   ``labels`` (N_search,), ``<split>_labels`` per predict split,
                      ``reference_seed`` (index of the best-scoring seed).
-- ``encoders.pt``    task-encoder weights of every seed.
+- ``encoders.pt``    the fitted model (``SeedSearch.fitted_state()``): ``method``, ``n_classes``,
+                     ``encoders`` of every seed, ``perms`` (matching to the reference),
+                     ``reference_seed``, ``dims``, and the method's preprocessing
+                     (HUME ``phi1_mean``; TURTLE ``mean``/``std`` per view).
 - ``state.pt``       optimiser state for ``search --resume`` (search only).
 - ``report.json``, ``report.md``, ``figures/``   written by ``evaluate``.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from hume.errors import HumeError
+from hume.files import read_json
 from hume.names import check_name
 from hume.store.paths import resolve_root
 
@@ -39,40 +39,6 @@ CONFIG = "config.json"
 
 def runs_dir(root: str | os.PathLike | None = None) -> Path:
     return resolve_root(root) / "runs"
-
-
-@contextmanager
-def atomic_write(path: str | os.PathLike, suffix: str = ".tmp") -> Iterator[str]:
-    """Yield a temporary path beside ``path``; on success it replaces ``path`` in one step.
-
-    Readers never see a half-written file, and an error leaves no temporary file behind. The
-    file gets the usual permissions (0666 less the umask), not mkstemp's private 0600.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
-    os.close(fd)
-    try:
-        yield tmp
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def write_json(path: str | os.PathLike, obj: Any) -> None:
-    """Write JSON atomically: readers never see a half-written file."""
-    with atomic_write(path) as tmp, open(tmp, "w") as fh:
-        json.dump(obj, fh, indent=2, sort_keys=False, default=str)
-        fh.write("\n")
-
-
-def read_json(path: str | os.PathLike) -> Any:
-    with open(path) as fh:
-        return json.load(fh)
 
 
 def default_run_name(method: str, dataset: str) -> str:

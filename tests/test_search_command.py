@@ -85,7 +85,7 @@ def test_inductive_labels_the_test_split_through_phi1(tmp_path):
 
 
 def test_interrupted_run_resumes_to_the_same_result(tmp_path, monkeypatch):
-    import hume.search.algorithm as algorithm
+    import hume.search.hume.outer as algorithm
 
     root, _ = _planted_stores(tmp_path)
     r = _invoke("search", "--views", "va,vb", "--root", root, "--run", "full", *FAST)
@@ -230,7 +230,7 @@ def test_turtle_cold_start_and_single_view(tmp_path):
     cfg = json.loads((root / "runs" / "one" / "config.json").read_text())
     assert cfg["views"] == ["va"] and cfg["hyperparameters"]["warm_start"] is True
     assert_one_line_error(_invoke("search", "--views", "va,vb", "--root", root, "--warm-start",
-                            "--device", "cpu"), "--method turtle only")
+                            "--device", "cpu"), "--warm-start", "--method hume")
     assert_one_line_error(_invoke("search", "--views", "va", "--root", root, "--device", "cpu"),
                     "single view")
 
@@ -254,7 +254,7 @@ def test_precision_is_recorded_and_applied_around_the_search(tmp_path, monkeypat
     on the CPU tf32 changes nothing (a note says so) and the run records what was asked."""
     import contextlib
 
-    import hume.search.estimator as estimator
+    import hume.search.base as estimator
 
     seen = []
 
@@ -276,8 +276,8 @@ def test_precision_is_recorded_and_applied_around_the_search(tmp_path, monkeypat
 def test_resume_keeps_the_runs_precision_unless_given(tmp_path, monkeypatch):
     import contextlib
 
-    import hume.search.algorithm as algorithm
-    import hume.search.estimator as estimator
+    import hume.search.hume.outer as algorithm
+    import hume.search.base as estimator
 
     seen = []
 

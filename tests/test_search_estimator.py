@@ -10,8 +10,8 @@ from scipy.optimize import linear_sum_assignment
 
 from hume.errors import HumeError
 from hume.search import HUME
-from hume.search.algorithm import outer_loss, prepare, search_group
-from hume.search.config import resolve
+from hume.search.hume.config import HumeConfig
+from hume.search.hume.outer import outer_loss, prepare, search_group
 
 FAST = dict(iters=40, inner_steps=10, subsets=2, outer_lr=0.05)
 
@@ -83,7 +83,7 @@ class _HostTransfers(torch.utils._python_dispatch.TorchDispatchMode):
 
 def test_outer_loop_makes_no_host_copies():
     views, _ = planted()
-    cfg = resolve(None, **FAST)
+    cfg = HumeConfig.resolve(None, **FAST)
     data = prepare([torch.as_tensor(v) for v in views], cfg, torch.device("cpu"))
     with _HostTransfers() as mode:
         search_group(data, 3, cfg, [0, 1], random_state=0)
@@ -121,7 +121,7 @@ def test_bad_k_and_subset_size_are_refused():
 def test_preset_subset_size_is_capped_at_n():
     from dataclasses import replace
 
-    from hume.search.config import PAPER
+    from hume.search.hume.config import PAPER
 
     views, _ = planted(n=60)
     cfg = replace(PAPER, inner_steps=3, subsets=2, iters=2)  # m = 10 000 > N = 60: use all rows

@@ -10,7 +10,7 @@ import torch
 
 from hume.errors import HumeError
 from hume.search.selection import (
-    contingency,
+    overlap_counts,
     ensemble,
     fold_ids,
     label_free_scores,
@@ -113,7 +113,7 @@ def test_match_recovers_permuted_copies():
         assert torch.equal(perms[s][perms_true[s]], torch.arange(k))
     exact = match_labelings(perms_true[:, ref], ref, k)
     assert torch.equal(torch.gather(exact, 1, perms_true[:, ref]), ref.expand(5, n))
-    c = contingency(labs, ref, k)
+    c = overlap_counts(labs, ref, k)
     assert c.shape == (5, k, k) and int(c.sum()) == 5 * n
 
 

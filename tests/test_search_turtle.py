@@ -9,7 +9,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from hume.errors import HumeError
-from hume.search import turtle as T
+from hume.search.options import SearchOptions
+from hume.search.turtle import config as C
+from hume.search.turtle import outer as O
+from hume.search.turtle.estimator import TURTLE
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -41,7 +44,7 @@ def test_recovers_planted_labeling_and_predicts_new_rows():
     views, y = _planted(n=300)
     train = [v[:240] for v in views]
     # Few steps, so larger step sizes than the 6000-step defaults.
-    model = T.TURTLE(3, n_seeds=3, iters=150, outer_lr=1e-2, inner_lr=1e-2, device="cpu",
+    model = TURTLE(3, n_seeds=3, iters=150, outer_lr=1e-2, inner_lr=1e-2, device="cpu",
                      random_state=1).fit(train)
     assert model.labels_.shape == (240,) and model.seed_labels_.shape == (3, 240)
     assert _cluster_acc(model.labels_, y[:240]) >= 0.99
@@ -57,8 +60,8 @@ def test_recovers_planted_labeling_and_predicts_new_rows():
 def test_single_and_three_views_work():
     views, y = _planted(n=150, dims=(4, 5, 3), sep=6.0, seed=3)
     kw = dict(n_seeds=1, iters=150, outer_lr=1e-2, inner_lr=1e-2, device="cpu")
-    one = T.TURTLE(3, **kw).fit(views[0])
-    three = T.TURTLE(3, **kw).fit(views)
+    one = TURTLE(3, **kw).fit(views[0])
+    three = TURTLE(3, **kw).fit(views)
     assert _cluster_acc(one.labels_, y) >= 0.95
     assert _cluster_acc(three.labels_, y) >= 0.95
     assert len(three.encoders_) == 3 and three.encoders_[2]["weight"].shape == (1, 3, 3)
@@ -105,15 +108,15 @@ def test_hypergradient_equals_autograd_with_detached_inner_solution():
     views, _ = _planted(n=60, k=4, dims=(5, 3), seed=2)
     xs = [torch.tensor(v, dtype=torch.float64) for v in views]
     k = 4
-    cfg = T.TurtleConfig(inner_steps=4, inner_lr=0.05)  # large steps: the inner fit matters
-    enc = T.init_encoders([5, 3], k, [7], random_state=0, dtype=torch.float64)
-    gen = T.step_generator(torch.device("cpu"), 0, 0)
-    init = [T._inner_init(gen, x.shape[1], k, torch.device("cpu"), torch.float64) for x in xs]
+    cfg = C.TurtleConfig(inner_steps=4, inner_lr=0.05)  # large steps: the inner fit matters
+    enc = O.init_encoders([5, 3], k, [7], random_state=0, dtype=torch.float64)
+    gen = O.step_generator(torch.device("cpu"), 0, 0)
+    init = [O._inner_init(gen, x.shape[1], k, torch.device("cpu"), torch.float64) for x in xs]
     ref_loss, ref_grads = _official_step(xs, enc, init, k, cfg)
 
     params = [{key: t.clone().requires_grad_(True) for key, t in e.items()} for e in enc]
-    inner = [T.InnerState.fresh(w0, b0, 1) for w0, b0 in init]
-    loss, entropy, _ = T.outer_loss(xs, params, inner, cfg)
+    inner = [O.InnerClassifiers.fresh(w0, b0, 1) for w0, b0 in init]
+    loss, entropy = O.outer_loss(xs, params, inner, cfg)
     loss.sum().backward()
     assert abs(float(loss.detach()[0]) - ref_loss) <= 1e-10 * max(1.0, abs(ref_loss))
     for ours, ref in zip(params, ref_grads):
@@ -129,8 +132,8 @@ def test_seeds_batched_equal_seeds_one_by_one(warm_start):
     views, _ = _planted(n=120, k=3, seed=4)
     kw = dict(n_seeds=3, iters=40, outer_lr=1e-2, batch_size=80, device="cpu",
               dtype=torch.float64, random_state=5, warm_start=warm_start)
-    together = T.TURTLE(3, group_size=3, **kw).fit(views)
-    alone = T.TURTLE(3, group_size=1, **kw).fit(views)
+    together = TURTLE(3, group_size=3, **kw).fit(views)
+    alone = TURTLE(3, group_size=1, **kw).fit(views)
     assert np.array_equal(together.seed_labels_, alone.seed_labels_)
     for a, b in zip(together.encoders_, alone.encoders_):
         assert torch.allclose(a["weight"], b["weight"], atol=1e-10)
@@ -145,20 +148,20 @@ def test_resume_from_a_checkpoint_gives_the_same_result(warm_start):
     kw = dict(n_seeds=2, iters=30, outer_lr=1e-2, batch_size=60, device="cpu",
               dtype=torch.float64, warm_start=warm_start)
     states = []
-    full = T.TURTLE(3, **kw).fit(views, checkpoint=states.append, checkpoint_every_s=0.0)
+    full = TURTLE(3, **kw).fit(views, checkpoint=states.append, checkpoint_every_s=0.0)
     mid = next(s for s in states if s["current"] is not None and s["current"]["iteration"] == 12)
-    resumed = T.TURTLE(3, **kw).fit(views, resume_state=mid)
+    resumed = TURTLE(3, **kw).fit(views, resume_state=mid)
     assert np.array_equal(full.seed_labels_, resumed.seed_labels_)
     assert torch.allclose(full.encoders_[0]["weight"], resumed.encoders_[0]["weight"], atol=1e-12)
     # A finished state skips the search entirely.
-    again = T.TURTLE(3, **kw).fit(views, resume_state=states[-1])
+    again = TURTLE(3, **kw).fit(views, resume_state=states[-1])
     assert np.array_equal(full.labels_, again.labels_)
 
 
 def test_progress_reports_objective_and_entropy():
     views, _ = _planted(n=60, k=3, seed=8)
     seen = []
-    T.TURTLE(3, n_seeds=1, iters=40, device="cpu").fit(views, progress=lambda *a: seen.append(a))
+    TURTLE(3, n_seeds=1, iters=40, device="cpu").fit(views, progress=lambda *a: seen.append(a))
     assert seen[-1][:2] == (40, 40)
     assert all(np.isfinite(a[2]) and 0 < a[3] <= 2 * np.log(3) + 1e-6 for a in seen)
 
@@ -176,45 +179,47 @@ def test_progress_reports_objective_and_entropy():
 def test_bad_input_raises_hume_error(views, k, match):
     base, _ = _planted(n=30, k=3)
     with pytest.raises(HumeError, match=match):
-        T.TURTLE(k, n_seeds=1, iters=2, device="cpu").fit(views(base))
+        TURTLE(k, n_seeds=1, iters=2, device="cpu").fit(views(base))
 
 
 def test_bad_settings_raise_hume_error():
+    from sklearn.exceptions import NotFittedError
+
     views, _ = _planted(n=30, k=3)
     with pytest.raises(HumeError, match="larger than the number of rows"):
-        T.TURTLE(3, iters=2, batch_size=31, device="cpu").fit(views)
-    with pytest.raises(HumeError, match="TURTLE"):
-        T.TURTLE(3, iters=0, device="cpu").fit(views)
-    with pytest.raises(HumeError, match="does not have"):
-        T.TURTLE(3, tau=0.1)
-    with pytest.raises(HumeError, match="not fitted"):
-        T.TURTLE(3).predict(views)
-    model = T.TURTLE(3, n_seeds=1, iters=2, device="cpu").fit(views)
-    with pytest.raises(HumeError, match="views"):
+        TURTLE(3, iters=2, batch_size=31, device="cpu").fit(views)
+    with pytest.raises(HumeError, match="turtle"):
+        TURTLE(3, iters=0, device="cpu").fit(views)
+    with pytest.raises(TypeError, match="tau"):  # a HUME setting is not a TURTLE parameter
+        TURTLE(3, tau=0.1)
+    with pytest.raises(NotFittedError):  # scikit-learn's error, a ValueError
+        TURTLE(3).predict(views)
+    model = TURTLE(3, n_seeds=1, iters=2, device="cpu").fit(views)
+    with pytest.raises(HumeError, match="view"):
         model.predict(views[:1])
 
 
 def test_command_options_map_to_turtle_settings():
-    cfg = T.config_from_overrides(None, {"iters": 50, "subset_size": 128, "inner_lr": 0.02,
-                                         "tau": None, "subsets": None, "anneal": None})
+    cfg = C.TurtleConfig.from_options(None, SearchOptions(iters=50, subset_size=128,
+                                                          inner_lr=0.02))
     assert (cfg.iters, cfg.batch_size, cfg.inner_lr) == (50, 128, 0.02)
-    assert cfg.outer_lr == T.DEFAULT.outer_lr
-    assert T.config_from_overrides("paper", {}) == T.PAPER
-    assert T.PAPER.iters == 6000 and T.PAPER.inner_steps == 10 and T.PAPER.standardise is False
+    assert cfg.outer_lr == C.DEFAULT.outer_lr
+    assert C.TurtleConfig.from_options("paper", SearchOptions()) == C.PAPER
+    assert C.PAPER.iters == 6000 and C.PAPER.inner_steps == 10 and C.PAPER.standardise is False
     with pytest.raises(HumeError, match="--tau"):
-        T.config_from_overrides(None, {"tau": 0.5})
-    with pytest.raises(HumeError, match="--no-anneal"):
-        T.config_from_overrides(None, {"anneal": False})
+        C.TurtleConfig.from_options(None, SearchOptions(tau=0.5))
+    with pytest.raises(HumeError, match="--no-anneal"):  # False is given, not absent
+        C.TurtleConfig.from_options(None, SearchOptions(anneal=False))
     with pytest.raises(HumeError, match="preset"):
-        T.config_from_overrides("large-k", {})
-    assert T.TurtleConfig.from_dict(cfg.to_dict()) == cfg
+        C.TurtleConfig.from_options("large-k", SearchOptions())
+    assert C.TurtleConfig.from_dict(cfg.to_dict()) == cfg
 
 
 def test_fit_restores_the_thread_count():
     views, _ = _planted(n=60, k=3, seed=9)
     torch.set_num_threads(2)
     seen = []
-    T.TURTLE(3, n_seeds=1, iters=3, device="cpu").fit(
+    TURTLE(3, n_seeds=1, iters=3, device="cpu").fit(
         views, progress=lambda *a: seen.append(torch.get_num_threads()))
     assert seen and set(seen) == {1}  # a small problem runs on one thread
     assert torch.get_num_threads() == 2

@@ -1,16 +1,27 @@
-"""Search stage: HUME's bilevel labeling search and label-free selection.
+"""Search stage: the labeling searches and their label-free selection (docs/algorithm.md).
 
-Python API: :class:`hume.search.HUME` (scikit-learn style; ``fit(views)`` on arrays or tensors),
-its settings :class:`hume.search.SearchConfig` and presets ``default``, ``paper`` (SPEC §2
-exactly) and ``large-k``. The ``hume search`` command is a thin layer over the estimator.
+- :mod:`hume.search.base`       :class:`SeedSearch`, the estimator shell both methods share
+  (fit/predict, seed groups, threads, precision, selection and vote);
+- :mod:`hume.search.hume`       HUME: settings, task encoder, inner fit, outer loop, estimator;
+- :mod:`hume.search.turtle`     TURTLE: settings, outer loop, estimator;
+- :mod:`hume.search.seeds`      seed streams and seed groups; :mod:`hume.search.outer_loop` the
+  loop's bookkeeping; :mod:`hume.search.adam` the optimiser; :mod:`hume.search.views` checks;
+- :mod:`hume.search.selection`  label-free scores, Hungarian matching, majority vote;
+- :mod:`hume.search.options`    command-line options → a method's settings;
+- :mod:`hume.search.inputs`     which stores a search reads, loaded as tensors (never labels);
+- :mod:`hume.search.pipeline`   a search request → a run directory (new run, resume, sweep).
+
+Python API: ``HUME(n_classes=10).fit([phi1, phi2])``, ``TURTLE``, ``get_method(name)``.
 """
 
 from typing import Any
 
-__all__ = ["DEFAULT", "HUME", "LARGE_K", "PAPER", "SearchConfig", "TURTLE"]
+__all__ = ["HUME", "TURTLE", "HumeConfig", "TurtleConfig", "SearchOptions", "Method", "Preset",
+           "get_method", "list_methods"]
 
-_HOMES = {"DEFAULT": "config", "LARGE_K": "config", "PAPER": "config", "SearchConfig": "config",
-          "HUME": "estimator", "TURTLE": "turtle"}
+_HOMES = {"HUME": "hume.estimator", "TURTLE": "turtle.estimator", "HumeConfig": "hume.config",
+          "TurtleConfig": "turtle.config", "SearchOptions": "options", "Preset": "options",
+          "Method": "methods", "get_method": "methods", "list_methods": "methods"}
 
 
 def __getattr__(name: str) -> Any:

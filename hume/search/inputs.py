@@ -1,17 +1,43 @@
-"""Which stores a search reads, and loading them: features only, never labels."""
+"""Which stores a search reads, and loading them as tensors: features only, never labels."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any, Optional
 
 import torch
 
 from hume.errors import HumeError
 from hume.names import canonical_model
-from hume.store import find_store, load_view, open_store, splits_of
+from hume.store import FeatureStore, find_store, open_store, splits_of
 
-SETTINGS = ("inductive", "transductive")
+
+class Setting(str, Enum):
+    """Inductive: search on train, label test through the encoders; transductive: train ∪ test."""
+
+    inductive = "inductive"
+    transductive = "transductive"
+
+
+def load_view(store: FeatureStore | str | os.PathLike, device: str | torch.device = "cpu",
+              dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """All rows of a complete store's ``features`` as an (N, D) tensor on ``device``.
+
+    The output is allocated once and filled one chunk at a time, so host memory holds the
+    result (on the CPU) plus a single chunk, never a second full copy. Labels are not read.
+    """
+    own = not isinstance(store, FeatureStore)
+    st = open_store(store) if own else store
+    try:
+        out = torch.empty((st.n_rows, st.dim), dtype=dtype, device=device)
+        for start, stop, rows in st.iter_chunks():
+            out[start:stop].copy_(torch.from_numpy(rows), non_blocking=False)
+        return out
+    finally:
+        if own:
+            st.close()
 
 
 def plan_splits(root: Optional[str], dataset: str, views: list[str], setting: str,
@@ -20,7 +46,7 @@ def plan_splits(root: Optional[str], dataset: str, views: list[str], setting: st
 
     Inductive: the test split is predicted when φ1 has it (HUME labels new rows through φ1
     alone), or, with ``predict_all_views`` (TURTLE), when every view has it."""
-    if setting not in SETTINGS:
+    if setting not in {s.value for s in Setting}:
         raise HumeError(f"unknown setting {setting!r}: use inductive or transductive")
     have = None
     phi1_splits: set[str] = set()

@@ -1,11 +1,12 @@
-"""Label-free seed selection and ensembling (SPEC §2).
+"""Label-free seed selection and ensembling (docs/algorithm.md §5).
 
 - :func:`label_free_scores`: how well an *unregularised* multinomial logistic regression on φ2
   predicts a seed's own labeling under shuffled 10-fold cross-validation. All seeds and folds are
   fitted together on the device as one batch of independent problems (per-problem L-BFGS with a
   batched Armijo line search), instead of one sklearn fit after another.
 - :func:`match_labelings`: Hungarian (maximum-overlap) matching of every seed to a reference.
-- :func:`ensemble`: reference = best-scoring seed, match, per-sample majority vote.
+- :func:`vote`: per-sample majority vote of matched labelings, ties to the reference.
+- :func:`ensemble`: reference = best-scoring seed, match, vote.
 
 No ground-truth label is used anywhere in this module.
 """
@@ -17,6 +18,7 @@ from collections.abc import Sequence
 import torch
 
 from hume.errors import HumeError
+from hume.search.views import standardise
 
 # Elements (rows x problems x classes) of one logits tensor; bounds memory by chunking problems.
 DEFAULT_MAX_ELEMENTS = 1 << 26
@@ -61,10 +63,7 @@ def _standardise(x: torch.Tensor) -> torch.Tensor:
         x = x.float()
     if not torch.isfinite(x).all():
         raise HumeError("φ2 features contain NaN or Inf: clean or re-embed the view")
-    mean = x.mean(0, keepdim=True)
-    std = x.std(0, unbiased=False, keepdim=True)
-    # Constant features become zero instead of dividing by zero.
-    x = (x - mean) / torch.where(std > 1e-12, std, torch.ones_like(std))
+    x = standardise(x)[0]  # constant features become zero instead of dividing by zero
     return torch.cat([x, torch.ones_like(x[:, :1])], dim=1)
 
 
@@ -204,7 +203,7 @@ def _cv_accuracy(x1: torch.Tensor, labelings: torch.Tensor, folds: torch.Tensor,
 def label_free_scores(phi2: Sequence[torch.Tensor] | torch.Tensor, labelings: torch.Tensor, k: int,
                       n_folds: int = 10, seed: int = 0, max_iter: int = 100, tol: float = 1e-4,
                       max_elements: int = DEFAULT_MAX_ELEMENTS) -> torch.Tensor:
-    """Label-free score of each labeling (SPEC §2).
+    """Label-free score of each labeling (docs/algorithm.md §5).
 
     Score = mean accuracy of ``n_folds``-fold cross-validation (shuffled folds, the same folds for
     every labeling, drawn from ``seed``) of an unregularised multinomial logistic regression on
@@ -246,7 +245,7 @@ def label_free_scores(phi2: Sequence[torch.Tensor] | torch.Tensor, labelings: to
     return total / len(views)
 
 
-def contingency(labelings: torch.Tensor, reference: torch.Tensor, k: int) -> torch.Tensor:
+def overlap_counts(labelings: torch.Tensor, reference: torch.Tensor, k: int) -> torch.Tensor:
     """``(S, k, k)`` counts: ``[s, c, r]`` = rows with class c in seed s and r in the reference."""
     labelings = _check_labelings(labelings, k)
     reference = _check_labelings(reference, k, labelings.shape[1])[0].to(labelings.device)
@@ -270,7 +269,7 @@ def match_labelings(labelings: torch.Tensor, reference: torch.Tensor, k: int) ->
     from scipy.optimize import linear_sum_assignment
 
     labelings = _check_labelings(labelings, k)
-    counts = contingency(labelings, reference, k).cpu().numpy()  # one copy of S*k*k counts
+    counts = overlap_counts(labelings, reference, k).cpu().numpy()  # one copy of S*k*k counts
     perms = torch.empty(labelings.shape[0], k, dtype=torch.long)
     for s, c in enumerate(counts):
         rows, cols = linear_sum_assignment(c, maximize=True)
@@ -278,9 +277,22 @@ def match_labelings(labelings: torch.Tensor, reference: torch.Tensor, k: int) ->
     return perms.to(labelings.device)
 
 
+def vote(labelings: torch.Tensor, perms: torch.Tensor, reference: int, k: int) -> torch.Tensor:
+    """Per-sample majority vote of ``labelings`` (S, N) mapped by ``perms`` (S, k) into the
+    reference's class numbering; ``(N,)`` labels. Ties go to the reference seed's label (half a
+    vote never overturns a majority), then to the lowest class index."""
+    labelings = _check_labelings(labelings, k)
+    perms = torch.as_tensor(perms, device=labelings.device).long()
+    mapped = torch.gather(perms, 1, labelings)  # (S, N) in reference numbering
+    votes = torch.zeros(labelings.shape[1], k, device=labelings.device)
+    votes.scatter_add_(1, mapped.T.contiguous(), torch.ones_like(mapped.T, dtype=votes.dtype))
+    votes.scatter_add_(1, mapped[reference][:, None], torch.full_like(votes[:, :1], 0.5))
+    return votes.argmax(1)
+
+
 def ensemble(labelings: torch.Tensor, scores: torch.Tensor, k: int
              ) -> tuple[torch.Tensor, int, torch.Tensor]:
-    """Label-free ensemble (SPEC §2): best-scoring seed as reference, Hungarian, majority vote.
+    """Label-free ensemble: best-scoring seed as reference, Hungarian matching, majority vote.
 
     Args:
         labelings: ``(S, N)`` labels in ``[0, k)``.
@@ -299,9 +311,4 @@ def ensemble(labelings: torch.Tensor, scores: torch.Tensor, k: int
         raise HumeError("label-free scores contain NaN: rerun the scoring")
     ref = int(torch.argmax(scores.double().cpu()))
     perms = match_labelings(labelings, labelings[ref], k)
-    mapped = torch.gather(perms, 1, labelings)  # (S, N) in reference numbering
-    votes = torch.zeros(labelings.shape[1], k, device=labelings.device)
-    votes.scatter_add_(1, mapped.T.contiguous(), torch.ones_like(mapped.T, dtype=votes.dtype))
-    # Half a vote to the reference breaks ties in its favour and never overturns a majority.
-    votes.scatter_add_(1, mapped[ref][:, None], torch.full_like(votes[:, :1], 0.5))
-    return votes.argmax(1), ref, perms
+    return vote(labelings, perms, ref, k), ref, perms

@@ -1,9 +1,9 @@
-"""The HUME outer loop for a group of seeds, on one device, with no host↔device copy per step.
+"""HUME's outer loop for a group of seeds, on one device, with no host↔device copy per step.
 
-Per outer iteration (SPEC §2): draw S subsets of m rows on the device; soft labels
+Per outer iteration (docs/algorithm.md §2): draw S subsets of m rows on the device; soft labels
 Y = sparsemax(W φ1 / t) of every seed; per subset and φ2 view, the inner classifier is fitted by
 T GD steps from a fresh PyTorch-default initialisation and scored on the held-out part
-(:mod:`hume.search.inner`, exact second-order hypergradient); loss = mean over views of the
+(:mod:`hume.search.hume.inner`, exact second-order hypergradient); loss = mean over views of the
 held-out CE − λ·H(mean label over the subset), averaged over subsets; per-seed gradient clipped
 to norm 1; Adam; lr and t annealed at the milestones.
 
@@ -15,7 +15,8 @@ own process with its own subsets). Sharing lets all seeds reuse one gathered X p
 is what makes many seeds in one process cheap: X (S, n, d) @ V (S, d, B·K). When a subset is the
 whole dataset (m = N, e.g. N ≤ 10 000 at the official m), the subsets differ only in which rows
 are held out, and every subset and seed uses the one X (N, d) with a mask instead of a gathered
-copy (:func:`hume.search.inner.shared_rows_inner_loss`; the same sums, fewer and larger products).
+copy (:func:`hume.search.hume.inner.shared_rows_inner_loss`; the same sums, fewer and larger
+products).
 """
 
 from __future__ import annotations
@@ -27,10 +28,18 @@ from typing import Any, Optional
 
 import torch
 
-from hume.search.config import SearchConfig
-from hume.search.encoder import _mix, hard_labels, init_params, l2_normalise, orthonormal_rows, soft_labels
-from hume.search.inner import KEEP_PROBS_BYTES, inner_loss, shared_rows_inner_loss
-from hume.search.seed_groups import OuterLoop, memory_budget
+from hume.search.adam import Adam
+from hume.search.base import GroupResult
+from hume.search.hume.config import HumeConfig
+from hume.search.hume.encoder import hard_labels, init_params, orthonormal_rows, soft_labels
+from hume.search.hume.inner import KEEP_PROBS_BYTES, inner_loss, shared_rows_inner_loss
+from hume.search.outer_loop import OuterLoop
+from hume.search.seeds import memory_budget, stream_generator
+from hume.search.views import l2_normalise, standardise
+
+#: Random stream of outer iteration ``i``: ``ITERATION_STREAM + i`` (−1: the large-K shared
+#: inner initialisation); seeds use streams 0, 1, 2, … (see :mod:`hume.search.seeds`).
+ITERATION_STREAM = 1_000_003
 
 
 @dataclass
@@ -71,7 +80,7 @@ def _whiten(x: torch.Tensor, eps: float) -> torch.Tensor:
     return x @ ((vec * lam.rsqrt()) @ vec.T).to(x.dtype)
 
 
-def prepare(views: Sequence[torch.Tensor], cfg: SearchConfig, device: torch.device,
+def prepare(views: Sequence[torch.Tensor], cfg: HumeConfig, device: torch.device,
             dtype: torch.dtype = torch.float32) -> Prepared:
     """Move views to ``device`` once; normalise φ1 rows; standardise φ2; pick inner step sizes."""
     phi1 = views[0].to(device=device, dtype=dtype)
@@ -81,9 +90,7 @@ def prepare(views: Sequence[torch.Tensor], cfg: SearchConfig, device: torch.devi
     for v in views[1:]:
         x = v.to(device=device, dtype=dtype)
         if cfg.standardise_phi2:
-            mean, std = x.mean(0), x.std(0, unbiased=False)
-            std = torch.where(std > 1e-12, std, torch.ones_like(std))
-            x = (x - mean) / std
+            x, mean, std = standardise(x)
             means.append(mean)
             stds.append(std)
         if cfg.whiten_phi2:
@@ -93,13 +100,6 @@ def prepare(views: Sequence[torch.Tensor], cfg: SearchConfig, device: torch.devi
                    else cfg.inner_lr_scale / _lambda_max(x))
         phi2.append(x)
     return Prepared(phi1, phi2, lrs, means, stds, phi1_mean)
-
-
-@dataclass
-class GroupResult:
-    encoders: torch.Tensor   # (B, K, d1) orthonormal rows
-    objectives: torch.Tensor  # (B,) mean outer loss over the last iterations
-    labels: torch.Tensor     # (B, N) argmax W φ1
 
 
 def _subset_rows(gen: torch.Generator, n: int, s: int, m: int, device: torch.device) -> torch.Tensor:
@@ -116,7 +116,8 @@ def _inner_init(gen: torch.Generator, s: int, d_aug: int, k: int, device, dtype)
 
 
 def iteration_generator(device: torch.device, random_state: int, it: int) -> torch.Generator:
-    return torch.Generator(device=device).manual_seed(_mix(random_state, 1_000_003 + it))
+    """The generator of outer iteration ``it``, shared by every seed of the run."""
+    return stream_generator(device, random_state, ITERATION_STREAM + it)
 
 
 #: Use :func:`shared_rows_inner_loss` when every subset holds all N rows (m = N); False forces
@@ -135,13 +136,13 @@ def _chunk(device: torch.device, width: int, n: int) -> Optional[int]:
     return max(1, CPU_CHUNK_BYTES // (width * n * 4))
 
 
-def outer_loss(data: Prepared, a: torch.Tensor, k: int, cfg: SearchConfig, it: int,
+def outer_loss(data: Prepared, a: torch.Tensor, k: int, cfg: HumeConfig, it: int,
                random_state: int, temperature: float,
                shared_init: Optional[list[torch.Tensor]] = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-seed outer loss (B,) of iteration ``it`` and per-seed label entropy (B,)."""
     device, dtype = data.phi1.device, data.phi1.dtype
     n = data.n
-    m = min(cfg.subset_size or 10_000, n)
+    m = cfg.subset_rows(n)
     n_tr = max(1, min(m - 1, int(cfg.train_fraction * m)))
     b = a.shape[0]
     gen = iteration_generator(device, random_state, it)
@@ -177,12 +178,12 @@ def outer_loss(data: Prepared, a: torch.Tensor, k: int, cfg: SearchConfig, it: i
     return loss, entropy.detach().mean(0)
 
 
-def group_size(data: Prepared, k: int, cfg: SearchConfig, budget_bytes: Optional[int] = None) -> int:
+def group_size(data: Prepared, k: int, cfg: HumeConfig, budget_bytes: Optional[int] = None) -> int:
     """How many seeds fit in one batch within ``budget_bytes`` of device memory."""
     device = data.phi1.device
     item = data.phi1.element_size()
     budget_bytes = memory_budget(device, budget_bytes)
-    m = min(cfg.subset_size or 10_000, data.n)
+    m = cfg.subset_rows(data.n)
     s = cfg.subsets
     shared = sum(s * m * x.shape[1] * 3 for x in data.phi2) * item
     shared += len(data.phi2) * KEEP_PROBS_BYTES  # probabilities kept until the backward pass
@@ -198,40 +199,14 @@ def group_size(data: Prepared, k: int, cfg: SearchConfig, budget_bytes: Optional
 State = dict[str, Any]
 
 
-class _Adam:
-    """Adam (PyTorch's defaults: β = (0.9, 0.999), ε = 1e-8) on one tensor, per element, so one
-    instance serves a batch of independent seeds. The step count is the host-side iteration
-    number: unlike torch.optim.Adam it never reads a tensor back to the host."""
-
-    def __init__(self, param: torch.Tensor, state: Optional[dict] = None,
-                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8):
-        self.param, self.betas, self.eps = param, betas, eps
-        if state is not None:
-            self.m = state["m"].to(param.device, param.dtype)
-            self.v = state["v"].to(param.device, param.dtype)
-        else:
-            self.m = torch.zeros_like(param)
-            self.v = torch.zeros_like(param)
-
-    @torch.no_grad()
-    def step(self, grad: torch.Tensor, lr: float, t: int) -> None:
-        b1, b2 = self.betas
-        self.m.mul_(b1).add_(grad, alpha=1 - b1)
-        self.v.mul_(b2).addcmul_(grad, grad, value=1 - b2)
-        denom = (self.v / (1 - b2 ** t)).sqrt_().add_(self.eps)
-        self.param.addcdiv_(self.m, denom, value=-lr / (1 - b1 ** t))
-
-    def state_dict(self) -> dict:
-        return {"m": self.m.cpu(), "v": self.v.cpu()}
-
-
-def search_group(data: Prepared, k: int, cfg: SearchConfig, seed_ids: Sequence[int],
+def search_group(data: Prepared, k: int, cfg: HumeConfig, seed_ids: Sequence[int],
                  random_state: int = 0, state: Optional[State] = None,
                  on_progress: Optional[Callable[[int, torch.Tensor], None]] = None,
                  progress_every: int = 10,
                  checkpoint: Optional[Callable[[State], None]] = None,
                  checkpoint_every_s: float = 60.0) -> GroupResult:
-    """Run the outer loop for the seeds ``seed_ids`` together; returns their encoders.
+    """Run the outer loop for the seeds ``seed_ids`` together; returns their encoders
+    ((B, K, d1) orthonormal rows), final objectives and labelings argmax W φ1.
 
     ``state`` (from a checkpoint) continues a group where it stopped. ``on_progress(it, stats)``
     gets a device tensor [mean objective, mean label entropy] every ``progress_every``
@@ -245,18 +220,21 @@ def search_group(data: Prepared, k: int, cfg: SearchConfig, seed_ids: Sequence[i
     else:
         a = state["params"].to(device=device, dtype=dtype)
     a.requires_grad_(True)
-    adam = _Adam(a, state.get("adam") if state is not None else None)
+    loop = OuterLoop(cfg.iters, len(seed_ids), device, dtype, state, on_progress, progress_every,
+                     checkpoint, checkpoint_every_s)
+    # states of earlier versions kept no step count: it equals the iteration
+    adam = Adam([a], state.get("adam") if state is not None else None, step=loop.it)
     shared_init = None
     if cfg.shared_inner_init:
         gen = iteration_generator(device, random_state, -1)
         shared_init = [_inner_init(gen, 1, x.shape[1], k, device, dtype) for x in data.phi2]
     milestones = cfg.milestones()
-    loop = OuterLoop(cfg.iters, len(seed_ids), device, dtype, state, on_progress, progress_every,
-                     checkpoint, checkpoint_every_s)
 
     def snapshot() -> State:
-        return {"iteration": loop.it, "params": a.detach().cpu(), "adam": adam.state_dict(),
-                "obj_sum": loop.obj_sum.cpu(), "seed_ids": list(seed_ids)}
+        # copies: on the CPU .cpu() would hand out the live tensors the loop keeps updating
+        return {"iteration": loop.it, "params": a.detach().cpu().clone(),
+                "adam": adam.state_dict(), "obj_sum": loop.obj_sum.cpu().clone(),
+                "seed_ids": list(seed_ids)}
 
     try:
         while loop.running:
@@ -270,7 +248,7 @@ def search_group(data: Prepared, k: int, cfg: SearchConfig, seed_ids: Sequence[i
             with torch.no_grad():
                 norms = a.grad.flatten(1).norm(dim=1)
                 coef = (cfg.clip_norm / (norms + 1e-6)).clamp(max=1.0)
-                adam.step(a.grad * coef.view(-1, 1, 1), cfg.outer_lr * scale, it + 1)
+                adam.step([a.grad * coef.view(-1, 1, 1)], cfg.outer_lr * scale)
             loop.step_done(loss, entropy, snapshot)
     except KeyboardInterrupt:
         loop.interrupted(snapshot)

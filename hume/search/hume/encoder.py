@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import torch
 
-from hume.search.sparsemax import sparsemax
+from hume.search.hume.sparsemax import sparsemax
+from hume.search.seeds import mix_seed
 
 
 def orthonormal_rows(a: torch.Tensor) -> torch.Tensor:
@@ -28,7 +29,7 @@ def init_params(d1: int, k: int, seed_ids: list[int], random_state: int,
     starts from the same W whatever group it is run in."""
     out = torch.empty((len(seed_ids), d1, k), dtype=torch.float64)
     for i, seed in enumerate(seed_ids):
-        g = torch.Generator().manual_seed(_mix(random_state, seed))
+        g = torch.Generator().manual_seed(mix_seed(random_state, seed))
         out[i] = torch.randn((d1, k), generator=g, dtype=torch.float64)
     return out.to(dtype)
 
@@ -47,15 +48,3 @@ def soft_labels(phi1: torch.Tensor, w: torch.Tensor, temperature: float) -> torc
 def hard_labels(phi1: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     """(B, N) labeling argmax W φ1 of every seed."""
     return logits(phi1, w).argmax(-1).T.contiguous()
-
-
-def l2_normalise(x: torch.Tensor) -> torch.Tensor:
-    """Rows scaled to unit L2 norm (φ1 enters the encoder this way, as in the official code)."""
-    return x / x.norm(dim=1, keepdim=True).clamp_min(1e-12)
-
-
-def _mix(a: int, b: int) -> int:
-    """A seed for stream ``b`` of base seed ``a`` (distinct, stable, fits in 63 bits)."""
-    x = (a * 0x9E3779B97F4A7C15 + b * 0xBF58476D1CE4E5B9 + 0x94D049BB133111EB) % (1 << 64)
-    x ^= x >> 31
-    return x % (1 << 63)

@@ -1,0 +1,261 @@
+"""What every seed search shares: the estimator shell around a method's outer loop.
+
+:class:`SeedSearch` owns ``fit``, ``predict``, ``fit_predict``: checking the views, running
+``n_seeds`` independent searches in groups that fit the device (:mod:`hume.search.seeds`),
+the CPU thread count, the matrix-product precision, label-free selection and the majority vote
+(:mod:`hume.search.selection`). A method (HUME, TURTLE) subclasses it and supplies its settings
+class, its preparation of the views, the search of one group of seeds, and how new rows are
+labelled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Optional
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClusterMixin
+from sklearn.utils.validation import check_is_fitted
+
+from hume.devices import check_precision, matmul_precision, resolve_device
+from hume.errors import HumeError
+from hume.search.options import MethodConfig
+from hume.search.seeds import Progress, run_seed_groups
+from hume.search.views import check_classes, check_views
+
+#: A CPU search whose outer step (all seeds) costs fewer multiply-adds than this runs on one
+#: thread: for tiny products extra threads only add synchronisation (OpenMP spin-waiting). On a
+#: quiet 2-core machine digits (10 seeds, ~10⁹ per step) took 11 s with 2 threads, 17 s with 1.
+THREADS_FROM_WORK = 1e8
+
+
+@dataclass
+class GroupResult:
+    """What the search of one group of B seeds returns."""
+
+    encoders: Any              # tensors (or lists/dicts of them) whose first axis is the seed
+    objectives: torch.Tensor   # (B,) mean outer loss over the last iterations
+    labels: torch.Tensor       # (B, N) the labeling of the searched rows
+
+
+class SeedSearch(ClusterMixin, BaseEstimator):
+    """Base of the labeling searches. Subclasses declare their parameters in ``__init__``.
+
+    Parameters every method has: ``n_classes`` (K), ``n_seeds`` (independent searches,
+    ensembled), ``preset`` (named settings), ``config`` (a settings object; explicit settings
+    override it), ``device`` (``auto``, ``cpu``, ``cuda``, ``cuda:N``), ``precision`` (``fp32``
+    or ``tf32`` matrix products on a CUDA GPU), ``random_state`` (seed j depends only on
+    (random_state, j)), ``group_size`` (seeds per batch; None: as many as fit), ``dtype``
+    (float32; float64 for tests), ``num_threads`` (CPU threads during ``fit``; None: one thread
+    for tiny problems, else torch's default; restored afterwards).
+
+    Fitted attributes: ``labels_`` (N,), ``seed_labels_`` (n_seeds, N), ``scores_`` (n_seeds,)
+    label-free scores, ``objectives_`` (n_seeds,), ``reference_seed_``, ``perms_`` (n_seeds, K)
+    matching of every seed to the reference, ``encoders_``, ``config_``, ``fitted_settings_``
+    (settings derived from the data, e.g. HUME's inner step), ``n_views_in_``, ``dims_`` (width
+    of each view).
+    """
+
+    method: ClassVar[str] = ""
+    config_class: ClassVar[type[MethodConfig]] = MethodConfig
+    #: estimator parameters that override single settings of the preset (config field names)
+    SETTINGS: ClassVar[tuple[str, ...]] = ()
+    #: True: new rows are labelled through every view; False: through the first (φ1) only
+    predicts_from_all_views: ClassVar[bool] = True
+
+    # -- settings ------------------------------------------------------------------------
+    def resolved_config(self) -> Any:
+        """The preset (or ``config``) with the explicit settings applied, validated."""
+        settings = {name: getattr(self, name) for name in self.SETTINGS}
+        return self.config_class.resolve(self.preset, base=self.config, **settings)
+
+    @classmethod
+    def check_problem(cls, k: int, n: int, dims: Sequence[int], names: Sequence[str]) -> None:
+        """Refuse a problem the method cannot search: 2 ≤ K ≤ N (methods add their own rules)."""
+        check_classes(k, n)
+
+    # -- fitting ---------------------------------------------------------------------------
+    def check_inputs(self, views: Any, view_names: Optional[Sequence[str]] = None
+                     ) -> list[torch.Tensor]:
+        """The checks of :meth:`fit` without the search: the views (as tensors) it would use,
+        or a HumeError naming the first problem (settings, K, rows, widths, NaN)."""
+        cfg = self.resolved_config()
+        if int(self.n_seeds) < 1:
+            raise HumeError(f"n_seeds must be ≥ 1, got {self.n_seeds}")
+        check_precision(self.precision)
+        return self._fit_views(check_views(views, view_names), view_names, int(self.n_classes),
+                               cfg)
+
+    def fit(self, views: Any, y: Any = None, *, view_names: Optional[Sequence[str]] = None,
+            resume_state: Optional[dict] = None,
+            checkpoint: Optional[Callable[[dict], None]] = None,
+            checkpoint_every_s: float = 60.0, progress: Optional[Progress] = None) -> "SeedSearch":
+        """Search ``n_seeds`` labelings of the rows of ``views`` and ensemble them.
+
+        ``views``: one (N, d) array/tensor or a sequence of them, rows aligned (see the method
+        for their roles). ``y`` is ignored (scikit-learn's signature; no labels are used).
+        ``checkpoint(state)`` receives the resumable state now and then and on an interrupt
+        (pass it back as ``resume_state``); ``progress(done_iters, total_iters, objective,
+        entropy)`` is called every few iterations.
+        """
+        tensors = self.check_inputs(views, view_names)
+        cfg, k = self.resolved_config(), int(self.n_classes)
+        device = resolve_device(self.device)
+        before = torch.get_num_threads()
+        threads = self._threads(device, tensors, k, cfg)
+        if threads is not None:
+            torch.set_num_threads(threads)
+        try:
+            self._fit(tensors, k, cfg, device, resume_state, checkpoint, checkpoint_every_s,
+                      progress)
+        finally:
+            torch.set_num_threads(before)
+        return self
+
+    def _fit(self, tensors: list[torch.Tensor], k: int, cfg: Any, device: torch.device,
+             resume_state: Optional[dict], checkpoint: Optional[Callable[[dict], None]],
+             checkpoint_every_s: float, progress: Optional[Progress]) -> None:
+        self.config_ = cfg
+        self.fitted_settings_: dict[str, Any] = {}  # settings the method derived from the data
+        self.n_views_in_ = len(tensors)
+        self.dims_ = [int(t.shape[1]) for t in tensors]
+        data = self._prepare(tensors, cfg, device)
+        size = self.group_size or self._group_size(data, k, cfg)
+
+        def search(group: list[int], state: Optional[dict], report: Callable,
+                   save: Callable) -> GroupResult:
+            return self._search_group(data, k, cfg, group, state, report, save,
+                                      checkpoint_every_s)
+
+        def keep(result: GroupResult, j: int) -> dict:
+            return {"encoder": _take(result.encoders, j), "labels": result.labels[j].cpu(),
+                    "objective": float(result.objectives[j])}
+
+        with matmul_precision(device, self.precision):
+            done = run_seed_groups(int(self.n_seeds), size, cfg.iters, search, keep,
+                                   resume_state, checkpoint, progress)
+        kept = [done[s] for s in range(int(self.n_seeds))]
+        self.encoders_ = _stack([d["encoder"] for d in kept])
+        self.objectives_ = np.array([d["objective"] for d in kept])
+        self.seed_labels_ = torch.stack([d["labels"] for d in kept]).numpy().astype(np.int64)
+        self._select(self._score_views(tensors), k, device)
+
+    def _select(self, views: Sequence[torch.Tensor], k: int, device: torch.device) -> None:
+        """Score every seed label-free on ``views`` (as given), pick the reference, vote."""
+        from hume.search.selection import ensemble, label_free_scores
+
+        labelings = torch.as_tensor(self.seed_labels_, device=device)
+        views = [v.to(device=device, dtype=torch.float32) for v in views]
+        scores = label_free_scores(views, labelings, k, seed=self.random_state)
+        labels, ref, perms = ensemble(labelings, scores, k)
+        self.scores_ = scores.double().cpu().numpy()
+        self.labels_ = labels.cpu().numpy().astype(np.int64)
+        self.reference_seed_ = int(ref)
+        self.perms_ = perms.cpu().numpy().astype(np.int64)
+
+    def _threads(self, device: torch.device, tensors: Sequence[torch.Tensor], k: int,
+                 cfg: Any) -> Optional[int]:
+        if device.type != "cpu":
+            return None
+        if self.num_threads is not None:
+            return int(self.num_threads)
+        work = self._step_work([tuple(t.shape) for t in tensors], k, cfg) * int(self.n_seeds)
+        return 1 if work < THREADS_FROM_WORK else None
+
+    # -- prediction ------------------------------------------------------------------------
+    def predict_seeds(self, views: Any) -> np.ndarray:
+        """(n_seeds, M) labeling of new rows by every seed, each in its own class numbering."""
+        check_is_fitted(self, "encoders_")
+        return self._predict_seeds(view_list_for(self, views))
+
+    def predict(self, views: Any) -> np.ndarray:
+        """(M,) ensemble labels of new rows: every seed, matched to the reference, majority vote."""
+        from hume.search.selection import vote
+
+        seeds = torch.as_tensor(self.predict_seeds(views))
+        return vote(seeds, torch.as_tensor(self.perms_), self.reference_seed_,
+                    int(self.n_classes)).numpy().astype(np.int64)
+
+    def fitted_state(self) -> dict[str, Any]:
+        """Everything :meth:`predict_seeds` needs, as tensors and plain values (to save a run)."""
+        check_is_fitted(self, "encoders_")
+        return {"method": self.method, "n_classes": int(self.n_classes),
+                "encoders": self.encoders_, "perms": torch.as_tensor(self.perms_),
+                "reference_seed": int(self.reference_seed_), "dims": list(self.dims_),
+                **self._preprocessing_state()}
+
+    # -- what a method supplies ------------------------------------------------------------
+    def _fit_views(self, tensors: list[torch.Tensor], names: Optional[Sequence[str]], k: int,
+                   cfg: Any) -> list[torch.Tensor]:
+        """Method rules on the (checked) views; returns the views the search uses."""
+        names = list(names) if names is not None else [f"#{i + 1}" for i in range(len(tensors))]
+        self.check_problem(k, tensors[0].shape[0], [t.shape[1] for t in tensors], names)
+        return tensors
+
+    def _prepare(self, tensors: list[torch.Tensor], cfg: Any, device: torch.device) -> Any:
+        raise NotImplementedError
+
+    def _group_size(self, data: Any, k: int, cfg: Any) -> int:
+        raise NotImplementedError
+
+    def _search_group(self, data: Any, k: int, cfg: Any, seed_ids: list[int],
+                      state: Optional[dict], report: Callable, save: Callable,
+                      checkpoint_every_s: float) -> GroupResult:
+        raise NotImplementedError
+
+    def _score_views(self, tensors: list[torch.Tensor]) -> list[torch.Tensor]:
+        """The views (as given) that the label-free score fits classifiers in."""
+        return tensors
+
+    def _step_work(self, shapes: list[tuple[int, ...]], k: int, cfg: Any) -> float:
+        """Multiply-adds of one outer step of one seed (decides the CPU thread count)."""
+        raise NotImplementedError
+
+    def _predict_seeds(self, views: list[torch.Tensor]) -> np.ndarray:
+        raise NotImplementedError
+
+    def _preprocessing_state(self) -> dict[str, Any]:
+        return {}
+
+
+def view_list_for(model: SeedSearch, views: Any) -> list[torch.Tensor]:
+    """New rows in the views a fitted model reads, checked against the widths it was fitted on.
+
+    A model that labels through φ1 only accepts φ1 alone or all its views (it reads the first).
+    """
+    from hume.search.views import view_list
+
+    given = view_list(views)
+    need = model.n_views_in_ if model.predicts_from_all_views else 1
+    if not model.predicts_from_all_views:
+        given = given[:1]
+    tensors = check_views(given)
+    if len(tensors) != need:
+        raise HumeError(f"the model was fitted on {need} view(s); pass the new rows in the same "
+                        f"{need} view(s) (got {len(tensors)})")
+    for i, (t, d) in enumerate(zip(tensors, model.dims_)):
+        if t.shape[1] != d:
+            raise HumeError(f"view #{i + 1} of the new rows has {t.shape[1]} dims, the model was "
+                            f"fitted on {d}")
+    return tensors
+
+
+def _take(tree: Any, j: int) -> Any:
+    """Seed ``j`` of a batched structure of tensors, on the host."""
+    if isinstance(tree, torch.Tensor):
+        return tree[j].cpu()
+    if isinstance(tree, dict):
+        return {key: _take(v, j) for key, v in tree.items()}
+    return [_take(v, j) for v in tree]
+
+
+def _stack(trees: list[Any]) -> Any:
+    """The inverse of :func:`_take` over all seeds: one batched structure."""
+    first = trees[0]
+    if isinstance(first, torch.Tensor):
+        return torch.stack(trees)
+    if isinstance(first, dict):
+        return {key: _stack([t[key] for t in trees]) for key in first}
+    return [_stack([t[i] for t in trees]) for i in range(len(first))]

@@ -1,0 +1,143 @@
+"""``HUME``: the second-order labeling search as a scikit-learn estimator.
+
+>>> model = HUME(n_classes=10, n_seeds=10).fit([phi1, phi2])      # arrays or tensors, (N, d_i)
+>>> model.labels_            # (N,) ensemble labeling (label-free selection and majority vote)
+>>> model.seed_labels_       # (n_seeds, N) every seed's labeling
+>>> model.scores_            # (n_seeds,) label-free scores; model.objectives_ final objectives
+>>> model.predict(phi1_new)  # ensemble labels of new rows through φ1 (inductive setting)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Optional
+
+import numpy as np
+import torch
+
+from hume.errors import HumeError
+from hume.search.base import GroupResult, SeedSearch
+from hume.search.hume import outer
+from hume.search.hume.config import HumeConfig
+from hume.search.hume.encoder import hard_labels
+from hume.search.views import l2_normalise
+
+
+class HUME(SeedSearch):
+    """HUME labeling search (Gadetsky & Brbić, NeurIPS 2023) over several representation spaces.
+
+    ``fit(views)``: views[0] is φ1, the space the labeling is parametrised in (argmax W φ1, W
+    with K orthonormal rows, so K ≤ d1); every further view is a φ2 space where linear
+    classifiers are fitted to the labeling and tested on held-out rows (losses averaged over
+    the φ2 views); the hypergradient is exact, second order (docs/algorithm.md §2).
+
+    Parameters (besides those of :class:`~hume.search.base.SeedSearch`): ``preset``
+    ``"default"`` (works across feature scales), ``"paper"`` (the official settings) or
+    ``"large-k"`` (the official ImageNet-1000 settings); ``iters``, ``inner_steps``,
+    ``subsets``, ``subset_size``, ``train_fraction``, ``tau``, ``entropy_weight``, ``inner_lr``,
+    ``outer_lr``, ``anneal`` override single settings (None: the preset's, see
+    :class:`~hume.search.hume.config.HumeConfig`); ``allow_single_view`` accepts one view, used
+    as both φ1 and φ2.
+
+    Fitted attributes (besides the shared ones): ``encoders_`` (n_seeds, K, d1),
+    ``inner_lr_`` (step size per φ2 view), ``phi1_mean_`` (d1,) subtracted from φ1 before the
+    row normalisation.
+    """
+
+    method = "hume"
+    config_class = HumeConfig
+    SETTINGS = ("iters", "inner_steps", "subsets", "subset_size", "train_fraction", "tau",
+                "entropy_weight", "inner_lr", "outer_lr", "anneal")
+    predicts_from_all_views = False  # new rows are labelled through φ1 alone
+
+    def __init__(self, n_classes: int, n_seeds: int = 10, *, preset: Optional[str] = None,
+                 iters: Optional[int] = None, inner_steps: Optional[int] = None,
+                 subsets: Optional[int] = None, subset_size: Optional[int] = None,
+                 train_fraction: Optional[float] = None, tau: Optional[float] = None,
+                 entropy_weight: Optional[float] = None, inner_lr: Optional[float] = None,
+                 outer_lr: Optional[float] = None, anneal: Optional[bool] = None,
+                 config: Optional[HumeConfig] = None, device: str = "auto",
+                 precision: str = "fp32", random_state: int = 0,
+                 group_size: Optional[int] = None, allow_single_view: bool = False,
+                 dtype: torch.dtype = torch.float32, num_threads: Optional[int] = None):
+        self.n_classes = n_classes
+        self.n_seeds = n_seeds
+        self.preset = preset
+        self.iters = iters
+        self.inner_steps = inner_steps
+        self.subsets = subsets
+        self.subset_size = subset_size
+        self.train_fraction = train_fraction
+        self.tau = tau
+        self.entropy_weight = entropy_weight
+        self.inner_lr = inner_lr
+        self.outer_lr = outer_lr
+        self.anneal = anneal
+        self.config = config
+        self.device = device
+        self.precision = precision
+        self.random_state = random_state
+        self.group_size = group_size
+        self.allow_single_view = allow_single_view
+        self.dtype = dtype
+        self.num_threads = num_threads
+
+    @classmethod
+    def check_problem(cls, k: int, n: int, dims: Sequence[int], names: Sequence[str]) -> None:
+        """2 ≤ K ≤ N, and K ≤ d1: the task encoder has K orthonormal rows in φ1's space."""
+        super().check_problem(k, n, dims, names)
+        if k > dims[0]:
+            raise HumeError(
+                f"the number of classes ({k}) exceeds the dimension of φ1 ({names[0]}: "
+                f"{dims[0]}): HUME's task encoder has K orthonormal rows in φ1's space, so "
+                "K ≤ d1; put a wider view first or use --method turtle")
+
+    def _fit_views(self, tensors: list[torch.Tensor], names: Optional[Sequence[str]], k: int,
+                   cfg: HumeConfig) -> list[torch.Tensor]:
+        if len(tensors) == 1 and not self.allow_single_view:
+            raise HumeError(
+                "a single view was given: HUME fits in φ2 the labeling parametrised in φ1, so it "
+                "needs two views (e.g. --views clip,dinov2); to use the same space for both, "
+                "pass --single-view (allow_single_view=True)")
+        tensors = super()._fit_views(tensors, names, k, cfg)
+        n = tensors[0].shape[0]
+        if cfg.subset_size is not None and cfg.subset_size > n:
+            raise HumeError(f"subset size {cfg.subset_size} is larger than the number of rows "
+                            f"({n}): pass --subset-size ≤ {n}")
+        return tensors * 2 if len(tensors) == 1 else tensors
+
+    def _prepare(self, tensors: list[torch.Tensor], cfg: HumeConfig,
+                 device: torch.device) -> outer.Prepared:
+        data = outer.prepare(tensors, cfg, device, self.dtype)
+        self.inner_lr_ = list(data.inner_lr)
+        self.fitted_settings_ = {"inner_lr_resolved": self.inner_lr_}
+        self.phi1_mean_ = data.phi1_mean.detach().cpu().double()
+        return data
+
+    def _group_size(self, data: outer.Prepared, k: int, cfg: HumeConfig) -> int:
+        return outer.group_size(data, k, cfg)
+
+    def _search_group(self, data: outer.Prepared, k: int, cfg: HumeConfig, seed_ids: list[int],
+                      state: Optional[dict], report: Callable, save: Callable,
+                      checkpoint_every_s: float) -> GroupResult:
+        return outer.search_group(data, k, cfg, seed_ids, self.random_state, state,
+                                  on_progress=report, checkpoint=save,
+                                  checkpoint_every_s=checkpoint_every_s)
+
+    def _score_views(self, tensors: list[torch.Tensor]) -> list[torch.Tensor]:
+        # the φ2 views as given (not the search's transform), so that settings with different
+        # φ2 transforms are compared on the same footing
+        return tensors[1:]
+
+    def _step_work(self, shapes: list[tuple[int, ...]], k: int, cfg: HumeConfig) -> float:
+        # per subset, φ2 view and inner step: four (m × (d2+1) × K) products, forward and back
+        m = cfg.subset_rows(shapes[0][0])
+        return sum(cfg.subsets * cfg.inner_steps * 4 * m * (d + 1) * k for _, d in shapes[1:])
+
+    def _predict_seeds(self, views: list[torch.Tensor]) -> np.ndarray:
+        x = views[0].to(torch.float64)
+        return hard_labels(l2_normalise(x - self.phi1_mean_),
+                           self.encoders_.to(torch.float64)).numpy()
+
+    def _preprocessing_state(self) -> dict[str, Any]:
+        return {"phi1_mean": self.phi1_mean_}

@@ -1,0 +1,126 @@
+"""From the command line to a method's settings: one typed path for every search method.
+
+``hume search`` collects its setting options into :class:`SearchOptions` (None = not given).
+Each method's configuration class (:class:`MethodConfig` subclasses: ``HumeConfig``,
+``TurtleConfig``) turns a preset plus those options into its settings with
+:meth:`MethodConfig.from_options`, and refuses, naming the flag, an option it does not have.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+from enum import Enum
+from typing import Any, ClassVar, Optional, TypeVar
+
+from hume.errors import HumeError
+
+
+class Preset(str, Enum):
+    """Named settings: the product defaults, the official ones, the official large-K ones."""
+
+    default = "default"
+    paper = "paper"
+    large_k = "large-k"
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    """The setting options of ``hume search`` as given on the command line (None: not given)."""
+
+    iters: Optional[int] = None
+    inner_steps: Optional[int] = None
+    subsets: Optional[int] = None
+    subset_size: Optional[int] = None
+    train_fraction: Optional[float] = None
+    tau: Optional[float] = None
+    entropy_weight: Optional[float] = None
+    inner_lr: Optional[float] = None
+    outer_lr: Optional[float] = None
+    anneal: Optional[bool] = None
+    warm_start: Optional[bool] = None
+
+    def given(self) -> dict[str, Any]:
+        """The options that were given, by name."""
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+def flag(option: str, value: Any = None) -> str:
+    """The command-line spelling of an option (``anneal=False`` is ``--no-anneal``)."""
+    if option == "anneal":
+        return "--no-anneal" if value is False else "--anneal"
+    if option == "warm_start":
+        return "--warm-start" if value else "--cold-start"
+    return "--" + option.replace("_", "-")
+
+
+C = TypeVar("C", bound="MethodConfig")
+
+
+@dataclass(frozen=True)
+class MethodConfig:
+    """Base of a method's settings: presets, options, validation, JSON round trip.
+
+    Subclasses set ``METHOD`` (its name), ``OPTIONS`` (``SearchOptions`` field → own field) and
+    ``PRESETS`` (after the class), and implement :meth:`checks`.
+    """
+
+    METHOD: ClassVar[str] = ""
+    OPTIONS: ClassVar[dict[str, str]] = {}
+    PRESETS: ClassVar[dict[str, Any]] = {}
+
+    def checks(self) -> list[tuple[bool, str]]:
+        """(condition, message) pairs; every condition must hold."""
+        return []
+
+    def validate(self: C) -> C:
+        for ok, msg in self.checks():
+            if not ok:
+                raise HumeError(f"bad {self.METHOD} setting: {msg}")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls: type[C], d: dict[str, Any]) -> C:
+        """The settings a run recorded (keys this class does not know are ignored)."""
+        known = {f.name: f for f in fields(cls)}
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items() if k in known}
+        return cls(**values)
+
+    def sweep_points(self) -> list[tuple[dict[str, Any], Any]]:
+        """``--sweep``: (settings, config) of every grid point (none: the method has no grid)."""
+        return []
+
+    @classmethod
+    def preset(cls: type[C], name: Optional[str] = None) -> C:
+        """The named preset (None: ``default``)."""
+        key = Preset(name).value if isinstance(name, Preset) else (name or "default").lower()
+        if key not in cls.PRESETS:
+            raise HumeError(f"unknown {cls.METHOD} preset {str(name)!r}: use one of "
+                            f"{', '.join(cls.PRESETS)}")
+        return cls.PRESETS[key]
+
+    @classmethod
+    def from_options(cls: type[C], preset: Optional[str] = None,
+                     options: Optional[SearchOptions] = None) -> C:
+        """The preset with the given command-line options applied; refuses foreign options."""
+        given = (options or SearchOptions()).given()
+        foreign = sorted(flag(k, v) for k, v in given.items() if k not in cls.OPTIONS)
+        if foreign:
+            raise HumeError(f"{', '.join(foreign)} do(es) not apply to --method {cls.METHOD}: "
+                            "drop them (see `hume search --help`)")
+        return cls.resolve(preset, **{cls.OPTIONS[k]: v for k, v in given.items()})
+
+    @classmethod
+    def resolve(cls: type[C], preset: Optional[str] = None, base: Optional[C] = None,
+                **settings: Any) -> C:
+        """``base`` (or the named preset) with the non-None ``settings`` applied, validated."""
+        if base is not None and preset is not None:
+            raise HumeError("give a preset or a config, not both")
+        known = {f.name for f in fields(cls)}
+        bad = sorted(set(settings) - known)
+        if bad:
+            raise HumeError(f"settings that {cls.METHOD} does not have: {', '.join(bad)}")
+        start = base if base is not None else cls.preset(preset)
+        return replace(start, **{k: v for k, v in settings.items() if v is not None}).validate()

@@ -1,0 +1,50 @@
+"""``hume search --sweep``: try a method's small grid of settings, keep the best label-free score.
+
+Each grid point is searched with a few seeds (:data:`SWEEP_SEEDS`, from a base seed of their
+own so the real search's seeds stay independent) and scored by the mean label-free score of its
+seeds; labels are never read. The best point's settings replace the preset's for the search.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Optional
+
+import numpy as np
+from sklearn.base import clone
+
+from hume.errors import HumeError
+from hume.search.base import SeedSearch
+
+SWEEP_SEEDS = 2
+#: added to the run's random_state for the sweep's seeds
+SWEEP_SEED_OFFSET = 10_000
+
+
+def sweep(model: SeedSearch, views: Sequence[Any], view_names: Optional[Sequence[str]] = None,
+          on_trial: Optional[Callable[[dict[str, Any]], None]] = None
+          ) -> tuple[Any, list[dict[str, Any]]]:
+    """(best settings, trials) of ``model``'s sweep grid over its resolved settings.
+
+    ``on_trial(trial)`` gets each trial as it finishes: the grid point's settings plus
+    ``mean_score`` and the per-seed ``scores``.
+    """
+    base = model.resolved_config()
+    points = base.sweep_points()
+    if not points:
+        raise HumeError(f"--method {model.method} has no --sweep grid: drop --sweep")
+    trials, configs = [], []
+    for settings, cfg in points:
+        trial_model = clone(model).set_params(
+            preset=None, config=cfg, n_seeds=min(int(model.n_seeds), SWEEP_SEEDS),
+            random_state=model.random_state + SWEEP_SEED_OFFSET,
+            **{name: None for name in model.SETTINGS})
+        trial_model.fit(views, view_names=view_names)
+        trial = {**settings, "mean_score": float(np.mean(trial_model.scores_)),
+                 "scores": trial_model.scores_.tolist()}
+        trials.append(trial)
+        configs.append(cfg)
+        if on_trial is not None:
+            on_trial(trial)
+    best = max(range(len(trials)), key=lambda i: trials[i]["mean_score"])
+    return configs[best], trials

@@ -1,0 +1,1 @@
+"""TURTLE (ICML 2024): settings (:mod:`.config`), outer loop (:mod:`.outer`), estimator."""

@@ -1,0 +1,124 @@
+"""``TURTLE``: the first-order, multi-space labeling search as a scikit-learn estimator."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Optional
+
+import numpy as np
+import torch
+
+from hume.search.base import GroupResult, SeedSearch
+from hume.search.turtle import outer
+from hume.search.turtle.config import TurtleConfig
+from hume.search.views import standardise
+
+
+class TURTLE(SeedSearch):
+    """TURTLE labeling search (Gadetsky, Jiang & Brbić, ICML 2024) over one or more views.
+
+    Every view parametrises the labeling (a weight-normalised linear encoder with bias per view,
+    softmax probabilities averaged over views) and is a space where linear classifiers must fit
+    it; the hypergradient is first order: inner classifiers are trained on the detached labeling
+    (docs/algorithm.md §4).
+
+    Parameters (besides those of :class:`~hume.search.base.SeedSearch`): ``preset``
+    ``"default"`` (warm start, larger steps, 1000 steps) or ``"paper"`` (the official settings);
+    ``iters``, ``inner_steps``, ``batch_size``, ``entropy_weight``, ``inner_lr``, ``outer_lr``,
+    ``warm_start``, ``standardise`` override single settings (None: the preset's, see
+    :class:`~hume.search.turtle.config.TurtleConfig`).
+
+    Fitted attributes (besides the shared ones): ``encoders_``, a list per view of
+    ``{"weight": (n_seeds, K, d_v), "bias": (n_seeds, K)}`` acting on the preprocessed
+    features; ``mean_``/``std_`` per view (standardisation, or None).
+    """
+
+    method = "turtle"
+    config_class = TurtleConfig
+    SETTINGS = ("iters", "inner_steps", "batch_size", "entropy_weight", "inner_lr", "outer_lr",
+                "warm_start", "standardise")
+    predicts_from_all_views = True  # every view's encoder reads new rows
+
+    def __init__(self, n_classes: int, n_seeds: int = 10, *, preset: Optional[str] = None,
+                 iters: Optional[int] = None, inner_steps: Optional[int] = None,
+                 batch_size: Optional[int] = None, entropy_weight: Optional[float] = None,
+                 inner_lr: Optional[float] = None, outer_lr: Optional[float] = None,
+                 warm_start: Optional[bool] = None, standardise: Optional[bool] = None,
+                 config: Optional[TurtleConfig] = None, device: str = "auto",
+                 precision: str = "fp32", random_state: int = 0,
+                 group_size: Optional[int] = None, dtype: torch.dtype = torch.float32,
+                 num_threads: Optional[int] = None):
+        self.n_classes = n_classes
+        self.n_seeds = n_seeds
+        self.preset = preset
+        self.iters = iters
+        self.inner_steps = inner_steps
+        self.batch_size = batch_size
+        self.entropy_weight = entropy_weight
+        self.inner_lr = inner_lr
+        self.outer_lr = outer_lr
+        self.warm_start = warm_start
+        self.standardise = standardise
+        self.config = config
+        self.device = device
+        self.precision = precision
+        self.random_state = random_state
+        self.group_size = group_size
+        self.dtype = dtype
+        self.num_threads = num_threads
+
+    def _fit_views(self, tensors: list[torch.Tensor], names: Any, k: int,
+                   cfg: TurtleConfig) -> list[torch.Tensor]:
+        from hume.errors import HumeError
+
+        tensors = super()._fit_views(tensors, names, k, cfg)
+        n = tensors[0].shape[0]
+        if cfg.batch_size is not None and cfg.batch_size > n:
+            raise HumeError(f"batch (subset) size {cfg.batch_size} is larger than the number of "
+                            f"rows ({n}): pass --subset-size ≤ {n}")
+        return tensors
+
+    def _prepare(self, tensors: list[torch.Tensor], cfg: TurtleConfig,
+                 device: torch.device) -> list[torch.Tensor]:
+        """Views on the device, standardised with the statistics of the fitted rows (if asked)."""
+        self.mean_: list[Optional[torch.Tensor]] = []
+        self.std_: list[Optional[torch.Tensor]] = []
+        out = []
+        for t in tensors:
+            x = t.to(device=device, dtype=self.dtype)
+            if cfg.standardise:
+                x, mean, std = standardise(x)
+                self.mean_.append(mean.cpu())
+                self.std_.append(std.cpu())
+            else:
+                self.mean_.append(None)
+                self.std_.append(None)
+            out.append(x)
+        return out
+
+    def _group_size(self, data: list[torch.Tensor], k: int, cfg: TurtleConfig) -> int:
+        return outer.group_size(data, k, cfg)
+
+    def _search_group(self, data: list[torch.Tensor], k: int, cfg: TurtleConfig,
+                      seed_ids: list[int], state: Optional[dict], report: Callable,
+                      save: Callable, checkpoint_every_s: float) -> GroupResult:
+        return outer.search_group(data, k, cfg, seed_ids, self.random_state, state,
+                                  on_progress=report, checkpoint=save,
+                                  checkpoint_every_s=checkpoint_every_s)
+
+    def _step_work(self, shapes: list[tuple[int, ...]], k: int, cfg: TurtleConfig) -> float:
+        # per view: the encoder's product, and per inner step a forward and a gradient product
+        m = cfg.rows_per_step(shapes[0][0])
+        return sum((2 * cfg.inner_steps + 2) * m * d * k for _, d in shapes)
+
+    def _predict_seeds(self, views: list[torch.Tensor]) -> np.ndarray:
+        xs = []
+        for x, mean, std in zip(views, self.mean_, self.std_):
+            x = x.to(device="cpu", dtype=torch.float64)
+            xs.append(x if mean is None else (x - mean.to(x)) / std.to(x))
+        weights = [e["weight"].to(torch.float64) for e in self.encoders_]
+        biases = [e["bias"].to(torch.float64) for e in self.encoders_]
+        return outer.seed_labels(xs, weights, biases).numpy().astype(np.int64)
+
+    def _preprocessing_state(self) -> dict[str, Any]:
+        return {"mean": self.mean_, "std": self.std_}
