@@ -7,8 +7,9 @@ import pytest
 import torch
 
 from hume.errors import HumeError
-from hume.store import (create_store, find_store, list_stores, load_view, open_store,
-                        resolve_dataset, resolve_root, store_path)
+from hume.search.inputs import load_view
+from hume.store import (create_store, find_store, list_stores, open_store, resolve_dataset,
+                        resolve_root, store_path)
 
 
 def _make(tmp_path, fmt, n=250, d=6, chunk_rows=100, **kw):
@@ -161,6 +162,54 @@ def test_existing_store_needs_overwrite(tmp_path, fmt):
     st.close()
 
 
+def test_creation_is_atomic_and_overwrite_keeps_the_old_store_until_the_new_one_is_ready(
+        tmp_path, fmt, monkeypatch):
+    from hume.store.feature_store import FeatureStore
+
+    path, st = _make(tmp_path, fmt, n=10, d=2, chunk_rows=5)
+    st.write_rows(0, np.ones((10, 2)))
+    st.mark_complete()
+    st.close()
+
+    def crash(self, labels):
+        raise RuntimeError("killed while creating")
+
+    monkeypatch.setattr(FeatureStore, "write_labels", crash)
+    with pytest.raises(RuntimeError, match="killed"):
+        create_store(path, 20, 3, labels=np.zeros(20, dtype=int), overwrite=True)
+    with open_store(path) as old:  # untouched: complete, its own shape
+        assert (old.n_rows, old.dim) == (10, 2)
+    fresh = store_path(tmp_path, "toy", "test", "m", fmt)
+    with pytest.raises(RuntimeError, match="killed"):
+        create_store(fresh, 20, 3, labels=np.zeros(20, dtype=int))
+    assert not fresh.exists()
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]  # no .creating leftovers
+
+
+def test_leftovers_of_a_killed_creation_are_removed(tmp_path, fmt):
+    from hume.store import remove_leftovers
+
+    path = store_path(tmp_path, "toy", "train", "m", fmt)
+    other = store_path(tmp_path, "toy", "train", "m2", fmt)
+    for p in (path, other):
+        create_store(p.with_name(f".{p.stem}.0123abcd.creating{p.suffix}"), 4, 2).close()
+    remove_leftovers(path)
+    assert [p.name for p in path.parent.iterdir()] == [f".m2.0123abcd.creating{other.suffix}"]
+
+
+def test_store_lock_is_exclusive_and_released(tmp_path):
+    from hume.store import StoreLock
+
+    path = store_path(tmp_path, "toy", "train", "m")
+    with StoreLock(path) as lock:
+        assert lock.path.name == ".m.zarr.lock" and lock.path.exists()
+        with pytest.raises(HumeError, match=f"another `hume embed` is writing {path}"):
+            StoreLock(path).acquire()
+    assert not lock.path.exists()
+    with StoreLock(path):  # free again
+        pass
+
+
 def test_open_missing_and_corrupt(tmp_path, fmt):
     path = store_path(tmp_path, "toy", "train", "m", fmt)
     with pytest.raises(HumeError, match="no feature store"):
@@ -184,8 +233,20 @@ def test_unsafe_names(tmp_path, name):
 
 
 def test_unknown_format(tmp_path):
-    with pytest.raises(HumeError, match="unknown store format"):
+    with pytest.raises(HumeError, match="unknown store format 'parquet': use one of zarr, hdf5"):
         store_path(tmp_path, "toy", "train", "m", "parquet")
+    with pytest.raises(HumeError, match="unknown feature dtype 'float64': use one of float16, float32"):
+        create_store(store_path(tmp_path, "toy", "train", "m"), 4, 2, dtype="float64")
+
+
+def test_choices_as_enums_or_strings(tmp_path):
+    from hume.store import StoreDtype, StoreFormat
+
+    assert store_path(tmp_path, "t", "s", "m", StoreFormat.hdf5) == store_path(tmp_path, "t", "s", "m", "hdf5")
+    with create_store(store_path(tmp_path, "t", "s", "m", StoreFormat.hdf5), 3, 2,
+                      dtype=StoreDtype.float32) as st:
+        assert st.format == "hdf5" and st.dtype == "float32"
+        assert st.attrs["format"] == "hdf5" and st.attrs["dtype"] == "float32"
 
 
 def test_catalog_listing_and_resolution(tmp_path, rng):

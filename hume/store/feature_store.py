@@ -19,30 +19,28 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timezone
-from importlib import metadata
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from hume.choices import choose
 from hume.errors import HumeError
-from hume.store.paths import format_of
+from hume.store.paths import StoreFormat, format_of
 from hume.store.validate import check_features, check_labels
+from hume.versions import library_versions
 
-DTYPES = ("float16", "float32")
+
+class StoreDtype(StrEnum):
+    """How features are stored: float16 (half the disk and reading time) or float32."""
+
+    float16 = "float16"
+    float32 = "float32"
+
+
 DEFAULT_CHUNK_ROWS = 1024
 _H5_ATTRS = "hume_attrs"  # HDF5 keeps the attribute dict as one JSON string
-
-
-def library_versions(*names: str) -> dict[str, str]:
-    """Installed versions of ``names`` (and of hume, numpy), without importing them."""
-    out = {}
-    for name in ("hume", "numpy", *names):
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pass
-    return out
 
 
 def _to_jsonable(attrs: dict[str, Any]) -> dict[str, Any]:
@@ -55,7 +53,7 @@ def _to_jsonable(attrs: dict[str, Any]) -> dict[str, Any]:
 class FeatureStore:
     """An open store. Get one from :func:`create_store` or :func:`open_store`."""
 
-    def __init__(self, path: Path, fmt: str, handle: Any, features: Any, labels: Any,
+    def __init__(self, path: Path, fmt: StoreFormat, handle: Any, features: Any, labels: Any,
                  done: Any, writable: bool):
         self.path = Path(path)
         self.format = fmt
@@ -284,44 +282,72 @@ def remove_store(path: str | os.PathLike) -> None:
         path.unlink()
 
 
-def create_store(path: str | os.PathLike, n_rows: int, dim: int, *, dtype: str = "float16",
-                 chunk_rows: int | None = None, attrs: dict[str, Any] | None = None,
-                 labels: np.ndarray | None = None, overwrite: bool = False) -> FeatureStore:
+def _creating(path: Path, tag: str) -> Path:
+    """Where a store for ``path`` is built before it moves into place (a hidden sibling)."""
+    return path.with_name(f".{path.stem}.{tag}.creating{path.suffix}")
+
+
+def remove_leftovers(path: str | os.PathLike) -> None:
+    """Remove half-built siblings of ``path`` left by a process killed while creating it.
+
+    Only for a caller that holds the store's lock: another process may be building one now.
+    """
+    path = Path(path)
+    if path.parent.is_dir():
+        for old in path.parent.glob(_creating(path, "*").name):
+            remove_store(old)
+
+
+def create_store(path: str | os.PathLike, n_rows: int, dim: int, *,
+                 dtype: StoreDtype | str = StoreDtype.float16, chunk_rows: int | None = None,
+                 attrs: dict[str, Any] | None = None, labels: np.ndarray | None = None,
+                 overwrite: bool = False) -> FeatureStore:
     """Create an empty, incomplete store for ``n_rows`` x ``dim`` features and open it for writing.
 
     ``attrs`` should carry the SPEC §4 description (dataset, split, model, weights, feature kind,
     preprocessing, ...); shape, dtype, chunking, versions, creation time and the completeness
     marker are added here. An existing store is refused unless ``overwrite``.
+
+    The store is built beside ``path`` and moved there once its attributes and ``labels`` are
+    in, so a store at ``path`` is never half-created whatever kills the process; with
+    ``overwrite`` the old store goes only once the new one is ready.
     """
     path = Path(path)
     fmt = format_of(path)
-    if dtype not in DTYPES:
-        raise HumeError(f"unknown feature dtype {dtype!r}: use one of {', '.join(DTYPES)}")
+    dtype = choose(StoreDtype, dtype, "feature dtype")
     if n_rows < 1 or dim < 1:
         raise HumeError(f"a store needs at least one row and one dimension, got {n_rows}x{dim}")
-    if path.exists():
-        if not overwrite:
-            raise HumeError(f"a store already exists at {path}: pass --overwrite to replace it")
-        remove_store(path)
+    if path.exists() and not overwrite:
+        raise HumeError(f"a store already exists at {path}: pass --overwrite to replace it")
     chunk_rows = int(chunk_rows or DEFAULT_CHUNK_ROWS)
     if chunk_rows < 1:
         raise HumeError(f"chunk rows must be ≥ 1, got {chunk_rows}")
     chunk_rows = min(chunk_rows, n_rows)
     n_chunks = -(-n_rows // chunk_rows)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, feats, labs, done = _BACKENDS[fmt][0](path, n_rows, dim, dtype, chunk_rows, n_chunks)
-    store = FeatureStore(path, fmt, handle, feats, labs, done, writable=True)
-    base = {
-        "format": fmt, "dtype": dtype, "n_rows": int(n_rows), "dim": int(dim),
-        "chunk_rows": chunk_rows, "store_id": uuid.uuid4().hex,
-        "created": datetime.now(timezone.utc).isoformat(), "complete": False,
-    }
-    given = dict(attrs or {})
-    versions = {**library_versions("zarr" if fmt == "zarr" else "h5py"), **given.pop("versions", {})}
-    store.update_attrs(**given, **base, versions=versions)
-    if labels is not None:
-        store.write_labels(labels)
-    return store
+    tmp = _creating(path, uuid.uuid4().hex[:8])
+    try:
+        handle, feats, labs, done = _BACKENDS[fmt][0](tmp, n_rows, dim, dtype.value, chunk_rows,
+                                                      n_chunks)
+        with FeatureStore(tmp, fmt, handle, feats, labs, done, writable=True) as store:
+            base = {
+                "format": fmt.value, "dtype": dtype.value, "n_rows": int(n_rows), "dim": int(dim),
+                "chunk_rows": chunk_rows, "store_id": uuid.uuid4().hex,
+                "created": datetime.now(timezone.utc).isoformat(), "complete": False,
+            }
+            given = dict(attrs or {})
+            versions = {**library_versions("hume", "numpy", "zarr" if fmt == "zarr" else "h5py"),
+                        **given.pop("versions", {})}
+            store.update_attrs(**given, **base, versions=versions)
+            if labels is not None:
+                store.write_labels(labels)
+        if path.exists():  # os.replace cannot replace a directory that has files
+            remove_store(path)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            remove_store(tmp)
+    return open_store(path, mode="r+", allow_incomplete=True)
 
 
 def open_store(path: str | os.PathLike, *, mode: str = "r",

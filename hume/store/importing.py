@@ -9,8 +9,8 @@ import numpy as np
 
 from hume.errors import HumeError
 from hume.names import canonical_model, check_name
-from hume.store.feature_store import create_store, remove_store
-from hume.store.paths import check_format, store_path
+from hume.store.feature_store import StoreDtype, create_store, remove_store
+from hume.store.paths import StoreFormat, check_format, store_path
 from hume.store.validate import check_features, check_labels
 
 
@@ -26,7 +26,8 @@ def _load_npy(path: str | os.PathLike, what: str) -> np.ndarray:
 
 def import_features(dataset: str, split: str, model: str, features: str | os.PathLike,
                     labels: str | os.PathLike | None = None, root: str | None = None,
-                    fmt: str = "zarr", dtype: str = "float16", overwrite: bool = False,
+                    fmt: StoreFormat | str = StoreFormat.zarr,
+                    dtype: StoreDtype | str = StoreDtype.float16, overwrite: bool = False,
                     chunk_rows: int | None = None) -> Path:
     """Write ``features`` (N x D .npy) and optional ``labels`` (N .npy) into a complete store.
 

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import os
+from enum import StrEnum
 from pathlib import Path
 
+from hume.choices import choose
 from hume.errors import HumeError
 from hume.names import check_name
 
+
+class StoreFormat(StrEnum):
+    """A store's backend: Zarr v3 (several writers of disjoint chunks) or HDF5 (one writer)."""
+
+    zarr = "zarr"
+    hdf5 = "hdf5"
+
+
 #: Store format -> file suffix.
-FORMATS: dict[str, str] = {"zarr": ".zarr", "hdf5": ".h5"}
+FORMATS: dict[StoreFormat, str] = {StoreFormat.zarr: ".zarr", StoreFormat.hdf5: ".h5"}
 DEFAULT_ROOT = "./hume-data"
 
 
@@ -20,13 +30,12 @@ def resolve_root(root: str | os.PathLike | None = None) -> Path:
     return Path(root).expanduser()
 
 
-def check_format(fmt: str) -> str:
-    if fmt not in FORMATS:
-        raise HumeError(f"unknown store format {fmt!r}: use one of {', '.join(FORMATS)}")
-    return fmt
+def check_format(fmt: StoreFormat | str) -> StoreFormat:
+    """``fmt`` as a :class:`StoreFormat`; anything else raises naming the formats."""
+    return choose(StoreFormat, fmt, "store format")
 
 
-def format_of(path: str | os.PathLike) -> str:
+def format_of(path: str | os.PathLike) -> StoreFormat:
     """The backend of a store path, from its suffix."""
     suffix = Path(path).suffix
     for fmt, ext in FORMATS.items():
@@ -43,9 +52,9 @@ def features_dir(root: Path) -> Path:
 
 
 def store_path(root: str | os.PathLike | None, dataset: str, split: str, model: str,
-               fmt: str = "zarr") -> Path:
+               fmt: StoreFormat | str = StoreFormat.zarr) -> Path:
     """``<root>/features/<dataset>/<split>/<model>.zarr`` (or ``.h5``)."""
-    check_format(fmt)
+    fmt = check_format(fmt)
     for kind, name in (("dataset", dataset), ("split", split), ("model", model)):
         check_name(kind, name)
     return features_dir(resolve_root(root)) / dataset / split / f"{model}{FORMATS[fmt]}"
