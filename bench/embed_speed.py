@@ -167,7 +167,7 @@ def pipeline(args: argparse.Namespace, backbone) -> tuple[int, int]:
 
     (path,) = embed(args.model, f"imagefolder:{args.images}", root=args.root, device=args.device,
                     precision=args.precision, batch_size=args.batch_size, workers=args.workers,
-                    overwrite=True, progress=False, backbone=backbone)
+                    overwrite=True, backbone=backbone)
     with open_store(path) as st:  # features live on disk; the host holds <= 3 chunks of float32
         return st.n_rows, 3 * st.chunk_rows * st.dim * 4
 
@@ -176,15 +176,15 @@ def child(args: argparse.Namespace) -> None:
     import torch  # noqa: F401 - libraries imported before the clock starts: both sides equal
     import zarr  # noqa: F401 - the store's backend: an import, not throughput
 
-    import hume.embed.models  # noqa: F401
+    import hume.embed.backbones  # noqa: F401
     import hume.embed.pipeline  # noqa: F401
 
-    from hume.embed.models import get_backbone
+    from hume.embed.backbones import create_backbone
 
     gpu = 0 if args.device == "cuda" else None
     with Sampler(gpu) as s:
         t0 = time.perf_counter()
-        backbone = get_backbone(args.model, weights=args.weights).to(args.device)
+        backbone = create_backbone(args.model, weights=args.weights).to(args.device)
         load = time.perf_counter() - t0
         t1 = time.perf_counter()
         n, held = (reference if args.child == "reference" else pipeline)(args, backbone)

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from hume.embed import datasets as D
 from hume.embed.datasets import dataset_splits, get_dataset, list_datasets, split_choices, store_dataset_name
+from hume.embed.datasets import torchvision_sets as D
 from hume.errors import HumeError
 
 
@@ -197,3 +197,28 @@ def test_stl10_binary_layout_and_unlabeled_split(tmp_path, monkeypatch):
     np.testing.assert_array_equal(np.asarray(img), made["train"][1].transpose(0, 2, 1).transpose(1, 2, 0))
     unl = get_dataset("stl10", "unlabeled", tmp_path, download=False)
     assert len(unl) == 4 and unl.labels.tolist() == [-1] * 4 and unl.dataset[0][1] == -1
+
+
+def test_one_alias_table_with_the_papers_spellings():
+    from hume.embed.datasets import dataset_patterns
+    from hume.names import ALIASES, canonical_dataset
+
+    for alias, name in ALIASES["dataset"].items():
+        assert name in list_datasets() and alias not in list_datasets(), alias
+        assert store_dataset_name(alias.upper()) == name
+    for spelling in ("imagenet-1k", "ImageNet1k", "cifar100_20", "CIFAR-100-20", "stl-10"):
+        assert canonical_dataset(spelling) in list_datasets()
+    assert canonical_dataset("mine") == "mine"  # not an alias: unchanged, never an error
+    assert list_datasets("cifar*") == ["cifar10", "cifar100", "cifar100-20"]
+    assert dataset_patterns() == ["imagefolder:PATH"]
+
+
+def test_requested_splits_are_checked_before_anything_opens(tmp_path):
+    from hume.embed.datasets import requested_splits
+
+    assert requested_splits("stl10") == ["train", "test"]
+    assert requested_splits("stl10", "unlabeled") == ["unlabeled"]
+    with pytest.raises(HumeError, match="imagefolder:PATH, e.g."):
+        requested_splits("imagefolder:  ")
+    with pytest.raises(HumeError, match="no split 'unlabeled'.*train, test"):
+        requested_splits("cifar10", "unlabeled")

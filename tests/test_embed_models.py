@@ -1,4 +1,5 @@
-"""Model registry: tiny random-weight backbones saved to disk and loaded back through get_backbone."""
+"""Backbone registry: tiny random-weight backbones saved to disk and loaded back through
+create_backbone; names, aliases and the classical views."""
 
 from __future__ import annotations
 
@@ -12,8 +13,7 @@ import pytest
 import torch
 from PIL import Image
 
-from hume.embed import models
-from hume.embed.models import get_backbone, list_models
+from hume.embed.backbones import create_backbone, hub, list_backbones, openclip
 from hume.errors import HumeError
 
 TINY_CLIP = {
@@ -60,7 +60,7 @@ def _batch(bb, images):
 
 def test_open_clip_checkpoint_file_loads_its_weights(tiny_clip):
     model, d = tiny_clip
-    bb = get_backbone("open_clip:hume-tiny", weights=d / "w.pt")
+    bb = create_backbone("open_clip:hume-tiny", weights=d / "w.pt")
     assert bb.name == "open_clip-hume-tiny"
     assert bb.dim == 16 and not bb.module.training
     x = _batch(bb, _images())
@@ -82,7 +82,7 @@ def test_open_clip_local_dir_with_config(tiny_clip, tmp_path):
     (tmp_path / "open_clip_config.json").write_text(json.dumps(
         {"model_cfg": TINY_CLIP, "preprocess_cfg": {"mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5]}}))
     torch.save(model.state_dict(), tmp_path / "open_clip_pytorch_model.bin")
-    bb = get_backbone("open_clip:anything", weights=tmp_path)
+    bb = create_backbone("open_clip:anything", weights=tmp_path)
     x = _batch(bb, _images(2))
     with torch.no_grad():
         torch.testing.assert_close(bb.encode(x), model.encode_image(x))
@@ -100,7 +100,7 @@ def test_tag_preprocessing_and_quickgelu_applied_to_checkpoint_file(tiny_clip, m
     real = open_clip.get_pretrained_cfg
     monkeypatch.setattr(open_clip, "get_pretrained_cfg",
                         lambda arch, tag: cfg if (arch, tag) == ("hume-tiny", "faketag") else real(arch, tag))
-    bb = get_backbone("open_clip:hume-tiny/faketag", weights=d / "w.pt")
+    bb = create_backbone("open_clip:hume-tiny/faketag", weights=d / "w.pt")
     assert bb.name == "open_clip-hume-tiny-faketag"
     assert bb.info["quick_gelu"] is True
     assert any(isinstance(m, QuickGELU) for m in bb.module.modules())
@@ -112,16 +112,16 @@ def test_registry_clip_names_use_quickgelu_for_openai_weights():
     import open_clip
 
     for name in ("clip", "clip-b32", "clip-b16"):
-        arch, tag = models.OPEN_CLIP_MODELS[name]
+        arch, tag = openclip.OPEN_CLIP_MODELS[name]
         assert tag == "openai" and arch.endswith("-quickgelu")
         assert open_clip.get_pretrained_cfg(arch, tag), (arch, tag)
-    arch, tag = models.OPEN_CLIP_MODELS["clip-h14"]
+    arch, tag = openclip.OPEN_CLIP_MODELS["clip-h14"]
     assert arch.startswith("ViT-H-14") and open_clip.get_pretrained_cfg(arch, tag)
 
 
 def test_dinov2_from_saved_dir(tiny_dino):
     model, d = tiny_dino
-    bb = get_backbone("dinov2-s", weights=d)
+    bb = create_backbone("dinov2-s", weights=d)
     assert bb.name == "dinov2-s" and bb.dim == 32 and not bb.module.training
     x = _batch(bb, _images())
     assert x.shape == (3, 3, 224, 224)
@@ -137,8 +137,8 @@ def test_dinov2_from_saved_dir(tiny_dino):
 
 def test_dinov2_cls_plus_mean(tiny_dino):
     model, d = tiny_dino
-    cls = get_backbone("dino", weights=d)
-    both = get_backbone("dino", weights=d, feature="cls+mean")
+    cls = create_backbone("dino", weights=d)
+    both = create_backbone("dino", weights=d, feature="cls+mean")
     assert cls.name == "dinov2" and both.name == "dinov2-clsmean" and both.dim == 64
     x = _batch(both, _images(2))
     f = both.encode(x)
@@ -156,7 +156,7 @@ def test_registers_are_skipped_in_patch_mean(tmp_path):
         hidden_size=32, num_hidden_layers=1, num_attention_heads=2, image_size=56, patch_size=14,
         num_register_tokens=4)).eval()
     model.save_pretrained(tmp_path / "reg")
-    bb = get_backbone(f"hf:{tmp_path / 'reg'}", feature="cls+mean")
+    bb = create_backbone(f"hf:{tmp_path / 'reg'}", feature="cls+mean")
     assert bb.name == "hf-reg-clsmean" and bb.dim == 64
     x = _batch(bb, _images(2))
     with torch.no_grad():
@@ -165,22 +165,22 @@ def test_registers_are_skipped_in_patch_mean(tmp_path):
 
 
 def test_neural_transform_accepts_grey_digits():
-    from hume.embed.models import _dinov2_transform
+    from hume.embed.backbones.hf import dinov2_transform
 
     digit = Image.fromarray(np.arange(64, dtype=np.uint8).reshape(8, 8) * 4, mode="L")
-    assert _dinov2_transform()(digit).shape == (3, 224, 224)
-    assert _dinov2_transform()(np.asarray(digit)).shape == (3, 224, 224)
+    assert dinov2_transform()(digit).shape == (3, 224, 224)
+    assert dinov2_transform()(np.asarray(digit)).shape == (3, 224, 224)
 
 
 def test_classical_views():
     from skimage.feature import hog
 
     digit = Image.fromarray(np.random.default_rng(0).integers(0, 256, (8, 8), dtype=np.uint8), mode="L")
-    px = get_backbone("pixels", image_size=8)
+    px = create_backbone("pixels", image_size=8)
     assert px.dim == 64 and px.module is None
     v = px.transform(digit)
     assert v.shape == (64,) and abs(float(v.mean())) < 1e-5 and abs(float(v.std(unbiased=False)) - 1) < 1e-3
-    hg = get_backbone("hog", image_size=8)  # upsampled to 32 px: 4x4 cells of 8 px
+    hg = create_backbone("hog", image_size=8)  # upsampled to 32 px: 4x4 cells of 8 px
     assert hg.dim == 324 and hg.info["image_size"] == 32
     grey32 = np.asarray(digit.resize((32, 32), Image.BILINEAR), dtype=np.float32) / 255
     ref32 = hog(grey32, orientations=9, pixels_per_cell=(8, 8), cells_per_block=(2, 2), block_norm="L2-Hys")
@@ -188,11 +188,11 @@ def test_classical_views():
     np.testing.assert_allclose(h.numpy(), ref32, rtol=1e-5, atol=1e-6)
     out = hg.encode(torch.stack([h, h]))
     assert out.shape == (2, 324) and out.dtype == torch.float32
-    hg64 = get_backbone("hog", image_size=64)
+    hg64 = create_backbone("hog", image_size=64)
     assert hg64.dim == hog(np.zeros((64, 64)), orientations=9, pixels_per_cell=(8, 8),
                            cells_per_block=(2, 2)).size
     # default working size: any image becomes 32x32 grey, widths fixed before any image is seen
-    big_px, big_hog = get_backbone("pixels"), get_backbone("hog")
+    big_px, big_hog = create_backbone("pixels"), create_backbone("hog")
     img = _images(1, size=(70, 90))[0]
     assert big_px.transform(img).shape == (big_px.dim,) == (1024,)
     assert big_hog.transform(img).shape == (big_hog.dim,)
@@ -201,29 +201,29 @@ def test_classical_views():
 
 def test_bad_names_and_options(tmp_path):
     with pytest.raises(HumeError, match="unknown model 'resnet-nope'.*dinov2.*clip"):
-        get_backbone("resnet-nope")
+        create_backbone("resnet-nope")
     with pytest.raises(HumeError, match="feature"):
-        get_backbone("dinov2", feature="avg")
+        create_backbone("dinov2", feature="avg")
     with pytest.raises(HumeError, match="does not exist"):
-        get_backbone("dinov2", weights=tmp_path / "missing")
+        create_backbone("dinov2", weights=tmp_path / "missing")
     with pytest.raises(HumeError, match="cls\\+mean"):
-        get_backbone("clip", feature="cls+mean")
+        create_backbone("clip", feature="cls+mean")
     with pytest.raises(HumeError, match="could not load transformers model"):
-        get_backbone("dinov2-s", weights=tmp_path)  # an empty directory
+        create_backbone("dinov2-s", weights=tmp_path)  # an empty directory
     with pytest.raises(HumeError, match="no pretrained tag"):
-        get_backbone("open_clip:ViT-B-32/no-such-tag")
+        create_backbone("open_clip:ViT-B-32/no-such-tag")
     with pytest.raises(HumeError, match="unknown open_clip architecture"):
-        get_backbone("open_clip:ViT-Nope/openai")
+        create_backbone("open_clip:ViT-Nope/openai")
     with pytest.raises(HumeError, match="takes no weights"):
-        get_backbone("hog", weights=tmp_path)
-    assert get_backbone("PIXELS", image_size=8).name == "pixels"  # short names are case-blind
-    assert {"clip", "clip-b32", "clip-b16", "clip-h14", "dinov2", "dinov2-s", "pixels", "hog"} <= set(list_models())
+        create_backbone("hog", weights=tmp_path)
+    assert create_backbone("PIXELS", image_size=8).name == "pixels"  # short names are case-blind
+    assert {"clip", "clip-b32", "clip-b16", "clip-h14", "dinov2", "dinov2-s", "pixels", "hog"} <= set(list_backbones())
 
 
 def test_open_clip_hub_repo_offline_is_a_clear_error(monkeypatch):
-    monkeypatch.setattr(models, "hub_offline", lambda: True)
+    monkeypatch.setattr(hub, "offline", lambda: True)
     with pytest.raises(HumeError, match="hume-test/not-a-repo.*--weights"):
-        get_backbone("open_clip:hf-hub:hume-test/not-a-repo")
+        create_backbone("open_clip:hf-hub:hume-test/not-a-repo")
 
 
 def test_offline_hub_cache_and_unreachable_weights(tiny_dino, tmp_path):
@@ -239,15 +239,15 @@ def test_offline_hub_cache_and_unreachable_weights(tiny_dino, tmp_path):
     shutil.copytree(d, repo_dir / "snapshots" / revision)
     code = (
         "import time, torch\n"
-        "from hume.embed.models import get_backbone\n"
+        "from hume.embed.backbones import create_backbone\n"
         "from hume.errors import HumeError\n"
-        "bb = get_backbone('dinov2-s')\n"
+        "bb = create_backbone('dinov2-s')\n"
         "print('RESULT', bb.name, bb.dim, bb.info['weights'], bb.module.training,"
         " tuple(bb.encode(torch.zeros(1, 3, 56, 56)).shape))\n"
         "for name in ('dinov2-b', 'clip-b32'):\n"
         "    t0 = time.monotonic()\n"
         "    try:\n"
-        "        get_backbone(name)\n"
+        "        create_backbone(name)\n"
         "    except HumeError as e:\n"
         "        print('HUMEERROR', round(time.monotonic() - t0, 1), e)\n"
     )
@@ -283,13 +283,99 @@ def test_open_clip_tag_from_offline_hub_cache(tiny_clip, tmp_path, monkeypatch):
     real = open_clip.get_pretrained_cfg
     monkeypatch.setattr(open_clip, "get_pretrained_cfg",
                         lambda arch, tag: cfg if (arch, tag) == ("hume-tiny", "cached") else real(arch, tag))
-    monkeypatch.setattr(models, "hub_offline", lambda: True)
+    monkeypatch.setattr(hub, "offline", lambda: True)
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
-    bb = get_backbone("open_clip:hume-tiny/cached")
+    bb = create_backbone("open_clip:hume-tiny/cached")
     assert bb.info["weights"] == f"cached (hume-test/tiny/@{revision})"
     x = _batch(bb, _images(2))
     with torch.no_grad():
         torch.testing.assert_close(bb.encode(x), model.encode_image(x))
     with pytest.raises(HumeError, match="hume-test/tiny"):  # same tag, empty cache
         monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "empty"))
-        get_backbone("open_clip:hume-tiny/cached")
+        create_backbone("open_clip:hume-tiny/cached")
+
+
+def test_registry_lists_names_by_pattern_and_every_alias_resolves():
+    from hume.embed.backbones import backbone_patterns
+    from hume.names import ALIASES
+
+    assert list_backbones("dinov2*") == ["dinov2", "dinov2-b", "dinov2-l", "dinov2-s"]
+    assert list_backbones("clip-b*") == ["clip-b16", "clip-b32"]
+    assert list_backbones() == sorted(list_backbones())
+    assert {"open_clip:ARCH/TAG", "open_clip:hf-hub:REPO", "hf:REPO"} == set(backbone_patterns())
+    for alias, name in ALIASES["model"].items():
+        assert name in list_backbones() and alias not in list_backbones(), alias
+
+
+def test_dinov2_g_is_an_alias_writing_the_dinov2_store(tiny_dino):
+    _, d = tiny_dino
+    assert create_backbone("dinov2-g", weights=d).name == "dinov2"
+    assert create_backbone("DINOv2-G", weights=d, feature="cls+mean").name == "dinov2-clsmean"
+
+
+def test_a_family_registers_itself_and_options_are_checked_for_it(monkeypatch):
+    """The timm idiom: a decorated builder is a backbone; the registry checks feature and weights."""
+    from hume.embed.backbones import FeatureKind, registry
+    from hume.embed.backbones.base import Backbone
+    from hume.registry import Registry
+
+    monkeypatch.setattr(registry, "_BACKBONES", Registry("model"))
+    built = []
+
+    @registry.register_backbone("toy", takes_weights=False)
+    def toy(spec, *, weights, feature, image_size):
+        built.append((spec, weights, feature, image_size))
+        return Backbone(name=spec, transform=torch.as_tensor, dim=3, info={})
+
+    @registry.register_backbone_prefix("toy:", pattern="toy:WIDTH", example="toy:4",
+                                       features=tuple(FeatureKind))
+    def toy_width(spec, *, weights, feature, image_size):
+        return Backbone(name=f"toy-{spec}-{feature}", transform=torch.as_tensor, dim=int(spec), info={})
+
+    assert create_backbone("TOY", image_size=5).dim == 3
+    assert built == [("toy", None, FeatureKind.cls, 5)]
+    assert create_backbone("toy:7", feature="cls+mean").name == "toy-7-cls+mean"
+    assert list_backbones() == ["toy"]
+    with pytest.raises(HumeError, match="'toy' gives only the cls feature.*toy:WIDTH"):
+        create_backbone("toy", feature="cls+mean")
+    with pytest.raises(HumeError, match="takes no weights"):
+        create_backbone("toy", weights=__file__)
+    with pytest.raises(HumeError, match="'toy:' is incomplete.*toy:WIDTH, e.g. toy:4"):
+        create_backbone("toy:")
+    with pytest.raises(HumeError, match="unknown model 'clip': use one of toy, or toy:WIDTH"):
+        create_backbone("clip")
+
+
+@pytest.mark.parametrize("size", [2, 8, 16, 31, 32, 33, 64])
+def test_hog_always_uses_8_pixel_cells_on_at_least_32_pixels(size):
+    """HOG raises the working size to 32 before anything else, so its cells are 8 px at every size."""
+    from skimage.feature import hog
+
+    from hume.embed.backbones.classical import hog_dim
+
+    bb = create_backbone("hog", image_size=size)
+    side = max(size, 32)
+    img = Image.fromarray(np.random.default_rng(size).integers(0, 256, (size, size), dtype=np.uint8))
+    grey = np.asarray(img.resize((side, side), Image.BILINEAR), dtype=np.float32) / 255
+    ref = hog(grey, orientations=9, pixels_per_cell=(8, 8), cells_per_block=(2, 2), block_norm="L2-Hys")
+    assert bb.info["image_size"] == side and "pixels_per_cell=(8, 8)" in bb.info["feature_kind"]
+    assert bb.dim == hog_dim(side) == ref.size
+    np.testing.assert_allclose(bb.transform(img).numpy(), ref, rtol=1e-5, atol=1e-6)
+
+
+def test_store_names_from_hub_repos_and_folders_follow_one_rule(tmp_path):
+    """`hf:/dir` (model) and `imagefolder:/dir` (dataset) make the same store name of one folder:
+    unsafe characters become '-', runs of dots one dot."""
+    from transformers import Dinov2Config, Dinov2Model
+
+    from hume.embed.datasets import store_dataset_name
+    from hume.names import safe_name
+
+    folder = tmp_path / "my..odd dir"
+    Dinov2Model(Dinov2Config(hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
+                             image_size=28, patch_size=14)).save_pretrained(folder)
+    (folder / "cls").mkdir()
+    assert safe_name("model", "my..odd dir") == "my.odd-dir" == store_dataset_name(f"imagefolder:{folder}")
+    assert create_backbone(f"hf:{folder}").name == "hf-my.odd-dir"
+    with pytest.raises(HumeError, match="empty"):
+        safe_name("dataset", "...")

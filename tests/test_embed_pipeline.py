@@ -19,6 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from hume.cli import app
+from hume.errors import HumeError
 from hume.store import open_store, store_path
 from helpers import assert_one_line_error
 
@@ -142,11 +143,11 @@ def _expected(model, weights, dataset, split, feature="cls"):
     """Each sample encoded alone, in dataset order, straight from the registries."""
     import torch
 
+    from hume.embed.backbones import create_backbone
     from hume.embed.datasets import get_dataset
-    from hume.embed.models import get_backbone
 
     data = get_dataset(dataset, split, "unused")
-    bb = get_backbone(model, weights=weights, feature=feature,
+    bb = create_backbone(model, weights=weights, feature=feature,
                       image_size=data.info.get("image_size"))
     with torch.no_grad():
         rows = [bb.encode(bb.transform(data.dataset[i][0])[None])[0].numpy()
@@ -369,10 +370,62 @@ def test_bad_input_is_one_line(tmp_path):
     assert_one_line_error(_invoke("--model", "clip", "--weights", tmp_path / "nowhere.pt",
                             "--dataset", "digits", *base), "does not exist")
     assert_one_line_error(_invoke("--model", "pixels", "--dataset", "digits", "--precision", "fp8",
-                            *base), "precision")
+                            *base), "--precision", "'fp32', 'fp16', 'bf16'")
+    assert_one_line_error(_invoke("--model", "pixels", "--dataset", "digits", "--feature", "avg",
+                            *base), "--feature", "'cls', 'cls+mean'")
+    assert_one_line_error(_invoke("--model", "pixels", "--dataset", "digits", "--device", "tpu",
+                            *base), "unknown device 'tpu'")
     assert_one_line_error(_invoke("--model", "pixels", "--dataset", "digits", "--device", "cuda", *base),
                     "cuda")
     assert not (tmp_path / "features").exists()  # nothing half-made
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="needs a machine without CUDA")
+def test_device_cuda_n_follows_the_one_device_rule(tmp_path):
+    """`--device cuda:1` is a device like search's, refused here only because no GPU is visible."""
+    result = _invoke("--model", "pixels", "--dataset", "digits", "--root", tmp_path, "--workers",
+                     "0", "--device", "cuda:1")
+    assert_one_line_error(result, "no CUDA GPU is visible", "--device cpu")
+    assert not (tmp_path / "features").exists()
+
+
+def test_library_reports_progress_and_messages_and_prints_nothing(tmp_path, capfd, caplog,
+                                                                   monkeypatch):
+    """`embed` tells its caller through a Reporter (one task per store, in images) and the `hume`
+    logger (skip / resume / wrote), the same texts the command prints."""
+    from hume.embed.pipeline import embed
+    from hume.reporting import Reporter, Task, logger
+
+    # as a library user has it: no command-layer handler (an earlier CLI test may have added one)
+    monkeypatch.setattr(logger, "handlers", [])
+    monkeypatch.setattr(logger, "propagate", True)
+    tasks = []
+
+    class Recorder(Reporter):
+        def task(self, description, total=None, unit="", **fields):
+            tasks.append({"description": description, "total": total, "unit": unit, "done": 0,
+                          "closed": False})
+
+            class Rec(Task):
+                def advance(self, n=1, **f):
+                    tasks[-1]["done"] += n
+
+                def close(self):
+                    tasks[-1]["closed"] = True
+
+            return Rec()
+
+    caplog.set_level("INFO", logger="hume")
+    args = dict(root=tmp_path, workers=0, batch_size=100, chunk_rows=400, device="cpu")
+    (path,) = embed("pixels", "digits", split="test", reporter=Recorder(), **args)
+    assert tasks == [{"description": "test", "total": 449, "unit": "img", "done": 449, "closed": True}]
+    assert [r.getMessage() for r in caplog.records][-1].startswith(f"wrote {path} (449 x 64 float16")
+    (path_train,) = embed("pixels", "digits", split="train", **args)  # SILENT by default
+    with pytest.raises(HumeError, match="already complete"):
+        embed("pixels", "digits", split="test", **args)
+    captured = capfd.readouterr()
+    assert captured.out == "" and captured.err == ""
+    assert len(tasks) == 1 and path_train.exists()
 
 
 def test_existing_complete_store_needs_overwrite(tmp_path):
@@ -413,7 +466,7 @@ def test_chunk_batches_cover_each_row_once_within_chunks():
 def test_write_failure_in_writer_thread_reaches_the_caller(tmp_path):
     import torch
 
-    from hume.embed.models import Backbone
+    from hume.embed.backbones import Backbone
     from hume.embed.pipeline import Transformed, compute_chunks
     from hume.errors import HumeError
     from hume.store import create_store

@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Annotated, Optional
 
 import typer
 
 from hume.commands.common import Root
+from hume.store import StoreDtype, StoreFormat
 
 
 def import_(
-    dataset: str = typer.Option(..., "--dataset", help="Dataset name the features belong to."),
-    split: str = typer.Option(..., "--split", help="train, test or all."),
-    model: str = typer.Option(..., "--model", help="Name of the view (becomes the store name)."),
-    features: str = typer.Option(..., "--features", help="N x D features as a .npy file."),
-    labels: Optional[str] = typer.Option(None, "--labels", help="N integer labels as .npy (−1 = unknown)."),
+    dataset: Annotated[str, typer.Option("--dataset",
+                                         help="Dataset name the features belong to.")],
+    split: Annotated[str, typer.Option("--split", help="train, test or all.")],
+    model: Annotated[str, typer.Option("--model",
+                                       help="Name of the view (becomes the store name).")],
+    features: Annotated[str, typer.Option("--features", help="N x D features as a .npy file.")],
+    labels: Annotated[Optional[str], typer.Option(
+        "--labels", help="N integer labels as .npy (−1 = unknown).", show_default=False)] = None,
     root: Root = None,
-    format: str = typer.Option("zarr", "--format", help="Store format: zarr or hdf5."),
-    dtype: str = typer.Option("float16", "--dtype", help="Stored dtype: float16 or float32."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing store."),
+    format: Annotated[StoreFormat, typer.Option("--format",
+                                                help="Store format.")] = StoreFormat.zarr,
+    dtype: Annotated[StoreDtype, typer.Option("--dtype", help="Stored dtype.")] = StoreDtype.float16,
+    overwrite: Annotated[bool, typer.Option("--overwrite",
+                                            help="Replace an existing store.")] = False,
 ) -> None:
     """Import embeddings you already have (.npy) as a feature store."""
     from hume.store.importing import import_features

@@ -15,24 +15,36 @@ import contextlib
 import os
 import signal
 import time
-import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from hume.choices import choose
 from hume.devices import resolve_device
 from hume.embed import distributed as dist_
+from hume.embed.backbones import Backbone, FeatureKind, create_backbone
+from hume.embed.datasets import get_dataset, requested_splits, store_dataset_name
 from hume.embed.distributed import Ranks
 from hume.errors import HumeError
-from hume.store import DTYPES, check_format, create_store, open_store, remove_store
-from hume.store.paths import resolve_root, store_path
+from hume.reporting import SILENT, Reporter, logger
+from hume.store import (StoreDtype, StoreFormat, StoreLock, check_format, create_store,
+                        open_store, remove_leftovers, resolve_root, store_path)
+from hume.versions import library_versions
 
-PRECISIONS = ("fp32", "fp16", "bf16")
-DEVICES = ("auto", "cpu", "cuda")
-FEATURES = ("cls", "cls+mean")
+
+class EmbedPrecision(StrEnum):
+    """What the backbone computes in on a GPU: fp32, or fp16/bf16 autocast. The CPU and the
+    classical views always run fp32."""
+
+    fp32 = "fp32"
+    fp16 = "fp16"
+    bf16 = "bf16"
+
+
 TARGET_CHUNK_ROWS = 1024
 
 #: Attributes that must agree for an unfinished store to be resumed (else its rows would mix).
@@ -45,17 +57,12 @@ FAULT_ENV = "HUME_EMBED_FAULT"
 
 
 # -- options -----------------------------------------------------------------------------------
-def _choice(kind: str, value: str, allowed: Sequence[str]) -> str:
-    if value not in allowed:
-        raise HumeError(f"unknown {kind} {value!r}: use one of {', '.join(allowed)}")
-    return value
-
-
-def compute_precision(device: Any, precision: str, has_module: bool) -> str:
+def compute_precision(device: Any, precision: EmbedPrecision | str,
+                      has_module: bool) -> EmbedPrecision:
     """What actually runs: autocast fp16/bf16 on a GPU, fp32 on CPU and for classical views."""
-    _choice("precision", precision, PRECISIONS)
+    precision = choose(EmbedPrecision, precision, "precision")
     if device.type != "cuda" or not has_module:
-        return "fp32"
+        return EmbedPrecision.fp32
     return precision
 
 
@@ -134,74 +141,20 @@ def _identity_mismatch(old: dict[str, Any], new: dict[str, Any], chunk_rows: int
             for k in keys if k in new and old.get(k) != new.get(k)]
 
 
-def _create_atomically(path: Path, n_rows: int, dim: int, dtype: str, chunk_rows: int,
-                       attrs: dict[str, Any], labels: np.ndarray) -> None:
-    """Create the store beside ``path`` and move it into place once attrs and labels are in:
-    a store at ``path`` is never half-created, whatever kills the process."""
-    tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.creating{path.suffix}")
-    try:
-        create_store(tmp, n_rows, dim, dtype=dtype, chunk_rows=chunk_rows, attrs=attrs,
-                     labels=labels).close()
-        if path.exists():  # --overwrite: the old store goes only once the new one is ready
-            remove_store(path)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            remove_store(tmp)
-
-
-class StoreLock:
-    """An exclusive lock beside a store, so two ``hume embed`` runs never fill it at once.
-
-    ``flock`` is released by the kernel when the process dies, so a killed run leaves no stale
-    lock behind. Under torchrun rank 0 holds it for all ranks.
-    """
-
-    def __init__(self, path: Path):
-        self.path = path.with_name(f".{path.name}.lock")
-        self._fd: int | None = None
-
-    def acquire(self) -> None:
-        import fcntl
-
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            raise HumeError(f"another `hume embed` is writing {self.path.with_name(self.path.name[1:-5])} "
-                            "right now: wait for it to finish (or stop it) and run again") from None
-        self._fd = fd
-
-    def release(self) -> None:
-        if self._fd is not None:
-            with contextlib.suppress(OSError):
-                self.path.unlink()
-            os.close(self._fd)  # closing drops the flock
-            self._fd = None
-
-
-def _clean_leftovers(path: Path) -> None:
-    """Remove half-created siblings of ``path`` left by a process killed during creation."""
-    if path.parent.is_dir():
-        for old in path.parent.glob(f".{path.stem}.*.creating{path.suffix}"):
-            remove_store(old)
-
-
-def prepare_store(path: Path, n_rows: int, dim: int, *, dtype: str, chunk_rows: int | None,
+def prepare_store(path: Path, n_rows: int, dim: int, *, dtype: StoreDtype, chunk_rows: int | None,
                   batch_size: int, attrs: dict[str, Any], labels_fn: Any,
                   overwrite: bool) -> Target:
-    """Create the store of one split, or reopen an unfinished one to resume it (rank 0 only)."""
-    _clean_leftovers(path)
+    """Create the store of one split, or reopen an unfinished one to resume it (rank 0 only,
+    holding the store's lock)."""
+    remove_leftovers(path)
     if path.exists() and not overwrite:
         with open_store(path, mode="r", allow_incomplete=True) as store:
             if store.is_complete:
                 raise HumeError(f"the store {path} is already complete: pass --overwrite to "
                                 "embed it again")
-            diff = _identity_mismatch(store.attrs, {**attrs, "dtype": dtype, "n_rows": n_rows,
-                                                    "dim": dim, "chunk_rows": chunk_rows},
-                                      chunk_rows)
+            now = {**attrs, "dtype": dtype.value, "n_rows": n_rows, "dim": dim,
+                   "chunk_rows": chunk_rows}
+            diff = _identity_mismatch(store.attrs, now, chunk_rows)
             if diff:
                 raise HumeError(
                     f"the unfinished store {path} was started with other settings "
@@ -209,7 +162,8 @@ def prepare_store(path: Path, n_rows: int, dim: int, *, dtype: str, chunk_rows: 
                     "--overwrite to start over")
             return Target(attrs["split"], path, store.missing_chunks(), store.n_chunks, True)
     rows = min(int(chunk_rows or default_chunk_rows(batch_size, n_rows)), n_rows)
-    _create_atomically(path, n_rows, dim, dtype, rows, attrs, labels_fn())
+    create_store(path, n_rows, dim, dtype=dtype, chunk_rows=rows, attrs=attrs, labels=labels_fn(),
+                 overwrite=overwrite).close()
     n_chunks = -(-n_rows // rows)
     return Target(attrs["split"], path, list(range(n_chunks)), n_chunks, False)
 
@@ -231,23 +185,6 @@ def _maybe_fault(fault: tuple[str, int] | None, written: int) -> None:
     if fault[0] == "pause":
         while True:  # until SIGINT (KeyboardInterrupt) or SIGTERM/SIGKILL ends the process
             time.sleep(0.05)
-
-
-def _progress(enabled: bool):
-    """A rich progress bar with images/s, on stderr; a no-op stand-in when disabled."""
-    from rich.console import Console
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn,
-                               TextColumn, TimeElapsedColumn, TimeRemainingColumn)
-    from rich.text import Text
-
-    class Rate(ProgressColumn):
-        def render(self, task: Any) -> Text:
-            speed = task.finished_speed or task.speed
-            return Text(f"{speed:,.1f} img/s" if speed else "– img/s", style="progress.data.speed")
-
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), Rate(),
-                    TimeElapsedColumn(), TimeRemainingColumn(),
-                    console=Console(stderr=True), disable=not enabled)
 
 
 class ChunkWriter:
@@ -367,18 +304,6 @@ def compute_chunks(store: Any, chunks: Sequence[int], data: Any, backbone: Any, 
 
 
 # -- the stage ---------------------------------------------------------------------------------
-def _splits(dataset: str, split: str | None) -> list[str]:
-    """The requested split, or every default split of the dataset (train and test, or all)."""
-    from hume.embed.datasets import dataset_splits, split_choices
-
-    if split is None:
-        return list(dataset_splits(dataset))
-    have = split_choices(dataset)
-    if split not in have:
-        raise HumeError(f"dataset {dataset!r} has no split {split!r}: use one of {', '.join(have)}")
-    return [split]
-
-
 def _is_complete(path: Path) -> bool:
     if not path.exists():
         return False
@@ -389,11 +314,12 @@ def _is_complete(path: Path) -> bool:
         return False
 
 
-def _store_attrs(backbone: Any, data: Any, dataset: str, store_dataset: str, split: str,
-                 precision: str, batch_size: int, device: Any, ranks: Ranks) -> dict[str, Any]:
+def _store_attrs(backbone: Backbone, data: Any, dataset: str, store_dataset: str, split: str,
+                 precision: EmbedPrecision, batch_size: int, device: Any,
+                 ranks: Ranks) -> dict[str, Any]:
     info = dict(backbone.info)
-    versions = {**info.pop("versions", {}), **_torch_versions()}
-    attrs = {
+    versions = {**info.pop("versions", {}), **library_versions("torch", "torchvision")}
+    return {
         **info,
         # the view name (as in the store path and `--views`); the backbone's own description stays
         "model": backbone.name, "architecture": info.get("model", backbone.name),
@@ -401,52 +327,49 @@ def _store_attrs(backbone: Any, data: Any, dataset: str, store_dataset: str, spl
         "dataset_info": dict(getattr(data, "info", {}) or {}),
         "num_classes": getattr(data, "num_classes", None),
         "classes": list(getattr(data, "classes", None) or []),
-        "precision": precision, "batch_size": int(batch_size), "device": device.type,
+        "precision": precision.value, "batch_size": int(batch_size), "device": device.type,
         "world_size": ranks.world_size, "versions": versions,
     }
-    return attrs
-
-
-def _torch_versions() -> dict[str, str]:
-    from hume.store import library_versions
-
-    return library_versions("torch", "torchvision")
 
 
 def embed(model: str, dataset: str, split: str | None = None, root: str | os.PathLike | None = None,
-          fmt: str = "zarr", batch_size: int = 256, device: str = "auto", precision: str = "fp16",
-          workers: int = 4, data_dir: str | os.PathLike | None = None, weights: str | None = None,
-          feature: str = "cls", dtype: str = "float16", overwrite: bool = False,
-          chunk_rows: int | None = None, progress: bool = True,
-          backbone: Any = None) -> list[Path]:
+          fmt: StoreFormat | str = StoreFormat.zarr, batch_size: int = 256, device: str = "auto",
+          precision: EmbedPrecision | str = EmbedPrecision.fp16, workers: int = 4,
+          data_dir: str | os.PathLike | None = None, weights: str | os.PathLike | None = None,
+          feature: FeatureKind | str = FeatureKind.cls,
+          dtype: StoreDtype | str = StoreDtype.float16, overwrite: bool = False,
+          chunk_rows: int | None = None, backbone: Backbone | None = None,
+          reporter: Reporter = SILENT) -> list[Path]:
     """Embed every requested split of ``dataset`` with ``model`` into stores; return their paths.
 
     ``split=None`` embeds every split the dataset has. A complete store is refused unless
     ``overwrite`` (skipped when other requested splits still need work); an unfinished store made
     with the same settings is resumed from its missing chunks. Under torchrun (``WORLD_SIZE`` > 1)
-    the ranks share the missing chunks of each store; only Zarr allows that. ``backbone``: an
-    already-built :class:`~hume.embed.models.Backbone` of ``model`` to reuse (e.g. to embed
+    the ranks share the missing chunks of each store; only Zarr allows that. ``device``: ``auto``,
+    ``cpu``, ``cuda`` or ``cuda:N`` (:func:`hume.devices.resolve_device`). ``backbone``: an
+    already-built :class:`~hume.embed.backbones.Backbone` of ``model`` to reuse (e.g. to embed
     several datasets with one loaded model); ``weights`` and ``feature`` are then ignored.
-    """
-    from hume.embed.datasets import get_dataset, store_dataset_name
-    from hume.embed.models import get_backbone
 
-    check_format(fmt)
-    _choice("dtype", dtype, DTYPES)
-    _choice("feature", feature, FEATURES)
-    _choice("precision", precision, PRECISIONS)
-    _choice("device", device, DEVICES)
+    Progress (images) goes to ``reporter``, one task per store; what was skipped, resumed and
+    written goes to the ``hume`` logger.
+    """
+    fmt = check_format(fmt)
+    dtype = choose(StoreDtype, dtype, "dtype")
+    feature = choose(FeatureKind, feature, "feature")
+    precision = choose(EmbedPrecision, precision, "precision")
     if batch_size < 1 or workers < 0 or (chunk_rows is not None and chunk_rows < 1):
         raise HumeError("--batch-size and --chunk-rows must be ≥ 1 and --workers ≥ 0")
     ranks = dist_.ranks_from_env()
-    if ranks.distributed and fmt != "zarr":
+    if ranks.distributed and fmt != StoreFormat.zarr:
         raise HumeError(f"{fmt} stores allow one writer only: run one process, or use --format zarr "
                         "for several processes")
-    splits = _splits(dataset, split)
+    splits = requested_splits(dataset, split)
     root_path = resolve_root(root)
     data_path = Path(data_dir) if data_dir else root_path / "data"
     store_dataset = store_dataset_name(dataset)
     dev = resolve_device(device, ranks.local_rank)
+    if not ranks.is_main:
+        reporter = SILENT  # one bar per job: rank 0's
     joined = dist_.start(ranks, dev.type)
     try:
         def load(split_name: str) -> Any:  # rank 0 first: it may download
@@ -456,8 +379,8 @@ def embed(model: str, dataset: str, split: str | None = None, root: str | os.Pat
         splits[0] = first.split  # an alias such as ImageNet's val is stored as test
         # classical views work at the dataset's native image side (8 px for digits)
         if backbone is None:
-            backbone = get_backbone(model, weights=weights, feature=feature,
-                                    image_size=(first.info or {}).get("image_size"))
+            backbone = create_backbone(model, weights=weights, feature=feature,
+                                       image_size=(first.info or {}).get("image_size"))
         paths = [store_path(root_path, store_dataset, s, backbone.name, fmt) for s in splits]
         complete = dist_.on_main(ranks, lambda: [_is_complete(p) for p in paths])
         if all(complete) and not overwrite:
@@ -471,7 +394,7 @@ def embed(model: str, dataset: str, split: str | None = None, root: str | os.Pat
         for split_name, path, is_complete in zip(splits, paths, complete):
             if is_complete and not overwrite:
                 if ranks.is_main:
-                    _say(f"skip {path}: already complete (--overwrite to redo it)")
+                    logger.info("skip %s: already complete (--overwrite to redo it)", path)
                 continue
             data = first if split_name == splits[0] else load(split_name)
             n_rows = len(data.dataset)
@@ -489,7 +412,7 @@ def embed(model: str, dataset: str, split: str | None = None, root: str | os.Pat
             try:
                 target = dist_.on_main(ranks, prepare)
                 _run_target(target, data, backbone, dev, run_precision, batch_size, workers,
-                            ranks, progress)
+                            ranks, reporter)
             finally:
                 lock.release()  # held on rank 0 only
             done.append(path)
@@ -498,38 +421,33 @@ def embed(model: str, dataset: str, split: str | None = None, root: str | os.Pat
         dist_.stop(joined)
 
 
-def _say(message: str) -> None:
-    import sys
-
-    print(message, file=sys.stderr, flush=True)
-
-
-def _run_target(target: Target, data: Any, backbone: Any, device: Any, precision: str,
-                batch_size: int, workers: int, ranks: Ranks, progress: bool) -> None:
+def _run_target(target: Target, data: Any, backbone: Backbone, device: Any,
+                precision: EmbedPrecision, batch_size: int, workers: int, ranks: Ranks,
+                reporter: Reporter) -> None:
     """Fill the missing chunks of one store (this rank's share), then mark it complete."""
     mine = ranks.share(target.missing)
     if ranks.is_main and target.resumed:
-        _say(f"resume {target.path}: {len(target.missing)} of {target.n_chunks} chunks left")
+        logger.info("resume %s: %d of %d chunks left", target.path, len(target.missing),
+                    target.n_chunks)
     store = open_store(target.path, mode="r+", allow_incomplete=True)
     try:
         n_rows = sum(min((c + 1) * store.chunk_rows, store.n_rows) - c * store.chunk_rows
                      for c in mine)
         who = f" [rank {ranks.rank}/{ranks.world_size}]" if ranks.distributed else ""
         started = time.perf_counter()
-        with _progress(progress and ranks.is_main) as bar:
-            task = bar.add_task(f"{target.split}{who}", total=n_rows)
+        with reporter.task(f"{target.split}{who}", total=n_rows, unit="img") as task:
             compute_chunks(store, mine, Transformed(data.dataset, backbone.transform), backbone,
-                           device, precision, batch_size, workers,
-                           on_rows=lambda k: bar.advance(task, k))
+                           device, precision, batch_size, workers, on_rows=task.advance)
         seconds = time.perf_counter() - started
     finally:
         store.close()
     if ranks.distributed:
-        _say(f"rank {ranks.rank}/{ranks.world_size}: wrote {len(mine)} chunks ({n_rows} rows)")
+        logger.info("rank %d/%d: wrote %d chunks (%d rows)", ranks.rank, ranks.world_size,
+                    len(mine), n_rows)
     dist_.barrier(ranks)
     if ranks.is_main:
         with open_store(target.path, mode="r+", allow_incomplete=True) as store:
             store.mark_complete()
             shape = f"{store.n_rows} x {store.dim} {store.dtype}"
         rate = f", {n_rows / seconds:,.1f} img/s" if seconds > 0 and n_rows else ""
-        _say(f"wrote {target.path} ({shape}{rate})")
+        logger.info("wrote %s (%s%s)", target.path, shape, rate)

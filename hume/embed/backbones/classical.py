@@ -6,30 +6,35 @@ feature width is known before any image is seen and one store has one width:
 * ``pixels``: the ``S*S`` grey values, standardised **per image** (subtract the image's mean,
   divide by its standard deviation). Per-image standardisation needs no dataset statistics, so it
   streams chunk by chunk and gives the same row whatever else is in the dataset.
-* ``hog``: ``skimage.feature.hog`` of the grey image scaled to [0, 1], 9 orientations,
-  ``cells_per_block=(2, 2)``, L2-Hys block normalisation. Cells are 4x4 pixels when ``S <= 16``
-  (8x8 digits: 2x2 cells, one block, 36 values) and 8x8 pixels otherwise (32x32: 324 values).
-  Measured on digits (5-fold logistic regression): 36-value HOG at 8x8 reaches 0.81 accuracy,
-  HOG of the digits upsampled to 32x32 (``image_size=32``) 0.97, pixels at 8x8 0.92.
+* ``hog``: ``skimage.feature.hog`` of the grey image scaled to [0, 1], 9 orientations, cells of
+  8x8 pixels, ``cells_per_block=(2, 2)``, L2-Hys block normalisation. HOG is defined on 8-pixel
+  cells (Dalal & Triggs), so a working size below 32 is raised to 32 first: an 8x8 digit is
+  upsampled to 32x32 and gives 4x4 cells, 3x3 blocks, 324 values. Measured on digits (5-fold
+  logistic regression): HOG of the upsampled digits reaches 0.97 accuracy, a 36-value HOG of the
+  8x8 originals (4-pixel cells) only 0.81, pixels at 8x8 0.92.
 
 The default working size is 32 (CIFAR's native size); pipelines that know a dataset's native side
-(``DatasetSplit.info["image_size"]``, 8 for digits) pass it as ``image_size`` so small images are
-used as they are, not upsampled.
+(``DatasetSplit.info["image_size"]``, 8 for digits) pass it as ``image_size``, so ``pixels`` uses
+small images as they are instead of upsampling them (``hog`` still works at 32 or more).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from hume.embed.backbones.base import Backbone
+from hume.embed.backbones.registry import register_backbone
 from hume.errors import HumeError
 
-CLASSICAL_VIEWS = ("pixels", "hog")
 DEFAULT_SIZE = 32
-HOG_MIN_SIZE = 32  # working size below which hog upsamples (8 px cells need room)
+HOG_CELL = 8  # pixels per cell side
+HOG_MIN_SIZE = 4 * HOG_CELL  # working sizes below this are upsampled to it
 HOG_ORIENTATIONS = 9
 HOG_CELLS_PER_BLOCK = (2, 2)
+_GREY = "grayscale (PIL 'L'), resize to {s}x{s} bilinear when the size differs, scale to [0, 1]"
 
 
 def to_gray_array(sample, size: int) -> np.ndarray:
@@ -55,17 +60,9 @@ def to_gray_array(sample, size: int) -> np.ndarray:
     return np.asarray(img, dtype=np.float32) / 255.0
 
 
-def hog_cell(size: int) -> int:
-    """HOG cell side in pixels for working size ``size``."""
-    return 4 if size <= 16 else 8
-
-
 def hog_dim(size: int) -> int:
-    """Width of the HOG vector for a ``size x size`` image."""
-    cells = size // hog_cell(size)
-    blocks = cells - HOG_CELLS_PER_BLOCK[0] + 1
-    if blocks < 1:
-        raise HumeError(f"hog needs images of at least {2 * hog_cell(size)} px, got working size {size}")
+    """Width of the HOG vector of a ``size x size`` image (``size`` ≥ 32)."""
+    blocks = size // HOG_CELL - HOG_CELLS_PER_BLOCK[0] + 1
     return blocks * blocks * HOG_CELLS_PER_BLOCK[0] * HOG_CELLS_PER_BLOCK[1] * HOG_ORIENTATIONS
 
 
@@ -87,39 +84,43 @@ class PixelsTransform:
 class HogTransform:
     """One image -> float32 tensor (hog_dim(size),): HOG descriptor of the grey image."""
 
-    size: int = DEFAULT_SIZE
+    size: int = HOG_MIN_SIZE
 
     def __call__(self, sample):
         import torch
         from skimage.feature import hog
 
-        cell = hog_cell(self.size)
         h = hog(to_gray_array(sample, self.size), orientations=HOG_ORIENTATIONS,
-                pixels_per_cell=(cell, cell), cells_per_block=HOG_CELLS_PER_BLOCK,
+                pixels_per_cell=(HOG_CELL, HOG_CELL), cells_per_block=HOG_CELLS_PER_BLOCK,
                 block_norm="L2-Hys", feature_vector=True)
         return torch.from_numpy(np.asarray(h, dtype=np.float32))
 
 
-def classical_spec(name: str, size: int | None) -> tuple:
-    """(transform, dim, info) of classical view ``name`` at working size ``size`` (default 32)."""
-    size = DEFAULT_SIZE if size is None else int(size)
+def _working_size(name: str, image_size: int | None) -> int:
+    size = DEFAULT_SIZE if image_size is None else int(image_size)
     if size < 2:
         raise HumeError(f"image size for the {name} view must be at least 2, got {size}")
-    if name == "pixels":
-        transform, dim = PixelsTransform(size), size * size
-        kind = "grey pixels, standardised per image (x - mean) / std"
-        prep = f"grayscale (PIL 'L'), resize to {size}x{size} bilinear when the size differs, scale to [0, 1]"
-    elif name == "hog":
-        # HOG is defined on cells of 8 px (Dalal & Triggs): smaller images are upsampled to 32 px
-        # first, so an 8x8 digit gets 4x4 cells of 8 px instead of 2x2 cells of 4 px.
-        size = max(size, HOG_MIN_SIZE)
-        transform, dim = HogTransform(size), hog_dim(size)
-        cell = hog_cell(size)
-        kind = (f"HOG: orientations={HOG_ORIENTATIONS}, pixels_per_cell=({cell}, {cell}), "
-                f"cells_per_block={HOG_CELLS_PER_BLOCK}, block_norm=L2-Hys")
-        prep = f"grayscale (PIL 'L'), resize to {size}x{size} bilinear when the size differs, scale to [0, 1]"
-    else:
-        raise HumeError(f"unknown classical view {name!r}: use one of {', '.join(CLASSICAL_VIEWS)}")
+    return size
+
+
+def _view(name: str, transform: Any, dim: int, kind: str, size: int) -> Backbone:
     info = {"model": name, "weights": "none (training-free)", "feature_kind": kind,
-            "preprocessing": prep, "source": "classical", "image_size": size}
-    return transform, dim, info
+            "preprocessing": _GREY.format(s=size), "source": "classical", "image_size": size}
+    return Backbone(name=name, transform=transform, dim=dim, info=info)
+
+
+@register_backbone("pixels", takes_weights=False)
+def pixels(spec: str = "pixels", *, image_size: int | None = None, **_: Any) -> Backbone:
+    """Grey pixels at working size ``image_size`` (default 32), standardised per image."""
+    size = _working_size(spec, image_size)
+    return _view(spec, PixelsTransform(size), size * size,
+                 "grey pixels, standardised per image (x - mean) / std", size)
+
+
+@register_backbone("hog", takes_weights=False)
+def hog(spec: str = "hog", *, image_size: int | None = None, **_: Any) -> Backbone:
+    """HOG at working size ``max(image_size, 32)`` (default 32), 8-pixel cells."""
+    size = max(_working_size(spec, image_size), HOG_MIN_SIZE)
+    kind = (f"HOG: orientations={HOG_ORIENTATIONS}, pixels_per_cell=({HOG_CELL}, {HOG_CELL}), "
+            f"cells_per_block={HOG_CELLS_PER_BLOCK}, block_norm=L2-Hys")
+    return _view(spec, HogTransform(size), hog_dim(size), kind, size)
