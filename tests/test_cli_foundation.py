@@ -71,7 +71,11 @@ def test_import_bad_inputs(tmp_path, rng):
     assert_one_line_error(
         _import(tmp_path, good, "--labels", _npy(tmp_path, "y.npy", np.zeros(9, dtype=int))),
         "9 entries", "10 rows")
-    assert_one_line_error(_import(tmp_path, good, "--format", "parquet"), "unknown store format")
+    # fixed choices are checked by the command line, which names the valid ones
+    assert_one_line_error(_import(tmp_path, good, "--format", "parquet"), "--format", "'parquet'",
+                          "'zarr', 'hdf5'")
+    assert_one_line_error(_import(tmp_path, good, "--dtype", "float64"), "--dtype",
+                          "'float16', 'float32'")
     assert_one_line_error(_import(tmp_path, str(tmp_path / "nope.npy")), "does not exist")
     bad_name = _invoke("import", "--dataset", "../evil", "--split", "train", "--model", "m",
                        "--features", good, "--root", tmp_path / "ws")
@@ -102,11 +106,53 @@ def test_info_reports_incomplete_and_corrupt(tmp_path):
     assert "incomplete" in out.output and "corrupt" in out.output
 
 
+def test_workspace_is_data_for_the_info_command(tmp_path, rng):
+    from hume.store import create_store
+    from hume.workspace import RunDetails, StoreDetails, describe, summarise
+
+    path = store_path(tmp_path, "d", "train", "half")
+    st = create_store(path, 20, 2, chunk_rows=10)
+    st.write_chunk(0, np.zeros((10, 2)))
+    st.close()
+    ws = summarise(tmp_path)
+    assert ws.stores_dir == tmp_path / "features" and ws.runs == []
+    (s,) = ws.stores
+    assert (s.entry.model, s.n_rows, s.dim, s.dtype) == ("half", 20, 2, "float16")
+    assert s.state == "incomplete (1/2 chunks missing)" and s.nbytes > 0
+    d = describe(path)
+    assert isinstance(d, StoreDetails) and not d.complete and d.missing == [(10, 20)]
+    run = tmp_path / "runs" / "r1"
+    run.mkdir(parents=True)
+    (run / "config.json").write_text('{"method": "hume", "views": ["a", "b"], "status": "complete"}')
+    r = describe(run)
+    assert isinstance(r, RunDetails) and r.config["method"] == "hume" and r.files == ["config.json"]
+    assert [(x.name, x.views, x.has_report) for x in summarise(tmp_path).runs] == [("r1", ["a", "b"], False)]
+
+
+LIBRARY = ["embed", "store", "names.py", "registry.py", "choices.py", "versions.py", "workspace.py"]
+
+
+@pytest.mark.parametrize("part", LIBRARY)
+def test_library_never_prints_nor_draws(part):
+    """Only hume/commands/ and hume/cli.py print or use typer/rich; the library reports."""
+    import re
+    from pathlib import Path
+
+    import hume
+
+    base = Path(hume.__file__).parent / part
+    files = sorted(base.rglob("*.py")) if base.is_dir() else [base]
+    assert files
+    for f in files:
+        text = f.read_text()
+        assert not re.search(r"\bprint\(|^\s*(import|from) (typer|rich)\b", text, re.M), f
+
+
 def test_atomic_write_is_readable_by_others_and_leaves_no_temp(tmp_path):
     import os
     import stat
 
-    from hume.runs import atomic_write, write_json
+    from hume.files import atomic_write, write_json
 
     write_json(tmp_path / "a.json", {"x": 1})
     umask = os.umask(0)
