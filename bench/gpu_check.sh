@@ -7,14 +7,14 @@
 # It runs bench/search_speed.py --device cuda (CIFAR-10-sized and ImageNet-sized problems, fp32
 # and TF32, against the official-structured reference) and bench/embed_speed.py --device cuda
 # (random-weight ViT-L/14 and DINOv2 ViT-g/14, batch 256, fp16), each under a time limit so the
-# whole script ends inside 9.5 minutes (give the device call timeout_s 600), and writes their
+# whole script ends inside 9.5 minutes (allow it 10 minutes), and writes their
 # sections of bench/RESULTS.md (after every problem or model). Logs, JSON and the updated
 # RESULTS.md are copied to OUTDIR (default: $OUT, else /tmp/hume-gpu-check).
 #
 # Python packages: the GPU machine has no internet. Wheels that its Python lacks (open_clip_torch,
 # zarr and their dependencies) are installed from .whl/ when that folder exists. .whl/ is ignored
-# by git, so the device call must carry it (device tool: carry [".whl"]). Fetch them here, where
-# pip works, with:
+# by git: copy it to the GPU machine together with the repository. Fetch the wheels on a machine
+# where pip reaches PyPI, with:
 #   python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
 #     --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
 #     -d .whl open_clip_torch==3.3.0 ftfy==6.3.1 wcwidth==0.9.4 zarr==3.1.6 numcodecs==0.16.6 \
@@ -57,7 +57,7 @@ if "$py" -c "import open_clip, zarr" 2>/dev/null; then
     timeout 270 "$py" bench/embed_speed.py --device cuda 2>&1 | tee "$out/embed.log" || status=1
 else
     echo "error: the embed benchmark needs open_clip and zarr: put their wheels in .whl/ (command" \
-         "at the top of this script) and carry .whl to this machine" | tee "$out/embed.log"
+         "at the top of this script) and copy .whl/ to this machine" | tee "$out/embed.log"
     status=1
 fi
 cp bench/RESULTS.md "$out/RESULTS.md"

@@ -56,7 +56,7 @@ def digits_views() -> tuple[np.ndarray, np.ndarray]:
         views = []
         for model in ("pixels", "hog"):
             (path,) = embed(model, "digits", root=root, device="cpu", precision="fp32",
-                            workers=0, progress=False, dtype="float32")
+                            workers=0, dtype="float32")
             views.append(load_view(path).numpy())
     return views[0], views[1]
 

@@ -51,8 +51,8 @@ def write_text(path: str | os.PathLike, text: str) -> None:
         Path(tmp).write_text(text, encoding="utf-8")
 
 
-def save_npz(path: str | os.PathLike, compressed: bool = False, **arrays: Any) -> None:
-    """Write NumPy arrays to ``path`` (.npz), atomically."""
+def save_npz(path: str | os.PathLike, arrays: dict[str, Any], compressed: bool = False) -> None:
+    """Write the named NumPy ``arrays`` to ``path`` (.npz), atomically."""
     import numpy as np
 
     with atomic_write(path, suffix=".npz") as tmp:  # np.savez appends .npz to other names

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from hume.errors import HumeError
-from hume.evaluate.baselines import (KMeans, concat_normalised, kmeans_labels, l2_normalise,
-                                     linear_probe, subsample)
+from hume.evaluate.baselines import KMeans, concat_normalised, kmeans_labels, linear_probe, subsample
+from hume.search.views import l2_normalise
 from hume.evaluate.metrics import cluster_accuracy
 
 
@@ -72,7 +72,7 @@ def test_concat_of_normalised_views_has_unit_blocks():
 
 def test_linear_probe_train_test_on_separable_data():
     x, y = blobs(60, 4, 10, 1.0, seed=6)
-    res = linear_probe(x[:180], y[:180], x[180:], y[180:])
+    res = linear_probe(x[:180], y[:180], x[180:])
     assert res.protocol == "train -> test"
     assert np.mean(res.y_pred == y[180:]) >= 0.98
 

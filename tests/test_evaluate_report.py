@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from hume.cli import app
 from hume.errors import HumeError
 from hume.evaluate.report import evaluate_run, markdown, spearman
-from hume.runs import write_json
+from hume.files import write_json
 from hume.store import open_store, store_path
 from hume.store.importing import import_features
 
@@ -101,7 +101,7 @@ def _digests(run_dir):
 def test_report_contents(tmp_path, setting):
     run_dir = fabricate_run(tmp_path, setting=setting)
     before = _digests(run_dir)
-    report, written = evaluate_run(run_dir, tmp_path, n_init=2, progress=False)
+    report, written = evaluate_run(run_dir, tmp_path, n_init=2)
     assert _digests(run_dir) == before  # search outputs untouched
     on_disk = json.loads((run_dir / "report.json").read_text())
     assert on_disk["metrics"]["acc"] == pytest.approx(1.0)
@@ -130,7 +130,7 @@ def test_report_contents(tmp_path, setting):
     assert all(m["acc"] > 0.95 for m in base["linear_probe"].values())
     protocol = base["linear_probe"]["clip"]["protocol"]
     assert (protocol == "train -> test") == (setting == "inductive")
-    assert on_disk["paper"] is None  # "toy" is no SPEC §3 dataset
+    assert on_disk["paper"] is None  # "toy" is none of the papers' datasets
     for path in written:
         assert path.is_file() and path.stat().st_size > 0
     figs = {p.name for p in (run_dir / "figures").iterdir()}
@@ -146,7 +146,7 @@ def test_paper_numbers_are_shown_apart_and_labelled(tmp_path):
     from hume.evaluate.paper import paper_numbers
 
     run_dir = fabricate_run(tmp_path, dataset="cifar10")
-    report, _ = evaluate_run(run_dir, tmp_path, baselines=False, progress=False)
+    report, _ = evaluate_run(run_dir, tmp_path, baselines=False)
     assert report["paper"] == paper_numbers("CIFAR-10")
     rows = {(r["method"], r["setting"]): r for r in report["paper"]["rows"]}
     assert rows[("HUME", "inductive")]["acc"] == pytest.approx(0.884)
@@ -211,7 +211,7 @@ def test_rewritten_store_with_same_size_is_refused(tmp_path):
     import_features("toy", "train", "clip", _npy(tmp_path, "n.npy", x1), _npy(tmp_path, "y.npy", y),
                     root=str(tmp_path), overwrite=True)
     with pytest.raises(HumeError, match="changed since the search"):
-        evaluate_run(tmp_path / "runs" / "run1", tmp_path, progress=False)
+        evaluate_run(tmp_path / "runs" / "run1", tmp_path)
 
 
 @pytest.mark.parametrize("junk", [b"PK\x03\x04junk", b"", b"not a zip at all"])
@@ -247,7 +247,7 @@ def test_baselines_skip_a_view_without_a_test_store(tmp_path):
 
     run_dir = fabricate_run(tmp_path)
     shutil.rmtree(store_path(tmp_path, "toy", "test", "clip"))  # never recorded by the run
-    report, _ = evaluate_run(run_dir, tmp_path, n_init=1, progress=False)
+    report, _ = evaluate_run(run_dir, tmp_path, n_init=1)
     assert set(report["baselines"]["kmeans"]) == {"phi"}
     assert "clip" in report["baselines"]["skipped"]
     assert any("clip" in n and "skipped" in n for n in report["notes"])
@@ -259,7 +259,7 @@ def test_large_confusion_goes_to_its_own_file(tmp_path, monkeypatch):
 
     monkeypatch.setattr(rep, "MAX_JSON_CONFUSION", 4)
     run_dir = fabricate_run(tmp_path)
-    report, written = evaluate_run(run_dir, tmp_path, baselines=False, progress=False)
+    report, written = evaluate_run(run_dir, tmp_path, baselines=False)
     assert report["metrics"]["confusion"] == "confusion.npz:metrics"
     assert report["median_seed"]["confusion"] == "confusion.npz:median_seed"
     with np.load(run_dir / "confusion.npz") as data:
@@ -277,7 +277,7 @@ def test_partly_labelled_rows_are_left_out_and_said_so(tmp_path):
         y = st.read_labels()
         y[:15] = -1
         st.write_labels(y)
-    report, _ = evaluate_run(run_dir, tmp_path, n_init=1, progress=False)
+    report, _ = evaluate_run(run_dir, tmp_path, n_init=1)
     assert report["evaluated_on"]["n_labelled"] == 30 and report["evaluated_on"]["n_rows"] == 45
     assert report["metrics"]["n_samples"] == 30 and report["metrics"]["acc"] == pytest.approx(1.0)
     assert sum(report["class_sizes"]["true"]) == 30
@@ -290,7 +290,7 @@ def test_stores_that_disagree_on_labels_are_refused(tmp_path):
     with open_store(store_path(tmp_path, "toy", "train", "clip"), mode="r+") as st:
         st.write_labels((st.read_labels() + 1) % K)
     with pytest.raises(HumeError, match="disagree on the labels"):
-        evaluate_run(run_dir, tmp_path, progress=False)
+        evaluate_run(run_dir, tmp_path)
 
 
 def test_a_baseline_that_cannot_run_is_skipped_not_fatal(tmp_path):
@@ -299,7 +299,7 @@ def test_a_baseline_that_cannot_run_is_skipped_not_fatal(tmp_path):
         for view in ("phi", "clip"):
             with open_store(store_path(tmp_path, "toy", split, view), mode="r+") as st:
                 st.write_labels(np.zeros(st.n_rows, dtype=np.int64))
-    report, _ = evaluate_run(run_dir, tmp_path, n_init=1, progress=False)
+    report, _ = evaluate_run(run_dir, tmp_path, n_init=1)
     assert report["baselines"]["linear_probe"] == {}
     assert set(report["baselines"]["skipped"]) == {"linear_probe on phi", "linear_probe on clip"}
     assert len(report["baselines"]["kmeans"]) == 3
@@ -307,13 +307,13 @@ def test_a_baseline_that_cannot_run_is_skipped_not_fatal(tmp_path):
 
 
 def test_device_resolution():
-    from hume.evaluate.report import resolve_device
+    from hume.evaluate.report import evaluation_device
 
-    assert resolve_device("cpu", {"device": "cuda"}) == "cpu"
-    assert resolve_device(None, {"device": "cpu"}) == "cpu"
-    assert resolve_device(None, {}) in ("cpu", "cuda")
+    assert evaluation_device("cpu", {"device": "cuda"}) == "cpu"
+    assert evaluation_device(None, {"device": "cpu"}) == "cpu"
+    assert evaluation_device(None, {}) in ("cpu", "cuda")
     with pytest.raises(HumeError, match="unknown device"):
-        resolve_device("tpu", {})
+        evaluation_device("tpu", {})
 
 
 def test_features_of_selected_rows_across_chunks_and_splits(tmp_path):
@@ -333,7 +333,7 @@ def test_inductive_baselines_read_a_subsample_of_the_train_rows(tmp_path):
     from hume.evaluate.report import run_baselines
 
     inp = load_inputs(fabricate_run(tmp_path), tmp_path)
-    out = run_baselines(inp, "cpu", n_init=1, max_fit_rows=40, progress=False)
+    out = run_baselines(inp, "cpu", n_init=1, max_fit_rows=40)
     assert out["settings"]["fit_rows_read"] == 40
     assert out["kmeans"]["clip"]["n_samples"] == 45  # still labels every test row
     assert out["kmeans"]["clip"]["acc"] > 0.95 and out["linear_probe"]["phi"]["acc"] > 0.95

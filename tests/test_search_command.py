@@ -328,3 +328,19 @@ def test_matmul_precision_sets_tf32_on_cuda_only_and_restores():
     assert state() == before
     with matmul_precision("cpu", "tf32"):
         assert state() == before
+
+
+def test_options_a_method_lacks_are_refused_through_the_command(tmp_path):
+    """Every option reaches the method through one typed path; TURTLE has no annealing,
+    subsets or temperature and HUME no warm start, so those are refused, naming the flag
+    (`--method turtle --no-anneal` used to be accepted silently)."""
+    root, _ = _planted_stores(tmp_path)
+    base = ["search", "--views", "va,vb", "--root", root, "--device", "cpu", "--iters", "2"]
+    for flag in (["--no-anneal"], ["--subsets", "2"], ["--train-fraction", "0.5"]):
+        assert_one_line_error(_invoke(*base, "--method", "turtle", *flag), flag[0],
+                              "--method turtle")
+    assert_one_line_error(_invoke(*base, "--cold-start"), "--cold-start", "--method hume")
+    assert_one_line_error(_invoke(*base, "--method", "turtle", "--sweep"), "--sweep")
+    assert_one_line_error(_invoke(*base, "--method", "turtle", "--preset", "large-k"),
+                          "preset")
+    assert not (root / "runs").exists() or not any((root / "runs").iterdir())

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
-from hume.commands.common import Root
+from hume.commands.common import BarReporter, Root
 
 
 def _table(report: dict[str, Any]):
@@ -39,24 +39,11 @@ def _paper_table(paper: dict[str, Any]):
     return table
 
 
-def evaluate(
-    run: Optional[str] = typer.Option(None, "--run", help="Run name. Default: the newest run."),
-    root: Root = None,
-    device: Optional[str] = typer.Option(None, "--device", help="auto, cpu or cuda for the k-means baselines. Default: the run's device."),
-    baselines: bool = typer.Option(True, "--baselines/--no-baselines", help="Run the k-means and linear-probe baselines."),
-    restarts: int = typer.Option(5, "--restarts", min=1, help="k-means restarts per baseline."),
-) -> None:
-    """Score a search run against ground truth and baselines; write report and figures."""
+def show_report(report: dict[str, Any], written: list) -> None:
+    """Print a report's tables, notes and the files written (also used by `hume demo`)."""
     from rich.console import Console
 
-    from hume.evaluate.report import evaluate_run
-    from hume.runs import resolve_run
-
     console = Console()
-    run_dir = resolve_run(root, run)
-    console.print(f"evaluating run [bold]{run_dir.name}[/bold] ({run_dir})", soft_wrap=True)
-    report, written = evaluate_run(run_dir, root, device=device, baselines=baselines,
-                                   n_init=restarts)
     if report.get("metrics"):
         console.print(_table(report))
         sp = report["spearman"]
@@ -72,3 +59,21 @@ def evaluate(
         console.print(f"note: {note}")
     for path in written:
         typer.echo(f"wrote {path}")  # plain: paths must not be wrapped
+
+
+def evaluate(
+    run: Annotated[Optional[str], typer.Option("--run", help="Run name. Default: the newest run.")] = None,
+    root: Root = None,
+    device: Annotated[Optional[str], typer.Option("--device", help="auto, cpu, cuda or cuda:N for the k-means baselines. Default: the run's device.", show_default=False)] = None,
+    baselines: Annotated[bool, typer.Option("--baselines/--no-baselines", help="Run the k-means and linear-probe baselines.")] = True,
+    restarts: Annotated[int, typer.Option("--restarts", min=1, help="k-means restarts per baseline.")] = 5,
+) -> None:
+    """Score a search run against ground truth and baselines; write report and figures."""
+    from hume.evaluate.report import evaluate_run
+    from hume.runs import resolve_run
+
+    run_dir = resolve_run(root, run)
+    typer.echo(f"evaluating run {run_dir.name} ({run_dir})")
+    report, written = evaluate_run(run_dir, root, device=device, baselines=baselines,
+                                   n_init=restarts, reporter=BarReporter())
+    show_report(report, written)

@@ -8,9 +8,8 @@ import typer
 
 from hume.commands.common import BarReporter, Root, split_commas
 from hume.devices import MatmulPrecision
-from hume.search.inputs import Setting
 from hume.search.methods import Method
-from hume.search.options import Preset
+from hume.search.options import Preset, Setting
 
 HELP = """Search for the human labeling over the given views (never reads labels).
 

@@ -4,7 +4,7 @@
   per-class accuracy, non-empty clusters.
 - :mod:`hume.evaluate.baselines` k-means in torch (per view and on the normalised
   concatenation) and the supervised linear probe (the ceiling).
-- :mod:`hume.evaluate.paper`     published numbers (SPEC §3), kept apart from measurements.
+- :mod:`hume.evaluate.paper`     published numbers of the papers, kept apart from measurements.
 - :mod:`hume.evaluate.figures`   confusion matrix, score vs. accuracy, class sizes (PNG).
 - :mod:`hume.evaluate.inputs`    reading a run and its stores, refusing changed stores.
 - :mod:`hume.evaluate.report`    :func:`evaluate_run`: report.json, report.md, figures/.

@@ -136,17 +136,12 @@ class KMeans:
         return _assign(x, self.cluster_centers_)[0].cpu().numpy()
 
 
-def l2_normalise(x):
-    """Rows scaled to unit Euclidean norm (zero rows stay zero)."""
-    torch = _torch()
-    x = torch.as_tensor(x, dtype=torch.float32)
-    return x / x.norm(dim=1, keepdim=True).clamp_min(1e-12)
-
-
 def concat_normalised(views: list):
     """The concatenation of the L2-normalised views, (N, sum D)."""
+    from hume.search.views import l2_normalise
+
     torch = _torch()
-    return torch.cat([l2_normalise(v) for v in views], dim=1)
+    return torch.cat([l2_normalise(torch.as_tensor(v, dtype=torch.float32)) for v in views], dim=1)
 
 
 def subsample(n: int, max_rows: int | None, seed: int) -> np.ndarray | None:
@@ -191,8 +186,8 @@ def _to_numpy(x) -> np.ndarray:
     return np.asarray(x, dtype=np.float32)
 
 
-def linear_probe(x_train, y_train: np.ndarray, x_test=None, y_test: np.ndarray | None = None,
-                 n_folds: int = 5, max_iter: int = 200, max_rows: int | None = 50_000,
+def linear_probe(x_train, y_train: np.ndarray, x_test=None, n_folds: int = 5,
+                 max_iter: int = 200, max_rows: int | None = 50_000,
                  seed: int = 0) -> ProbeResult:
     """Supervised linear probe: logistic regression on standardised features with true labels.
 

@@ -21,9 +21,11 @@ def _figure(width: float, height: float):
 
 
 def _save(fig, path: str | os.PathLike) -> Path:
+    from hume.files import atomic_write
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png")
+    with atomic_write(path, suffix=".png") as tmp:
+        fig.savefig(tmp, format="png")
     return path
 
 
@@ -45,7 +47,8 @@ def confusion_figure(matrix: np.ndarray, clusters: Sequence[int], path: str | os
     """Row-normalised confusion matrix (true class × found cluster, matched on the diagonal).
 
     ``matrix`` (n_classes, n_columns) and ``clusters`` as :class:`~hume.evaluate.metrics.
-    MatchedConfusion` gives them; unmatched clusters are the extra columns, named ``c<id>``.
+    MatchedConfusion` gives them; unmatched clusters are the extra columns, named
+    ``unmatched #<id>``; a class no cluster was matched to is named ``<class> (none)``.
     """
     m = np.asarray(matrix, dtype=np.float64)
     kt, kc = m.shape

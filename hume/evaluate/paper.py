@@ -1,4 +1,4 @@
-"""Published numbers (SPEC §3), shown beside measurements and never mixed with them.
+"""Published numbers of the HUME and TURTLE papers, shown beside measurements, never mixed.
 
 Values are ACC / ARI ×100 as printed by the HUME paper and poster (NeurIPS 2023) and, for
 TURTLE, its paper (ICML 2024). Each entry names the backbones the authors used, which are NOT
@@ -35,19 +35,12 @@ _ROWS: list[tuple[str, str, str, dict[str, tuple[float, float]]]] = [
     ("TURTLE", "CLIP ViT-L/14 + DINOv2 ViT-g/14", "transductive", {"cifar10": (99.5, 98.9)}),
 ]
 
-_ALIASES = {
-    "cifar10": "cifar10", "cifar-10": "cifar10",
-    "cifar100-20": "cifar100-20", "cifar100_20": "cifar100-20", "cifar20": "cifar100-20",
-    "cifar-100-20": "cifar100-20",
-    "stl10": "stl10", "stl-10": "stl10",
-    "imagenet": "imagenet", "imagenet1k": "imagenet", "imagenet-1k": "imagenet",
-    "imagenet1000": "imagenet",
-}
-
-
 def paper_dataset(dataset: str) -> str | None:
-    """The SPEC §3 dataset a run's dataset name refers to, or None."""
-    return _ALIASES.get(dataset.lower())
+    """The paper dataset (cifar10, cifar100-20, stl10, imagenet) a run's dataset is, or None."""
+    from hume.names import canonical_dataset
+
+    key = canonical_dataset(dataset).lower()
+    return key if any(key in vals for *_, vals in _ROWS) else None
 
 
 def paper_numbers(dataset: str) -> dict[str, Any] | None:

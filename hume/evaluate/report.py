@@ -19,7 +19,8 @@ from hume.evaluate.baselines import concat_normalised, kmeans_labels, linear_pro
 from hume.evaluate.inputs import RunInputs, load_inputs
 from hume.evaluate.metrics import score_labeling
 from hume.evaluate.paper import paper_numbers
-from hume.runs import write_json
+from hume.files import save_npz, write_json, write_text
+from hume.reporting import SILENT, Reporter
 
 REPORT_JSON = "report.json"
 REPORT_MD = "report.md"
@@ -32,11 +33,11 @@ def _finite(x: float) -> float | None:
     return None if x is None or not math.isfinite(float(x)) else float(x)
 
 
-def resolve_device(requested: str | None, config: dict[str, Any]) -> str:
+def evaluation_device(requested: str | None, config: dict[str, Any]) -> str:
     """``requested``, else the run's device; ``auto``/unavailable CUDA fall back to CPU."""
     import torch
 
-    from hume.devices import resolve_device as pick
+    from hume.devices import resolve_device
 
     want = requested or config.get("device") or (config.get("hyperparameters") or {}).get("device")
     want = str(want or "auto")
@@ -46,7 +47,7 @@ def resolve_device(requested: str | None, config: dict[str, Any]) -> str:
         want = "auto"  # a device string this version does not know: choose as auto does
     if want.startswith("cuda") and not torch.cuda.is_available():
         want = "cpu"  # a GPU run evaluated where there is no GPU: the baselines run on the CPU
-    return str(pick(want))
+    return str(resolve_device(want))
 
 
 def spearman(scores: np.ndarray, accs: np.ndarray) -> dict[str, Any]:
@@ -81,15 +82,13 @@ def _scored(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
 
 def run_baselines(inp: RunInputs, device: str, n_init: int = 5, seed: int = 0,
                   max_fit_rows: int | None = 100_000, max_probe_rows: int | None = 50_000,
-                  progress: bool = True) -> dict[str, Any]:
+                  reporter: Reporter = SILENT) -> dict[str, Any]:
     """k-means per view and on the normalised concatenation; the supervised probe per view.
 
     k-means is fitted on the searched rows and labels the evaluated rows; the probe trains on
     the labelled searched rows and predicts the evaluated rows, or, when those are the same
     rows, is cross-validated.
     """
-    from rich.progress import Progress
-
     known = inp.y_true >= 0
     y_eval = inp.y_true
     k = int(inp.config.get("k") or len(np.unique(y_eval[known])))
@@ -116,16 +115,14 @@ def run_baselines(inp: RunInputs, device: str, n_init: int = 5, seed: int = 0,
             views = [v for v in views if v != view]
     roles = {v: "phi1" if v == inp.views[0] else "phi2" for v in views}
     n_tasks = 2 * len(views) + (1 if len(views) > 1 else 0)
-    with Progress(disable=not progress, transient=True) as bar:
-        task = bar.add_task("baselines", total=n_tasks)
+    with reporter.task("baselines", total=n_tasks) as task:
         def attempt(key: str, name: str, compute) -> None:
             """Run one baseline; a baseline that cannot run on this data is skipped, with why."""
-            bar.update(task, description=f"{key} on {name}")
             try:
                 out[key][name] = compute()
             except HumeError as exc:
                 out.setdefault("skipped", {})[f"{key} on {name}"] = str(exc)
-            bar.advance(task)
+            task.advance(1, done=f"{key} on {name}")
 
         def kmeans_on(xf, xe, role: str) -> dict[str, Any]:
             pred = kmeans_labels(xf, xe, k, n_init=n_init, seed=seed, max_fit_rows=max_fit_rows,
@@ -172,7 +169,7 @@ def _confusion_and_sizes(inp: RunInputs, ens_metrics: dict, fig_dir: Path) -> li
 
 
 def build_report(inp: RunInputs, device: str, baselines: bool = True, n_init: int = 5,
-                 progress: bool = True) -> dict[str, Any]:
+                 reporter: Reporter = SILENT) -> dict[str, Any]:
     """Every number of the report (JSON-ready) and the figures, written under ``figures/``."""
     cfg = inp.config
     fig_dir = inp.run_dir / FIGURES
@@ -228,12 +225,12 @@ def build_report(inp: RunInputs, device: str, baselines: bool = True, n_init: in
                 big[f"{key}_clusters"] = np.asarray(m["confusion_clusters"])
                 m["confusion"] = m["confusion_clusters"] = f"{CONFUSION_NPZ}:{key}"
         if big:
-            np.savez_compressed(inp.run_dir / CONFUSION_NPZ, **big)
+            save_npz(inp.run_dir / CONFUSION_NPZ, big, compressed=True)
             report["extra_files"] = [CONFUSION_NPZ]
         written.append(figures.score_vs_accuracy_figure(
             inp.scores, accs, fig_dir / "score_vs_accuracy.png", report["spearman"]["rho"],
             selected=inp.reference_seed, ensemble_acc=ens["acc"]))
-        report["baselines"] = (run_baselines(inp, device, n_init=n_init, progress=progress)
+        report["baselines"] = (run_baselines(inp, device, n_init=n_init, reporter=reporter)
                                if baselines else None)
         for view, why in ((report["baselines"] or {}).get("skipped") or {}).items():
             report["notes"].append(f"baseline {view} skipped: {why}")
@@ -327,16 +324,14 @@ def markdown(report: dict[str, Any]) -> str:
 
 def evaluate_run(run_dir: str | os.PathLike, root: str | os.PathLike | None = None,
                  device: str | None = None, baselines: bool = True, n_init: int = 5,
-                 progress: bool = True) -> tuple[dict[str, Any], list[Path]]:
+                 reporter: Reporter = SILENT) -> tuple[dict[str, Any], list[Path]]:
     """Evaluate one run; returns the report and the paths written (report files, figures)."""
     inp = load_inputs(run_dir, root)
-    dev = resolve_device(device, inp.config)
-    report = build_report(inp, dev, baselines=baselines, n_init=n_init, progress=progress)
+    dev = evaluation_device(device, inp.config)
+    report = build_report(inp, dev, baselines=baselines, n_init=n_init, reporter=reporter)
     run_dir = Path(run_dir)
     write_json(run_dir / REPORT_JSON, report)
     md = run_dir / REPORT_MD
-    tmp = md.with_name(f".{md.name}.tmp")
-    tmp.write_text(markdown(report))
-    os.replace(tmp, md)
+    write_text(md, markdown(report))
     extra = [run_dir / f for f in report.get("extra_files", [])]
     return report, [run_dir / REPORT_JSON, md] + extra + [run_dir / f for f in report["figures"]]

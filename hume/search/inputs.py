@@ -4,21 +4,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any, Optional
 
 import torch
 
 from hume.errors import HumeError
 from hume.names import canonical_model
+from hume.search.options import Setting
 from hume.store import FeatureStore, find_store, open_store, splits_of
-
-
-class Setting(str, Enum):
-    """Inductive: search on train, label test through the encoders; transductive: train ∪ test."""
-
-    inductive = "inductive"
-    transductive = "transductive"
 
 
 def load_view(store: FeatureStore | str | os.PathLike, device: str | torch.device = "cpu",

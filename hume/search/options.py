@@ -15,6 +15,13 @@ from typing import Any, ClassVar, Optional, TypeVar
 from hume.errors import HumeError
 
 
+class Setting(str, Enum):
+    """Inductive: search on train, label test through the encoders; transductive: train ∪ test."""
+
+    inductive = "inductive"
+    transductive = "transductive"
+
+
 class Preset(str, Enum):
     """Named settings: the product defaults, the official ones, the official large-K ones."""
 

@@ -212,8 +212,8 @@ def _write_results(run_dir: Path, config: dict[str, Any], model: SeedSearch,
         seeds_npz[f"{split}_labels"] = per_seed
         ens[f"{split}_labels"] = vote(torch.as_tensor(per_seed), torch.as_tensor(model.perms_),
                                       int(model.reference_seed_), k).numpy().astype(np.int64)
-    save_npz(run_dir / "seeds.npz", **seeds_npz)
-    save_npz(run_dir / "ensemble.npz", **ens)
+    save_npz(run_dir / "seeds.npz", seeds_npz)
+    save_npz(run_dir / "ensemble.npz", ens)
     save_torch(model.fitted_state(), run_dir / "encoders.pt")
     config["status"] = "complete"
     config["finished"] = datetime.now(timezone.utc).isoformat()

@@ -1,4 +1,4 @@
-"""The feature store: features of one (dataset, split, model), in Zarr v3 or HDF5 (SPEC §4)."""
+"""The feature store: features of one (dataset, split, model), in Zarr v3 or HDF5 (docs/data.md §2)."""
 
 from hume.store.catalog import (StoreEntry, datasets_with_views, find_store, list_stores,
                                 resolve_dataset, splits_of)

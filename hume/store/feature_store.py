@@ -5,7 +5,7 @@ A store holds, for one (dataset, split, model):
 - ``features``: N x D float16 (default) or float32, chunked along rows;
 - ``labels``: N int64 ground truth, −1 where unknown (only ``evaluate`` reads them);
 - ``_done``: one flag per row chunk, set when that chunk has been written;
-- attributes (SPEC §4), among them ``complete``, set only once every chunk is done.
+- attributes (docs/data.md §2.3), among them ``complete``, set only once every chunk is done.
 
 Zarr keeps each chunk and each done-flag in its own object, so several processes may write
 disjoint whole chunks at once. HDF5 allows one writer per file.
@@ -304,7 +304,7 @@ def create_store(path: str | os.PathLike, n_rows: int, dim: int, *,
                  overwrite: bool = False) -> FeatureStore:
     """Create an empty, incomplete store for ``n_rows`` x ``dim`` features and open it for writing.
 
-    ``attrs`` should carry the SPEC §4 description (dataset, split, model, weights, feature kind,
+    ``attrs`` should carry the description of docs/data.md §2.3 (dataset, split, model, weights, feature kind,
     preprocessing, ...); shape, dtype, chunking, versions, creation time and the completeness
     marker are added here. An existing store is refused unless ``overwrite``.
 

@@ -1,4 +1,4 @@
-"""Where things live in a workspace (SPEC §4)."""
+"""Where things live in a workspace (docs/data.md §1, §2.1)."""
 
 from __future__ import annotations
 
