@@ -220,6 +220,14 @@ class SeedSearch(ClusterMixin, BaseEstimator):
         return {}
 
 
+def store_params(model: SeedSearch, params: dict[str, Any]) -> None:
+    """``__init__``'s job in scikit-learn's convention: keep every parameter as given, under its
+    own name (``params`` is the caller's ``locals()``), and nothing else."""
+    for name, value in params.items():
+        if name not in ("self", "__class__"):
+            setattr(model, name, value)
+
+
 def view_list_for(model: SeedSearch, views: Any) -> list[torch.Tensor]:
     """New rows in the views a fitted model reads, checked against the widths it was fitted on.
 

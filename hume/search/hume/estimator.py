@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from hume.errors import HumeError
-from hume.search.base import GroupResult, SeedSearch
+from hume.search.base import GroupResult, SeedSearch, store_params
 from hume.search.hume import outer
 from hume.search.hume.config import HumeConfig
 from hume.search.hume.encoder import hard_labels
@@ -60,27 +60,7 @@ class HUME(SeedSearch):
                  precision: str = "fp32", random_state: int = 0,
                  group_size: Optional[int] = None, allow_single_view: bool = False,
                  dtype: torch.dtype = torch.float32, num_threads: Optional[int] = None):
-        self.n_classes = n_classes
-        self.n_seeds = n_seeds
-        self.preset = preset
-        self.iters = iters
-        self.inner_steps = inner_steps
-        self.subsets = subsets
-        self.subset_size = subset_size
-        self.train_fraction = train_fraction
-        self.tau = tau
-        self.entropy_weight = entropy_weight
-        self.inner_lr = inner_lr
-        self.outer_lr = outer_lr
-        self.anneal = anneal
-        self.config = config
-        self.device = device
-        self.precision = precision
-        self.random_state = random_state
-        self.group_size = group_size
-        self.allow_single_view = allow_single_view
-        self.dtype = dtype
-        self.num_threads = num_threads
+        store_params(self, locals())
 
     @classmethod
     def check_problem(cls, k: int, n: int, dims: Sequence[int], names: Sequence[str]) -> None:

@@ -8,7 +8,7 @@ from typing import Any, Optional
 import numpy as np
 import torch
 
-from hume.search.base import GroupResult, SeedSearch
+from hume.search.base import GroupResult, SeedSearch, store_params
 from hume.search.turtle import outer
 from hume.search.turtle.config import TurtleConfig
 from hume.search.views import standardise
@@ -48,24 +48,7 @@ class TURTLE(SeedSearch):
                  precision: str = "fp32", random_state: int = 0,
                  group_size: Optional[int] = None, dtype: torch.dtype = torch.float32,
                  num_threads: Optional[int] = None):
-        self.n_classes = n_classes
-        self.n_seeds = n_seeds
-        self.preset = preset
-        self.iters = iters
-        self.inner_steps = inner_steps
-        self.batch_size = batch_size
-        self.entropy_weight = entropy_weight
-        self.inner_lr = inner_lr
-        self.outer_lr = outer_lr
-        self.warm_start = warm_start
-        self.standardise = standardise
-        self.config = config
-        self.device = device
-        self.precision = precision
-        self.random_state = random_state
-        self.group_size = group_size
-        self.dtype = dtype
-        self.num_threads = num_threads
+        store_params(self, locals())
 
     def _fit_views(self, tensors: list[torch.Tensor], names: Any, k: int,
                    cfg: TurtleConfig) -> list[torch.Tensor]:
