@@ -21,7 +21,7 @@ HUME    := $(VENV)/bin/hume
 STAMP   := $(VENV)/.installed
 TORCH_PINS := torch==2.14.1 torchvision==0.29.1
 
-.PHONY: help install test demo embed search evaluate info clean \
+.PHONY: help install lint test demo embed search evaluate info clean \
         reproduce-cifar10 reproduce-cifar100-20 reproduce-stl10 reproduce-imagenet
 
 help: ## list the targets
@@ -37,7 +37,12 @@ $(STAMP): pyproject.toml constraints.txt
 	$(VENV)/bin/python -m pip install -q -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
-test: install ## run the whole test suite
+lint: install ## ruff (lint + format check) and the type check of the package
+	$(VENV)/bin/ruff check hume tests bench
+	$(VENV)/bin/ruff format --check hume tests bench
+	$(VENV)/bin/mypy
+
+test: lint ## lint, type check and the whole test suite
 	$(VENV)/bin/python -m pytest -q tests
 
 demo: install ## the whole pipeline offline on scikit-learn's digits

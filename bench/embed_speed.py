@@ -78,8 +78,15 @@ def make_weights(kind: str, arch: str, out: Path) -> Path | None:
     from transformers import Dinov2Config, Dinov2Model
 
     # facebook/dinov2-giant's architecture (ViT-g/14, SwiGLU MLP), random weights
-    cfg = Dinov2Config(hidden_size=1536, num_hidden_layers=40, num_attention_heads=24,
-                       mlp_ratio=4, use_swiglu_ffn=True, image_size=518, patch_size=14)
+    cfg = Dinov2Config(
+        hidden_size=1536,
+        num_hidden_layers=40,
+        num_attention_heads=24,
+        mlp_ratio=4,
+        use_swiglu_ffn=True,
+        image_size=518,
+        patch_size=14,
+    )
     path = out / "dinov2-giant-random"
     Dinov2Model(cfg).save_pretrained(path)
     return path
@@ -103,9 +110,18 @@ class Sampler:
 
     def _gpu_util(self) -> float | None:
         try:
-            out = subprocess.run(["nvidia-smi", "--query-gpu=utilization.gpu",
-                                  "--format=csv,noheader,nounits", "-i", str(self.gpu)],
-                                 capture_output=True, text=True, timeout=5)
+            out = subprocess.run(
+                [
+                    "nvidia-smi",
+                    "--query-gpu=utilization.gpu",
+                    "--format=csv,noheader,nounits",
+                    "-i",
+                    str(self.gpu),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=5,
+            )
             return float(out.stdout.strip().splitlines()[0])
         except (OSError, ValueError, IndexError, subprocess.SubprocessError):
             import torch
@@ -126,7 +142,7 @@ class Sampler:
                 next_gpu = time.monotonic() + 0.2
             time.sleep(self.every)
 
-    def __enter__(self) -> "Sampler":
+    def __enter__(self) -> Sampler:
         self._thread.start()
         return self
 
@@ -147,11 +163,18 @@ def reference(args: argparse.Namespace, backbone) -> tuple[int, int]:
 
     device = torch.device("cuda" if args.device == "cuda" else "cpu")
     data = get_dataset(f"imagefolder:{args.images}", "all", args.images)
-    loader = DataLoader(Transformed(data.dataset, backbone.transform), batch_size=args.batch_size,
-                        shuffle=False, num_workers=args.workers)
+    loader = DataLoader(
+        Transformed(data.dataset, backbone.transform),
+        batch_size=args.batch_size,
+        shuffle=False,
+        num_workers=args.workers,
+    )
     amp_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(args.precision)
-    amp = torch.autocast("cuda", dtype=amp_dtype) if device.type == "cuda" and amp_dtype \
+    amp = (
+        torch.autocast("cuda", dtype=amp_dtype)
+        if device.type == "cuda" and amp_dtype
         else torch.autocast("cpu", enabled=False)
+    )
     feats = []
     with torch.no_grad(), amp:
         for x, _ in loader:
@@ -165,9 +188,17 @@ def pipeline(args: argparse.Namespace, backbone) -> tuple[int, int]:
     from hume.embed.pipeline import embed
     from hume.store import open_store
 
-    (path,) = embed(args.model, f"imagefolder:{args.images}", root=args.root, device=args.device,
-                    precision=args.precision, batch_size=args.batch_size, workers=args.workers,
-                    overwrite=True, backbone=backbone)
+    (path,) = embed(
+        args.model,
+        f"imagefolder:{args.images}",
+        root=args.root,
+        device=args.device,
+        precision=args.precision,
+        batch_size=args.batch_size,
+        workers=args.workers,
+        overwrite=True,
+        backbone=backbone,
+    )
     with open_store(path) as st:  # features live on disk; the host holds <= 3 chunks of float32
         return st.n_rows, 3 * st.chunk_rows * st.dim * 4
 
@@ -178,7 +209,6 @@ def child(args: argparse.Namespace) -> None:
 
     import hume.embed.backbones  # noqa: F401
     import hume.embed.pipeline  # noqa: F401
-
     from hume.embed.backbones import create_backbone
 
     gpu = 0 if args.device == "cuda" else None
@@ -191,25 +221,52 @@ def child(args: argparse.Namespace) -> None:
         if gpu is not None:
             torch.cuda.synchronize()
         seconds = time.perf_counter() - t1
-    print(json.dumps({
-        "mode": args.child, "n": n, "load_s": load, "seconds": seconds,
-        "images_per_s": n / seconds, "features_held_mib": held / 2**20,
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "rss_growth_mib": (s.peak - s.base) / 2**20,
-        "gpu_util_mean": statistics.fmean(s.util) if s.util else None,
-        "gpu_util_samples": len(s.util),
-        "cuda_max_allocated_mib": (torch.cuda.max_memory_allocated() / 2**20) if gpu is not None else None,
-    }))
+    print(
+        json.dumps(
+            {
+                "mode": args.child,
+                "n": n,
+                "load_s": load,
+                "seconds": seconds,
+                "images_per_s": n / seconds,
+                "features_held_mib": held / 2**20,
+                "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "rss_growth_mib": (s.peak - s.base) / 2**20,
+                "gpu_util_mean": statistics.fmean(s.util) if s.util else None,
+                "gpu_util_samples": len(s.util),
+                "cuda_max_allocated_mib": (torch.cuda.max_memory_allocated() / 2**20)
+                if gpu is not None
+                else None,
+            }
+        )
+    )
 
 
 # -- the comparison (parent process) ------------------------------------------------------------------
-def run_child(mode: str, args: argparse.Namespace, model: str, weights: Path, images: Path,
-              root: Path) -> dict:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", mode, "--model-name", model,
-           *(["--weights", str(weights)] if weights else []), "--images", str(images),
-           "--root", str(root),
-           "--device", args.device, "--precision", args.precision,
-           "--batch-size", str(args.batch_size), "--workers", str(args.workers)]
+def run_child(
+    mode: str, args: argparse.Namespace, model: str, weights: Path, images: Path, root: Path
+) -> dict:
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--child",
+        mode,
+        "--model-name",
+        model,
+        *(["--weights", str(weights)] if weights else []),
+        "--images",
+        str(images),
+        "--root",
+        str(root),
+        "--device",
+        args.device,
+        "--precision",
+        args.precision,
+        "--batch-size",
+        str(args.batch_size),
+        "--workers",
+        str(args.workers),
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=HERE.parent)
     if out.returncode != 0:
         sys.exit(f"{mode} run failed:\n{out.stderr[-3000:]}")
@@ -229,9 +286,11 @@ def machine() -> str:
 
     gpu = f", GPU {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ", no GPU"
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (f"{platform.machine()}, {os.cpu_count()} cores ({cpu}){gpu}; load average at start "
-            f"{load}; torch {torch.__version__}, {platform.python_implementation()} "
-            f"{platform.python_version()}")
+    return (
+        f"{platform.machine()}, {os.cpu_count()} cores ({cpu}){gpu}; load average at start "
+        f"{load}; torch {torch.__version__}, {platform.python_implementation()} "
+        f"{platform.python_version()}"
+    )
 
 
 def write_section(key: str, text: str) -> None:
@@ -240,8 +299,8 @@ def write_section(key: str, text: str) -> None:
     old = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
     block = f"{start}\n{text.rstrip()}\n{end}\n"
     if start in old and end in old:
-        rest = old[old.index(end) + len(end):].lstrip("\n")
-        new = old[:old.index(start)] + block + ("\n" + rest if rest else "")
+        rest = old[old.index(end) + len(end) :].lstrip("\n")
+        new = old[: old.index(start)] + block + ("\n" + rest if rest else "")
     else:
         new = old.rstrip("\n") + "\n\n" + block
     RESULTS.write_text(new)
@@ -250,15 +309,20 @@ def write_section(key: str, text: str) -> None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
-    p.add_argument("--models", default=None,
-                   help=f"comma list of {', '.join(MODELS)} (default: vit-b32 on cpu, "
-                        "vit-l14,dinov2-g14 on cuda)")
+    p.add_argument(
+        "--models",
+        default=None,
+        help=f"comma list of {', '.join(MODELS)} (default: vit-b32 on cpu, "
+        "vit-l14,dinov2-g14 on cuda)",
+    )
     p.add_argument("--n-images", type=int, default=None, help="default 256 (cpu), 5120 (cuda)")
     p.add_argument("--batch-size", type=int, default=None, help="default 32 (cpu), 256 (cuda)")
     p.add_argument("--workers", type=int, default=None, help="default 2 (cpu), 8 (cuda)")
     p.add_argument("--precision", default=None, help="default fp32 (cpu), fp16 (cuda)")
     p.add_argument("--image-side", type=int, default=256, help="side of the generated JPEGs")
-    p.add_argument("--repeats", type=int, default=1, help="alternating runs of each; the best counts")
+    p.add_argument(
+        "--repeats", type=int, default=1, help="alternating runs of each; the best counts"
+    )
     p.add_argument("--no-write", action="store_true", help="print only, leave RESULTS.md alone")
     # child mode (internal)
     p.add_argument("--child", choices=["reference", "pipeline"], help=argparse.SUPPRESS)
@@ -300,8 +364,9 @@ def main() -> None:
     print(text)
 
 
-def section(args: argparse.Namespace, names: list[str], n_images: int, started: str,
-            rows: list, gpu: bool) -> str:
+def section(
+    args: argparse.Namespace, names: list[str], n_images: int, started: str, rows: list, gpu: bool
+) -> str:
     """The RESULTS.md section for the models measured so far."""
     lines = [
         f"## Embed speed ({args.device}, {', '.join(names)}): `hume embed` vs a plain loop",
@@ -325,19 +390,26 @@ def section(args: argparse.Namespace, names: list[str], n_images: int, started: 
         "|---|---|---|---|---|---|---|---|",
     ]
     for name, ref, pipe, _ in rows:
-        util = "–" if ref["gpu_util_mean"] is None else \
-            f"{ref['gpu_util_mean']:.0f}% / {pipe['gpu_util_mean']:.0f}%"
+        util = (
+            "–"
+            if ref["gpu_util_mean"] is None
+            else f"{ref['gpu_util_mean']:.0f}% / {pipe['gpu_util_mean']:.0f}%"
+        )
         lines.append(
             f"| {name} | {ref['images_per_s']:.2f} | {pipe['images_per_s']:.2f} | "
             f"{pipe['images_per_s'] / ref['images_per_s']:.2f} | {ref['peak_rss_mib']:.0f} / "
             f"{ref['rss_growth_mib']:.0f} | {pipe['peak_rss_mib']:.0f} / {pipe['rss_growth_mib']:.0f} "
-            f"| {ref['features_held_mib']:.1f} / ≤ {pipe['features_held_mib']:.1f} | {util} |")
+            f"| {ref['features_held_mib']:.1f} / ≤ {pipe['features_held_mib']:.1f} | {util} |"
+        )
     lines.append("")
     for name, _, _, runs in rows:
-        each = "; ".join(f"{m} " + ", ".join(f"{r['images_per_s']:.2f}" for r in rs)
-                         for m, rs in runs.items())
-        lines.append(f"Every run of {name} (img/s, in run order, alternating; the table shows the "
-                     f"best of each): {each}.")
+        each = "; ".join(
+            f"{m} " + ", ".join(f"{r['images_per_s']:.2f}" for r in rs) for m, rs in runs.items()
+        )
+        lines.append(
+            f"Every run of {name} (img/s, in run order, alternating; the table shows the "
+            f"best of each): {each}."
+        )
     if not gpu and "vit-b32" in names:
         lines += [
             "",
@@ -347,8 +419,6 @@ def section(args: argparse.Namespace, names: list[str], n_images: int, started: 
             "has no GPU.",
         ]
     return "\n".join(lines) + "\n"
-
-
 
 
 if __name__ == "__main__":

@@ -30,8 +30,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from hume.devices import matmul_precision
-from hume.search.hume.outer import prepare, search_group
 from hume.search.hume.config import LARGE_K, PAPER
+from hume.search.hume.outer import prepare, search_group
 from hume.search.hume.sparsemax import sparsemax
 
 
@@ -55,8 +55,15 @@ def digits_views() -> tuple[np.ndarray, np.ndarray]:
     with tempfile.TemporaryDirectory(prefix="hume-bench-digits-") as root:
         views = []
         for model in ("pixels", "hog"):
-            (path,) = embed(model, "digits", root=root, device="cpu", precision="fp32",
-                            workers=0, dtype="float32")
+            (path,) = embed(
+                model,
+                "digits",
+                root=root,
+                device="cpu",
+                precision="fp32",
+                workers=0,
+                dtype="float32",
+            )
             views.append(load_view(path).numpy())
     return views[0], views[1]
 
@@ -99,7 +106,9 @@ class OfficialStyle:
             y = sparsemax(self.encoder(x1) / self.t)
             ce = self.fit(x2, y, n_tr)
             p = y.mean(0)
-            loss = (ce + cfg.entropy_weight * (p * torch.log(p.clamp_min(1e-12))).sum()) / cfg.subsets
+            loss = (
+                ce + cfg.entropy_weight * (p * torch.log(p.clamp_min(1e-12))).sum()
+            ) / cfg.subsets
             loss.backward()
             total += float(loss.detach())
         nn.utils.clip_grad_norm_(self.encoder.parameters(), cfg.clip_norm)
@@ -121,9 +130,11 @@ class Learn2LearnStyle(OfficialStyle):
             raise SystemExit(
                 "error: --learn2learn needs the learn2learn package (pip install "
                 "learn2learn; its release does not compile on Python 3.11, where its pure-Python "
-                f"learn2learn.algorithms and learn2learn.utils must be put on PYTHONPATH): {exc}")
-        self.maml = l2l.algorithms.MAML(nn.Linear(self.phi2.shape[1], self.k).to(self.device),
-                                        lr=self.cfg.inner_lr)
+                f"learn2learn.algorithms and learn2learn.utils must be put on PYTHONPATH): {exc}"
+            ) from None
+        self.maml = l2l.algorithms.MAML(
+            nn.Linear(self.phi2.shape[1], self.k).to(self.device), lr=self.cfg.inner_lr
+        )
 
     def fit(self, x2: torch.Tensor, y: torch.Tensor, n_tr: int) -> torch.Tensor:
         self.maml.module.reset_parameters()
@@ -147,8 +158,9 @@ def time_reference(phi1, phi2, k, cfg, device, iters: int, kind: str = "plain") 
     return (time.perf_counter() - t) / iters
 
 
-def time_hume(phi1, phi2, k, cfg, device, n_seeds: int, iters: int,
-              tf32: bool = False) -> tuple[float, int]:
+def time_hume(
+    phi1, phi2, k, cfg, device, n_seeds: int, iters: int, tf32: bool = False
+) -> tuple[float, int]:
     """(seconds per outer iteration per seed, seeds timed) for ``n_seeds`` batched (capped at
     what fits). ``tf32``: TensorFloat-32 matrix products on a CUDA GPU."""
     from hume.search.hume.outer import group_size
@@ -156,8 +168,10 @@ def time_hume(phi1, phi2, k, cfg, device, n_seeds: int, iters: int,
     data = prepare([torch.from_numpy(phi1), torch.from_numpy(phi2)], cfg, torch.device(device))
     fits = group_size(data, k, cfg)
     if n_seeds > fits:
-        print(f"note: {n_seeds} seeds do not fit in one batch on {device}; timing {fits}",
-              file=sys.stderr)
+        print(
+            f"note: {n_seeds} seeds do not fit in one batch on {device}; timing {fits}",
+            file=sys.stderr,
+        )
         n_seeds = fits
     with matmul_precision(device, "tf32" if tf32 else "fp32"):  # as `hume search --precision`
         search_group(data, k, replace(cfg, iters=1), list(range(n_seeds)))  # warm-up
@@ -173,6 +187,7 @@ def time_turtle(phi1, phi2, k, device, n_seeds: int, iters: int) -> float:
     settings; selection not included)."""
     from hume.search.turtle import outer as turtle
     from hume.search.turtle.config import TurtleConfig
+
     dev = torch.device(device)
     views = [torch.from_numpy(v).to(dev) for v in (phi1, phi2)]
     views = [(v - v.mean(0)) / v.std(0).clamp_min(1e-12) for v in views]
@@ -190,17 +205,40 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def run_config(name, n, d1, d2, k, cfg, device, ref_iters, hume_iters, seeds_batch,
-               learn2learn: bool = False, tf32: bool = False, views=None):
+def run_config(
+    name,
+    n,
+    d1,
+    d2,
+    k,
+    cfg,
+    device,
+    ref_iters,
+    hume_iters,
+    seeds_batch,
+    learn2learn: bool = False,
+    tf32: bool = False,
+    views=None,
+):
     phi1, phi2 = make_data(n, d1, d2, k) if views is None else views
     n, d1, d2 = phi1.shape[0], phi1.shape[1], phi2.shape[1]
-    out = {"name": name, "N": n, "d1": d1, "d2": d2, "K": k, "T": cfg.inner_steps,
-           "S": cfg.subsets, "m": cfg.subset_rows(n), "device": device,
-           "outer_iters": cfg.iters}
+    out = {
+        "name": name,
+        "N": n,
+        "d1": d1,
+        "d2": d2,
+        "K": k,
+        "T": cfg.inner_steps,
+        "S": cfg.subsets,
+        "m": cfg.subset_rows(n),
+        "device": device,
+        "outer_iters": cfg.iters,
+    }
     out["reference_s_per_iter_seed"] = time_reference(phi1, phi2, k, cfg, device, ref_iters)
     if learn2learn:
         out["learn2learn_reference_s_per_iter_seed"] = time_reference(
-            phi1, phi2, k, cfg, device, ref_iters, "learn2learn")
+            phi1, phi2, k, cfg, device, ref_iters, "learn2learn"
+        )
     for tag, flag in [("", False)] + ([("_tf32", True)] if tf32 else []):
         one, _ = time_hume(phi1, phi2, k, cfg, device, 1, hume_iters, flag)
         batched, nb = time_hume(phi1, phi2, k, cfg, device, seeds_batch, hume_iters, flag)
@@ -224,22 +262,37 @@ def main(argv=None) -> None:
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--quick", action="store_true", help="tiny problem, for a smoke test")
     ap.add_argument("--json", default=None, help="also write the results as JSON here")
-    ap.add_argument("--results", default=None,
-                    help="write/replace this benchmark's section of a markdown file (bench/RESULTS.md)")
+    ap.add_argument(
+        "--results",
+        default=None,
+        help="write/replace this benchmark's section of a markdown file (bench/RESULTS.md)",
+    )
     ap.add_argument("--note", default="", help="free text about the machine for the section")
-    ap.add_argument("--learn2learn", action="store_true",
-                    help="also time the reference with learn2learn's MAML clone/adapt (as the "
-                         "official code), beside the plain-autograd one")
-    ap.add_argument("--tf32", action="store_true",
-                    help="also time hume with TensorFloat-32 matrix products, as `hume search "
-                         "--precision tf32` (CUDA only; the reference stays fp32 as the official code)")
-    ap.add_argument("--digits", action="store_true",
-                    help="also time the real digits views (pixels φ1, HOG φ2), as in the official "
-                         "run the issue quotes")
+    ap.add_argument(
+        "--learn2learn",
+        action="store_true",
+        help="also time the reference with learn2learn's MAML clone/adapt (as the "
+        "official code), beside the plain-autograd one",
+    )
+    ap.add_argument(
+        "--tf32",
+        action="store_true",
+        help="also time hume with TensorFloat-32 matrix products, as `hume search "
+        "--precision tf32` (CUDA only; the reference stays fp32 as the official code)",
+    )
+    ap.add_argument(
+        "--digits",
+        action="store_true",
+        help="also time the real digits views (pixels φ1, HOG φ2), as in the official "
+        "run the issue quotes",
+    )
     args = ap.parse_args(argv)
-    info = {"machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
-            "torch": torch.__version__, "threads": torch.get_num_threads(),
-            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
+    info = {
+        "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+    }
     results: list[dict] = []
 
     def record(result: dict) -> None:
@@ -250,81 +303,153 @@ def main(argv=None) -> None:
             with open(args.json, "w") as fh:
                 json.dump({"info": info, "results": results}, fh, indent=2)
         if args.results:
-            write_section(args.results, f"search_speed:{args.device}", markdown(info, results, args))
+            write_section(
+                args.results, f"search_speed:{args.device}", markdown(info, results, args)
+            )
 
     common = dict(learn2learn=args.learn2learn, tf32=args.tf32)
     if args.quick:
         cfg = replace(PAPER, inner_steps=5, subsets=2)
         record(run_config("quick", 200, 8, 8, 3, cfg, args.device, 1, 1, 2, **common))
     elif args.device.startswith("cuda"):
-        record(run_config("cifar10-sized", 50_000, 768, 1536, 10, PAPER, args.device,
-                          args.ref_iters, args.iters, args.seeds, **common))
+        record(
+            run_config(
+                "cifar10-sized",
+                50_000,
+                768,
+                1536,
+                10,
+                PAPER,
+                args.device,
+                args.ref_iters,
+                args.iters,
+                args.seeds,
+                **common,
+            )
+        )
         # One large-K iteration is ~0.4 PFLOP per seed: one timed iteration, two seeds batched.
         # φ1 2 048 wide (the paper's MoCo ResNet-50): HUME's encoder needs K ≤ d1.
-        record(run_config("imagenet-sized (large-K)", 100_000, 2048, 1536, 1000, LARGE_K,
-                          args.device, 1, 1, min(args.seeds, 2), **common))
+        record(
+            run_config(
+                "imagenet-sized (large-K)",
+                100_000,
+                2048,
+                1536,
+                1000,
+                LARGE_K,
+                args.device,
+                1,
+                1,
+                min(args.seeds, 2),
+                **common,
+            )
+        )
     else:
-        record(run_config("cpu N=2000 d=64 K=10", 2000, 64, 64, 10, PAPER, args.device,
-                          args.ref_iters, args.iters, args.seeds, **common))
+        record(
+            run_config(
+                "cpu N=2000 d=64 K=10",
+                2000,
+                64,
+                64,
+                10,
+                PAPER,
+                args.device,
+                args.ref_iters,
+                args.iters,
+                args.seeds,
+                **common,
+            )
+        )
     if args.digits:
-        record(run_config("digits, pixels φ1, hog φ2", 0, 0, 0, 10, PAPER, args.device,
-                          args.ref_iters, args.iters, args.seeds, **common, views=digits_views()))
+        record(
+            run_config(
+                "digits, pixels φ1, hog φ2",
+                0,
+                0,
+                0,
+                10,
+                PAPER,
+                args.device,
+                args.ref_iters,
+                args.iters,
+                args.seeds,
+                **common,
+                views=digits_views(),
+            )
+        )
 
 
 def _tf32_sentence(r: dict) -> str:
-    return (f"With TF32 matrix products (`--tf32`, as `hume search --precision tf32`; the reference "
-            f"stays fp32) on {r['name']}: hume {r['hume_1seed_tf32_s_per_iter_seed']:.3f} s/iter with "
-            f"1 seed ({r['speedup_1seed_tf32']:.1f}×), {r['hume_batched_tf32_s_per_iter_seed']:.3f} "
-            f"s/iter/seed batched ({r['speedup_batched_tf32']:.1f}×); projected 100 seeds × "
-            f"{r['outer_iters']} iterations: {r['projected_100_seed_hours_tf32']:.2f} h.")
+    return (
+        f"With TF32 matrix products (`--tf32`, as `hume search --precision tf32`; the reference "
+        f"stays fp32) on {r['name']}: hume {r['hume_1seed_tf32_s_per_iter_seed']:.3f} s/iter with "
+        f"1 seed ({r['speedup_1seed_tf32']:.1f}×), {r['hume_batched_tf32_s_per_iter_seed']:.3f} "
+        f"s/iter/seed batched ({r['speedup_batched_tf32']:.1f}×); projected 100 seeds × "
+        f"{r['outer_iters']} iterations: {r['projected_100_seed_hours_tf32']:.2f} h."
+    )
 
 
 def _learn2learn_sentence(r: dict) -> str:
     ref = r["learn2learn_reference_s_per_iter_seed"]
-    return (f"learn2learn reference (`--learn2learn`: the inner fit through learn2learn's MAML "
-            f"clone/adapt and F.cross_entropy, as the official code) on {r['name']}: {ref:.3f} s per "
-            f"outer iteration (plain reference {r['reference_s_per_iter_seed']:.3f}); hume's speed-up "
-            f"against it: {ref / r['hume_1seed_s_per_iter_seed']:.1f}× (1 seed), "
-            f"{ref / r['hume_batched_s_per_iter_seed']:.1f}× (batched).")
+    return (
+        f"learn2learn reference (`--learn2learn`: the inner fit through learn2learn's MAML "
+        f"clone/adapt and F.cross_entropy, as the official code) on {r['name']}: {ref:.3f} s per "
+        f"outer iteration (plain reference {r['reference_s_per_iter_seed']:.3f}); hume's speed-up "
+        f"against it: {ref / r['hume_1seed_s_per_iter_seed']:.1f}× (1 seed), "
+        f"{ref / r['hume_batched_s_per_iter_seed']:.1f}× (batched)."
+    )
 
 
 def _turtle_sentence(r: dict) -> str:
-    return (f"TURTLE (hume.search.turtle.outer search loop, its default settings) on {r['name']}: "
-            f"{r['turtle_1seed_s_per_step_seed']:.3f} s per outer step with 1 seed, "
-            f"{r.get('turtle_10seed_s_per_step_seed', float('nan')):.3f} s per step per seed with "
-            "10 seeds batched.")
+    return (
+        f"TURTLE (hume.search.turtle.outer search loop, its default settings) on {r['name']}: "
+        f"{r['turtle_1seed_s_per_step_seed']:.3f} s per outer step with 1 seed, "
+        f"{r.get('turtle_10seed_s_per_step_seed', float('nan')):.3f} s per step per seed with "
+        "10 seeds batched."
+    )
 
 
 def markdown(info: dict, results: list[dict], args) -> str:
     import os
 
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    lines = [f"## Search speed ({args.device}): hume's batched search vs an official-structured reference",
-             "",
-             f"Machine: {info['machine']}, {os.cpu_count()} cores, "
-             f"{'GPU ' + info['cuda'] if info['cuda'] else 'no GPU'}; torch {info['torch']}, "
-             f"{info['threads']} thread(s); load average at the end {load}. {args.note}".rstrip(),
-             f"Command: `python bench/search_speed.py --device {args.device} --ref-iters "
-             f"{args.ref_iters} --iters {args.iters} --seeds {args.seeds}"
-             f"{' --learn2learn' if args.learn2learn else ''}{' --tf32' if args.tf32 else ''}"
-             f"{' --digits' if args.digits else ''}`"
-             + (" (large-K: 1 timed iteration, 2 seeds batched)." if args.device.startswith("cuda") else "."),
-             "Reference: one seed, Python loop over subsets, NumPy sampling on the host, copy per "
-             "subset, torch orthogonal parametrisation, autograd through the unrolled inner steps. "
-             "hume: subsets and seeds batched, device sampling, hand-written inner reverse pass. "
-             "Same data, same hyperparameters (official: T, S, m as listed).", "",
-             "| problem | T | S | m | reference s/iter/seed | hume 1 seed | hume batched s/iter/seed | "
-             "speed-up 1 seed | speed-up batched | projected 100 seeds × iters (h) |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"## Search speed ({args.device}): hume's batched search vs an official-structured reference",
+        "",
+        f"Machine: {info['machine']}, {os.cpu_count()} cores, "
+        f"{'GPU ' + info['cuda'] if info['cuda'] else 'no GPU'}; torch {info['torch']}, "
+        f"{info['threads']} thread(s); load average at the end {load}. {args.note}".rstrip(),
+        f"Command: `python bench/search_speed.py --device {args.device} --ref-iters "
+        f"{args.ref_iters} --iters {args.iters} --seeds {args.seeds}"
+        f"{' --learn2learn' if args.learn2learn else ''}{' --tf32' if args.tf32 else ''}"
+        f"{' --digits' if args.digits else ''}`"
+        + (
+            " (large-K: 1 timed iteration, 2 seeds batched)."
+            if args.device.startswith("cuda")
+            else "."
+        ),
+        "Reference: one seed, Python loop over subsets, NumPy sampling on the host, copy per "
+        "subset, torch orthogonal parametrisation, autograd through the unrolled inner steps. "
+        "hume: subsets and seeds batched, device sampling, hand-written inner reverse pass. "
+        "Same data, same hyperparameters (official: T, S, m as listed).",
+        "",
+        "| problem | T | S | m | reference s/iter/seed | hume 1 seed | hume batched s/iter/seed | "
+        "speed-up 1 seed | speed-up batched | projected 100 seeds × iters (h) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in results:
-        lines.append(f"| {r['name']} (N={r['N']}, d1={r['d1']}, d2={r['d2']}, K={r['K']}) | {r['T']} | "
-                     f"{r['S']} | {r['m']} | {r['reference_s_per_iter_seed']:.3f} | "
-                     f"{r['hume_1seed_s_per_iter_seed']:.3f} | {r['hume_batched_s_per_iter_seed']:.3f} "
-                     f"({r['seeds_batched']}) | {r['speedup_1seed']:.1f}× | {r['speedup_batched']:.1f}× | "
-                     f"{r['projected_100_seed_hours']:.2f} |")
-    for key, sentence in (("hume_1seed_tf32_s_per_iter_seed", _tf32_sentence),
-                          ("learn2learn_reference_s_per_iter_seed", _learn2learn_sentence),
-                          ("turtle_1seed_s_per_step_seed", _turtle_sentence)):
+        lines.append(
+            f"| {r['name']} (N={r['N']}, d1={r['d1']}, d2={r['d2']}, K={r['K']}) | {r['T']} | "
+            f"{r['S']} | {r['m']} | {r['reference_s_per_iter_seed']:.3f} | "
+            f"{r['hume_1seed_s_per_iter_seed']:.3f} | {r['hume_batched_s_per_iter_seed']:.3f} "
+            f"({r['seeds_batched']}) | {r['speedup_1seed']:.1f}× | {r['speedup_batched']:.1f}× | "
+            f"{r['projected_100_seed_hours']:.2f} |"
+        )
+    for key, sentence in (
+        ("hume_1seed_tf32_s_per_iter_seed", _tf32_sentence),
+        ("learn2learn_reference_s_per_iter_seed", _learn2learn_sentence),
+        ("turtle_1seed_s_per_step_seed", _turtle_sentence),
+    ):
         lines += [part for r in results if key in r for part in ("", sentence(r))]
     return "\n".join(lines)
 
@@ -337,7 +462,7 @@ def write_section(path: str, key: str, body: str) -> None:
     text = open(path).read() if os.path.exists(path) else "# Benchmark results\n"
     block = f"{start}\n{body}\n{end}"
     if start in text and end in text:
-        text = text[:text.index(start)] + block + text[text.index(end) + len(end):]
+        text = text[: text.index(start)] + block + text[text.index(end) + len(end) :]
     else:
         text = text.rstrip("\n") + "\n\n" + block + "\n"
     with open(path, "w") as fh:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import typer
@@ -16,15 +17,34 @@ from hume.commands.info import info
 from hume.commands.search import search
 from hume.commands.store_import import import_
 
+
 class _OneLineErrors(TyperGroup):
     """A command line click refuses (an unknown option, a value outside its choices) is one
     ``error:`` line and exit 2, like every other bad input, instead of a usage box."""
 
-    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        def run() -> Any:
+            return super(_OneLineErrors, self).main(
+                args=args,
+                prog_name=prog_name,
+                complete_var=complete_var,
+                standalone_mode=False,
+                windows_expand_args=windows_expand_args,
+                **extra,
+            )
+
         if not standalone_mode:
-            return super().main(*args, standalone_mode=False, **kwargs)
+            return run()
         try:
-            rv = super().main(*args, standalone_mode=False, **kwargs)
+            rv = run()
         except typer.TyperException as exc:  # click's usage errors (typer vendors click)
             ctx = getattr(exc, "ctx", None)
             where = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
@@ -40,8 +60,8 @@ class _OneLineErrors(TyperGroup):
 app = typer.Typer(
     cls=_OneLineErrors,
     help="Infer the human labeling of a dataset without labels (HUME).\n\n"
-         "Pipeline: `hume embed` features into stores, `hume search` a labeling over views, "
-         "`hume evaluate` it against ground truth. `hume demo` runs all three offline.",
+    "Pipeline: `hume embed` features into stores, `hume search` a labeling over views, "
+    "`hume evaluate` it against ground truth. `hume demo` runs all three offline.",
     add_completion=False,
     pretty_exceptions_enable=False,
 )
@@ -54,8 +74,14 @@ def _main(ctx: typer.Context) -> None:
         typer.echo(ctx.get_help())
 
 
-for _name, _command in (("embed", embed), ("import", import_), ("search", search),
-                        ("evaluate", evaluate), ("info", info), ("demo", demo)):
+for _name, _command in (
+    ("embed", embed),
+    ("import", import_),
+    ("search", search),
+    ("evaluate", evaluate),
+    ("info", info),
+    ("demo", demo),
+):
     app.command(_name)(guarded(_command))
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
-from typing import Any, Optional
+from typing import Any
 
 from hume.errors import HumeError
 
 
-def resolve_device(device: Any = "auto", local_rank: Optional[int] = None) -> Any:
+def resolve_device(device: Any = "auto", local_rank: int | None = None) -> Any:
     """``auto`` → CUDA when available, else CPU; ``cpu``, ``cuda`` or ``cuda:N`` as asked.
 
     ``local_rank`` (several processes per node) picks that process's own GPU for ``cuda``.
@@ -26,14 +26,18 @@ def resolve_device(device: Any = "auto", local_rank: Optional[int] = None) -> An
     if name != "cuda" and not name.startswith("cuda:"):
         raise HumeError(f"unknown device {name!r}: use auto, cpu or cuda")
     if not torch.cuda.is_available():
-        raise HumeError("--device cuda was asked for but no CUDA GPU is visible to torch: "
-                        "use --device cpu (or auto), or install a CUDA build of torch")
+        raise HumeError(
+            "--device cuda was asked for but no CUDA GPU is visible to torch: "
+            "use --device cpu (or auto), or install a CUDA build of torch"
+        )
     if name != "cuda" or local_rank is None:
         return torch.device(name)
     n_gpus = torch.cuda.device_count()
     if local_rank >= n_gpus:
-        raise HumeError(f"local rank {local_rank} has no GPU ({n_gpus} visible): "
-                        f"start at most {n_gpus} processes per node")
+        raise HumeError(
+            f"local rank {local_rank} has no GPU ({n_gpus} visible): "
+            f"start at most {n_gpus} processes per node"
+        )
     return torch.device("cuda", local_rank)
 
 

@@ -11,9 +11,13 @@ ALIASES: dict[str, dict[str, str]] = {
     "dataset": {
         "cifar-10": "cifar10",
         "cifar-100": "cifar100",
-        "cifar20": "cifar100-20", "cifar-100-20": "cifar100-20", "cifar100_20": "cifar100-20",
+        "cifar20": "cifar100-20",
+        "cifar-100-20": "cifar100-20",
+        "cifar100_20": "cifar100-20",
         "stl-10": "stl10",
-        "ilsvrc2012": "imagenet", "imagenet1k": "imagenet", "imagenet-1k": "imagenet",
+        "ilsvrc2012": "imagenet",
+        "imagenet1k": "imagenet",
+        "imagenet-1k": "imagenet",
         "imagenet1000": "imagenet",
     },
 }

@@ -9,8 +9,9 @@ register themselves when their module is imported, in the timm manner.
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from hume.errors import HumeError
 from hume.names import canonical
@@ -63,8 +64,10 @@ class Registry(Generic[E]):
 
     def where(self, keep: Callable[[E], bool]) -> list[str]:
         """Names, then patterns, whose entries ``keep`` accepts."""
-        return [*(n for n in self.names() if keep(self._named[n])),
-                *sorted(p.pattern for p in self._prefixed.values() if keep(p.entry))]
+        return [
+            *(n for n in self.names() if keep(self._named[n])),
+            *sorted(p.pattern for p in self._prefixed.values() if keep(p.entry)),
+        ]
 
     def choices(self) -> str:
         """Every name and pattern, for messages and help: ``a, b, c, or p:X or q:Y``."""
@@ -82,9 +85,11 @@ class Registry(Generic[E]):
         for prefix in sorted(self._prefixed, key=len, reverse=True):  # open_clip:hf-hub: first
             if name.startswith(prefix):
                 found = self._prefixed[prefix]
-                spec = name[len(prefix):].strip()
+                spec = name[len(prefix) :].strip()
                 if not spec:
-                    raise HumeError(f"{self.kind} {name!r} is incomplete: write it as "
-                                    f"{found.pattern}, e.g. {found.example}")
+                    raise HumeError(
+                        f"{self.kind} {name!r} is incomplete: write it as "
+                        f"{found.pattern}, e.g. {found.example}"
+                    )
                 return Match(found.entry, name, spec)
         raise HumeError(f"unknown {self.kind} {name!r}: use one of {self.choices()}")

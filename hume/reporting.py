@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Optional
+from typing import Any
 
 logger = logging.getLogger("hume")
 
@@ -22,14 +22,13 @@ class Task:
     def advance(self, n: int = 1, **fields: Any) -> None:
         """``n`` more items done; ``fields`` are figures to show beside the bar."""
 
-    def update(self, completed: Optional[int] = None, total: Optional[int] = None,
-               **fields: Any) -> None:
+    def update(self, completed: int | None = None, total: int | None = None, **fields: Any) -> None:
         """Set the absolute progress (and the total, once known)."""
 
     def close(self) -> None:
         """The work is over (finished or abandoned)."""
 
-    def __enter__(self) -> "Task":
+    def __enter__(self) -> Task:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -39,8 +38,9 @@ class Task:
 class Reporter:
     """Hands out :class:`Task` objects; this base class is silent."""
 
-    def task(self, description: str, total: Optional[int] = None, unit: str = "",
-             **fields: Any) -> Task:
+    def task(
+        self, description: str, total: int | None = None, unit: str = "", **fields: Any
+    ) -> Task:
         """A task called ``description`` of ``total`` items of ``unit`` (e.g. ``"img"``)."""
         return Task()
 

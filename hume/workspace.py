@@ -77,8 +77,9 @@ class RunDetails:
 
 def summarise(root: str | os.PathLike | None = None) -> Workspace:
     """The stores and runs under ``root`` (``--root``, else ``$HUME_ROOT``, else ./hume-data)."""
-    return Workspace(features_dir(resolve_root(root)), runs_dir(root), store_summaries(root),
-                     run_summaries(root))
+    return Workspace(
+        features_dir(resolve_root(root)), runs_dir(root), store_summaries(root), run_summaries(root)
+    )
 
 
 def store_summaries(root: str | os.PathLike | None = None) -> list[StoreSummary]:
@@ -87,10 +88,14 @@ def store_summaries(root: str | os.PathLike | None = None) -> list[StoreSummary]
     for entry in list_stores(root):
         try:
             with open_store(entry.path, allow_incomplete=True) as st:
-                state = "complete" if st.is_complete else \
-                    f"incomplete ({len(st.missing_chunks())}/{st.n_chunks} chunks missing)"
-                out.append(StoreSummary(entry, state, st.n_rows, st.dim, st.dtype,
-                                        st.nbytes_on_disk()))
+                state = (
+                    "complete"
+                    if st.is_complete
+                    else f"incomplete ({len(st.missing_chunks())}/{st.n_chunks} chunks missing)"
+                )
+                out.append(
+                    StoreSummary(entry, state, st.n_rows, st.dim, st.dtype, st.nbytes_on_disk())
+                )
         except HumeError:
             out.append(StoreSummary(entry, "corrupt"))
     return out
@@ -101,10 +106,18 @@ def run_summaries(root: str | os.PathLike | None = None) -> list[RunSummary]:
     out = []
     for path in list_runs(root):
         cfg = load_config(path)
-        out.append(RunSummary(path.name, path, str(cfg.get("method", "?")),
-                              str(cfg.get("dataset", "?")), list(cfg.get("views", [])),
-                              cfg.get("n_seeds", "?"), str(cfg.get("status", "?")),
-                              (path / "report.json").exists()))
+        out.append(
+            RunSummary(
+                path.name,
+                path,
+                str(cfg.get("method", "?")),
+                str(cfg.get("dataset", "?")),
+                list(cfg.get("views", [])),
+                cfg.get("n_seeds", "?"),
+                str(cfg.get("status", "?")),
+                (path / "report.json").exists(),
+            )
+        )
     return out
 
 
@@ -113,9 +126,18 @@ def describe(path: str | os.PathLike) -> StoreDetails | RunDetails:
     p = Path(path)
     if p.suffix in FORMATS.values():
         with open_store(p, allow_incomplete=True) as st:
-            return StoreDetails(p, str(st.format), st.n_rows, st.dim, st.dtype, st.chunk_rows,
-                                st.nbytes_on_disk(), st.is_complete, st.missing_ranges(),
-                                st.attrs)
+            return StoreDetails(
+                p,
+                str(st.format),
+                st.n_rows,
+                st.dim,
+                st.dtype,
+                st.chunk_rows,
+                st.nbytes_on_disk(),
+                st.is_complete,
+                st.missing_ranges(),
+                st.attrs,
+            )
     if (p / CONFIG).is_file():
         return RunDetails(p, load_config(p), sorted(f.name for f in p.iterdir()))
     raise HumeError(f"{path} is neither a store (.zarr, .h5) nor a run directory")

@@ -37,13 +37,19 @@ def test_library_modules_neither_print_nor_import_the_cli_toolkits(path):
             assert getattr(func, "id", None) != "SystemExit", (path, node.lineno)
 
 
-@pytest.mark.parametrize("code", [
-    "import hume.store, hume.names, hume.runs, hume.errors, hume.reporting",
-    "import hume.search; hume.search.Method",
-    "from hume.cli import app",
-])
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import hume.store, hume.names, hume.runs, hume.errors, hume.reporting",
+        "import hume.search; hume.search.Method",
+        "from hume.cli import app",
+    ],
+)
 def test_light_imports_do_not_pay_for_torch(code):
-    out = subprocess.run([sys.executable, "-c", f"{code}; import sys; "
-                          "print('torch' in sys.modules)"], capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", f"{code}; import sys; print('torch' in sys.modules)"],
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"

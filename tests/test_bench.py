@@ -15,12 +15,22 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.mark.slow
 def test_gpu_check_script_runs_its_steps_in_smoke_mode(tmp_path):
     env = {**os.environ, "PYTHON": sys.executable}
-    proc = subprocess.run(["bash", "bench/gpu_check.sh", "--smoke", str(tmp_path)], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        ["bash", "bench/gpu_check.sh", "--smoke", str(tmp_path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     (row,) = json.loads((tmp_path / "search.json").read_text())["results"]
-    for key in ("reference_s_per_iter_seed", "hume_1seed_s_per_iter_seed",
-                "hume_batched_s_per_iter_seed", "hume_1seed_tf32_s_per_iter_seed"):
+    for key in (
+        "reference_s_per_iter_seed",
+        "hume_1seed_s_per_iter_seed",
+        "hume_batched_s_per_iter_seed",
+        "hume_1seed_tf32_s_per_iter_seed",
+    ):
         assert row[key] > 0
     assert row["seeds_batched"] == 2
     section = (tmp_path / "RESULTS.md").read_text()
@@ -33,10 +43,16 @@ def test_gpu_check_script_runs_its_steps_in_smoke_mode(tmp_path):
 def test_search_bench_learn2learn_reference_says_what_is_missing():
     try:
         import learn2learn  # noqa: F401
+
         pytest.skip("learn2learn is installed")
     except ImportError:
         pass
-    proc = subprocess.run([sys.executable, "bench/search_speed.py", "--quick", "--learn2learn"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "bench/search_speed.py", "--quick", "--learn2learn"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode != 0
     assert "--learn2learn needs the learn2learn package" in proc.stderr

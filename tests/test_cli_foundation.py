@@ -5,11 +5,11 @@ import sys
 
 import numpy as np
 import pytest
+from helpers import assert_one_line_error
 from typer.testing import CliRunner
 
 from hume.cli import app
 from hume.store import open_store, store_path
-from helpers import assert_one_line_error
 
 runner = CliRunner()
 
@@ -39,9 +39,25 @@ def test_module_entry_point():
 def test_import_then_info(tmp_path, fmt, rng):
     x = rng.normal(size=(300, 5)).astype(np.float32)
     y = rng.integers(0, 3, size=300)
-    result = _invoke("import", "--dataset", "mine", "--split", "train", "--model", "dino",
-                     "--features", _npy(tmp_path, "x.npy", x), "--labels", _npy(tmp_path, "y.npy", y),
-                     "--root", tmp_path / "ws", "--format", fmt, "--dtype", "float32")
+    result = _invoke(
+        "import",
+        "--dataset",
+        "mine",
+        "--split",
+        "train",
+        "--model",
+        "dino",
+        "--features",
+        _npy(tmp_path, "x.npy", x),
+        "--labels",
+        _npy(tmp_path, "y.npy", y),
+        "--root",
+        tmp_path / "ws",
+        "--format",
+        fmt,
+        "--dtype",
+        "float32",
+    )
     assert result.exit_code == 0, result.output
     path = store_path(tmp_path / "ws", "mine", "train", "dinov2", fmt)  # alias resolved
     with open_store(path) as st:
@@ -55,10 +71,21 @@ def test_import_then_info(tmp_path, fmt, rng):
     assert one.exit_code == 0 and "300 x 5" in one.output and "float32" in one.output
 
 
-
 def _import(tmp_path, features, *extra):
-    return _invoke("import", "--dataset", "mine", "--split", "train", "--model", "m",
-                   "--features", features, "--root", tmp_path / "ws", *extra)
+    return _invoke(
+        "import",
+        "--dataset",
+        "mine",
+        "--split",
+        "train",
+        "--model",
+        "m",
+        "--features",
+        features,
+        "--root",
+        tmp_path / "ws",
+        *extra,
+    )
 
 
 def test_import_bad_inputs(tmp_path, rng):
@@ -70,19 +97,35 @@ def test_import_bad_inputs(tmp_path, rng):
     assert_one_line_error(_import(tmp_path, _npy(tmp_path, "nan.npy", nan)), "3 of 10 rows")
     assert_one_line_error(
         _import(tmp_path, good, "--labels", _npy(tmp_path, "y.npy", np.zeros(9, dtype=int))),
-        "9 entries", "10 rows")
+        "9 entries",
+        "10 rows",
+    )
     # fixed choices are checked by the command line, which names the valid ones
-    assert_one_line_error(_import(tmp_path, good, "--format", "parquet"), "--format", "'parquet'",
-                          "'zarr', 'hdf5'")
-    assert_one_line_error(_import(tmp_path, good, "--dtype", "float64"), "--dtype",
-                          "'float16', 'float32'")
+    assert_one_line_error(
+        _import(tmp_path, good, "--format", "parquet"), "--format", "'parquet'", "'zarr', 'hdf5'"
+    )
+    assert_one_line_error(
+        _import(tmp_path, good, "--dtype", "float64"), "--dtype", "'float16', 'float32'"
+    )
     assert_one_line_error(_import(tmp_path, str(tmp_path / "nope.npy")), "does not exist")
-    bad_name = _invoke("import", "--dataset", "../evil", "--split", "train", "--model", "m",
-                       "--features", good, "--root", tmp_path / "ws")
+    bad_name = _invoke(
+        "import",
+        "--dataset",
+        "../evil",
+        "--split",
+        "train",
+        "--model",
+        "m",
+        "--features",
+        good,
+        "--root",
+        tmp_path / "ws",
+    )
     assert_one_line_error(bad_name, "not allowed")
     # none of the refused imports left a store behind that looks complete
     assert not (tmp_path / "ws" / "features").exists() or not any(
-        (tmp_path / "ws" / "features").rglob("*.zarr"))
+        (tmp_path / "ws" / "features").rglob("*.zarr")
+    )
     assert _import(tmp_path, good).exit_code == 0
     assert_one_line_error(_import(tmp_path, good), "--overwrite")
     assert _import(tmp_path, good, "--overwrite").exit_code == 0
@@ -123,10 +166,14 @@ def test_workspace_is_data_for_the_info_command(tmp_path, rng):
     assert isinstance(d, StoreDetails) and not d.complete and d.missing == [(10, 20)]
     run = tmp_path / "runs" / "r1"
     run.mkdir(parents=True)
-    (run / "config.json").write_text('{"method": "hume", "views": ["a", "b"], "status": "complete"}')
+    (run / "config.json").write_text(
+        '{"method": "hume", "views": ["a", "b"], "status": "complete"}'
+    )
     r = describe(run)
     assert isinstance(r, RunDetails) and r.config["method"] == "hume" and r.files == ["config.json"]
-    assert [(x.name, x.views, x.has_report) for x in summarise(tmp_path).runs] == [("r1", ["a", "b"], False)]
+    assert [(x.name, x.views, x.has_report) for x in summarise(tmp_path).runs] == [
+        ("r1", ["a", "b"], False)
+    ]
 
 
 LIBRARY = ["embed", "store", "names.py", "registry.py", "choices.py", "versions.py", "workspace.py"]

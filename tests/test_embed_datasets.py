@@ -10,7 +10,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from hume.embed.datasets import dataset_splits, get_dataset, list_datasets, split_choices, store_dataset_name
+from hume.embed.datasets import (
+    dataset_splits,
+    get_dataset,
+    list_datasets,
+    split_choices,
+    store_dataset_name,
+)
 from hume.embed.datasets import torchvision_sets as D
 from hume.errors import HumeError
 
@@ -31,7 +37,9 @@ def test_digits_all_and_splits(tmp_path):
     np.testing.assert_array_equal(ds.labels, ref.target)
     img, label = ds.dataset[5]
     assert img.mode == "L" and img.size == (8, 8) and label == ref.target[5]
-    np.testing.assert_array_equal(np.asarray(img), np.rint(ref.images[5] * 255 / 16).astype(np.uint8))
+    np.testing.assert_array_equal(
+        np.asarray(img), np.rint(ref.images[5] * 255 / 16).astype(np.uint8)
+    )
     assert ds.info["image_size"] == 8
     train, test = get_dataset("digits", "train", tmp_path), get_dataset("digits", "test", tmp_path)
     assert len(train) + len(test) == 1797 and len(test) == 449
@@ -45,14 +53,24 @@ def test_digits_all_and_splits(tmp_path):
 def test_imagefolder_rows_labels_and_names(tmp_path):
     root = tmp_path / "my pets"
     arrays = {}
-    for cls, files in (("dog", ["b.png", "a.png"]), ("cat", ["z.png"]), ("emu", ["c.png", "d.png"])):
-        for k, f in enumerate(files):
+    for cls, files in (
+        ("dog", ["b.png", "a.png"]),
+        ("cat", ["z.png"]),
+        ("emu", ["c.png", "d.png"]),
+    ):
+        for f in files:
             arrays[(cls, f)] = _save(root / cls / f, seed=hash((cls, f)) % 1000)
     ds = get_dataset(f"imagefolder:{root}", "all", tmp_path / "data")
     assert ds.name == store_dataset_name(f"imagefolder:{root}") == "my-pets"
     assert ds.classes == ["cat", "dog", "emu"] and ds.num_classes == 3
     assert ds.labels.tolist() == [0, 1, 1, 2, 2]
-    order = [("cat", "z.png"), ("dog", "a.png"), ("dog", "b.png"), ("emu", "c.png"), ("emu", "d.png")]
+    order = [
+        ("cat", "z.png"),
+        ("dog", "a.png"),
+        ("dog", "b.png"),
+        ("emu", "c.png"),
+        ("emu", "d.png"),
+    ]
     for i, key in enumerate(order):
         img, label = ds.dataset[i]
         assert label == ds.labels[i]
@@ -107,22 +125,36 @@ def no_md5(monkeypatch):
 def test_cifar10_reads_torchvision_layout_in_order(tmp_path, no_md5):
     names = [f"c{i}" for i in range(10)]
     files = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
-    made = _fake_cifar(tmp_path, "cifar-10-batches-py", files, "labels", "batches.meta", "label_names", names)
+    made = _fake_cifar(
+        tmp_path, "cifar-10-batches-py", files, "labels", "batches.meta", "label_names", names
+    )
     train = get_dataset("cifar10", "train", tmp_path, download=False)
     test = get_dataset("cifar10", "test", tmp_path, download=False)
-    assert len(train) == 30 and len(test) == 6 and train.classes == names and train.num_classes == 10
+    assert (
+        len(train) == 30 and len(test) == 6 and train.classes == names and train.num_classes == 10
+    )
     expected = [lab for f in files[:5] for lab in made[f][1]]
     assert train.labels.tolist() == expected
     img, label = train.dataset[7]  # row 7 = second batch, row 1
     assert label == expected[7]
-    np.testing.assert_array_equal(np.asarray(img), made["data_batch_2"][0][1].reshape(3, 32, 32).transpose(1, 2, 0))
+    np.testing.assert_array_equal(
+        np.asarray(img), made["data_batch_2"][0][1].reshape(3, 32, 32).transpose(1, 2, 0)
+    )
     assert test.labels.tolist() == made["test_batch"][1]
 
 
 def test_cifar100_20_uses_coarse_superclasses(tmp_path, no_md5):
     fine_names = [f"f{i}" for i in range(100)]
-    made = _fake_cifar(tmp_path, "cifar-100-python", ["train", "test"], "fine_labels", "meta",
-                       "fine_label_names", fine_names, n=40)
+    made = _fake_cifar(
+        tmp_path,
+        "cifar-100-python",
+        ["train", "test"],
+        "fine_labels",
+        "meta",
+        "fine_label_names",
+        fine_names,
+        n=40,
+    )
     fine = get_dataset("cifar100", "test", tmp_path, download=False)
     coarse = get_dataset("cifar20", "test", tmp_path, download=False)
     assert fine.num_classes == 100 and fine.labels.tolist() == made["test"][1]
@@ -142,7 +174,9 @@ def test_cifar100_coarse_mapping_shape():
 
 
 def test_missing_downloadable_dataset_says_where(tmp_path):
-    with pytest.raises(HumeError, match=r"cifar-10-python\.tar\.gz.*" + str(tmp_path).replace("/", ".")):
+    with pytest.raises(
+        HumeError, match=r"cifar-10-python\.tar\.gz.*" + str(tmp_path).replace("/", ".")
+    ):
         get_dataset("cifar10", "train", tmp_path, download=False)
     with pytest.raises(HumeError, match="stl10_binary"):
         get_dataset("stl10", "unlabeled", tmp_path, download=False)
@@ -152,8 +186,13 @@ def test_imagenet_missing_names_files_and_folder_layout_works(tmp_path):
     with pytest.raises(HumeError) as err:
         get_dataset("imagenet", "train", tmp_path)
     msg = str(err.value)
-    for needed in ("ILSVRC2012_devkit_t12.tar.gz", "ILSVRC2012_img_train.tar", "ILSVRC2012_img_val.tar",
-                   str(tmp_path / "imagenet"), "train/<wnid>"):
+    for needed in (
+        "ILSVRC2012_devkit_t12.tar.gz",
+        "ILSVRC2012_img_train.tar",
+        "ILSVRC2012_img_val.tar",
+        str(tmp_path / "imagenet"),
+        "train/<wnid>",
+    ):
         assert needed in msg
     _save(tmp_path / "imagenet" / "val" / "n02" / "x.JPEG", 0)
     _save(tmp_path / "imagenet" / "val" / "n01" / "y.JPEG", 1)
@@ -169,7 +208,9 @@ def test_names_and_splits(tmp_path):
     assert dataset_splits("cifar10") == ["train", "test"] == dataset_splits("imagenet")
     assert dataset_splits("stl10") == ["train", "test"] and "unlabeled" in split_choices("stl10")
     assert store_dataset_name("CIFAR20") == "cifar100-20"
-    assert {"cifar10", "cifar100", "cifar100-20", "stl10", "imagenet", "digits"} <= set(list_datasets())
+    assert {"cifar10", "cifar100", "cifar100-20", "stl10", "imagenet", "digits"} <= set(
+        list_datasets()
+    )
 
 
 def test_stl10_binary_layout_and_unlabeled_split(tmp_path, monkeypatch):
@@ -194,7 +235,9 @@ def test_stl10_binary_layout_and_unlabeled_split(tmp_path, monkeypatch):
     assert train.classes == D.STL10_CLASSES and train.info["image_size"] == 96
     img, label = train.dataset[1]
     # the binary is column-major per channel: torchvision transposes it to rows
-    np.testing.assert_array_equal(np.asarray(img), made["train"][1].transpose(0, 2, 1).transpose(1, 2, 0))
+    np.testing.assert_array_equal(
+        np.asarray(img), made["train"][1].transpose(0, 2, 1).transpose(1, 2, 0)
+    )
     unl = get_dataset("stl10", "unlabeled", tmp_path, download=False)
     assert len(unl) == 4 and unl.labels.tolist() == [-1] * 4 and unl.dataset[0][1] == -1
 

@@ -48,8 +48,11 @@ def tiny_dino(tmp_path_factory):
 
     d = tmp_path_factory.mktemp("dino")
     torch.manual_seed(0)
-    model = Dinov2Model(Dinov2Config(hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                                     image_size=56, patch_size=14)).eval()
+    model = Dinov2Model(
+        Dinov2Config(
+            hidden_size=32, num_hidden_layers=2, num_attention_heads=2, image_size=56, patch_size=14
+        )
+    ).eval()
     model.save_pretrained(d)
     return model, d
 
@@ -79,8 +82,14 @@ def test_open_clip_checkpoint_file_loads_its_weights(tiny_clip):
 
 def test_open_clip_local_dir_with_config(tiny_clip, tmp_path):
     model, d = tiny_clip
-    (tmp_path / "open_clip_config.json").write_text(json.dumps(
-        {"model_cfg": TINY_CLIP, "preprocess_cfg": {"mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5]}}))
+    (tmp_path / "open_clip_config.json").write_text(
+        json.dumps(
+            {
+                "model_cfg": TINY_CLIP,
+                "preprocess_cfg": {"mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5]},
+            }
+        )
+    )
     torch.save(model.state_dict(), tmp_path / "open_clip_pytorch_model.bin")
     bb = create_backbone("open_clip:anything", weights=tmp_path)
     x = _batch(bb, _images(2))
@@ -95,11 +104,20 @@ def test_tag_preprocessing_and_quickgelu_applied_to_checkpoint_file(tiny_clip, m
     from open_clip.transformer import QuickGELU
 
     _, d = tiny_clip
-    cfg = {"hf_hub": "org/repo/", "mean": (0.5, 0.5, 0.5), "std": (0.25, 0.25, 0.25),
-           "interpolation": "bilinear", "resize_mode": "shortest", "quick_gelu": True}
+    cfg = {
+        "hf_hub": "org/repo/",
+        "mean": (0.5, 0.5, 0.5),
+        "std": (0.25, 0.25, 0.25),
+        "interpolation": "bilinear",
+        "resize_mode": "shortest",
+        "quick_gelu": True,
+    }
     real = open_clip.get_pretrained_cfg
-    monkeypatch.setattr(open_clip, "get_pretrained_cfg",
-                        lambda arch, tag: cfg if (arch, tag) == ("hume-tiny", "faketag") else real(arch, tag))
+    monkeypatch.setattr(
+        open_clip,
+        "get_pretrained_cfg",
+        lambda arch, tag: cfg if (arch, tag) == ("hume-tiny", "faketag") else real(arch, tag),
+    )
     bb = create_backbone("open_clip:hume-tiny/faketag", weights=d / "w.pt")
     assert bb.name == "open_clip-hume-tiny-faketag"
     assert bb.info["quick_gelu"] is True
@@ -152,9 +170,16 @@ def test_dinov2_cls_plus_mean(tiny_dino):
 def test_registers_are_skipped_in_patch_mean(tmp_path):
     from transformers import Dinov2WithRegistersConfig, Dinov2WithRegistersModel
 
-    model = Dinov2WithRegistersModel(Dinov2WithRegistersConfig(
-        hidden_size=32, num_hidden_layers=1, num_attention_heads=2, image_size=56, patch_size=14,
-        num_register_tokens=4)).eval()
+    model = Dinov2WithRegistersModel(
+        Dinov2WithRegistersConfig(
+            hidden_size=32,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            image_size=56,
+            patch_size=14,
+            num_register_tokens=4,
+        )
+    ).eval()
     model.save_pretrained(tmp_path / "reg")
     bb = create_backbone(f"hf:{tmp_path / 'reg'}", feature="cls+mean")
     assert bb.name == "hf-reg-clsmean" and bb.dim == 64
@@ -175,22 +200,34 @@ def test_neural_transform_accepts_grey_digits():
 def test_classical_views():
     from skimage.feature import hog
 
-    digit = Image.fromarray(np.random.default_rng(0).integers(0, 256, (8, 8), dtype=np.uint8), mode="L")
+    digit = Image.fromarray(
+        np.random.default_rng(0).integers(0, 256, (8, 8), dtype=np.uint8), mode="L"
+    )
     px = create_backbone("pixels", image_size=8)
     assert px.dim == 64 and px.module is None
     v = px.transform(digit)
-    assert v.shape == (64,) and abs(float(v.mean())) < 1e-5 and abs(float(v.std(unbiased=False)) - 1) < 1e-3
+    assert (
+        v.shape == (64,)
+        and abs(float(v.mean())) < 1e-5
+        and abs(float(v.std(unbiased=False)) - 1) < 1e-3
+    )
     hg = create_backbone("hog", image_size=8)  # upsampled to 32 px: 4x4 cells of 8 px
     assert hg.dim == 324 and hg.info["image_size"] == 32
     grey32 = np.asarray(digit.resize((32, 32), Image.BILINEAR), dtype=np.float32) / 255
-    ref32 = hog(grey32, orientations=9, pixels_per_cell=(8, 8), cells_per_block=(2, 2), block_norm="L2-Hys")
+    ref32 = hog(
+        grey32, orientations=9, pixels_per_cell=(8, 8), cells_per_block=(2, 2), block_norm="L2-Hys"
+    )
     h = hg.transform(digit)
     np.testing.assert_allclose(h.numpy(), ref32, rtol=1e-5, atol=1e-6)
     out = hg.encode(torch.stack([h, h]))
     assert out.shape == (2, 324) and out.dtype == torch.float32
     hg64 = create_backbone("hog", image_size=64)
-    assert hg64.dim == hog(np.zeros((64, 64)), orientations=9, pixels_per_cell=(8, 8),
-                           cells_per_block=(2, 2)).size
+    assert (
+        hg64.dim
+        == hog(
+            np.zeros((64, 64)), orientations=9, pixels_per_cell=(8, 8), cells_per_block=(2, 2)
+        ).size
+    )
     # default working size: any image becomes 32x32 grey, widths fixed before any image is seen
     big_px, big_hog = create_backbone("pixels"), create_backbone("hog")
     img = _images(1, size=(70, 90))[0]
@@ -217,7 +254,16 @@ def test_bad_names_and_options(tmp_path):
     with pytest.raises(HumeError, match="takes no weights"):
         create_backbone("hog", weights=tmp_path)
     assert create_backbone("PIXELS", image_size=8).name == "pixels"  # short names are case-blind
-    assert {"clip", "clip-b32", "clip-b16", "clip-h14", "dinov2", "dinov2-s", "pixels", "hog"} <= set(list_backbones())
+    assert {
+        "clip",
+        "clip-b32",
+        "clip-b16",
+        "clip-h14",
+        "dinov2",
+        "dinov2-s",
+        "pixels",
+        "hog",
+    } <= set(list_backbones())
 
 
 def test_open_clip_hub_repo_offline_is_a_clear_error(monkeypatch):
@@ -251,12 +297,25 @@ def test_offline_hub_cache_and_unreachable_weights(tiny_dino, tmp_path):
         "    except HumeError as e:\n"
         "        print('HUMEERROR', round(time.monotonic() - t0, 1), e)\n"
     )
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf"),
-           "XDG_CACHE_HOME": str(tmp_path / "cache")}
-    res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=180)
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "HF_HOME": str(tmp_path / "hf"),
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+    }
+    res = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=180
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     line = next(ln for ln in res.stdout.splitlines() if ln.startswith("RESULT"))
-    assert line.split()[1:] == ["dinov2-s", "32", f"facebook/dinov2-small@{revision}", "False", "(1,", "32)"]
+    assert line.split()[1:] == [
+        "dinov2-s",
+        "32",
+        f"facebook/dinov2-small@{revision}",
+        "False",
+        "(1,",
+        "32)",
+    ]
     errors = [ln.split(" ", 2) for ln in res.stdout.splitlines() if ln.startswith("HUMEERROR")]
     assert len(errors) == 2, res.stdout + res.stderr[-2000:]
     (_, t_dino, dino), (_, t_clip, clip) = errors
@@ -277,12 +336,23 @@ def test_open_clip_tag_from_offline_hub_cache(tiny_clip, tmp_path, monkeypatch):
     snap.mkdir(parents=True)
     (snap.parent.parent / "refs").mkdir()
     (snap.parent.parent / "refs" / "main").write_text(revision)
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, snap / "open_clip_model.safetensors")
-    cfg = {"hf_hub": "hume-test/tiny/", "mean": (0.5, 0.5, 0.5), "std": (0.5, 0.5, 0.5),
-           "interpolation": "bicubic", "resize_mode": "shortest"}
+    save_file(
+        {k: v.contiguous() for k, v in model.state_dict().items()},
+        snap / "open_clip_model.safetensors",
+    )
+    cfg = {
+        "hf_hub": "hume-test/tiny/",
+        "mean": (0.5, 0.5, 0.5),
+        "std": (0.5, 0.5, 0.5),
+        "interpolation": "bicubic",
+        "resize_mode": "shortest",
+    }
     real = open_clip.get_pretrained_cfg
-    monkeypatch.setattr(open_clip, "get_pretrained_cfg",
-                        lambda arch, tag: cfg if (arch, tag) == ("hume-tiny", "cached") else real(arch, tag))
+    monkeypatch.setattr(
+        open_clip,
+        "get_pretrained_cfg",
+        lambda arch, tag: cfg if (arch, tag) == ("hume-tiny", "cached") else real(arch, tag),
+    )
     monkeypatch.setattr(hub, "offline", lambda: True)
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
     bb = create_backbone("open_clip:hume-tiny/cached")
@@ -327,10 +397,13 @@ def test_a_family_registers_itself_and_options_are_checked_for_it(monkeypatch):
         built.append((spec, weights, feature, image_size))
         return Backbone(name=spec, transform=torch.as_tensor, dim=3, info={})
 
-    @registry.register_backbone_prefix("toy:", pattern="toy:WIDTH", example="toy:4",
-                                       features=tuple(FeatureKind))
+    @registry.register_backbone_prefix(
+        "toy:", pattern="toy:WIDTH", example="toy:4", features=tuple(FeatureKind)
+    )
     def toy_width(spec, *, weights, feature, image_size):
-        return Backbone(name=f"toy-{spec}-{feature}", transform=torch.as_tensor, dim=int(spec), info={})
+        return Backbone(
+            name=f"toy-{spec}-{feature}", transform=torch.as_tensor, dim=int(spec), info={}
+        )
 
     assert create_backbone("TOY", image_size=5).dim == 3
     assert built == [("toy", None, FeatureKind.cls, 5)]
@@ -355,9 +428,13 @@ def test_hog_always_uses_8_pixel_cells_on_at_least_32_pixels(size):
 
     bb = create_backbone("hog", image_size=size)
     side = max(size, 32)
-    img = Image.fromarray(np.random.default_rng(size).integers(0, 256, (size, size), dtype=np.uint8))
+    img = Image.fromarray(
+        np.random.default_rng(size).integers(0, 256, (size, size), dtype=np.uint8)
+    )
     grey = np.asarray(img.resize((side, side), Image.BILINEAR), dtype=np.float32) / 255
-    ref = hog(grey, orientations=9, pixels_per_cell=(8, 8), cells_per_block=(2, 2), block_norm="L2-Hys")
+    ref = hog(
+        grey, orientations=9, pixels_per_cell=(8, 8), cells_per_block=(2, 2), block_norm="L2-Hys"
+    )
     assert bb.info["image_size"] == side and "pixels_per_cell=(8, 8)" in bb.info["feature_kind"]
     assert bb.dim == hog_dim(side) == ref.size
     np.testing.assert_allclose(bb.transform(img).numpy(), ref, rtol=1e-5, atol=1e-6)
@@ -372,10 +449,17 @@ def test_store_names_from_hub_repos_and_folders_follow_one_rule(tmp_path):
     from hume.names import safe_name
 
     folder = tmp_path / "my..odd dir"
-    Dinov2Model(Dinov2Config(hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
-                             image_size=28, patch_size=14)).save_pretrained(folder)
+    Dinov2Model(
+        Dinov2Config(
+            hidden_size=8, num_hidden_layers=1, num_attention_heads=2, image_size=28, patch_size=14
+        )
+    ).save_pretrained(folder)
     (folder / "cls").mkdir()
-    assert safe_name("model", "my..odd dir") == "my.odd-dir" == store_dataset_name(f"imagefolder:{folder}")
+    assert (
+        safe_name("model", "my..odd dir")
+        == "my.odd-dir"
+        == store_dataset_name(f"imagefolder:{folder}")
+    )
     assert create_backbone(f"hf:{folder}").name == "hf-my.odd-dir"
     with pytest.raises(HumeError, match="empty"):
         safe_name("dataset", "...")

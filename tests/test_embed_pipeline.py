@@ -16,18 +16,31 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import assert_one_line_error
 from typer.testing import CliRunner
 
 from hume.cli import app
 from hume.errors import HumeError
 from hume.store import open_store, store_path
-from helpers import assert_one_line_error
 
 runner = CliRunner()
 REPO = Path(__file__).resolve().parents[1]
 #: attributes that describe what a store holds (creation time and id differ run to run)
-IDENTITY = ("dataset", "split", "model", "weights", "feature_kind", "preprocessing", "dtype",
-            "n_rows", "dim", "chunk_rows", "num_classes", "classes", "precision")
+IDENTITY = (
+    "dataset",
+    "split",
+    "model",
+    "weights",
+    "feature_kind",
+    "preprocessing",
+    "dtype",
+    "n_rows",
+    "dim",
+    "chunk_rows",
+    "num_classes",
+    "classes",
+    "precision",
+)
 
 
 def _invoke(*args):
@@ -39,13 +52,18 @@ def _ok(result):
     return result
 
 
-
 def _cli(*args, env=None, **kwargs):
     """`python -m hume embed ...` in a subprocess (for kills, signals and torchrun)."""
     full_env = {**os.environ, "OMP_NUM_THREADS": "1", **(env or {})}
-    return subprocess.Popen([sys.executable, "-m", "hume", "embed", *map(str, args)], cwd=REPO,
-                            env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, **kwargs)
+    return subprocess.Popen(
+        [sys.executable, "-m", "hume", "embed", *map(str, args)],
+        cwd=REPO,
+        env=full_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,
+    )
 
 
 def _same_store(a, b):
@@ -110,18 +128,33 @@ def clip_dir(tmp_path_factory):
     import open_clip
     import torch
 
-    cfg = {"embed_dim": 16,
-           "vision_cfg": {"image_size": 32, "layers": 1, "width": 32, "head_width": 16,
-                          "patch_size": 8},
-           "text_cfg": {"context_length": 8, "vocab_size": 64, "width": 16, "heads": 2, "layers": 1}}
+    cfg = {
+        "embed_dim": 16,
+        "vision_cfg": {
+            "image_size": 32,
+            "layers": 1,
+            "width": 32,
+            "head_width": 16,
+            "patch_size": 8,
+        },
+        "text_cfg": {"context_length": 8, "vocab_size": 64, "width": 16, "heads": 2, "layers": 1},
+    }
     torch.manual_seed(0)
     model = open_clip.CLIP(**cfg)
     out = tmp_path_factory.mktemp("clip")
     torch.save(model.state_dict(), out / "open_clip_pytorch_model.bin")
-    (out / "open_clip_config.json").write_text(json.dumps({
-        "model_cfg": cfg,
-        "preprocess_cfg": {"image_size": 32, "mean": [0.48, 0.45, 0.40], "std": [0.27, 0.26, 0.27]},
-    }))
+    (out / "open_clip_config.json").write_text(
+        json.dumps(
+            {
+                "model_cfg": cfg,
+                "preprocess_cfg": {
+                    "image_size": 32,
+                    "mean": [0.48, 0.45, 0.40],
+                    "std": [0.27, 0.26, 0.27],
+                },
+            }
+        )
+    )
     return out
 
 
@@ -132,8 +165,16 @@ def dino_dir(tmp_path_factory):
     from transformers import Dinov2Config, Dinov2Model
 
     torch.manual_seed(0)
-    model = Dinov2Model(Dinov2Config(hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                                     intermediate_size=64, image_size=56, patch_size=14))
+    model = Dinov2Model(
+        Dinov2Config(
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            intermediate_size=64,
+            image_size=56,
+            patch_size=14,
+        )
+    )
     out = tmp_path_factory.mktemp("dino")
     model.save_pretrained(out)
     return out
@@ -147,11 +188,14 @@ def _expected(model, weights, dataset, split, feature="cls"):
     from hume.embed.datasets import get_dataset
 
     data = get_dataset(dataset, split, "unused")
-    bb = create_backbone(model, weights=weights, feature=feature,
-                      image_size=data.info.get("image_size"))
+    bb = create_backbone(
+        model, weights=weights, feature=feature, image_size=data.info.get("image_size")
+    )
     with torch.no_grad():
-        rows = [bb.encode(bb.transform(data.dataset[i][0])[None])[0].numpy()
-                for i in range(len(data.dataset))]
+        rows = [
+            bb.encode(bb.transform(data.dataset[i][0])[None])[0].numpy()
+            for i in range(len(data.dataset))
+        ]
     return np.stack(rows), data.labels
 
 
@@ -159,8 +203,24 @@ def _expected(model, weights, dataset, split, feature="cls"):
 @pytest.mark.parametrize("fmt", ["zarr", "hdf5"])
 def test_digits_pixels_end_to_end(tmp_path, fmt):
     ws = tmp_path / "ws"
-    result = _ok(_invoke("--model", "pixels", "--dataset", "digits", "--root", ws, "--format", fmt,
-                         "--workers", "0", "--batch-size", "128", "--dtype", "float32"))
+    result = _ok(
+        _invoke(
+            "--model",
+            "pixels",
+            "--dataset",
+            "digits",
+            "--root",
+            ws,
+            "--format",
+            fmt,
+            "--workers",
+            "0",
+            "--batch-size",
+            "128",
+            "--dtype",
+            "float32",
+        )
+    )
     path = store_path(ws, "digits", "all", "pixels", fmt)
     assert f"wrote {path}" in result.output
     x, y = _digits_pixels_expected()
@@ -178,8 +238,24 @@ def test_digits_pixels_end_to_end(tmp_path, fmt):
 
 def test_digits_hog_with_workers(tmp_path):
     ws = tmp_path / "ws"
-    _ok(_invoke("--model", "hog", "--dataset", "digits", "--split", "test", "--root", ws,
-                "--workers", "2", "--batch-size", "50", "--chunk-rows", "100"))
+    _ok(
+        _invoke(
+            "--model",
+            "hog",
+            "--dataset",
+            "digits",
+            "--split",
+            "test",
+            "--root",
+            ws,
+            "--workers",
+            "2",
+            "--batch-size",
+            "50",
+            "--chunk-rows",
+            "100",
+        )
+    )
     expected, labels = _expected("hog", None, "digits", "test")
     with open_store(store_path(ws, "digits", "test", "hog")) as st:
         feats = st.read_features()
@@ -192,9 +268,26 @@ def test_digits_hog_with_workers(tmp_path):
 # -- tiny random-weight backbones through --weights -------------------------------------------------
 def test_tiny_clip_on_image_folder(tmp_path, folder, clip_dir):
     ws = tmp_path / "ws"
-    _ok(_invoke("--model", "clip-b32", "--weights", clip_dir, "--dataset", f"imagefolder:{folder}",
-                "--root", ws, "--workers", "0", "--batch-size", "5", "--chunk-rows", "5",
-                "--dtype", "float32"))
+    _ok(
+        _invoke(
+            "--model",
+            "clip-b32",
+            "--weights",
+            clip_dir,
+            "--dataset",
+            f"imagefolder:{folder}",
+            "--root",
+            ws,
+            "--workers",
+            "0",
+            "--batch-size",
+            "5",
+            "--chunk-rows",
+            "5",
+            "--dtype",
+            "float32",
+        )
+    )
     expected, labels = _expected("clip-b32", clip_dir, f"imagefolder:{folder}", "all")
     np.testing.assert_array_equal(labels, np.repeat([0, 1, 2], list(COUNTS.values())))
     with open_store(store_path(ws, "pets", "all", "clip-b32")) as st:
@@ -219,23 +312,52 @@ def test_tiny_clip_state_dict_file(tmp_path, folder, clip_dir):
     open_clip.add_model_config(tmp_path / "hume-tiny-vit.json")
     weights = clip_dir / "open_clip_pytorch_model.bin"
     ws = tmp_path / "ws"
-    _ok(_invoke("--model", "open_clip:hume-tiny-vit", "--weights", weights,
-                "--dataset", f"imagefolder:{folder}", "--root", ws, "--workers", "0",
-                "--batch-size", "8"))
+    _ok(
+        _invoke(
+            "--model",
+            "open_clip:hume-tiny-vit",
+            "--weights",
+            weights,
+            "--dataset",
+            f"imagefolder:{folder}",
+            "--root",
+            ws,
+            "--workers",
+            "0",
+            "--batch-size",
+            "8",
+        )
+    )
     expected, labels = _expected("open_clip:hume-tiny-vit", weights, f"imagefolder:{folder}", "all")
     with open_store(store_path(ws, "pets", "all", "open_clip-hume-tiny-vit")) as st:
         assert st.n_rows == 12 and st.dim == 16 and st.attrs["weights"] == str(weights.resolve())
-        np.testing.assert_allclose(st.read_features().astype(np.float32), expected,
-                                   rtol=5e-3, atol=5e-3)
+        np.testing.assert_allclose(
+            st.read_features().astype(np.float32), expected, rtol=5e-3, atol=5e-3
+        )
         np.testing.assert_array_equal(st.read_labels(), labels)
 
 
 def test_tiny_dinov2_cls_and_cls_mean(tmp_path, folder, dino_dir):
     ws = tmp_path / "ws"
     for feature, name, dim in (("cls", "dinov2-s", 32), ("cls+mean", "dinov2-s-clsmean", 64)):
-        _ok(_invoke("--model", "dinov2-s", "--weights", dino_dir, "--feature", feature,
-                    "--dataset", f"imagefolder:{folder}", "--root", ws, "--workers", "0",
-                    "--batch-size", "4"))
+        _ok(
+            _invoke(
+                "--model",
+                "dinov2-s",
+                "--weights",
+                dino_dir,
+                "--feature",
+                feature,
+                "--dataset",
+                f"imagefolder:{folder}",
+                "--root",
+                ws,
+                "--workers",
+                "0",
+                "--batch-size",
+                "4",
+            )
+        )
         expected, labels = _expected("dinov2-s", dino_dir, f"imagefolder:{folder}", "all", feature)
         with open_store(store_path(ws, "pets", "all", name)) as st:
             feats = st.read_features()
@@ -248,13 +370,27 @@ def test_tiny_dinov2_cls_and_cls_mean(tmp_path, folder, dino_dir):
 
 def test_every_split_by_default_and_skip_complete(tmp_path, split_folder, clip_dir):
     ws = tmp_path / "ws"
-    args = ("--model", "clip-b32", "--weights", clip_dir, "--dataset", f"imagefolder:{split_folder}",
-            "--root", ws, "--workers", "0")
+    args = (
+        "--model",
+        "clip-b32",
+        "--weights",
+        clip_dir,
+        "--dataset",
+        f"imagefolder:{split_folder}",
+        "--root",
+        ws,
+        "--workers",
+        "0",
+    )
     _ok(_invoke(*args))  # no --split: train and test
     sizes = {"train": 7, "test": 5}
     for split, n in sizes.items():
         with open_store(store_path(ws, "zoo", split, "clip-b32")) as st:
-            assert st.n_rows == n and st.attrs["split"] == split and st.attrs["classes"] == ["ant", "bee"]
+            assert (
+                st.n_rows == n
+                and st.attrs["split"] == split
+                and st.attrs["classes"] == ["ant", "bee"]
+            )
     # all complete: refused; one missing: the complete one is skipped, the missing one made
     assert_one_line_error(_invoke(*args), "already complete", "--overwrite")
     test_path = store_path(ws, "zoo", "test", "clip-b32")
@@ -271,8 +407,22 @@ def test_every_split_by_default_and_skip_complete(tmp_path, split_folder, clip_d
 
 # -- resume -------------------------------------------------------------------------------------------
 def test_killed_run_resumes_to_identical_store(tmp_path, folder, clip_dir):
-    args = ["--model", "clip-b32", "--weights", clip_dir, "--dataset", f"imagefolder:{folder}",
-            "--workers", "0", "--batch-size", "2", "--chunk-rows", "2", "--device", "cpu"]
+    args = [
+        "--model",
+        "clip-b32",
+        "--weights",
+        clip_dir,
+        "--dataset",
+        f"imagefolder:{folder}",
+        "--workers",
+        "0",
+        "--batch-size",
+        "2",
+        "--chunk-rows",
+        "2",
+        "--device",
+        "cpu",
+    ]
     ref, ws = tmp_path / "ref", tmp_path / "ws"
     _ok(_invoke(*args, "--root", ref))
     killed = _cli(*args, "--root", ws, env={"HUME_EMBED_FAULT": "kill:2"})
@@ -289,8 +439,18 @@ def test_killed_run_resumes_to_identical_store(tmp_path, folder, clip_dir):
 
 
 def test_ctrl_c_then_rerun_continues(tmp_path):
-    args = ["--model", "pixels", "--dataset", "digits", "--workers", "0", "--batch-size", "100",
-            "--chunk-rows", "200"]
+    args = [
+        "--model",
+        "pixels",
+        "--dataset",
+        "digits",
+        "--workers",
+        "0",
+        "--batch-size",
+        "100",
+        "--chunk-rows",
+        "200",
+    ]
     ws, ref = tmp_path / "ws", tmp_path / "ref"
     path = store_path(ws, "digits", "all", "pixels")
     proc = _cli(*args, "--root", ws, env={"HUME_EMBED_FAULT": "pause:3"})
@@ -311,12 +471,24 @@ def test_ctrl_c_then_rerun_continues(tmp_path):
 
 
 def test_unfinished_store_with_other_settings_is_refused(tmp_path):
-    args = ["--model", "pixels", "--dataset", "digits", "--workers", "0", "--root", tmp_path,
-            "--chunk-rows", "600"]
+    args = [
+        "--model",
+        "pixels",
+        "--dataset",
+        "digits",
+        "--workers",
+        "0",
+        "--root",
+        tmp_path,
+        "--chunk-rows",
+        "600",
+    ]
     killed = _cli(*args, env={"HUME_EMBED_FAULT": "kill:1"})
     killed.communicate(timeout=120)
     assert killed.returncode == -signal.SIGKILL
-    assert_one_line_error(_invoke(*args, "--dtype", "float32"), "other settings", "dtype", "--overwrite")
+    assert_one_line_error(
+        _invoke(*args, "--dtype", "float32"), "other settings", "dtype", "--overwrite"
+    )
     assert_one_line_error(_invoke(*args[:-1], "500"), "chunk_rows")
     _ok(_invoke(*args, "--dtype", "float32", "--overwrite"))
     with open_store(store_path(tmp_path, "digits", "all", "pixels")) as st:
@@ -331,14 +503,41 @@ def _free_port():
 
 
 def test_two_ranks_equal_one_process(tmp_path):
-    args = ["--model", "pixels", "--dataset", "digits", "--workers", "0", "--batch-size", "100",
-            "--chunk-rows", "200", "--device", "cpu"]
+    args = [
+        "--model",
+        "pixels",
+        "--dataset",
+        "digits",
+        "--workers",
+        "0",
+        "--batch-size",
+        "100",
+        "--chunk-rows",
+        "200",
+        "--device",
+        "cpu",
+    ]
     ws, ref = tmp_path / "ws", tmp_path / "ref"
     proc = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
-         f"--master_port={_free_port()}", "-m", "hume", "embed", *map(str, args), "--root", str(ws)],
-        cwd=REPO, env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True,
-        timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc_per_node=2",
+            f"--master_port={_free_port()}",
+            "-m",
+            "hume",
+            "embed",
+            *map(str, args),
+            "--root",
+            str(ws),
+        ],
+        cwd=REPO,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     # nine chunks round-robin: rank 0 takes 0,2,4,6,8 and rank 1 takes 1,3,5,7
     assert "rank 0/2: wrote 5 chunks" in proc.stderr and "rank 1/2: wrote 4 chunks" in proc.stderr
@@ -352,45 +551,82 @@ def test_two_ranks_equal_one_process(tmp_path):
 def test_hdf5_refuses_several_writers(tmp_path, monkeypatch):
     monkeypatch.setenv("WORLD_SIZE", "2")
     monkeypatch.setenv("RANK", "0")
-    assert_one_line_error(_invoke("--model", "pixels", "--dataset", "digits", "--format", "hdf5",
-                            "--root", tmp_path), "one writer", "zarr")
+    assert_one_line_error(
+        _invoke("--model", "pixels", "--dataset", "digits", "--format", "hdf5", "--root", tmp_path),
+        "one writer",
+        "zarr",
+    )
 
 
 # -- bad input --------------------------------------------------------------------------------------------
 def test_bad_input_is_one_line(tmp_path):
     base = ("--root", tmp_path, "--workers", "0")
-    assert_one_line_error(_invoke("--model", "nope", "--dataset", "digits", *base), "unknown model", "nope")
-    assert_one_line_error(_invoke("--model", "pixels", "--dataset", "nope", *base), "unknown dataset")
-    assert_one_line_error(_invoke("--model", "pixels", "--dataset", "digits", "--split", "val", *base),
-                    "no split")
-    assert_one_line_error(_invoke("--model", "pixels", "--dataset", f"imagefolder:{tmp_path / 'missing'}",
-                            *base), "does not exist")
-    assert_one_line_error(_invoke("--model", "dinov2", "--dataset", "imagenet", "--data-dir", tmp_path,
-                            *base), "ILSVRC2012_devkit_t12.tar.gz", str(tmp_path / "imagenet"))
-    assert_one_line_error(_invoke("--model", "clip", "--weights", tmp_path / "nowhere.pt",
-                            "--dataset", "digits", *base), "does not exist")
-    assert_one_line_error(_invoke("--model", "pixels", "--dataset", "digits", "--precision", "fp8",
-                            *base), "--precision", "'fp32', 'fp16', 'bf16'")
-    assert_one_line_error(_invoke("--model", "pixels", "--dataset", "digits", "--feature", "avg",
-                            *base), "--feature", "'cls', 'cls+mean'")
-    assert_one_line_error(_invoke("--model", "pixels", "--dataset", "digits", "--device", "tpu",
-                            *base), "unknown device 'tpu'")
-    assert_one_line_error(_invoke("--model", "pixels", "--dataset", "digits", "--device", "cuda", *base),
-                    "cuda")
+    assert_one_line_error(
+        _invoke("--model", "nope", "--dataset", "digits", *base), "unknown model", "nope"
+    )
+    assert_one_line_error(
+        _invoke("--model", "pixels", "--dataset", "nope", *base), "unknown dataset"
+    )
+    assert_one_line_error(
+        _invoke("--model", "pixels", "--dataset", "digits", "--split", "val", *base), "no split"
+    )
+    assert_one_line_error(
+        _invoke("--model", "pixels", "--dataset", f"imagefolder:{tmp_path / 'missing'}", *base),
+        "does not exist",
+    )
+    assert_one_line_error(
+        _invoke("--model", "dinov2", "--dataset", "imagenet", "--data-dir", tmp_path, *base),
+        "ILSVRC2012_devkit_t12.tar.gz",
+        str(tmp_path / "imagenet"),
+    )
+    assert_one_line_error(
+        _invoke(
+            "--model", "clip", "--weights", tmp_path / "nowhere.pt", "--dataset", "digits", *base
+        ),
+        "does not exist",
+    )
+    assert_one_line_error(
+        _invoke("--model", "pixels", "--dataset", "digits", "--precision", "fp8", *base),
+        "--precision",
+        "'fp32', 'fp16', 'bf16'",
+    )
+    assert_one_line_error(
+        _invoke("--model", "pixels", "--dataset", "digits", "--feature", "avg", *base),
+        "--feature",
+        "'cls', 'cls+mean'",
+    )
+    assert_one_line_error(
+        _invoke("--model", "pixels", "--dataset", "digits", "--device", "tpu", *base),
+        "unknown device 'tpu'",
+    )
+    assert_one_line_error(
+        _invoke("--model", "pixels", "--dataset", "digits", "--device", "cuda", *base), "cuda"
+    )
     assert not (tmp_path / "features").exists()  # nothing half-made
 
 
 @pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="needs a machine without CUDA")
 def test_device_cuda_n_follows_the_one_device_rule(tmp_path):
     """`--device cuda:1` is a device like search's, refused here only because no GPU is visible."""
-    result = _invoke("--model", "pixels", "--dataset", "digits", "--root", tmp_path, "--workers",
-                     "0", "--device", "cuda:1")
+    result = _invoke(
+        "--model",
+        "pixels",
+        "--dataset",
+        "digits",
+        "--root",
+        tmp_path,
+        "--workers",
+        "0",
+        "--device",
+        "cuda:1",
+    )
     assert_one_line_error(result, "no CUDA GPU is visible", "--device cpu")
     assert not (tmp_path / "features").exists()
 
 
-def test_library_reports_progress_and_messages_and_prints_nothing(tmp_path, capfd, caplog,
-                                                                   monkeypatch):
+def test_library_reports_progress_and_messages_and_prints_nothing(
+    tmp_path, capfd, caplog, monkeypatch
+):
     """`embed` tells its caller through a Reporter (one task per store, in images) and the `hume`
     logger (skip / resume / wrote), the same texts the command prints."""
     from hume.embed.pipeline import embed
@@ -403,8 +639,15 @@ def test_library_reports_progress_and_messages_and_prints_nothing(tmp_path, capf
 
     class Recorder(Reporter):
         def task(self, description, total=None, unit="", **fields):
-            tasks.append({"description": description, "total": total, "unit": unit, "done": 0,
-                          "closed": False})
+            tasks.append(
+                {
+                    "description": description,
+                    "total": total,
+                    "unit": unit,
+                    "done": 0,
+                    "closed": False,
+                }
+            )
 
             class Rec(Task):
                 def advance(self, n=1, **f):
@@ -418,8 +661,12 @@ def test_library_reports_progress_and_messages_and_prints_nothing(tmp_path, capf
     caplog.set_level("INFO", logger="hume")
     args = dict(root=tmp_path, workers=0, batch_size=100, chunk_rows=400, device="cpu")
     (path,) = embed("pixels", "digits", split="test", reporter=Recorder(), **args)
-    assert tasks == [{"description": "test", "total": 449, "unit": "img", "done": 449, "closed": True}]
-    assert [r.getMessage() for r in caplog.records][-1].startswith(f"wrote {path} (449 x 64 float16")
+    assert tasks == [
+        {"description": "test", "total": 449, "unit": "img", "done": 449, "closed": True}
+    ]
+    assert [r.getMessage() for r in caplog.records][-1].startswith(
+        f"wrote {path} (449 x 64 float16"
+    )
     (path_train,) = embed("pixels", "digits", split="train", **args)  # SILENT by default
     with pytest.raises(HumeError, match="already complete"):
         embed("pixels", "digits", split="test", **args)
@@ -443,8 +690,9 @@ def test_existing_complete_store_needs_overwrite(tmp_path):
 
 def test_unreachable_weights_name_the_model(tmp_path):
     env = {"HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf"), "XDG_CACHE_HOME": str(tmp_path)}
-    proc = _cli("--model", "clip-b32", "--dataset", "digits", "--root", tmp_path, "--workers", "0",
-                env=env)
+    proc = _cli(
+        "--model", "clip-b32", "--dataset", "digits", "--root", tmp_path, "--workers", "0", env=env
+    )
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 2 and "Traceback" not in err, err
     line = [x for x in err.splitlines() if x.startswith("error:")][0]
@@ -482,8 +730,18 @@ def test_write_failure_in_writer_thread_reaches_the_caller(tmp_path):
 
 
 def test_second_run_on_a_store_being_written_is_refused(tmp_path):
-    args = ["--model", "pixels", "--dataset", "digits", "--workers", "0", "--root", tmp_path,
-            "--chunk-rows", "600"]
+    args = [
+        "--model",
+        "pixels",
+        "--dataset",
+        "digits",
+        "--workers",
+        "0",
+        "--root",
+        tmp_path,
+        "--chunk-rows",
+        "600",
+    ]
     path = store_path(tmp_path, "digits", "all", "pixels")
     proc = _cli(*args, env={"HUME_EMBED_FAULT": "pause:1"})
     try:

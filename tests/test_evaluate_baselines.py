@@ -5,9 +5,15 @@ import pytest
 import torch
 
 from hume.errors import HumeError
-from hume.evaluate.baselines import KMeans, concat_normalised, kmeans_labels, linear_probe, subsample
-from hume.search.views import l2_normalise
+from hume.evaluate.baselines import (
+    KMeans,
+    concat_normalised,
+    kmeans_labels,
+    linear_probe,
+    subsample,
+)
 from hume.evaluate.metrics import cluster_accuracy
+from hume.search.views import l2_normalise
 
 
 def blobs(n_per: int, k: int, dim: int, spread: float, seed: int):

@@ -5,9 +5,16 @@ import pytest
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 from hume.errors import HumeError
-from hume.evaluate.metrics import (adjusted_rand_index, cluster_accuracy, contingency,
-                                   matched_confusion, n_nonempty_clusters,
-                                   normalized_mutual_info, per_class_accuracy, score_labeling)
+from hume.evaluate.metrics import (
+    adjusted_rand_index,
+    cluster_accuracy,
+    contingency,
+    matched_confusion,
+    n_nonempty_clusters,
+    normalized_mutual_info,
+    per_class_accuracy,
+    score_labeling,
+)
 
 
 def test_acc_is_invariant_to_a_permutation_of_cluster_ids():
@@ -48,8 +55,11 @@ def test_ari_and_nmi_hand_computed():
     assert adjusted_rand_index(y_true, y_pred) == pytest.approx(0.0)
     h_true = np.log(2)
     h_pred = -(0.75 * np.log(0.75) + 0.25 * np.log(0.25))
-    mi = 0.5 * np.log(0.5 / (0.5 * 0.75)) + 0.25 * np.log(0.25 / (0.5 * 0.75)) \
+    mi = (
+        0.5 * np.log(0.5 / (0.5 * 0.75))
+        + 0.25 * np.log(0.25 / (0.5 * 0.75))
         + 0.25 * np.log(0.25 / (0.5 * 0.25))
+    )
     assert normalized_mutual_info(y_true, y_pred) == pytest.approx(mi / np.sqrt(h_true * h_pred))
 
 
@@ -71,7 +81,8 @@ def test_ari_nmi_agree_with_sklearn(k_true, k_pred, n):
     y_pred = np.where(rng.random(n) < 0.6, y_true % k_pred, rng.integers(0, k_pred, n))
     assert adjusted_rand_index(y_true, y_pred) == pytest.approx(adjusted_rand_score(y_true, y_pred))
     assert normalized_mutual_info(y_true, y_pred) == pytest.approx(
-        normalized_mutual_info_score(y_true, y_pred, average_method="geometric"))
+        normalized_mutual_info_score(y_true, y_pred, average_method="geometric")
+    )
 
 
 def test_acc_agrees_with_brute_force_over_permutations():

@@ -48,8 +48,17 @@ def _corrupt(y: np.ndarray, fraction: float, perm: list[int], seed: int) -> np.n
     return out.astype(np.int64)
 
 
-def fabricate_run(root, name="run1", setting="inductive", n_seeds=5, labels=True,
-                  created="2026-01-01T00:00:00", n_train=90, n_test=45, dataset="toy"):
+def fabricate_run(
+    root,
+    name="run1",
+    setting="inductive",
+    n_seeds=5,
+    labels=True,
+    created="2026-01-01T00:00:00",
+    n_train=90,
+    n_test=45,
+    dataset="toy",
+):
     """Write stores and a finished run whose seed i has ACC 1 − 0.1·i and score 0.9 − 0.1·i."""
     tmp = root / "_npy"
     tmp.mkdir(parents=True, exist_ok=True)
@@ -62,39 +71,69 @@ def fabricate_run(root, name="run1", setting="inductive", n_seeds=5, labels=True
             path = store_path(root, dataset, split, view)
             if not path.exists():  # several runs may share the stores
                 lab = _npy(tmp, f"y_{split}.npy", y if labels else np.full(len(y), -1))
-                import_features(dataset, split, view, _npy(tmp, f"{view}_{split}.npy", x), lab,
-                                root=str(root), dtype="float32", chunk_rows=32)
+                import_features(
+                    dataset,
+                    split,
+                    view,
+                    _npy(tmp, f"{view}_{split}.npy", x),
+                    lab,
+                    root=str(root),
+                    dtype="float32",
+                    chunk_rows=32,
+                )
                 if labels:
                     with open_store(path, mode="r+") as st:
                         st.update_attrs(classes=CLASSES)
             if split not in search and view != "phi":
                 continue  # as `search` does: φ2 is not read on the predicted splits
             with open_store(path) as st:
-                stores[f"{view}/{split}"] = {"path": str(path), "n_rows": st.n_rows,
-                                             "store_id": st.attrs["store_id"]}
+                stores[f"{view}/{split}"] = {
+                    "path": str(path),
+                    "n_rows": st.n_rows,
+                    "store_id": st.attrs["store_id"],
+                }
     y_search = np.concatenate([splits[s][2] for s in search])
-    seeds = {"labels": np.stack([_corrupt(y_search, 0.1 * i, [2, 0, 1], i) for i in range(n_seeds)]),
-             "scores": 0.9 - 0.1 * np.arange(n_seeds), "objectives": np.arange(n_seeds, dtype=float)}
+    seeds = {
+        "labels": np.stack([_corrupt(y_search, 0.1 * i, [2, 0, 1], i) for i in range(n_seeds)]),
+        "scores": 0.9 - 0.1 * np.arange(n_seeds),
+        "objectives": np.arange(n_seeds, dtype=float),
+    }
     ens = {"labels": seeds["labels"][0], "reference_seed": np.int64(0)}
     for s in predict:
-        seeds[f"{s}_labels"] = np.stack([_corrupt(splits[s][2], 0.1 * i, [1, 2, 0], i)
-                                         for i in range(n_seeds)])
+        seeds[f"{s}_labels"] = np.stack(
+            [_corrupt(splits[s][2], 0.1 * i, [1, 2, 0], i) for i in range(n_seeds)]
+        )
         ens[f"{s}_labels"] = seeds[f"{s}_labels"][0]
     run_dir = root / "runs" / name
     run_dir.mkdir(parents=True)
     np.savez(run_dir / "seeds.npz", **seeds)
     np.savez(run_dir / "ensemble.npz", **ens)
-    write_json(run_dir / "config.json", {
-        "method": "hume", "dataset": dataset, "views": ["phi", "clip"], "setting": setting,
-        "k": K, "n_seeds": n_seeds, "hyperparameters": {"device": "cpu"},
-        "search_splits": search, "predict_splits": predict, "stores": stores,
-        "status": "complete", "created": created, "hume_version": "test"})
+    write_json(
+        run_dir / "config.json",
+        {
+            "method": "hume",
+            "dataset": dataset,
+            "views": ["phi", "clip"],
+            "setting": setting,
+            "k": K,
+            "n_seeds": n_seeds,
+            "hyperparameters": {"device": "cpu"},
+            "search_splits": search,
+            "predict_splits": predict,
+            "stores": stores,
+            "status": "complete",
+            "created": created,
+            "hume_version": "test",
+        },
+    )
     return run_dir
 
 
 def _digests(run_dir):
-    return {n: hashlib.sha256((run_dir / n).read_bytes()).hexdigest()
-            for n in ("config.json", "seeds.npz", "ensemble.npz")}
+    return {
+        n: hashlib.sha256((run_dir / n).read_bytes()).hexdigest()
+        for n in ("config.json", "seeds.npz", "ensemble.npz")
+    }
 
 
 @pytest.mark.parametrize("setting", ["inductive", "transductive"])
@@ -106,8 +145,11 @@ def test_report_contents(tmp_path, setting):
     on_disk = json.loads((run_dir / "report.json").read_text())
     assert on_disk["metrics"]["acc"] == pytest.approx(1.0)
     n_eval = 45 if setting == "inductive" else 135
-    assert on_disk["evaluated_on"] == {"splits": ["test"] if setting == "inductive" else
-                                       ["train", "test"], "n_rows": n_eval, "n_labelled": n_eval}
+    assert on_disk["evaluated_on"] == {
+        "splits": ["test"] if setting == "inductive" else ["train", "test"],
+        "n_rows": n_eval,
+        "n_labelled": n_eval,
+    }
     for key in ("acc", "ari", "nmi"):
         assert 0.0 <= on_disk["metrics"][key] <= 1.0
     # seed i has ~10·i % of its rows wrong, whatever permutation it uses
@@ -162,10 +204,16 @@ def test_paper_numbers_are_shown_apart_and_labelled(tmp_path):
 
 def test_cli_evaluate_newest_run(tmp_path):
     fabricate_run(tmp_path, name="old", created="2026-01-01T00:00:00")
-    fabricate_run(tmp_path, name="new", setting="transductive", created="2026-02-01T00:00:00",
-                  dataset="cifar10")
-    result = runner.invoke(app, ["evaluate", "--root", str(tmp_path), "--restarts", "1"],
-                           env={"COLUMNS": "200"})
+    fabricate_run(
+        tmp_path,
+        name="new",
+        setting="transductive",
+        created="2026-02-01T00:00:00",
+        dataset="cifar10",
+    )
+    result = runner.invoke(
+        app, ["evaluate", "--root", str(tmp_path), "--restarts", "1"], env={"COLUMNS": "200"}
+    )
     assert result.exit_code == 0, result.output
     assert "evaluating run new" in result.output
     measured, published = result.output.split("published numbers for cifar10")
@@ -174,8 +222,9 @@ def test_cli_evaluate_newest_run(tmp_path):
     assert "report.json" in result.output and "confusion.png" in result.output
     assert (tmp_path / "runs" / "new" / "report.json").is_file()
     assert not (tmp_path / "runs" / "old" / "report.json").exists()
-    named = runner.invoke(app, ["evaluate", "--run", "old", "--root", str(tmp_path),
-                                "--no-baselines"])
+    named = runner.invoke(
+        app, ["evaluate", "--run", "old", "--root", str(tmp_path), "--no-baselines"]
+    )
     assert named.exit_code == 0, named.output
     assert json.loads((tmp_path / "runs" / "old" / "report.json").read_text())["baselines"] is None
 
@@ -197,8 +246,15 @@ def test_no_ground_truth(tmp_path):
 def test_changed_store_is_refused(tmp_path):
     run_dir = fabricate_run(tmp_path)
     x1, _, y = _views(60, 9)  # the test split of phi re-imported with other rows
-    import_features("toy", "test", "phi", _npy(tmp_path, "new.npy", x1), _npy(tmp_path, "ny.npy", y),
-                    root=str(tmp_path), overwrite=True)
+    import_features(
+        "toy",
+        "test",
+        "phi",
+        _npy(tmp_path, "new.npy", x1),
+        _npy(tmp_path, "ny.npy", y),
+        root=str(tmp_path),
+        overwrite=True,
+    )
     result = runner.invoke(app, ["evaluate", "--root", str(tmp_path)])
     assert result.exit_code == 2
     assert "changed since the search" in result.output and "Traceback" not in result.output
@@ -208,8 +264,15 @@ def test_changed_store_is_refused(tmp_path):
 def test_rewritten_store_with_same_size_is_refused(tmp_path):
     fabricate_run(tmp_path)
     x1, _, y = _views(90, 5)
-    import_features("toy", "train", "clip", _npy(tmp_path, "n.npy", x1), _npy(tmp_path, "y.npy", y),
-                    root=str(tmp_path), overwrite=True)
+    import_features(
+        "toy",
+        "train",
+        "clip",
+        _npy(tmp_path, "n.npy", x1),
+        _npy(tmp_path, "y.npy", y),
+        root=str(tmp_path),
+        overwrite=True,
+    )
     with pytest.raises(HumeError, match="changed since the search"):
         evaluate_run(tmp_path / "runs" / "run1", tmp_path)
 
@@ -239,7 +302,9 @@ def test_missing_run_and_unfinished_run_exit_2(tmp_path):
 def test_spearman_edge_cases():
     assert spearman(np.array([1.0, 2.0]), np.array([0.1, 0.2]))["rho"] is None
     assert spearman(np.array([1.0, 1.0, 1.0]), np.array([0.1, 0.2, 0.3]))["rho"] is None
-    assert spearman(np.array([3.0, 2.0, 1.0]), np.array([0.1, 0.2, 0.3]))["rho"] == pytest.approx(-1)
+    assert spearman(np.array([3.0, 2.0, 1.0]), np.array([0.1, 0.2, 0.3]))["rho"] == pytest.approx(
+        -1
+    )
 
 
 def test_baselines_skip_a_view_without_a_test_store(tmp_path):

@@ -5,16 +5,28 @@ import json
 import numpy as np
 import pytest
 import torch
+from helpers import assert_one_line_error
 from typer.testing import CliRunner
 
 from hume.cli import app
 from hume.store import FeatureStore, create_store, store_path
 from hume.store.importing import import_features
-from helpers import assert_one_line_error
 
 runner = CliRunner()
-FAST = ["--iters", "12", "--inner-steps", "5", "--subsets", "2", "--outer-lr", "0.05",
-        "--seeds", "2", "--device", "cpu"]
+FAST = [
+    "--iters",
+    "12",
+    "--inner-steps",
+    "5",
+    "--subsets",
+    "2",
+    "--outer-lr",
+    "0.05",
+    "--seeds",
+    "2",
+    "--device",
+    "cpu",
+]
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -43,9 +55,10 @@ def _planted_stores(tmp_path, splits=(("train", 90), ("test", 30)), dataset="blo
         y = rng.integers(0, 3, size=n)
         truth[split] = y
         for model, c in centres.items():
-            _import(tmp_path, root, dataset, split, model, c[y] + rng.normal(size=(n, c.shape[1])), y)
+            _import(
+                tmp_path, root, dataset, split, model, c[y] + rng.normal(size=(n, c.shape[1])), y
+            )
     return root, truth
-
 
 
 def test_transductive_run_is_written_without_reading_labels(tmp_path, monkeypatch):
@@ -74,8 +87,18 @@ def test_transductive_run_is_written_without_reading_labels(tmp_path, monkeypatc
 
 def test_inductive_labels_the_test_split_through_phi1(tmp_path):
     root, truth = _planted_stores(tmp_path)
-    r = _invoke("search", "--views", "va,vb", "--root", root, "--run", "ind",
-                "--setting", "inductive", *FAST)
+    r = _invoke(
+        "search",
+        "--views",
+        "va,vb",
+        "--root",
+        root,
+        "--run",
+        "ind",
+        "--setting",
+        "inductive",
+        *FAST,
+    )
     assert r.exit_code == 0, r.output
     run = root / "runs" / "ind"
     cfg = json.loads((run / "config.json").read_text())
@@ -107,8 +130,10 @@ def test_interrupted_run_resumes_to_the_same_result(tmp_path, monkeypatch):
     r = _invoke("search", "--resume", "--run", "cut", "--root", root)
     assert r.exit_code == 0, r.output
     assert json.loads((run / "config.json").read_text())["status"] == "complete"
-    np.testing.assert_array_equal(np.load(run / "seeds.npz")["labels"],
-                                  np.load(root / "runs" / "full" / "seeds.npz")["labels"])
+    np.testing.assert_array_equal(
+        np.load(run / "seeds.npz")["labels"],
+        np.load(root / "runs" / "full" / "seeds.npz")["labels"],
+    )
     assert_one_line_error(_invoke("search", "--resume", "--run", "cut", "--root", root), "complete")
 
 
@@ -119,8 +144,9 @@ def test_corrupt_resume_state_is_one_line_exit_2(tmp_path):
     cfg = json.loads((run / "config.json").read_text())
     (run / "config.json").write_text(json.dumps({**cfg, "status": "running"}))
     (run / "state.pt").write_bytes(b"junk")
-    assert_one_line_error(_invoke("search", "--resume", "--run", "r", "--root", root),
-                          "state.pt is unreadable")
+    assert_one_line_error(
+        _invoke("search", "--resume", "--run", "r", "--root", root), "state.pt is unreadable"
+    )
 
 
 def test_inductive_predicts_test_through_phi1_even_without_phi2_test_store(tmp_path):
@@ -130,15 +156,47 @@ def test_inductive_predicts_test_through_phi1_even_without_phi2_test_store(tmp_p
     _import(tmp_path, root, "d", "train", "va", rng.normal(size=(60, 4)) + y[:, None] * 3)
     _import(tmp_path, root, "d", "test", "va", rng.normal(size=(30, 4)))
     _import(tmp_path, root, "d", "train", "vb", rng.normal(size=(60, 5)) + y[:, None] * 3)
-    r = _invoke("search", "--views", "va,vb", "--root", root, "--run", "i", "--k", "3",
-                "--setting", "inductive", *FAST)
+    r = _invoke(
+        "search",
+        "--views",
+        "va,vb",
+        "--root",
+        root,
+        "--run",
+        "i",
+        "--k",
+        "3",
+        "--setting",
+        "inductive",
+        *FAST,
+    )
     assert r.exit_code == 0, r.output
-    assert json.loads((root / "runs" / "i" / "config.json").read_text())["predict_splits"] == ["test"]
+    assert json.loads((root / "runs" / "i" / "config.json").read_text())["predict_splits"] == [
+        "test"
+    ]
     assert np.load(root / "runs" / "i" / "ensemble.npz")["test_labels"].shape == (30,)
     # TURTLE reads every view for new rows: without vb/test it predicts nothing
-    r = _invoke("search", "--views", "va,vb", "--root", root, "--run", "t", "--k", "3",
-                "--setting", "inductive", "--method", "turtle", "--iters", "5", "--seeds", "2",
-                "--device", "cpu")
+    r = _invoke(
+        "search",
+        "--views",
+        "va,vb",
+        "--root",
+        root,
+        "--run",
+        "t",
+        "--k",
+        "3",
+        "--setting",
+        "inductive",
+        "--method",
+        "turtle",
+        "--iters",
+        "5",
+        "--seeds",
+        "2",
+        "--device",
+        "cpu",
+    )
     assert r.exit_code == 0, r.output
     assert json.loads((root / "runs" / "t" / "config.json").read_text())["predict_splits"] == []
 
@@ -150,8 +208,21 @@ def test_a_view_whose_splits_differ_in_width_is_refused_before_searching(tmp_pat
         _import(tmp_path, root, "d", split, "va", rng.normal(size=(n, d)))
         _import(tmp_path, root, "d", split, "vb", rng.normal(size=(n, 3)))
     for setting in ("transductive", "inductive"):
-        assert_one_line_error(_invoke("search", "--views", "va,vb", "--root", root, "--k", "2",
-                                      "--setting", setting, *FAST), "differ in width")
+        assert_one_line_error(
+            _invoke(
+                "search",
+                "--views",
+                "va,vb",
+                "--root",
+                root,
+                "--k",
+                "2",
+                "--setting",
+                setting,
+                *FAST,
+            ),
+            "differ in width",
+        )
     assert not (root / "runs").exists() or not any((root / "runs").iterdir())
 
 
@@ -179,8 +250,13 @@ def test_bad_input_is_one_line_exit_2(tmp_path):
     _import(tmp_path, root, "blobs", "test", "short", rng.normal(size=(30, 4)))
     assert_one_line_error(_invoke(*base, "--views", "va,short"), "different row counts")
     # an incomplete store
-    st = create_store(store_path(root, "blobs", "train", "half", "zarr"), 90, 4, chunk_rows=30,
-                      attrs={"dataset": "blobs", "split": "train", "model": "half"})
+    st = create_store(
+        store_path(root, "blobs", "train", "half", "zarr"),
+        90,
+        4,
+        chunk_rows=30,
+        attrs={"dataset": "blobs", "split": "train", "model": "half"},
+    )
     st.write_chunk(0, rng.normal(size=(30, 4)).astype(np.float32))
     st.close()
     _import(tmp_path, root, "blobs", "test", "half", rng.normal(size=(30, 4)))
@@ -200,13 +276,32 @@ def test_transductive_needs_a_test_split(tmp_path):
     root2, _ = _planted_stores(tmp_path / "b", splits=(("all", 60),))
     r = _invoke("search", "--root", root2, "--views", "va,vb", "--run", "all", *FAST)
     assert r.exit_code == 0, r.output
-    assert json.loads((root2 / "runs" / "all" / "config.json").read_text())["search_splits"] == ["all"]
+    assert json.loads((root2 / "runs" / "all" / "config.json").read_text())["search_splits"] == [
+        "all"
+    ]
 
 
 def test_method_turtle_writes_the_same_run_layout(tmp_path):
     root, _ = _planted_stores(tmp_path)
-    r = _invoke("search", "--views", "va,vb", "--root", root, "--run", "tt", "--method", "turtle",
-                "--setting", "inductive", "--iters", "5", "--seeds", "2", "--device", "cpu")
+    r = _invoke(
+        "search",
+        "--views",
+        "va,vb",
+        "--root",
+        root,
+        "--run",
+        "tt",
+        "--method",
+        "turtle",
+        "--setting",
+        "inductive",
+        "--iters",
+        "5",
+        "--seeds",
+        "2",
+        "--device",
+        "cpu",
+    )
     assert r.exit_code == 0, r.output
     run = root / "runs" / "tt"
     cfg = json.loads((run / "config.json").read_text())
@@ -214,13 +309,38 @@ def test_method_turtle_writes_the_same_run_layout(tmp_path):
     assert cfg["hyperparameters"]["iters"] == 5
     assert np.load(run / "seeds.npz")["labels"].shape == (2, 90)
     assert np.load(run / "ensemble.npz")["test_labels"].shape == (30,)
-    assert_one_line_error(_invoke("search", "--views", "va,vb", "--root", root, "--method", "turtle",
-                            "--tau", "0.5", "--device", "cpu"), "tau")
+    assert_one_line_error(
+        _invoke(
+            "search",
+            "--views",
+            "va,vb",
+            "--root",
+            root,
+            "--method",
+            "turtle",
+            "--tau",
+            "0.5",
+            "--device",
+            "cpu",
+        ),
+        "tau",
+    )
 
 
 def test_turtle_cold_start_and_single_view(tmp_path):
     root, _ = _planted_stores(tmp_path)
-    common = ["--root", root, "--method", "turtle", "--iters", "5", "--seeds", "2", "--device", "cpu"]
+    common = [
+        "--root",
+        root,
+        "--method",
+        "turtle",
+        "--iters",
+        "5",
+        "--seeds",
+        "2",
+        "--device",
+        "cpu",
+    ]
     r = _invoke("search", "--views", "va,vb", "--run", "cold", "--cold-start", *common)
     assert r.exit_code == 0, r.output
     hp = json.loads((root / "runs" / "cold" / "config.json").read_text())["hyperparameters"]
@@ -229,10 +349,14 @@ def test_turtle_cold_start_and_single_view(tmp_path):
     assert r.exit_code == 0, r.output
     cfg = json.loads((root / "runs" / "one" / "config.json").read_text())
     assert cfg["views"] == ["va"] and cfg["hyperparameters"]["warm_start"] is True
-    assert_one_line_error(_invoke("search", "--views", "va,vb", "--root", root, "--warm-start",
-                            "--device", "cpu"), "--warm-start", "--method hume")
-    assert_one_line_error(_invoke("search", "--views", "va", "--root", root, "--device", "cpu"),
-                    "single view")
+    assert_one_line_error(
+        _invoke("search", "--views", "va,vb", "--root", root, "--warm-start", "--device", "cpu"),
+        "--warm-start",
+        "--method hume",
+    )
+    assert_one_line_error(
+        _invoke("search", "--views", "va", "--root", root, "--device", "cpu"), "single view"
+    )
 
 
 def test_sweep_picks_the_grid_point_with_the_best_label_free_score(tmp_path):
@@ -265,8 +389,9 @@ def test_precision_is_recorded_and_applied_around_the_search(tmp_path, monkeypat
 
     monkeypatch.setattr(estimator, "matmul_precision", spy)
     root, _ = _planted_stores(tmp_path)
-    r = _invoke("search", "--views", "va,vb", "--root", root, "--run", "p1", "--precision", "tf32",
-                *FAST)
+    r = _invoke(
+        "search", "--views", "va,vb", "--root", root, "--run", "p1", "--precision", "tf32", *FAST
+    )
     assert r.exit_code == 0, r.output
     assert "applies to CUDA GPUs" in r.output
     assert seen == [("cpu", "tf32")]
@@ -276,8 +401,8 @@ def test_precision_is_recorded_and_applied_around_the_search(tmp_path, monkeypat
 def test_resume_keeps_the_runs_precision_unless_given(tmp_path, monkeypatch):
     import contextlib
 
-    import hume.search.hume.outer as algorithm
     import hume.search.base as estimator
+    import hume.search.hume.outer as algorithm
 
     seen = []
 
@@ -297,13 +422,16 @@ def test_resume_keeps_the_runs_precision_unless_given(tmp_path, monkeypatch):
     root, _ = _planted_stores(tmp_path)
     config = root / "runs" / "p2" / "config.json"
     monkeypatch.setattr(algorithm, "outer_loss", interrupt_at_5)
-    r = _invoke("search", "--views", "va,vb", "--root", root, "--run", "p2", "--precision", "tf32",
-                *FAST)
+    r = _invoke(
+        "search", "--views", "va,vb", "--root", root, "--run", "p2", "--precision", "tf32", *FAST
+    )
     assert r.exit_code == 130
     r = _invoke("search", "--resume", "--run", "p2", "--root", root)  # interrupted again
     assert r.exit_code == 130 and json.loads(config.read_text())["precision"] == "tf32"
-    assert_one_line_error(_invoke("search", "--resume", "--run", "p2", "--root", root,
-                                  "--precision", "fp16"), "precision")
+    assert_one_line_error(
+        _invoke("search", "--resume", "--run", "p2", "--root", root, "--precision", "fp16"),
+        "precision",
+    )
     monkeypatch.setattr(algorithm, "outer_loss", real)
     r = _invoke("search", "--resume", "--run", "p2", "--root", root, "--precision", "fp32")
     assert r.exit_code == 0, r.output
@@ -337,10 +465,10 @@ def test_options_a_method_lacks_are_refused_through_the_command(tmp_path):
     root, _ = _planted_stores(tmp_path)
     base = ["search", "--views", "va,vb", "--root", root, "--device", "cpu", "--iters", "2"]
     for flag in (["--no-anneal"], ["--subsets", "2"], ["--train-fraction", "0.5"]):
-        assert_one_line_error(_invoke(*base, "--method", "turtle", *flag), flag[0],
-                              "--method turtle")
+        assert_one_line_error(
+            _invoke(*base, "--method", "turtle", *flag), flag[0], "--method turtle"
+        )
     assert_one_line_error(_invoke(*base, "--cold-start"), "--cold-start", "--method hume")
     assert_one_line_error(_invoke(*base, "--method", "turtle", "--sweep"), "--sweep")
-    assert_one_line_error(_invoke(*base, "--method", "turtle", "--preset", "large-k"),
-                          "preset")
+    assert_one_line_error(_invoke(*base, "--method", "turtle", "--preset", "large-k"), "preset")
     assert not (root / "runs").exists() or not any((root / "runs").iterdir())

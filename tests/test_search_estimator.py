@@ -3,15 +3,14 @@
 import numpy as np
 import pytest
 import torch
-
-
-pytestmark = pytest.mark.usefixtures("one_thread")
 from scipy.optimize import linear_sum_assignment
 
 from hume.errors import HumeError
 from hume.search import HUME
 from hume.search.hume.config import HumeConfig
 from hume.search.hume.outer import outer_loss, prepare, search_group
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 FAST = dict(iters=40, inner_steps=10, subsets=2, outer_lr=0.05)
 
@@ -95,11 +94,17 @@ def test_outer_loop_makes_no_host_copies():
     assert mode.count == 1
 
 
-@pytest.mark.parametrize("bad, match", [
-    (lambda v: [v[0]], "single view"),
-    (lambda v: [v[0], v[1][:-1]], "different row counts"),
-    (lambda v: [v[0], np.where(np.arange(v[1].size).reshape(v[1].shape) == 5, np.nan, v[1])], "NaN"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (lambda v: [v[0]], "single view"),
+        (lambda v: [v[0], v[1][:-1]], "different row counts"),
+        (
+            lambda v: [v[0], np.where(np.arange(v[1].size).reshape(v[1].shape) == 5, np.nan, v[1])],
+            "NaN",
+        ),
+    ],
+)
 def test_bad_views_are_refused(bad, match):
     views, _ = planted()
     with pytest.raises(HumeError, match=match):

@@ -5,12 +5,11 @@ import itertools
 import pytest
 import torch
 
-
-pytestmark = pytest.mark.usefixtures("one_thread")
-
 from hume.search.hume.encoder import init_params, orthonormal_rows
 from hume.search.hume.inner import inner_loss, shared_rows_inner_loss
 from hume.search.hume.sparsemax import sparsemax
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _unrolled_reference(x, xv, ytr, yv, v0, k, steps, lr):
@@ -90,9 +89,16 @@ def test_shared_rows_hypergradient_matches_unrolled_autograd(keep_probs, chunk, 
     va = [(1 - train[i]).nonzero().squeeze(1) for i in range(train.shape[0])]
     loss = shared_rows_inner_loss(x, y, train, torch.stack(va), v0, k, steps, lr, chunk)
     (g,) = torch.autograd.grad((loss * w).sum(), y)
-    ref = _unrolled_reference(torch.stack([x[i] for i in tr]), torch.stack([x[i] for i in va]),
-                              torch.stack([y[i] for i in tr]), torch.stack([y[i] for i in va]),
-                              v0, k, steps, lr)
+    ref = _unrolled_reference(
+        torch.stack([x[i] for i in tr]),
+        torch.stack([x[i] for i in va]),
+        torch.stack([y[i] for i in tr]),
+        torch.stack([y[i] for i in va]),
+        v0,
+        k,
+        steps,
+        lr,
+    )
     (r,) = torch.autograd.grad((ref * w).sum(), y)
     assert torch.allclose(loss, ref, rtol=1e-10)
     assert (g - r).norm() / r.norm() <= 1e-8
@@ -108,8 +114,7 @@ def test_kept_probabilities_stay_within_the_budget_over_all_chunks(monkeypatch):
     monkeypatch.setattr(inner, "KEEP_PROBS_BYTES", 2 * one_chunk)
     kept = []
     real = inner.FitClassifiers.apply
-    monkeypatch.setattr(inner.FitClassifiers, "apply",
-                        lambda *a: kept.append(a[-1]) or real(*a))
+    monkeypatch.setattr(inner.FitClassifiers, "apply", lambda *a: kept.append(a[-1]) or real(*a))
     shared_rows_inner_loss(x, y, train, va, v0, 3, steps, 0.5, chunk=1)
     assert kept == [True, True, False, False]
 
@@ -123,13 +128,17 @@ def test_search_uses_one_shared_x_when_subsets_hold_every_row(monkeypatch):
     from hume.search.hume.config import PAPER
 
     g = torch.Generator().manual_seed(4)
-    views = [torch.randn(50, 6, dtype=torch.float64, generator=g),
-             torch.randn(50, 5, dtype=torch.float64, generator=g)]
+    views = [
+        torch.randn(50, 6, dtype=torch.float64, generator=g),
+        torch.randn(50, 5, dtype=torch.float64, generator=g),
+    ]
     cfg = replace(PAPER, inner_steps=6, subsets=3, inner_lr=0.5)
     data = alg.prepare(views, cfg, torch.device("cpu"), torch.float64)
     calls = []
     real = alg.shared_rows_inner_loss
-    monkeypatch.setattr(alg, "shared_rows_inner_loss", lambda *a, **kw: calls.append(1) or real(*a, **kw))
+    monkeypatch.setattr(
+        alg, "shared_rows_inner_loss", lambda *a, **kw: calls.append(1) or real(*a, **kw)
+    )
     out = {}
     for shared in (True, False):
         monkeypatch.setattr(alg, "SHARED_ROWS", shared)
@@ -170,7 +179,7 @@ def test_sparsemax_forward_is_the_simplex_projection():
 
 
 def test_sparsemax_backward_matches_finite_differences():
-    z = (torch.randn(6, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(2)) * 2)
+    z = torch.randn(6, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(2)) * 2
     z.requires_grad_(True)
     assert torch.autograd.gradcheck(sparsemax, (z,), eps=1e-6, atol=1e-6)
 
@@ -188,5 +197,9 @@ def test_encoder_rows_stay_orthonormal():
     w = orthonormal_rows(a.detach())
     eye = torch.eye(4, dtype=torch.float64).expand(3, 4, 4)
     assert torch.allclose(w @ w.transpose(1, 2), eye, atol=1e-10)
-    assert loss.item() < ((orthonormal_rows(init_params(12, 4, [0, 1, 2], 3, torch.float64))
-                           - target) ** 2).sum().item()  # it did move towards the target
+    assert (
+        loss.item()
+        < ((orthonormal_rows(init_params(12, 4, [0, 1, 2], 3, torch.float64)) - target) ** 2)
+        .sum()
+        .item()
+    )  # it did move towards the target

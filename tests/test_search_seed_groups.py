@@ -43,7 +43,7 @@ def test_resume_keeps_the_grouping_it_started_with():
 
 def test_seed_streams_are_distinct_and_stable():
     seeds = {mix_seed(0, j) for j in range(1000)} | {mix_seed(1, j) for j in range(1000)}
-    assert len(seeds) == 2000 and all(0 <= s < 2 ** 63 for s in seeds)
+    assert len(seeds) == 2000 and all(0 <= s < 2**63 for s in seeds)
     assert mix_seed(3, 7) == mix_seed(3, 7) != mix_seed(7, 3)
 
 

@@ -10,11 +10,11 @@ import torch
 
 from hume.errors import HumeError
 from hume.search.selection import (
-    overlap_counts,
     ensemble,
     fold_ids,
     label_free_scores,
     match_labelings,
+    overlap_counts,
 )
 
 
@@ -87,7 +87,12 @@ def test_scores_are_deterministic_and_average_views():
 @pytest.mark.parametrize(
     "views, labs, k, match",
     [
-        ([torch.zeros(10, 2), torch.zeros(9, 2)], torch.zeros(1, 10, dtype=torch.long), 2, "row counts"),
+        (
+            [torch.zeros(10, 2), torch.zeros(9, 2)],
+            torch.zeros(1, 10, dtype=torch.long),
+            2,
+            "row counts",
+        ),
         ([torch.full((10, 2), float("nan"))], torch.zeros(1, 10, dtype=torch.long), 2, "NaN"),
         ([torch.zeros(10, 2)], torch.full((1, 10), 3, dtype=torch.long), 2, r"\[0, 1\]"),
         ([torch.zeros(10, 2)], torch.zeros(1, 8, dtype=torch.long), 2, "rows"),

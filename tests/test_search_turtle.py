@@ -14,7 +14,6 @@ from hume.search.turtle import config as C
 from hume.search.turtle import outer as O
 from hume.search.turtle.estimator import TURTLE
 
-
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
@@ -36,7 +35,9 @@ def _planted(n=240, k=3, dims=(6, 5), sep=4.0, seed=0):
     views = []
     for d in dims:
         centres = rng.normal(size=(k, d)) * sep
-        views.append((centres[y] + rng.normal(size=(n, d))).astype(np.float32) * rng.uniform(0.5, 3))
+        views.append(
+            (centres[y] + rng.normal(size=(n, d))).astype(np.float32) * rng.uniform(0.5, 3)
+        )
     return views, y
 
 
@@ -44,8 +45,9 @@ def test_recovers_planted_labeling_and_predicts_new_rows():
     views, y = _planted(n=300)
     train = [v[:240] for v in views]
     # Few steps, so larger step sizes than the 6000-step defaults.
-    model = TURTLE(3, n_seeds=3, iters=150, outer_lr=1e-2, inner_lr=1e-2, device="cpu",
-                     random_state=1).fit(train)
+    model = TURTLE(
+        3, n_seeds=3, iters=150, outer_lr=1e-2, inner_lr=1e-2, device="cpu", random_state=1
+    ).fit(train)
     assert model.labels_.shape == (240,) and model.seed_labels_.shape == (3, 240)
     assert _cluster_acc(model.labels_, y[:240]) >= 0.99
     assert model.scores_.shape == (3,) and model.scores_.min() > 0.9
@@ -97,9 +99,15 @@ def _official_step(views, enc_init, inner_init, k, cfg):
     loss = pred_error - cfg.entropy_weight * entr
     grads = []
     for lin in encs:
-        gg, gv, gb = torch.autograd.grad(loss, [lin.parametrizations.weight.original0,
-                                               lin.parametrizations.weight.original1, lin.bias],
-                                         retain_graph=True)
+        gg, gv, gb = torch.autograd.grad(
+            loss,
+            [
+                lin.parametrizations.weight.original0,
+                lin.parametrizations.weight.original1,
+                lin.bias,
+            ],
+            retain_graph=True,
+        )
         grads.append({"g": gg[:, 0], "v": gv, "b": gb})
     return float(loss.detach()), grads
 
@@ -123,15 +131,32 @@ def test_hypergradient_equals_autograd_with_detached_inner_solution():
         for key in ("g", "v", "b"):
             got, want = ours[key].grad[0], ref[key]
             assert torch.linalg.norm(got - want) <= 1e-8 * torch.linalg.norm(want), key
-    assert torch.isclose(entropy[0], sum(torch.special.entr(F.softmax(x @ e["v"][0].T * (
-        e["g"][0] / e["v"][0].norm(dim=1)) + e["b"][0], dim=1).mean(0)).sum() for x, e in zip(xs, enc)))
+    assert torch.isclose(
+        entropy[0],
+        sum(
+            torch.special.entr(
+                F.softmax(
+                    x @ e["v"][0].T * (e["g"][0] / e["v"][0].norm(dim=1)) + e["b"][0], dim=1
+                ).mean(0)
+            ).sum()
+            for x, e in zip(xs, enc)
+        ),
+    )
 
 
 @pytest.mark.parametrize("warm_start", [False, True])
 def test_seeds_batched_equal_seeds_one_by_one(warm_start):
     views, _ = _planted(n=120, k=3, seed=4)
-    kw = dict(n_seeds=3, iters=40, outer_lr=1e-2, batch_size=80, device="cpu",
-              dtype=torch.float64, random_state=5, warm_start=warm_start)
+    kw = dict(
+        n_seeds=3,
+        iters=40,
+        outer_lr=1e-2,
+        batch_size=80,
+        device="cpu",
+        dtype=torch.float64,
+        random_state=5,
+        warm_start=warm_start,
+    )
     together = TURTLE(3, group_size=3, **kw).fit(views)
     alone = TURTLE(3, group_size=1, **kw).fit(views)
     assert np.array_equal(together.seed_labels_, alone.seed_labels_)
@@ -139,14 +164,23 @@ def test_seeds_batched_equal_seeds_one_by_one(warm_start):
         assert torch.allclose(a["weight"], b["weight"], atol=1e-10)
     assert np.allclose(together.objectives_, alone.objectives_)
     # Different seeds really are different searches.
-    assert not torch.allclose(together.encoders_[0]["weight"][0], together.encoders_[0]["weight"][1])
+    assert not torch.allclose(
+        together.encoders_[0]["weight"][0], together.encoders_[0]["weight"][1]
+    )
 
 
 @pytest.mark.parametrize("warm_start", [False, True])
 def test_resume_from_a_checkpoint_gives_the_same_result(warm_start):
     views, _ = _planted(n=90, k=3, seed=6)
-    kw = dict(n_seeds=2, iters=30, outer_lr=1e-2, batch_size=60, device="cpu",
-              dtype=torch.float64, warm_start=warm_start)
+    kw = dict(
+        n_seeds=2,
+        iters=30,
+        outer_lr=1e-2,
+        batch_size=60,
+        device="cpu",
+        dtype=torch.float64,
+        warm_start=warm_start,
+    )
     states = []
     full = TURTLE(3, **kw).fit(views, checkpoint=states.append, checkpoint_every_s=0.0)
     mid = next(s for s in states if s["current"] is not None and s["current"]["iteration"] == 12)
@@ -172,8 +206,11 @@ def test_progress_reports_objective_and_entropy():
         (lambda v: v, 1, "at least 2"),
         (lambda v: [x[:5] for x in v], 6, "exceeds"),
         (lambda v: [v[0], v[1][:-1]], 3, "row counts"),
-        (lambda v: [np.where(np.arange(v[0].size).reshape(v[0].shape) == 7, np.nan, v[0]), v[1]],
-         3, "NaN"),
+        (
+            lambda v: [np.where(np.arange(v[0].size).reshape(v[0].shape) == 7, np.nan, v[0]), v[1]],
+            3,
+            "NaN",
+        ),
     ],
 )
 def test_bad_input_raises_hume_error(views, k, match):
@@ -200,8 +237,7 @@ def test_bad_settings_raise_hume_error():
 
 
 def test_command_options_map_to_turtle_settings():
-    cfg = C.TurtleConfig.from_options(None, SearchOptions(iters=50, subset_size=128,
-                                                          inner_lr=0.02))
+    cfg = C.TurtleConfig.from_options(None, SearchOptions(iters=50, subset_size=128, inner_lr=0.02))
     assert (cfg.iters, cfg.batch_size, cfg.inner_lr) == (50, 128, 0.02)
     assert cfg.outer_lr == C.DEFAULT.outer_lr
     assert C.TurtleConfig.from_options("paper", SearchOptions()) == C.PAPER
@@ -220,6 +256,7 @@ def test_fit_restores_the_thread_count():
     torch.set_num_threads(2)
     seen = []
     TURTLE(3, n_seeds=1, iters=3, device="cpu").fit(
-        views, progress=lambda *a: seen.append(torch.get_num_threads()))
+        views, progress=lambda *a: seen.append(torch.get_num_threads())
+    )
     assert seen and set(seen) == {1}  # a small problem runs on one thread
     assert torch.get_num_threads() == 2

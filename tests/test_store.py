@@ -8,8 +8,15 @@ import torch
 
 from hume.errors import HumeError
 from hume.search.inputs import load_view
-from hume.store import (create_store, find_store, list_stores, open_store, resolve_dataset,
-                        resolve_root, store_path)
+from hume.store import (
+    create_store,
+    find_store,
+    list_stores,
+    open_store,
+    resolve_dataset,
+    resolve_root,
+    store_path,
+)
 
 
 def _make(tmp_path, fmt, n=250, d=6, chunk_rows=100, **kw):
@@ -20,9 +27,20 @@ def _make(tmp_path, fmt, n=250, d=6, chunk_rows=100, **kw):
 def test_round_trip_features_labels_attrs(tmp_path, fmt, rng):
     x = rng.normal(size=(250, 6)).astype(np.float32)
     y = rng.integers(0, 4, size=250)
-    path, st = _make(tmp_path, fmt, dtype="float32", labels=y,
-                     attrs={"dataset": "toy", "split": "train", "model": "m", "weights": "w@1",
-                            "classes": ["a", "b", "c", "d"], "num_classes": 4})
+    path, st = _make(
+        tmp_path,
+        fmt,
+        dtype="float32",
+        labels=y,
+        attrs={
+            "dataset": "toy",
+            "split": "train",
+            "model": "m",
+            "weights": "w@1",
+            "classes": ["a", "b", "c", "d"],
+            "num_classes": 4,
+        },
+    )
     st.write_rows(0, x)
     st.mark_complete()
     st.close()
@@ -89,8 +107,11 @@ def _writer(path, chunks, seed):
     st = open_store(path, mode="r+", allow_incomplete=True)
     for i in chunks:
         start, stop = st.chunk_bounds(i)
-        st.write_chunk(i, np.full((stop - start, st.dim), float(i), dtype=np.float32)
-                       + np.arange(start, stop, dtype=np.float32)[:, None] / 1000)
+        st.write_chunk(
+            i,
+            np.full((stop - start, st.dim), float(i), dtype=np.float32)
+            + np.arange(start, stop, dtype=np.float32)[:, None] / 1000,
+        )
     st.close()
 
 
@@ -129,10 +150,13 @@ def test_load_view_features_only(tmp_path, fmt, rng, monkeypatch):
     np.testing.assert_array_equal(t.numpy(), x.astype(np.float64))
 
 
-@pytest.mark.parametrize("bad, message", [
-    (np.zeros((3, 4, 2)), "2-D"),
-    (np.array([[1.0, np.nan], [np.inf, 1.0], [0.0, 0.0]]), "2 of 3 rows"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (np.zeros((3, 4, 2)), "2-D"),
+        (np.array([[1.0, np.nan], [np.inf, 1.0], [0.0, 0.0]]), "2 of 3 rows"),
+    ],
+)
 def test_bad_features_refused(tmp_path, fmt, bad, message):
     _, st = _make(tmp_path, fmt, n=3, d=2, chunk_rows=3)
     with pytest.raises(HumeError, match=message):
@@ -163,7 +187,8 @@ def test_existing_store_needs_overwrite(tmp_path, fmt):
 
 
 def test_creation_is_atomic_and_overwrite_keeps_the_old_store_until_the_new_one_is_ready(
-        tmp_path, fmt, monkeypatch):
+    tmp_path, fmt, monkeypatch
+):
     from hume.store.feature_store import FeatureStore
 
     path, st = _make(tmp_path, fmt, n=10, d=2, chunk_rows=5)
@@ -235,27 +260,39 @@ def test_unsafe_names(tmp_path, name):
 def test_unknown_format(tmp_path):
     with pytest.raises(HumeError, match="unknown store format 'parquet': use one of zarr, hdf5"):
         store_path(tmp_path, "toy", "train", "m", "parquet")
-    with pytest.raises(HumeError, match="unknown feature dtype 'float64': use one of float16, float32"):
+    with pytest.raises(
+        HumeError, match="unknown feature dtype 'float64': use one of float16, float32"
+    ):
         create_store(store_path(tmp_path, "toy", "train", "m"), 4, 2, dtype="float64")
 
 
 def test_choices_as_enums_or_strings(tmp_path):
     from hume.store import StoreDtype, StoreFormat
 
-    assert store_path(tmp_path, "t", "s", "m", StoreFormat.hdf5) == store_path(tmp_path, "t", "s", "m", "hdf5")
-    with create_store(store_path(tmp_path, "t", "s", "m", StoreFormat.hdf5), 3, 2,
-                      dtype=StoreDtype.float32) as st:
+    assert store_path(tmp_path, "t", "s", "m", StoreFormat.hdf5) == store_path(
+        tmp_path, "t", "s", "m", "hdf5"
+    )
+    with create_store(
+        store_path(tmp_path, "t", "s", "m", StoreFormat.hdf5), 3, 2, dtype=StoreDtype.float32
+    ) as st:
         assert st.format == "hdf5" and st.dtype == "float32"
         assert st.attrs["format"] == "hdf5" and st.attrs["dtype"] == "float32"
 
 
 def test_catalog_listing_and_resolution(tmp_path, rng):
-    for dataset, model, fmt in [("a", "dinov2", "zarr"), ("a", "clip", "hdf5"), ("b", "clip", "zarr")]:
+    for dataset, model, fmt in [
+        ("a", "dinov2", "zarr"),
+        ("a", "clip", "hdf5"),
+        ("b", "clip", "zarr"),
+    ]:
         st = create_store(store_path(tmp_path, dataset, "train", model, fmt), 4, 2)
         st.close()
     entries = list_stores(tmp_path)
     assert [(e.dataset, e.model, e.format) for e in entries] == [
-        ("a", "clip", "hdf5"), ("a", "dinov2", "zarr"), ("b", "clip", "zarr")]
+        ("a", "clip", "hdf5"),
+        ("a", "dinov2", "zarr"),
+        ("b", "clip", "zarr"),
+    ]
     assert find_store(tmp_path, "a", "train", "dino").name == "dinov2.zarr"
     assert resolve_dataset(tmp_path, ["clip", "dino"], None) == "a"
     with pytest.raises(HumeError, match="several datasets.*a, b"):

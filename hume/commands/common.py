@@ -5,21 +5,28 @@ from __future__ import annotations
 import functools
 import logging
 import sys
-from typing import Annotated, Any, Callable, Optional
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import typer
 
 from hume.errors import HumeError, Interrupted
 from hume.reporting import Reporter, Task, logger
 
-Root = Annotated[Optional[str], typer.Option(
-    "--root", help="Workspace root (stores and runs). Default: $HUME_ROOT, else ./hume-data.",
-    show_default=False)]
-Device = Annotated[str, typer.Option(
-    "--device", help="auto (CUDA when available), cpu, cuda or cuda:N.")]
+Root = Annotated[
+    str | None,
+    typer.Option(
+        "--root",
+        help="Workspace root (stores and runs). Default: $HUME_ROOT, else ./hume-data.",
+        show_default=False,
+    ),
+]
+Device = Annotated[
+    str, typer.Option("--device", help="auto (CUDA when available), cpu, cuda or cuda:N.")
+]
 
 
-def split_commas(values: Optional[list[str]]) -> list[str]:
+def split_commas(values: list[str] | None) -> list[str]:
     """Accept both ``--views a,b`` and ``--views a --views b``."""
     out: list[str] = []
     for value in values or []:
@@ -69,15 +76,14 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 class _RichTask(Task):
-    def __init__(self, owner: "BarReporter", progress: Any, task_id: Any):
+    def __init__(self, owner: BarReporter, progress: Any, task_id: Any):
         self.owner, self.progress, self.id = owner, progress, task_id
         self.closed = False
 
     def advance(self, n: int = 1, **fields: Any) -> None:
         self.progress.update(self.id, advance=n, **_shown(fields))
 
-    def update(self, completed: Optional[int] = None, total: Optional[int] = None,
-               **fields: Any) -> None:
+    def update(self, completed: int | None = None, total: int | None = None, **fields: Any) -> None:
         kw: dict[str, Any] = _shown(fields)
         if completed is not None:
             kw["completed"] = completed
@@ -96,8 +102,9 @@ def _shown(fields: dict[str, Any]) -> dict[str, Any]:
     """Task fields rendered as one text column: ``objective 0.1234  H 2.301``."""
     if not fields:
         return {}
-    text = "  ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
-                     for k, v in fields.items())
+    text = "  ".join(
+        f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in fields.items()
+    )
     return {"figures": text}
 
 
@@ -111,30 +118,48 @@ class BarReporter(Reporter):
 
     def _bars(self) -> Any:
         from rich.console import Console
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn,
-                                   TextColumn, TimeElapsedColumn, TimeRemainingColumn)
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            ProgressColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
         from rich.text import Text
 
         class Rate(ProgressColumn):
             def render(self, task: Any) -> Text:
                 unit = task.fields.get("unit") or "it"
                 speed = task.finished_speed or task.speed
-                return Text(f"{speed:,.1f} {unit}/s" if speed else f"– {unit}/s",
-                            style="progress.data.speed")
+                return Text(
+                    f"{speed:,.1f} {unit}/s" if speed else f"– {unit}/s",
+                    style="progress.data.speed",
+                )
 
         if self._progress is None:
             self._progress = Progress(
-                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), Rate(),
-                TextColumn("{task.fields[figures]}"), TimeElapsedColumn(), TimeRemainingColumn(),
-                console=Console(stderr=True), disable=not self.enabled)
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                Rate(),
+                TextColumn("{task.fields[figures]}"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+                disable=not self.enabled,
+            )
             self._progress.start()
         return self._progress
 
-    def task(self, description: str, total: Optional[int] = None, unit: str = "",
-             **fields: Any) -> Task:
+    def task(
+        self, description: str, total: int | None = None, unit: str = "", **fields: Any
+    ) -> Task:
         progress = self._bars()
-        task_id = progress.add_task(description, total=total, unit=unit,
-                                    figures=_shown(fields).get("figures", ""))
+        task_id = progress.add_task(
+            description, total=total, unit=unit, figures=_shown(fields).get("figures", "")
+        )
         self._open += 1
         return _RichTask(self, progress, task_id)
 

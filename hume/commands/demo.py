@@ -35,7 +35,9 @@ def _store_ready(root: str | None, model: str) -> bool:
 def demo(
     root: Root = None,
     device: Device = "auto",
-    seeds: Annotated[int, typer.Option("--seeds", min=1, help="Search seeds to run and ensemble.")] = 10,
+    seeds: Annotated[
+        int, typer.Option("--seeds", min=1, help="Search seeds to run and ensemble.")
+    ] = 10,
 ) -> None:
     """Run the whole pipeline offline on scikit-learn's digits (embed, search, evaluate)."""
     from hume.commands.evaluate import show_report
@@ -50,17 +52,38 @@ def demo(
             typer.echo(f"[1/3] reusing the {model} store of {DATASET}")
             continue
         typer.echo(f"[1/3] embedding {DATASET} with {model}")
-        embed(model, DATASET, split=SPLIT, root=root, device=device, workers=0, precision="fp32",
-              reporter=bars)
+        embed(
+            model,
+            DATASET,
+            split=SPLIT,
+            root=root,
+            device=device,
+            workers=0,
+            precision="fp32",
+            reporter=bars,
+        )
     name = f"demo-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
-    typer.echo(f"[2/3] searching a labeling over {','.join(VIEWS)} with {seeds} seeds "
-               f"(run {name}; labels are not read)")
-    run_dir = run_search(SearchRequest(views=list(VIEWS), dataset=DATASET, seeds=seeds,
-                                       setting="transductive", device=device, run=name, root=root),
-                         reporter=bars)
+    typer.echo(
+        f"[2/3] searching a labeling over {','.join(VIEWS)} with {seeds} seeds "
+        f"(run {name}; labels are not read)"
+    )
+    run_dir = run_search(
+        SearchRequest(
+            views=list(VIEWS),
+            dataset=DATASET,
+            seeds=seeds,
+            setting="transductive",
+            device=device,
+            run=name,
+            root=root,
+        ),
+        reporter=bars,
+    )
     typer.echo("[3/3] evaluating against the digits' true labels")
     report, written = evaluate_run(run_dir, root, reporter=bars)
     show_report(report, written)
     minutes = (time.perf_counter() - start) / 60
-    typer.echo(f"demo finished in {minutes:.1f} min: report in {run_dir / 'report.md'}, "
-               f"figures in {run_dir / 'figures'}")
+    typer.echo(
+        f"demo finished in {minutes:.1f} min: report in {run_dir / 'report.md'}, "
+        f"figures in {run_dir / 'figures'}"
+    )

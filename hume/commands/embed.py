@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -16,43 +16,89 @@ from hume.store import StoreDtype, StoreFormat
 
 
 def embed(
-    model: Annotated[str, typer.Option(
-        "--model", help=f"Backbone: {', '.join(list_backbones())} (aliases "
-                        f"{', '.join(ALIASES['model'])}), or "
-                        f"{', '.join(backbone_patterns())}.")],
-    dataset: Annotated[str, typer.Option(
-        "--dataset", help=f"Dataset: {', '.join(list_datasets())}, or "
-                          f"{', '.join(dataset_patterns())}.")],
-    split: Annotated[Optional[str], typer.Option(
-        "--split", help="train, test or all (stl10 also unlabeled). Default: every split the "
-                        "dataset has.", show_default=False)] = None,
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model",
+            help=f"Backbone: {', '.join(list_backbones())} (aliases "
+            f"{', '.join(ALIASES['model'])}), or "
+            f"{', '.join(backbone_patterns())}.",
+        ),
+    ],
+    dataset: Annotated[
+        str,
+        typer.Option(
+            "--dataset",
+            help=f"Dataset: {', '.join(list_datasets())}, or {', '.join(dataset_patterns())}.",
+        ),
+    ],
+    split: Annotated[
+        str | None,
+        typer.Option(
+            "--split",
+            help="train, test or all (stl10 also unlabeled). Default: every split the dataset has.",
+            show_default=False,
+        ),
+    ] = None,
     root: Root = None,
-    format: Annotated[StoreFormat, typer.Option(
-        "--format", help="Store format (hdf5: one process only).")] = StoreFormat.zarr,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1,
-                                            help="Images per forward pass.")] = 256,
+    format: Annotated[
+        StoreFormat, typer.Option("--format", help="Store format (hdf5: one process only).")
+    ] = StoreFormat.zarr,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, help="Images per forward pass.")
+    ] = 256,
     device: Device = "auto",
-    precision: Annotated[EmbedPrecision, typer.Option(
-        "--precision", help="Autocast precision on a GPU (the CPU runs fp32).")] = EmbedPrecision.fp16,
-    workers: Annotated[int, typer.Option("--workers", min=0,
-                                         help="DataLoader worker processes.")] = 4,
-    data_dir: Annotated[Optional[str], typer.Option(
-        "--data-dir", help="Where datasets are found or downloaded. Default: <root>/data.",
-        show_default=False)] = None,
-    weights: Annotated[Optional[str], typer.Option(
-        "--weights", help="Local weights (file or directory) instead of the hub cache.",
-        show_default=False)] = None,
-    feature: Annotated[FeatureKind, typer.Option(
-        "--feature", help="cls, or cls+mean (CLS concatenated with the mean patch token; "
-                          "transformers ViTs such as DINOv2).")] = FeatureKind.cls,
-    dtype: Annotated[StoreDtype, typer.Option("--dtype", help="Stored dtype.")] = StoreDtype.float16,
-    overwrite: Annotated[bool, typer.Option(
-        "--overwrite", help="Replace complete or unfinished stores instead of refusing or "
-                            "resuming them.")] = False,
-    chunk_rows: Annotated[Optional[int], typer.Option(
-        "--chunk-rows", min=1, help="Rows per store chunk (the unit of writing and resuming). "
-                                    "Default: about 1024, a whole number of batches.",
-        show_default=False)] = None,
+    precision: Annotated[
+        EmbedPrecision,
+        typer.Option("--precision", help="Autocast precision on a GPU (the CPU runs fp32)."),
+    ] = EmbedPrecision.fp16,
+    workers: Annotated[
+        int, typer.Option("--workers", min=0, help="DataLoader worker processes.")
+    ] = 4,
+    data_dir: Annotated[
+        str | None,
+        typer.Option(
+            "--data-dir",
+            help="Where datasets are found or downloaded. Default: <root>/data.",
+            show_default=False,
+        ),
+    ] = None,
+    weights: Annotated[
+        str | None,
+        typer.Option(
+            "--weights",
+            help="Local weights (file or directory) instead of the hub cache.",
+            show_default=False,
+        ),
+    ] = None,
+    feature: Annotated[
+        FeatureKind,
+        typer.Option(
+            "--feature",
+            help="cls, or cls+mean (CLS concatenated with the mean patch token; "
+            "transformers ViTs such as DINOv2).",
+        ),
+    ] = FeatureKind.cls,
+    dtype: Annotated[
+        StoreDtype, typer.Option("--dtype", help="Stored dtype.")
+    ] = StoreDtype.float16,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite",
+            help="Replace complete or unfinished stores instead of refusing or resuming them.",
+        ),
+    ] = False,
+    chunk_rows: Annotated[
+        int | None,
+        typer.Option(
+            "--chunk-rows",
+            min=1,
+            help="Rows per store chunk (the unit of writing and resuming). "
+            "Default: about 1024, a whole number of batches.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Embed a dataset with a pretrained backbone into feature stores (resumable, multi-GPU).
 
@@ -60,7 +106,21 @@ def embed(
 
     Several GPUs: torchrun --nproc_per_node=N -m hume embed ...
     """
-    run_embed(model, dataset, split=split, root=root, fmt=format, batch_size=batch_size,
-              device=device, precision=precision, workers=workers, data_dir=data_dir,
-              weights=weights, feature=feature, dtype=dtype, overwrite=overwrite,
-              chunk_rows=chunk_rows, reporter=BarReporter())
+    run_embed(
+        model,
+        dataset,
+        split=split,
+        root=root,
+        fmt=format,
+        batch_size=batch_size,
+        device=device,
+        precision=precision,
+        workers=workers,
+        data_dir=data_dir,
+        weights=weights,
+        feature=feature,
+        dtype=dtype,
+        overwrite=overwrite,
+        chunk_rows=chunk_rows,
+        reporter=BarReporter(),
+    )

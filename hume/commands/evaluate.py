@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -15,8 +15,10 @@ def _table(report: dict[str, Any]):
     from hume.evaluate.report import _pct, result_rows
 
     ev = report["evaluated_on"]
-    table = Table(title=f"run {report['run']}: {report['dataset']}, {report['setting']}, "
-                        f"{'+'.join(ev['splits'])} ({ev['n_labelled']} labelled rows), ×100")
+    table = Table(
+        title=f"run {report['run']}: {report['dataset']}, {report['setting']}, "
+        f"{'+'.join(ev['splits'])} ({ev['n_labelled']} labelled rows), ×100"
+    )
     for col in ("method", "ACC", "ARI", "NMI"):
         table.add_column(col, justify="left" if col == "method" else "right")
     for label, m in result_rows(report):
@@ -30,8 +32,11 @@ def _paper_table(paper: dict[str, Any]):
 
     from hume.evaluate.report import _pct
 
-    table = Table(title=f"published numbers for {paper['dataset']}: the papers' own backbones, "
-                        "NOT measured here (×100)", caption=paper["source"])
+    table = Table(
+        title=f"published numbers for {paper['dataset']}: the papers' own backbones, "
+        "NOT measured here (×100)",
+        caption=paper["source"],
+    )
     for col in ("method (paper)", "setting", "backbones", "ACC", "ARI"):
         table.add_column(col, justify="right" if col in ("ACC", "ARI") else "left")
     for r in paper["rows"]:
@@ -48,11 +53,15 @@ def show_report(report: dict[str, Any], written: list) -> None:
         console.print(_table(report))
         sp = report["spearman"]
         if sp["rho"] is not None:
-            console.print(f"label-free score vs. true ACC over {sp['n_seeds']} seeds: "
-                          f"Spearman ρ = {sp['rho']:.3f}")
+            console.print(
+                f"label-free score vs. true ACC over {sp['n_seeds']} seeds: "
+                f"Spearman ρ = {sp['rho']:.3f}"
+            )
     else:
-        console.print("[bold]no ground truth exists for this dataset[/bold] (all labels are −1): "
-                      "reported label-free scores and class sizes only")
+        console.print(
+            "[bold]no ground truth exists for this dataset[/bold] (all labels are −1): "
+            "reported label-free scores and class sizes only"
+        )
     if report.get("paper"):
         console.print(_paper_table(report["paper"]))
     for note in report.get("notes", []):
@@ -62,11 +71,27 @@ def show_report(report: dict[str, Any], written: list) -> None:
 
 
 def evaluate(
-    run: Annotated[Optional[str], typer.Option("--run", help="Run name. Default: the newest run.")] = None,
+    run: Annotated[
+        str | None, typer.Option("--run", help="Run name. Default: the newest run.")
+    ] = None,
     root: Root = None,
-    device: Annotated[Optional[str], typer.Option("--device", help="auto, cpu, cuda or cuda:N for the k-means baselines. Default: the run's device.", show_default=False)] = None,
-    baselines: Annotated[bool, typer.Option("--baselines/--no-baselines", help="Run the k-means and linear-probe baselines.")] = True,
-    restarts: Annotated[int, typer.Option("--restarts", min=1, help="k-means restarts per baseline.")] = 5,
+    device: Annotated[
+        str | None,
+        typer.Option(
+            "--device",
+            help="auto, cpu, cuda or cuda:N for the k-means baselines. Default: the run's device.",
+            show_default=False,
+        ),
+    ] = None,
+    baselines: Annotated[
+        bool,
+        typer.Option(
+            "--baselines/--no-baselines", help="Run the k-means and linear-probe baselines."
+        ),
+    ] = True,
+    restarts: Annotated[
+        int, typer.Option("--restarts", min=1, help="k-means restarts per baseline.")
+    ] = 5,
 ) -> None:
     """Score a search run against ground truth and baselines; write report and figures."""
     from hume.evaluate.report import evaluate_run
@@ -74,6 +99,7 @@ def evaluate(
 
     run_dir = resolve_run(root, run)
     typer.echo(f"evaluating run {run_dir.name} ({run_dir})")
-    report, written = evaluate_run(run_dir, root, device=device, baselines=baselines,
-                                   n_init=restarts, reporter=BarReporter())
+    report, written = evaluate_run(
+        run_dir, root, device=device, baselines=baselines, n_init=restarts, reporter=BarReporter()
+    )
     show_report(report, written)

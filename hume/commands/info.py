@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -18,7 +18,7 @@ def _size(n: float) -> str:
     return f"{n:.1f} TiB"
 
 
-def _listing(root: Optional[str], console) -> None:
+def _listing(root: str | None, console) -> None:
     from rich.table import Table
 
     from hume.workspace import summarise
@@ -30,16 +30,30 @@ def _listing(root: Optional[str], console) -> None:
     for s in ws.stores:
         e = s.entry
         known = s.n_rows is not None
-        stores.add_row(e.dataset, e.split, e.model, str(e.format),
-                       f"{s.n_rows} x {s.dim}" if known else "?", s.dtype or "?", s.state,
-                       _size(s.nbytes) if s.nbytes is not None else "?")
+        stores.add_row(
+            e.dataset,
+            e.split,
+            e.model,
+            str(e.format),
+            f"{s.n_rows} x {s.dim}" if known else "?",
+            s.dtype or "?",
+            s.state,
+            _size(s.nbytes) if s.nbytes is not None else "?",
+        )
     console.print(stores if ws.stores else f"no stores under {ws.stores_dir}")
     runs = Table(title=f"runs under {ws.runs_dir}")
     for col in ("run", "method", "dataset", "views", "seeds", "status", "report"):
         runs.add_column(col)
     for r in ws.runs:
-        runs.add_row(r.name, r.method, r.dataset, ",".join(r.views), str(r.n_seeds), r.status,
-                     "yes" if r.has_report else "no")
+        runs.add_row(
+            r.name,
+            r.method,
+            r.dataset,
+            ",".join(r.views),
+            str(r.n_seeds),
+            r.status,
+            "yes" if r.has_report else "no",
+        )
     console.print(runs if ws.runs else f"no runs under {ws.runs_dir}")
 
 
@@ -51,13 +65,17 @@ def _details(path: str, console) -> None:
     d = describe(path)
     if isinstance(d, StoreDetails):
         console.print(f"[bold]{escape(str(d.path))}[/bold]  ({d.format})")
-        console.print(f"shape {d.n_rows} x {d.dim}, {d.dtype}, chunks of {d.chunk_rows} rows, "
-                      f"{_size(d.nbytes)} on disk")
+        console.print(
+            f"shape {d.n_rows} x {d.dim}, {d.dtype}, chunks of {d.chunk_rows} rows, "
+            f"{_size(d.nbytes)} on disk"
+        )
         if d.complete:
             console.print("state: complete")
         else:
-            console.print(f"state: INCOMPLETE, unwritten rows {d.missing[:5]}"
-                          f"{' …' if len(d.missing) > 5 else ''}: run the same `hume embed` again")
+            console.print(
+                f"state: INCOMPLETE, unwritten rows {d.missing[:5]}"
+                f"{' …' if len(d.missing) > 5 else ''}: run the same `hume embed` again"
+            )
         console.print(json.dumps(d.attrs, indent=2), markup=False, soft_wrap=True)
         return
     console.print(f"[bold]run {escape(d.path.name)}[/bold] at {escape(str(d.path))}")
@@ -66,8 +84,12 @@ def _details(path: str, console) -> None:
 
 
 def info(
-    path: Annotated[Optional[str], typer.Argument(
-        help="A store (.zarr/.h5) or run directory to describe.", show_default=False)] = None,
+    path: Annotated[
+        str | None,
+        typer.Argument(
+            help="A store (.zarr/.h5) or run directory to describe.", show_default=False
+        ),
+    ] = None,
     root: Root = None,
 ) -> None:
     """List stores and runs under the root, or describe one store or run."""

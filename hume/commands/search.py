@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -28,31 +28,136 @@ TURTLE accepts one or more views; its defaults (1000 steps, warm-started inner c
 
 
 def search(
-    views: Annotated[Optional[list[str]], typer.Option("--views", help="Required (except with --resume). Views (store model names), comma-separated or repeated; the first is φ1, the rest are φ2 spaces (held-out loss averaged over them).")] = None,
-    dataset: Annotated[Optional[str], typer.Option("--dataset", help="Dataset. Default: the one dataset under the root with all views.")] = None,
-    k: Annotated[Optional[int], typer.Option("--k", help="Number of classes. Default: the dataset's (store attribute num_classes).")] = None,
-    seeds: Annotated[int, typer.Option("--seeds", help="Seeds to run (batched) and ensemble.")] = 10,
-    setting: Annotated[Setting, typer.Option("--setting", help="inductive (search on train, label test through the encoders) or transductive (search on train ∪ test).")] = Setting.transductive,
-    iters: Annotated[Optional[int], typer.Option("--iters", help="Outer iterations (default 150; paper 1000).")] = None,
-    inner_steps: Annotated[Optional[int], typer.Option("--inner-steps", help="Inner gradient steps T (default 20; paper 300).")] = None,
-    subsets: Annotated[Optional[int], typer.Option("--subsets", help="Subsets S per outer step (default 3; paper 20).")] = None,
-    subset_size: Annotated[Optional[int], typer.Option("--subset-size", help="Rows m per subset (default min(N, 10000)); TURTLE: rows per step.")] = None,
-    train_fraction: Annotated[Optional[float], typer.Option("--train-fraction", help="Train part of a subset (0.9).")] = None,
-    tau: Annotated[Optional[float], typer.Option("--tau", help="Initial sparsemax temperature (0.1).")] = None,
-    entropy_weight: Annotated[Optional[float], typer.Option("--entropy-weight", help="Weight of the label-entropy term (10).")] = None,
-    inner_lr: Annotated[Optional[float], typer.Option("--inner-lr", help="Inner step size (default: 1/λmax of the transformed φ2; paper 1e-3).")] = None,
-    outer_lr: Annotated[Optional[float], typer.Option("--outer-lr", help="Outer Adam learning rate (default 0.2; paper 1e-3).")] = None,
-    no_anneal: Annotated[bool, typer.Option("--no-anneal", help="Disable learning-rate and temperature annealing (HUME).")] = False,
-    preset: Annotated[Optional[Preset], typer.Option("--preset", help="paper (the official settings), large-k (official ImageNet-1000 settings, HUME) or default.")] = None,
-    sweep: Annotated[bool, typer.Option("--sweep", help="Try a small grid (outer lr, tau, inner step scale) and keep the best label-free score (overrides those options; HUME).")] = False,
-    method: Annotated[Method, typer.Option("--method", help="hume (second order, φ1 parametrises the labeling) or turtle (first order, every view does).")] = Method.hume,
-    warm_start: Annotated[Optional[bool], typer.Option("--warm-start/--cold-start", help="TURTLE only: keep the inner classifiers across outer steps (default) or start them afresh each step (paper).")] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run (with --run NAME; default: the newest run).")] = False,
-    device: Annotated[Optional[str], typer.Option("--device", help="auto, cpu, cuda or cuda:N. Default: auto; with --resume, the run's own.", show_default=False)] = None,
-    precision: Annotated[Optional[MatmulPrecision], typer.Option("--precision", help="Matrix products of the search on a CUDA GPU: fp32 (default, as the official code) or tf32 (TensorFloat-32 tensor cores, Ampere or newer: several times faster, products rounded to a 10-bit mantissa). No effect on the CPU. With --resume: the run's own unless given.", show_default=False)] = None,
-    run: Annotated[Optional[str], typer.Option("--run", help="Run name. Default: time-dataset-method.")] = None,
+    views: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--views",
+            help="Required (except with --resume). Views (store model names), comma-separated or repeated; the first is φ1, the rest are φ2 spaces (held-out loss averaged over them).",
+        ),
+    ] = None,
+    dataset: Annotated[
+        str | None,
+        typer.Option(
+            "--dataset", help="Dataset. Default: the one dataset under the root with all views."
+        ),
+    ] = None,
+    k: Annotated[
+        int | None,
+        typer.Option(
+            "--k", help="Number of classes. Default: the dataset's (store attribute num_classes)."
+        ),
+    ] = None,
+    seeds: Annotated[
+        int, typer.Option("--seeds", help="Seeds to run (batched) and ensemble.")
+    ] = 10,
+    setting: Annotated[
+        Setting,
+        typer.Option(
+            "--setting",
+            help="inductive (search on train, label test through the encoders) or transductive (search on train ∪ test).",
+        ),
+    ] = Setting.transductive,
+    iters: Annotated[
+        int | None, typer.Option("--iters", help="Outer iterations (default 150; paper 1000).")
+    ] = None,
+    inner_steps: Annotated[
+        int | None,
+        typer.Option("--inner-steps", help="Inner gradient steps T (default 20; paper 300)."),
+    ] = None,
+    subsets: Annotated[
+        int | None,
+        typer.Option("--subsets", help="Subsets S per outer step (default 3; paper 20)."),
+    ] = None,
+    subset_size: Annotated[
+        int | None,
+        typer.Option(
+            "--subset-size",
+            help="Rows m per subset (default min(N, 10000)); TURTLE: rows per step.",
+        ),
+    ] = None,
+    train_fraction: Annotated[
+        float | None, typer.Option("--train-fraction", help="Train part of a subset (0.9).")
+    ] = None,
+    tau: Annotated[
+        float | None, typer.Option("--tau", help="Initial sparsemax temperature (0.1).")
+    ] = None,
+    entropy_weight: Annotated[
+        float | None,
+        typer.Option("--entropy-weight", help="Weight of the label-entropy term (10)."),
+    ] = None,
+    inner_lr: Annotated[
+        float | None,
+        typer.Option(
+            "--inner-lr",
+            help="Inner step size (default: 1/λmax of the transformed φ2; paper 1e-3).",
+        ),
+    ] = None,
+    outer_lr: Annotated[
+        float | None,
+        typer.Option("--outer-lr", help="Outer Adam learning rate (default 0.2; paper 1e-3)."),
+    ] = None,
+    no_anneal: Annotated[
+        bool,
+        typer.Option("--no-anneal", help="Disable learning-rate and temperature annealing (HUME)."),
+    ] = False,
+    preset: Annotated[
+        Preset | None,
+        typer.Option(
+            "--preset",
+            help="paper (the official settings), large-k (official ImageNet-1000 settings, HUME) or default.",
+        ),
+    ] = None,
+    sweep: Annotated[
+        bool,
+        typer.Option(
+            "--sweep",
+            help="Try a small grid (outer lr, tau, inner step scale) and keep the best label-free score (overrides those options; HUME).",
+        ),
+    ] = False,
+    method: Annotated[
+        Method,
+        typer.Option(
+            "--method",
+            help="hume (second order, φ1 parametrises the labeling) or turtle (first order, every view does).",
+        ),
+    ] = Method.hume,
+    warm_start: Annotated[
+        bool | None,
+        typer.Option(
+            "--warm-start/--cold-start",
+            help="TURTLE only: keep the inner classifiers across outer steps (default) or start them afresh each step (paper).",
+        ),
+    ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Continue an interrupted run (with --run NAME; default: the newest run).",
+        ),
+    ] = False,
+    device: Annotated[
+        str | None,
+        typer.Option(
+            "--device",
+            help="auto, cpu, cuda or cuda:N. Default: auto; with --resume, the run's own.",
+            show_default=False,
+        ),
+    ] = None,
+    precision: Annotated[
+        MatmulPrecision | None,
+        typer.Option(
+            "--precision",
+            help="Matrix products of the search on a CUDA GPU: fp32 (default, as the official code) or tf32 (TensorFloat-32 tensor cores, Ampere or newer: several times faster, products rounded to a 10-bit mantissa). No effect on the CPU. With --resume: the run's own unless given.",
+            show_default=False,
+        ),
+    ] = None,
+    run: Annotated[
+        str | None, typer.Option("--run", help="Run name. Default: time-dataset-method.")
+    ] = None,
     random_state: Annotated[int, typer.Option("--random-state", help="Base seed of the run.")] = 0,
-    single_view: Annotated[bool, typer.Option("--single-view", help="Allow one view (used as both φ1 and φ2; HUME).")] = False,
+    single_view: Annotated[
+        bool, typer.Option("--single-view", help="Allow one view (used as both φ1 and φ2; HUME).")
+    ] = False,
     root: Root = None,
 ) -> None:
     from hume.search.options import SearchOptions
@@ -63,15 +168,35 @@ def search(
         resume_search(root, run, device=device, precision=precision_name, reporter=BarReporter())
         return
     options = SearchOptions(
-        iters=iters, inner_steps=inner_steps, subsets=subsets, subset_size=subset_size,
-        train_fraction=train_fraction, tau=tau, entropy_weight=entropy_weight,
-        inner_lr=inner_lr, outer_lr=outer_lr, anneal=False if no_anneal else None,
-        warm_start=warm_start)
+        iters=iters,
+        inner_steps=inner_steps,
+        subsets=subsets,
+        subset_size=subset_size,
+        train_fraction=train_fraction,
+        tau=tau,
+        entropy_weight=entropy_weight,
+        inner_lr=inner_lr,
+        outer_lr=outer_lr,
+        anneal=False if no_anneal else None,
+        warm_start=warm_start,
+    )
     request = SearchRequest(
-        views=split_commas(views), dataset=dataset, k=k, seeds=seeds, setting=setting.value,
-        options=options, preset=preset.value if preset is not None else None, sweep=sweep,
-        method=method.value, device=device or "auto", precision=precision_name or "fp32",
-        run=run, root=root, random_state=random_state, single_view=single_view)
+        views=split_commas(views),
+        dataset=dataset,
+        k=k,
+        seeds=seeds,
+        setting=setting.value,
+        options=options,
+        preset=preset.value if preset is not None else None,
+        sweep=sweep,
+        method=method.value,
+        device=device or "auto",
+        precision=precision_name or "fp32",
+        run=run,
+        root=root,
+        random_state=random_state,
+        single_view=single_view,
+    )
     run_search(request, reporter=BarReporter())
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -11,24 +11,41 @@ from hume.store import StoreDtype, StoreFormat
 
 
 def import_(
-    dataset: Annotated[str, typer.Option("--dataset",
-                                         help="Dataset name the features belong to.")],
+    dataset: Annotated[str, typer.Option("--dataset", help="Dataset name the features belong to.")],
     split: Annotated[str, typer.Option("--split", help="train, test or all.")],
-    model: Annotated[str, typer.Option("--model",
-                                       help="Name of the view (becomes the store name).")],
+    model: Annotated[
+        str, typer.Option("--model", help="Name of the view (becomes the store name).")
+    ],
     features: Annotated[str, typer.Option("--features", help="N x D features as a .npy file.")],
-    labels: Annotated[Optional[str], typer.Option(
-        "--labels", help="N integer labels as .npy (−1 = unknown).", show_default=False)] = None,
+    labels: Annotated[
+        str | None,
+        typer.Option(
+            "--labels", help="N integer labels as .npy (−1 = unknown).", show_default=False
+        ),
+    ] = None,
     root: Root = None,
-    format: Annotated[StoreFormat, typer.Option("--format",
-                                                help="Store format.")] = StoreFormat.zarr,
-    dtype: Annotated[StoreDtype, typer.Option("--dtype", help="Stored dtype.")] = StoreDtype.float16,
-    overwrite: Annotated[bool, typer.Option("--overwrite",
-                                            help="Replace an existing store.")] = False,
+    format: Annotated[
+        StoreFormat, typer.Option("--format", help="Store format.")
+    ] = StoreFormat.zarr,
+    dtype: Annotated[
+        StoreDtype, typer.Option("--dtype", help="Stored dtype.")
+    ] = StoreDtype.float16,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an existing store.")
+    ] = False,
 ) -> None:
     """Import embeddings you already have (.npy) as a feature store."""
     from hume.store.importing import import_features
 
-    path = import_features(dataset, split, model, features, labels, root=root, fmt=format,
-                           dtype=dtype, overwrite=overwrite)
+    path = import_features(
+        dataset,
+        split,
+        model,
+        features,
+        labels,
+        root=root,
+        fmt=format,
+        dtype=dtype,
+        overwrite=overwrite,
+    )
     typer.echo(f"wrote {path}")

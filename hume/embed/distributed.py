@@ -10,8 +10,9 @@ ranks, which would break "row i of the store is sample i of the dataset".
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence, TypeVar
+from typing import Any, TypeVar
 
 from hume.errors import HumeError
 
@@ -36,7 +37,7 @@ class Ranks:
 
     def share(self, items: Sequence[T]) -> list[T]:
         """This rank's items: every ``world_size``-th one, starting at ``rank``."""
-        return list(items[self.rank::self.world_size])
+        return list(items[self.rank :: self.world_size])
 
 
 def _env_int(name: str, default: int) -> int:
@@ -46,8 +47,10 @@ def _env_int(name: str, default: int) -> int:
     try:
         return int(raw)
     except ValueError:
-        raise HumeError(f"environment variable {name}={raw!r} is not an integer "
-                        "(it is set by torchrun; unset it for a single process)") from None
+        raise HumeError(
+            f"environment variable {name}={raw!r} is not an integer "
+            "(it is set by torchrun; unset it for a single process)"
+        ) from None
 
 
 def ranks_from_env() -> Ranks:
@@ -56,8 +59,10 @@ def ranks_from_env() -> Ranks:
     rank = _env_int("RANK", 0)
     local = _env_int("LOCAL_RANK", rank)
     if world < 1 or not 0 <= rank < world:
-        raise HumeError(f"RANK={rank} and WORLD_SIZE={world} do not fit together: "
-                        "launch several processes with torchrun")
+        raise HumeError(
+            f"RANK={rank} and WORLD_SIZE={world} do not fit together: "
+            "launch several processes with torchrun"
+        )
     return Ranks(rank=rank, world_size=world, local_rank=local)
 
 
@@ -103,7 +108,7 @@ def on_main(ranks: Ranks, fn: Callable[[], T]) -> T:
         return fn()
     import torch.distributed as dist
 
-    box: list[object] = [None]
+    box: list[Any] = [None]
     failure: BaseException | None = None
     if ranks.is_main:
         try:
@@ -113,14 +118,14 @@ def on_main(ranks: Ranks, fn: Callable[[], T]) -> T:
         except BaseException as exc:  # a real bug: stop the others too, keep the traceback here
             box[0], failure = ("crash", f"{type(exc).__name__}: {exc}"), exc
     dist.broadcast_object_list(box, src=0)
-    kind, value = box[0]  # type: ignore[misc]
+    kind, value = box[0]
     if failure is not None:
         raise failure
     if kind == "error":
         raise HumeError(str(value))
     if kind == "crash":
         raise RuntimeError(f"rank 0 failed: {value}")
-    return value  # type: ignore[return-value]
+    return value
 
 
 def main_first(ranks: Ranks, fn: Callable[[], T]) -> T:

@@ -31,8 +31,17 @@ from hume.embed.datasets import get_dataset, requested_splits, store_dataset_nam
 from hume.embed.distributed import Ranks
 from hume.errors import HumeError
 from hume.reporting import SILENT, Reporter, logger
-from hume.store import (StoreDtype, StoreFormat, StoreLock, check_format, create_store,
-                        open_store, remove_leftovers, resolve_root, store_path)
+from hume.store import (
+    StoreDtype,
+    StoreFormat,
+    StoreLock,
+    check_format,
+    create_store,
+    open_store,
+    remove_leftovers,
+    resolve_root,
+    store_path,
+)
 from hume.versions import library_versions
 
 
@@ -48,8 +57,18 @@ class EmbedPrecision(StrEnum):
 TARGET_CHUNK_ROWS = 1024
 
 #: Attributes that must agree for an unfinished store to be resumed (else its rows would mix).
-IDENTITY_KEYS = ("dataset", "split", "model", "weights", "feature_kind", "preprocessing",
-                 "dtype", "n_rows", "dim", "precision")
+IDENTITY_KEYS = (
+    "dataset",
+    "split",
+    "model",
+    "weights",
+    "feature_kind",
+    "preprocessing",
+    "dtype",
+    "n_rows",
+    "dim",
+    "precision",
+)
 
 #: Test hook (never set by users): ``kill:K`` SIGKILLs this process once it has written K chunks,
 #: ``pause:K`` sleeps there until a signal arrives. Lets tests interrupt a run at a known point.
@@ -57,8 +76,9 @@ FAULT_ENV = "HUME_EMBED_FAULT"
 
 
 # -- options -----------------------------------------------------------------------------------
-def compute_precision(device: Any, precision: EmbedPrecision | str,
-                      has_module: bool) -> EmbedPrecision:
+def compute_precision(
+    device: Any, precision: EmbedPrecision | str, has_module: bool
+) -> EmbedPrecision:
     """What actually runs: autocast fp16/bf16 on a GPU, fp32 on CPU and for classical views."""
     precision = choose(EmbedPrecision, precision, "precision")
     if device.type != "cuda" or not has_module:
@@ -135,35 +155,64 @@ def _labels_of(data: Any, n_rows: int) -> np.ndarray:
     return np.asarray([int(data.dataset[i][1]) for i in range(n_rows)], dtype=np.int64)
 
 
-def _identity_mismatch(old: dict[str, Any], new: dict[str, Any], chunk_rows: int | None) -> list[str]:
+def _identity_mismatch(
+    old: dict[str, Any], new: dict[str, Any], chunk_rows: int | None
+) -> list[str]:
     keys = list(IDENTITY_KEYS) + (["chunk_rows"] if chunk_rows else [])
-    return [f"{k}: {old.get(k)!r} in the store, {new.get(k)!r} now"
-            for k in keys if k in new and old.get(k) != new.get(k)]
+    return [
+        f"{k}: {old.get(k)!r} in the store, {new.get(k)!r} now"
+        for k in keys
+        if k in new and old.get(k) != new.get(k)
+    ]
 
 
-def prepare_store(path: Path, n_rows: int, dim: int, *, dtype: StoreDtype, chunk_rows: int | None,
-                  batch_size: int, attrs: dict[str, Any], labels_fn: Any,
-                  overwrite: bool) -> Target:
+def prepare_store(
+    path: Path,
+    n_rows: int,
+    dim: int,
+    *,
+    dtype: StoreDtype,
+    chunk_rows: int | None,
+    batch_size: int,
+    attrs: dict[str, Any],
+    labels_fn: Any,
+    overwrite: bool,
+) -> Target:
     """Create the store of one split, or reopen an unfinished one to resume it (rank 0 only,
     holding the store's lock)."""
     remove_leftovers(path)
     if path.exists() and not overwrite:
         with open_store(path, mode="r", allow_incomplete=True) as store:
             if store.is_complete:
-                raise HumeError(f"the store {path} is already complete: pass --overwrite to "
-                                "embed it again")
-            now = {**attrs, "dtype": dtype.value, "n_rows": n_rows, "dim": dim,
-                   "chunk_rows": chunk_rows}
+                raise HumeError(
+                    f"the store {path} is already complete: pass --overwrite to embed it again"
+                )
+            now = {
+                **attrs,
+                "dtype": dtype.value,
+                "n_rows": n_rows,
+                "dim": dim,
+                "chunk_rows": chunk_rows,
+            }
             diff = _identity_mismatch(store.attrs, now, chunk_rows)
             if diff:
                 raise HumeError(
                     f"the unfinished store {path} was started with other settings "
                     f"({'; '.join(diff)}): run it again with its settings to finish it, or pass "
-                    "--overwrite to start over")
+                    "--overwrite to start over"
+                )
             return Target(attrs["split"], path, store.missing_chunks(), store.n_chunks, True)
     rows = min(int(chunk_rows or default_chunk_rows(batch_size, n_rows)), n_rows)
-    create_store(path, n_rows, dim, dtype=dtype, chunk_rows=rows, attrs=attrs, labels=labels_fn(),
-                 overwrite=overwrite).close()
+    create_store(
+        path,
+        n_rows,
+        dim,
+        dtype=dtype,
+        chunk_rows=rows,
+        attrs=attrs,
+        labels=labels_fn(),
+        overwrite=overwrite,
+    ).close()
     n_chunks = -(-n_rows // rows)
     return Target(attrs["split"], path, list(range(n_chunks)), n_chunks, False)
 
@@ -248,9 +297,17 @@ class ChunkWriter:
             pass
 
 
-def compute_chunks(store: Any, chunks: Sequence[int], data: Any, backbone: Any, device: Any,
-                   precision: str, batch_size: int, workers: int,
-                   on_rows: Any = None) -> int:
+def compute_chunks(
+    store: Any,
+    chunks: Sequence[int],
+    data: Any,
+    backbone: Any,
+    device: Any,
+    precision: str,
+    batch_size: int,
+    workers: int,
+    on_rows: Any = None,
+) -> int:
     """Encode the rows of ``chunks`` and write each chunk once its last batch is done.
 
     ``data[i] -> (input tensor, label)``. A chunk's features are gathered on the device and copied
@@ -266,11 +323,19 @@ def compute_chunks(store: Any, chunks: Sequence[int], data: Any, backbone: Any, 
     on_gpu = device.type == "cuda"
     # more workers than cores only adds processes (and a DataLoader warning)
     workers = min(workers, os.cpu_count() or 1)
-    loader = DataLoader(data, batch_sampler=sampler, num_workers=workers, pin_memory=on_gpu,
-                        persistent_workers=False)
+    loader = DataLoader(
+        data,
+        batch_sampler=sampler,
+        num_workers=workers,
+        pin_memory=on_gpu,
+        persistent_workers=False,
+    )
     amp_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(precision)
-    autocast = (torch.autocast(device_type="cuda", dtype=amp_dtype)
-                if on_gpu and amp_dtype is not None else contextlib.nullcontext())
+    autocast = (
+        torch.autocast(device_type="cuda", dtype=amp_dtype)
+        if on_gpu and amp_dtype is not None
+        else contextlib.nullcontext()
+    )
     batches = iter(loader)
     writer = ChunkWriter(store)
     rows = 0
@@ -314,32 +379,57 @@ def _is_complete(path: Path) -> bool:
         return False
 
 
-def _store_attrs(backbone: Backbone, data: Any, dataset: str, store_dataset: str, split: str,
-                 precision: EmbedPrecision, batch_size: int, device: Any,
-                 ranks: Ranks) -> dict[str, Any]:
+def _store_attrs(
+    backbone: Backbone,
+    data: Any,
+    dataset: str,
+    store_dataset: str,
+    split: str,
+    precision: EmbedPrecision,
+    batch_size: int,
+    device: Any,
+    ranks: Ranks,
+) -> dict[str, Any]:
     info = dict(backbone.info)
     versions = {**info.pop("versions", {}), **library_versions("torch", "torchvision")}
     return {
         **info,
         # the view name (as in the store path and `--views`); the backbone's own description stays
-        "model": backbone.name, "architecture": info.get("model", backbone.name),
-        "dataset": store_dataset, "dataset_spec": dataset, "split": split,
+        "model": backbone.name,
+        "architecture": info.get("model", backbone.name),
+        "dataset": store_dataset,
+        "dataset_spec": dataset,
+        "split": split,
         "dataset_info": dict(getattr(data, "info", {}) or {}),
         "num_classes": getattr(data, "num_classes", None),
         "classes": list(getattr(data, "classes", None) or []),
-        "precision": precision.value, "batch_size": int(batch_size), "device": device.type,
-        "world_size": ranks.world_size, "versions": versions,
+        "precision": precision.value,
+        "batch_size": int(batch_size),
+        "device": device.type,
+        "world_size": ranks.world_size,
+        "versions": versions,
     }
 
 
-def embed(model: str, dataset: str, split: str | None = None, root: str | os.PathLike | None = None,
-          fmt: StoreFormat | str = StoreFormat.zarr, batch_size: int = 256, device: str = "auto",
-          precision: EmbedPrecision | str = EmbedPrecision.fp16, workers: int = 4,
-          data_dir: str | os.PathLike | None = None, weights: str | os.PathLike | None = None,
-          feature: FeatureKind | str = FeatureKind.cls,
-          dtype: StoreDtype | str = StoreDtype.float16, overwrite: bool = False,
-          chunk_rows: int | None = None, backbone: Backbone | None = None,
-          reporter: Reporter = SILENT) -> list[Path]:
+def embed(
+    model: str,
+    dataset: str,
+    split: str | None = None,
+    root: str | os.PathLike | None = None,
+    fmt: StoreFormat | str = StoreFormat.zarr,
+    batch_size: int = 256,
+    device: str = "auto",
+    precision: EmbedPrecision | str = EmbedPrecision.fp16,
+    workers: int = 4,
+    data_dir: str | os.PathLike | None = None,
+    weights: str | os.PathLike | None = None,
+    feature: FeatureKind | str = FeatureKind.cls,
+    dtype: StoreDtype | str = StoreDtype.float16,
+    overwrite: bool = False,
+    chunk_rows: int | None = None,
+    backbone: Backbone | None = None,
+    reporter: Reporter = SILENT,
+) -> list[Path]:
     """Embed every requested split of ``dataset`` with ``model`` into stores; return their paths.
 
     ``split=None`` embeds every split the dataset has. A complete store is refused unless
@@ -361,8 +451,10 @@ def embed(model: str, dataset: str, split: str | None = None, root: str | os.Pat
         raise HumeError("--batch-size and --chunk-rows must be ≥ 1 and --workers ≥ 0")
     ranks = dist_.ranks_from_env()
     if ranks.distributed and fmt != StoreFormat.zarr:
-        raise HumeError(f"{fmt} stores allow one writer only: run one process, or use --format zarr "
-                        "for several processes")
+        raise HumeError(
+            f"{fmt} stores allow one writer only: run one process, or use --format zarr "
+            "for several processes"
+        )
     splits = requested_splits(dataset, split)
     root_path = resolve_root(root)
     data_path = Path(data_dir) if data_dir else root_path / "data"
@@ -372,6 +464,7 @@ def embed(model: str, dataset: str, split: str | None = None, root: str | os.Pat
         reporter = SILENT  # one bar per job: rank 0's
     joined = dist_.start(ranks, dev.type)
     try:
+
         def load(split_name: str) -> Any:  # rank 0 first: it may download
             return dist_.main_first(ranks, lambda: get_dataset(dataset, split_name, data_path))
 
@@ -379,8 +472,12 @@ def embed(model: str, dataset: str, split: str | None = None, root: str | os.Pat
         splits[0] = first.split  # an alias such as ImageNet's val is stored as test
         # classical views work at the dataset's native image side (8 px for digits)
         if backbone is None:
-            backbone = create_backbone(model, weights=weights, feature=feature,
-                                       image_size=(first.info or {}).get("image_size"))
+            backbone = create_backbone(
+                model,
+                weights=weights,
+                feature=feature,
+                image_size=(first.info or {}).get("image_size"),
+            )
         paths = [store_path(root_path, store_dataset, s, backbone.name, fmt) for s in splits]
         complete = dist_.on_main(ranks, lambda: [_is_complete(p) for p in paths])
         if all(complete) and not overwrite:
@@ -398,21 +495,44 @@ def embed(model: str, dataset: str, split: str | None = None, root: str | os.Pat
                 continue
             data = first if split_name == splits[0] else load(split_name)
             n_rows = len(data.dataset)
-            attrs = _store_attrs(backbone, data, dataset, store_dataset, split_name,
-                                 run_precision, batch_size, dev, ranks)
+            attrs = _store_attrs(
+                backbone,
+                data,
+                dataset,
+                store_dataset,
+                split_name,
+                run_precision,
+                batch_size,
+                dev,
+                ranks,
+            )
             lock = StoreLock(path)
 
-            def prepare() -> Target:
+            def prepare(
+                lock: StoreLock = lock,
+                path: Path = path,
+                data: Any = data,
+                n_rows: int = n_rows,
+                attrs: dict[str, Any] = attrs,
+            ) -> Target:
                 lock.acquire()
-                return prepare_store(path, n_rows, backbone.dim, dtype=dtype,
-                                     chunk_rows=chunk_rows, batch_size=batch_size, attrs=attrs,
-                                     labels_fn=lambda: _labels_of(data, n_rows),
-                                     overwrite=overwrite)
+                return prepare_store(
+                    path,
+                    n_rows,
+                    backbone.dim,
+                    dtype=dtype,
+                    chunk_rows=chunk_rows,
+                    batch_size=batch_size,
+                    attrs=attrs,
+                    labels_fn=lambda: _labels_of(data, n_rows),
+                    overwrite=overwrite,
+                )
 
             try:
                 target = dist_.on_main(ranks, prepare)
-                _run_target(target, data, backbone, dev, run_precision, batch_size, workers,
-                            ranks, reporter)
+                _run_target(
+                    target, data, backbone, dev, run_precision, batch_size, workers, ranks, reporter
+                )
             finally:
                 lock.release()  # held on rank 0 only
             done.append(path)
@@ -421,29 +541,49 @@ def embed(model: str, dataset: str, split: str | None = None, root: str | os.Pat
         dist_.stop(joined)
 
 
-def _run_target(target: Target, data: Any, backbone: Backbone, device: Any,
-                precision: EmbedPrecision, batch_size: int, workers: int, ranks: Ranks,
-                reporter: Reporter) -> None:
+def _run_target(
+    target: Target,
+    data: Any,
+    backbone: Backbone,
+    device: Any,
+    precision: EmbedPrecision,
+    batch_size: int,
+    workers: int,
+    ranks: Ranks,
+    reporter: Reporter,
+) -> None:
     """Fill the missing chunks of one store (this rank's share), then mark it complete."""
     mine = ranks.share(target.missing)
     if ranks.is_main and target.resumed:
-        logger.info("resume %s: %d of %d chunks left", target.path, len(target.missing),
-                    target.n_chunks)
+        logger.info(
+            "resume %s: %d of %d chunks left", target.path, len(target.missing), target.n_chunks
+        )
     store = open_store(target.path, mode="r+", allow_incomplete=True)
     try:
-        n_rows = sum(min((c + 1) * store.chunk_rows, store.n_rows) - c * store.chunk_rows
-                     for c in mine)
+        n_rows = sum(
+            min((c + 1) * store.chunk_rows, store.n_rows) - c * store.chunk_rows for c in mine
+        )
         who = f" [rank {ranks.rank}/{ranks.world_size}]" if ranks.distributed else ""
         started = time.perf_counter()
         with reporter.task(f"{target.split}{who}", total=n_rows, unit="img") as task:
-            compute_chunks(store, mine, Transformed(data.dataset, backbone.transform), backbone,
-                           device, precision, batch_size, workers, on_rows=task.advance)
+            compute_chunks(
+                store,
+                mine,
+                Transformed(data.dataset, backbone.transform),
+                backbone,
+                device,
+                precision,
+                batch_size,
+                workers,
+                on_rows=task.advance,
+            )
         seconds = time.perf_counter() - started
     finally:
         store.close()
     if ranks.distributed:
-        logger.info("rank %d/%d: wrote %d chunks (%d rows)", ranks.rank, ranks.world_size,
-                    len(mine), n_rows)
+        logger.info(
+            "rank %d/%d: wrote %d chunks (%d rows)", ranks.rank, ranks.world_size, len(mine), n_rows
+        )
     dist_.barrier(ranks)
     if ranks.is_main:
         with open_store(target.path, mode="r+", allow_incomplete=True) as store:

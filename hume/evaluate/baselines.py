@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -40,8 +41,8 @@ def _assign(x, c):
     labels = torch.empty(x.shape[0], dtype=torch.long, device=x.device)
     dist = torch.empty(x.shape[0], dtype=x.dtype, device=x.device)
     for s in range(0, x.shape[0], step):
-        d = _sq_dists(x[s:s + step], c, c_sq)
-        dist[s:s + step], labels[s:s + step] = d.min(dim=1)
+        d = _sq_dists(x[s : s + step], c, c_sq)
+        dist[s : s + step], labels[s : s + step] = d.min(dim=1)
     return labels, dist
 
 
@@ -76,7 +77,7 @@ def _lloyd(x, c, max_iter: int, tol: float):
         empty = torch.nonzero(counts == 0).flatten()
         if empty.numel():  # an empty cluster restarts at the points worst served so far
             far = torch.topk(dist, min(empty.numel(), x.shape[0])).indices
-            c_new[empty[:far.numel()]] = x[far]
+            c_new[empty[: far.numel()]] = x[far]
         shift = ((c_new - c) ** 2).sum()
         c = c_new
         if labels is not None and torch.equal(new_labels, labels) and shift <= tol:
@@ -108,7 +109,7 @@ class KMeans:
             t = t.to(self.device)
         return t.to(torch.float32)
 
-    def fit(self, x) -> "KMeans":
+    def fit(self, x) -> KMeans:
         torch = _torch()
         x = self._as_tensor(x)
         if x.ndim != 2 or x.shape[0] < 1:
@@ -117,7 +118,7 @@ class KMeans:
             raise HumeError(f"k-means needs 1 ≤ K ≤ N, got K={self.n_clusters} with N={x.shape[0]}")
         # tol is relative to the data's scale, as the inertia is
         tol = self.tol * float(x.var(dim=0).sum()) if x.shape[0] > 1 else 0.0
-        best = None
+        best: tuple[Any, Any, float] | None = None
         for r in range(self.n_init):
             gen = torch.Generator(device=x.device)
             gen.manual_seed(self.seed * 1000 + r)
@@ -125,6 +126,7 @@ class KMeans:
             c, labels, inertia = _lloyd(x, c0, self.max_iter, tol)
             if best is None or inertia < best[2]:
                 best = (c, labels, inertia)
+        assert best is not None  # n_init ≥ 1
         self.cluster_centers_, labels, self.inertia_ = best
         self.labels_ = labels.cpu().numpy()
         return self
@@ -151,8 +153,15 @@ def subsample(n: int, max_rows: int | None, seed: int) -> np.ndarray | None:
     return np.sort(np.random.default_rng(seed).choice(n, size=max_rows, replace=False))
 
 
-def kmeans_labels(x_fit, x_eval, k: int, n_init: int = 5, seed: int = 0,
-                  max_fit_rows: int | None = 100_000, device: str | None = None) -> np.ndarray:
+def kmeans_labels(
+    x_fit,
+    x_eval,
+    k: int,
+    n_init: int = 5,
+    seed: int = 0,
+    max_fit_rows: int | None = 100_000,
+    device: str | None = None,
+) -> np.ndarray:
     """Fit k-means on ``x_fit`` (at most ``max_fit_rows`` seeded rows), label ``x_eval`` (M,)."""
     torch = _torch()
     x_fit = torch.as_tensor(x_fit)
@@ -186,9 +195,15 @@ def _to_numpy(x) -> np.ndarray:
     return np.asarray(x, dtype=np.float32)
 
 
-def linear_probe(x_train, y_train: np.ndarray, x_test=None, n_folds: int = 5,
-                 max_iter: int = 200, max_rows: int | None = 50_000,
-                 seed: int = 0) -> ProbeResult:
+def linear_probe(
+    x_train,
+    y_train: np.ndarray,
+    x_test=None,
+    n_folds: int = 5,
+    max_iter: int = 200,
+    max_rows: int | None = 50_000,
+    seed: int = 0,
+) -> ProbeResult:
     """Supervised linear probe: logistic regression on standardised features with true labels.
 
     With ``x_test``: trained on (a seeded subsample of at most ``max_rows`` of) the train rows,
@@ -210,8 +225,9 @@ def linear_probe(x_train, y_train: np.ndarray, x_test=None, n_folds: int = 5,
         if x_test is not None:
             model = _probe_model(max_iter, seed).fit(xs, ys)
             x_test = _to_numpy(x_test)
-            return ProbeResult(model.predict(x_test).astype(np.int64), np.arange(len(x_test)),
-                               "train -> test")
+            return ProbeResult(
+                model.predict(x_test).astype(np.int64), np.arange(len(x_test)), "train -> test"
+            )
         smallest = np.bincount(ys)[np.bincount(ys) > 0].min()
         folds = int(min(n_folds, smallest))
         if folds >= 2:

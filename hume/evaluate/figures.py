@@ -6,8 +6,8 @@ Each function takes plain arrays and a path, draws one figure, writes it, and re
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -42,8 +42,13 @@ def _column_label(i: int, kt: int, clusters: Sequence[int], names: list[str]) ->
     return f"{names[i]} (#{clusters[i]})" if clusters[i] >= 0 else f"{names[i]} (none)"
 
 
-def confusion_figure(matrix: np.ndarray, clusters: Sequence[int], path: str | os.PathLike,
-                     class_names: Sequence[str] | None = None, title: str = "") -> Path:
+def confusion_figure(
+    matrix: np.ndarray,
+    clusters: Sequence[int],
+    path: str | os.PathLike,
+    class_names: Sequence[str] | None = None,
+    title: str = "",
+) -> Path:
     """Row-normalised confusion matrix (true class × found cluster, matched on the diagonal).
 
     ``matrix`` (n_classes, n_columns) and ``clusters`` as :class:`~hume.evaluate.metrics.
@@ -67,31 +72,57 @@ def confusion_figure(matrix: np.ndarray, clusters: Sequence[int], path: str | os
             for i in range(kt):
                 for j in range(kc):
                     if m[i, j]:
-                        ax.text(j, i, f"{int(m[i, j])}", ha="center", va="center", fontsize=7,
-                                color="white" if frac[i, j] > 0.5 else "black")
+                        ax.text(
+                            j,
+                            i,
+                            f"{int(m[i, j])}",
+                            ha="center",
+                            va="center",
+                            fontsize=7,
+                            color="white" if frac[i, j] > 0.5 else "black",
+                        )
     ax.set_xlabel("found cluster (matched to a class by Hungarian matching)")
     ax.set_ylabel("true class")
     ax.set_title(title or "confusion matrix of the ensemble labeling")
     return _save(fig, path)
 
 
-def score_vs_accuracy_figure(scores: Sequence[float], accs: Sequence[float],
-                             path: str | os.PathLike, spearman: float | None,
-                             selected: int | None = None, ensemble_acc: float | None = None,
-                             score_name: str = "label-free score") -> Path:
+def score_vs_accuracy_figure(
+    scores: Sequence[float] | np.ndarray,
+    accs: Sequence[float] | np.ndarray,
+    path: str | os.PathLike,
+    spearman: float | None,
+    selected: int | None = None,
+    ensemble_acc: float | None = None,
+    score_name: str = "label-free score",
+) -> Path:
     """Per-seed label-free score (x) against true ACC (y), Spearman ρ printed in the figure."""
     x, y = np.asarray(scores, float), np.asarray(accs, float)
     fig = _figure(6, 4.5)
     ax = fig.add_subplot()
     ax.scatter(x, y * 100, s=28, alpha=0.8, label="seeds")
     if selected is not None:
-        ax.scatter([x[selected]], [y[selected] * 100], s=110, facecolors="none",
-                   edgecolors="red", linewidths=2, label="selected (highest score)")
+        ax.scatter(
+            [x[selected]],
+            [y[selected] * 100],
+            s=110,
+            facecolors="none",
+            edgecolors="red",
+            linewidths=2,
+            label="selected (highest score)",
+        )
     if ensemble_acc is not None:
         ax.axhline(ensemble_acc * 100, color="green", ls="--", lw=1, label="ensemble")
     rho = "n/a (too few seeds or constant values)" if spearman is None else f"{spearman:.3f}"
-    ax.text(0.02, 0.97, f"Spearman ρ = {rho}\nn = {len(x)} seeds", transform=ax.transAxes,
-            va="top", fontsize=10, bbox=dict(boxstyle="round", fc="white", alpha=0.8))
+    ax.text(
+        0.02,
+        0.97,
+        f"Spearman ρ = {rho}\nn = {len(x)} seeds",
+        transform=ax.transAxes,
+        va="top",
+        fontsize=10,
+        bbox=dict(boxstyle="round", fc="white", alpha=0.8),
+    )
     ax.set_xlabel(score_name + " (no labels used)")
     ax.set_ylabel("true ACC (%)")
     ax.set_title("label-free score vs. true accuracy per seed")
@@ -99,29 +130,32 @@ def score_vs_accuracy_figure(scores: Sequence[float], accs: Sequence[float],
     return _save(fig, path)
 
 
-def class_sizes_figure(found: Sequence[int], path: str | os.PathLike,
-                       true: Sequence[int] | None = None,
-                       class_names: Sequence[str] | None = None) -> Path:
+def class_sizes_figure(
+    found: Sequence[int],
+    path: str | os.PathLike,
+    true: Sequence[int] | None = None,
+    class_names: Sequence[str] | None = None,
+) -> Path:
     """Size of each found class next to the true class sizes (when ground truth exists).
 
     With ``true`` (n_classes,), ``found[i]`` is the size of the cluster matched to class i (0 if
     none) and entries past n_classes are unmatched clusters; without it, found sizes are drawn
     largest first.
     """
-    found = np.asarray(found, dtype=np.int64)
-    k = len(found) if true is None else max(len(found), len(true))
+    sizes = np.asarray(found, dtype=np.int64)
+    k = len(sizes) if true is None else max(len(sizes), len(true))
     fig = _figure(float(np.clip(0.3 * k + 3, 6, 16)), 4.5)
     ax = fig.add_subplot()
     pos = np.arange(k)
     if true is None:
-        ax.bar(pos, np.sort(found)[::-1], color="tab:blue", label="found classes")
+        ax.bar(pos, np.sort(sizes)[::-1], color="tab:blue", label="found classes")
         ax.set_xlabel("found class (largest first)")
         ax.set_title("sizes of the found classes (no ground truth)")
     else:
         t = np.zeros(k, np.int64)
-        t[:len(true)] = true
+        t[: len(true)] = true
         f = np.zeros(k, np.int64)
-        f[:len(found)] = found
+        f[: len(sizes)] = sizes
         ax.bar(pos - 0.2, t, width=0.4, color="tab:gray", label="true class")
         ax.bar(pos + 0.2, f, width=0.4, color="tab:blue", label="found class matched to it")
         if k <= _MAX_TICKS:

@@ -77,16 +77,19 @@ class RunInputs:
         expected = self.config["stores"].get(f"{self.views[0]}/{split}", {}).get("n_rows")
         with open_store(path) as st:
             if expected is not None and st.n_rows != expected:
-                raise HumeError(f"store {path} has {st.n_rows} rows but the run's φ1 store of "
-                                f"split {split!r} has {expected}: they are not the same samples")
+                raise HumeError(
+                    f"store {path} has {st.n_rows} rows but the run's φ1 store of "
+                    f"split {split!r} has {expected}: they are not the same samples"
+                )
         return path
 
     def n_rows(self, splits: list[str]) -> int:
         """Rows of ``splits`` together (as the run recorded them for φ1)."""
         return sum(int(self.config["stores"][f"{self.views[0]}/{s}"]["n_rows"]) for s in splits)
 
-    def features(self, view: str, splits: list[str], device: str = "cpu",
-                 rows: np.ndarray | None = None):
+    def features(
+        self, view: str, splits: list[str], device: str = "cpu", rows: np.ndarray | None = None
+    ):
         """Features of ``view`` over ``splits`` concatenated, an (N, D) float32 tensor.
 
         ``rows`` (sorted indices into the concatenation) keeps only those rows; they are picked
@@ -113,14 +116,18 @@ class RunInputs:
 
 def _load_npz(path: Path, keys: list[str]) -> dict[str, np.ndarray]:
     if not path.is_file():
-        raise HumeError(f"the run has no {path.name} at {path.parent}: run `hume search` to "
-                        "finish it (`--resume` continues an interrupted run)")
+        raise HumeError(
+            f"the run has no {path.name} at {path.parent}: run `hume search` to "
+            "finish it (`--resume` continues an interrupted run)"
+        )
     try:
         with np.load(path, allow_pickle=False) as data:
             missing = [k for k in keys if k not in data.files]
             if missing:
-                raise HumeError(f"{path} lacks the arrays {', '.join(missing)}: the run was "
-                                "written by an incompatible version; run `hume search` again")
+                raise HumeError(
+                    f"{path} lacks the arrays {', '.join(missing)}: the run was "
+                    "written by an incompatible version; run `hume search` again"
+                )
             return {k: np.asarray(data[k]) for k in data.files}
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
         raise HumeError(f"{path} is corrupt ({exc}); run `hume search` again") from None
@@ -146,7 +153,9 @@ def check_stores(config: dict[str, Any], root: Path) -> dict[str, Path]:
         path = _store_path(root, config["dataset"], key, entry)
         with open_store(path) as st:
             n_rows, store_id = st.n_rows, st.attrs.get("store_id")
-        if n_rows != entry.get("n_rows") or (entry.get("store_id") and store_id != entry["store_id"]):
+        if n_rows != entry.get("n_rows") or (
+            entry.get("store_id") and store_id != entry["store_id"]
+        ):
             raise HumeError(
                 f"store {key} at {path} changed since the search (now {n_rows} rows, id "
                 f"{store_id}; the run used {entry.get('n_rows')} rows, id {entry.get('store_id')}): "
@@ -168,8 +177,10 @@ def read_split_labels(inputs: RunInputs, split: str) -> np.ndarray:
         if not (y >= 0).any():
             continue
         if found is not None and not np.array_equal(found[1], y):
-            raise HumeError(f"the stores of split {split!r} disagree on the labels ({found[0]} vs "
-                            f"{path}): re-import one of them with the right labels")
+            raise HumeError(
+                f"the stores of split {split!r} disagree on the labels ({found[0]} vs "
+                f"{path}): re-import one of them with the right labels"
+            )
         found = (path, y)
     if found is None:
         key = next((k for k in inputs.store_paths if k.endswith(f"/{split}")), None)
@@ -200,8 +211,10 @@ def load_inputs(run_dir: str | os.PathLike, root: str | os.PathLike | None = Non
         if key not in config:
             raise HumeError(f"{run_dir / 'config.json'} lacks {key!r}: run `hume search` again")
     if config.get("status", "complete") != "complete":
-        raise HumeError(f"run {run_dir.name} has not finished (status {config.get('status')!r}): "
-                        f"continue it with `hume search --resume --run {run_dir.name}`")
+        raise HumeError(
+            f"run {run_dir.name} has not finished (status {config.get('status')!r}): "
+            f"continue it with `hume search --resume --run {run_dir.name}`"
+        )
     root = resolve_root(root)
     store_paths = check_stores(config, root)
     seeds = _load_npz(run_dir / SEEDS_FILE, ["labels", "scores"])
@@ -216,22 +229,28 @@ def load_inputs(run_dir: str | os.PathLike, root: str | os.PathLike | None = Non
 
     def check_len(arr: np.ndarray, expected: int, what: str) -> None:
         if arr.shape[-1] != expected:
-            raise HumeError(f"{what} has {arr.shape[-1]} rows but the stores have {expected}: "
-                            "the run is inconsistent; run `hume search` again")
+            raise HumeError(
+                f"{what} has {arr.shape[-1]} rows but the stores have {expected}: "
+                "the run is inconsistent; run `hume search` again"
+            )
 
     check_len(seeds["labels"], n_rows(search_splits), "seeds.npz labels")
     check_len(ens["labels"], n_rows(search_splits), "ensemble.npz labels")
     inductive = config["setting"] == "inductive"
-    if inductive and predict_splits and all(f"{s}_labels" in ens and f"{s}_labels" in seeds
-                                            for s in predict_splits):
+    if (
+        inductive
+        and predict_splits
+        and all(f"{s}_labels" in ens and f"{s}_labels" in seeds for s in predict_splits)
+    ):
         eval_splits = predict_splits
         ensemble = np.concatenate([ens[f"{s}_labels"] for s in predict_splits])
         seed_labels = np.concatenate([seeds[f"{s}_labels"] for s in predict_splits], axis=1)
         check_len(ensemble, n_rows(predict_splits), "ensemble labels of the predict splits")
     else:
         if inductive:
-            notes.append("inductive run without predicted held-out splits: scored on the "
-                         "searched rows")
+            notes.append(
+                "inductive run without predicted held-out splits: scored on the searched rows"
+            )
         eval_splits = search_splits
         ensemble, seed_labels = ens["labels"], seeds["labels"]
     if seed_labels.ndim != 2:
@@ -241,8 +260,22 @@ def load_inputs(run_dir: str | os.PathLike, root: str | os.PathLike | None = Non
     ref = ens.get("reference_seed")
     reference = int(ref) if ref is not None else int(np.nanargmax(scores))
     n_classes, names = _class_info(store_paths)
-    inputs = RunInputs(run_dir, config, root, eval_splits, search_splits, np.empty(0, np.int64),
-                       ensemble.astype(np.int64), seed_labels.astype(np.int64), scores, objectives,
-                       reference, store_paths, n_classes, names, notes)
+    inputs = RunInputs(
+        run_dir,
+        config,
+        root,
+        eval_splits,
+        search_splits,
+        np.empty(0, np.int64),
+        ensemble.astype(np.int64),
+        seed_labels.astype(np.int64),
+        scores,
+        objectives,
+        reference,
+        store_paths,
+        n_classes,
+        names,
+        notes,
+    )
     inputs.y_true = inputs.labels_of(eval_splits)
     return inputs

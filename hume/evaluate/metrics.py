@@ -9,6 +9,7 @@ computed from one contingency table, so they cost O(N + K_true·K_pred) and scal
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -32,8 +33,12 @@ def check_labelings(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray,
     return y_true.astype(np.int64), y_pred.astype(np.int64)
 
 
-def contingency(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int | None = None,
-                n_clusters: int | None = None) -> np.ndarray:
+def contingency(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    n_classes: int | None = None,
+    n_clusters: int | None = None,
+) -> np.ndarray:
     """Counts (n_classes, n_clusters): entry [c, j] = samples of class c put in cluster j.
 
     Sizes default to ``max + 1`` of each labeling, so empty classes/clusters are zero rows/cols.
@@ -122,8 +127,9 @@ class MatchedConfusion:
     clusters: list[int]
 
 
-def matched_confusion(y_true: np.ndarray, y_pred: np.ndarray,
-                      n_classes: int | None = None) -> MatchedConfusion:
+def matched_confusion(
+    y_true: np.ndarray, y_pred: np.ndarray, n_classes: int | None = None
+) -> MatchedConfusion:
     """Confusion matrix with clusters reordered so the diagonal holds the matched pairs."""
     table = contingency(y_true, y_pred, n_classes=n_classes)
     kt = table.shape[0]
@@ -146,14 +152,15 @@ def per_class_accuracy(confusion: MatchedConfusion) -> np.ndarray:
         return np.where(support > 0, hits / np.where(support > 0, support, 1), np.nan)
 
 
-def score_labeling(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int | None = None,
-                   detail: bool = True) -> dict:
+def score_labeling(
+    y_true: np.ndarray, y_pred: np.ndarray, n_classes: int | None = None, detail: bool = True
+) -> dict:
     """Every metric of one labeling, JSON-ready (fractions in [0, 1]).
 
     ``detail`` adds per-class accuracy, the matched confusion matrix and its cluster ids.
     """
     y_true, y_pred = check_labelings(y_true, y_pred)
-    out = {
+    out: dict[str, Any] = {
         "acc": cluster_accuracy(y_true, y_pred),
         "ari": adjusted_rand_index(y_true, y_pred),
         "nmi": normalized_mutual_info(y_true, y_pred),

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -66,8 +66,12 @@ def spearman(scores: np.ndarray, accs: np.ndarray) -> dict[str, Any]:
 def _seed_table(inp: RunInputs, known: np.ndarray) -> list[dict[str, Any]]:
     rows = []
     for i, labels in enumerate(inp.seed_labels):
-        row = {"seed": i, "score": _finite(inp.scores[i]), "objective": _finite(inp.objectives[i]),
-               "n_clusters": int(np.unique(labels).size)}
+        row = {
+            "seed": i,
+            "score": _finite(inp.scores[i]),
+            "objective": _finite(inp.objectives[i]),
+            "n_clusters": int(np.unique(labels).size),
+        }
         if known.any():
             m = score_labeling(inp.y_true[known], labels[known], detail=False)
             row.update(acc=m["acc"], ari=m["ari"], nmi=m["nmi"])
@@ -80,9 +84,15 @@ def _scored(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
     return {k: m[k] for k in ("acc", "ari", "nmi", "n_clusters", "n_samples")}
 
 
-def run_baselines(inp: RunInputs, device: str, n_init: int = 5, seed: int = 0,
-                  max_fit_rows: int | None = 100_000, max_probe_rows: int | None = 50_000,
-                  reporter: Reporter = SILENT) -> dict[str, Any]:
+def run_baselines(
+    inp: RunInputs,
+    device: str,
+    n_init: int = 5,
+    seed: int = 0,
+    max_fit_rows: int | None = 100_000,
+    max_probe_rows: int | None = 50_000,
+    reporter: Reporter = SILENT,
+) -> dict[str, Any]:
     """k-means per view and on the normalised concatenation; the supervised probe per view.
 
     k-means is fitted on the searched rows and labels the evaluated rows; the probe trains on
@@ -99,11 +109,21 @@ def run_baselines(inp: RunInputs, device: str, n_init: int = 5, seed: int = 0,
     y_fit = inp.y_true if inp.same_rows else inp.labels_of(inp.fit_splits)
     if fit_rows is not None:
         y_fit = y_fit[fit_rows]
-    out: dict[str, Any] = {"kmeans": {}, "linear_probe": {}, "settings": {
-        "device": device, "k": k, "kmeans_restarts": n_init, "seed": seed,
-        "kmeans_max_fit_rows": max_fit_rows, "probe_max_rows": max_probe_rows,
-        "kmeans_fit_on": "+".join(inp.fit_splits), "evaluated_on": "+".join(inp.eval_splits),
-        "fit_rows_read": None if fit_rows is None else int(len(fit_rows))}}
+    out: dict[str, Any] = {
+        "kmeans": {},
+        "linear_probe": {},
+        "settings": {
+            "device": device,
+            "k": k,
+            "kmeans_restarts": n_init,
+            "seed": seed,
+            "kmeans_max_fit_rows": max_fit_rows,
+            "probe_max_rows": max_probe_rows,
+            "kmeans_fit_on": "+".join(inp.fit_splits),
+            "evaluated_on": "+".join(inp.eval_splits),
+            "fit_rows_read": None if fit_rows is None else int(len(fit_rows)),
+        },
+    }
     fit, ev = {}, {}
     for view in list(views):
         try:
@@ -116,6 +136,7 @@ def run_baselines(inp: RunInputs, device: str, n_init: int = 5, seed: int = 0,
     roles = {v: "phi1" if v == inp.views[0] else "phi2" for v in views}
     n_tasks = 2 * len(views) + (1 if len(views) > 1 else 0)
     with reporter.task("baselines", total=n_tasks) as task:
+
         def attempt(key: str, name: str, compute) -> None:
             """Run one baseline; a baseline that cannot run on this data is skipped, with why."""
             try:
@@ -125,8 +146,9 @@ def run_baselines(inp: RunInputs, device: str, n_init: int = 5, seed: int = 0,
             task.advance(1, done=f"{key} on {name}")
 
         def kmeans_on(xf, xe, role: str) -> dict[str, Any]:
-            pred = kmeans_labels(xf, xe, k, n_init=n_init, seed=seed, max_fit_rows=max_fit_rows,
-                                 device=device)
+            pred = kmeans_labels(
+                xf, xe, k, n_init=n_init, seed=seed, max_fit_rows=max_fit_rows, device=device
+            )
             return {"role": role, **_scored(y_eval[known], pred[known])}
 
         def probe_on(view: str) -> dict[str, Any]:
@@ -144,15 +166,18 @@ def run_baselines(inp: RunInputs, device: str, n_init: int = 5, seed: int = 0,
             return {"role": roles[view], "protocol": res.protocol, **_scored(truth, res.y_pred)}
 
         for view in views:
-            attempt("kmeans", view, lambda: kmeans_on(fit[view], ev[view], roles[view]))
+            attempt("kmeans", view, lambda v=view: kmeans_on(fit[v], ev[v], roles[v]))
         if len(views) > 1:
             zf = concat_normalised([fit[v] for v in views])
             ze = zf if inp.same_rows else concat_normalised([ev[v] for v in views])
-            attempt("kmeans", "concat(" + ",".join(views) + ")",
-                    lambda: kmeans_on(zf, ze, "all views, L2-normalised"))
+            attempt(
+                "kmeans",
+                "concat(" + ",".join(views) + ")",
+                lambda: kmeans_on(zf, ze, "all views, L2-normalised"),
+            )
             del zf, ze
         for view in views:
-            attempt("linear_probe", view, lambda: probe_on(view))
+            attempt("linear_probe", view, lambda v=view: probe_on(v))
     return out
 
 
@@ -160,29 +185,55 @@ def _confusion_and_sizes(inp: RunInputs, ens_metrics: dict, fig_dir: Path) -> li
     written = []
     conf = np.asarray(ens_metrics["confusion"])
     clusters = ens_metrics["confusion_clusters"]
-    written.append(figures.confusion_figure(
-        conf, clusters, fig_dir / "confusion.png", inp.class_names,
-        title=f"ensemble labeling, {'+'.join(inp.eval_splits)} ({inp.config['dataset']})"))
-    written.append(figures.class_sizes_figure(conf.sum(axis=0), fig_dir / "class_sizes.png",
-                                              true=conf.sum(axis=1), class_names=inp.class_names))
+    written.append(
+        figures.confusion_figure(
+            conf,
+            clusters,
+            fig_dir / "confusion.png",
+            inp.class_names,
+            title=f"ensemble labeling, {'+'.join(inp.eval_splits)} ({inp.config['dataset']})",
+        )
+    )
+    written.append(
+        figures.class_sizes_figure(
+            conf.sum(axis=0),
+            fig_dir / "class_sizes.png",
+            true=conf.sum(axis=1),
+            class_names=inp.class_names,
+        )
+    )
     return written
 
 
-def build_report(inp: RunInputs, device: str, baselines: bool = True, n_init: int = 5,
-                 reporter: Reporter = SILENT) -> dict[str, Any]:
+def build_report(
+    inp: RunInputs,
+    device: str,
+    baselines: bool = True,
+    n_init: int = 5,
+    reporter: Reporter = SILENT,
+) -> dict[str, Any]:
     """Every number of the report (JSON-ready) and the figures, written under ``figures/``."""
     cfg = inp.config
     fig_dir = inp.run_dir / FIGURES
     known = inp.y_true >= 0
     report: dict[str, Any] = {
-        "run": inp.run_dir.name, "dataset": cfg["dataset"], "method": cfg.get("method"),
-        "setting": cfg["setting"], "views": inp.views, "phi1": inp.views[0],
-        "phi2": inp.views[1:], "k": cfg.get("k"), "n_seeds": int(len(inp.scores)),
-        "evaluated_on": {"splits": inp.eval_splits, "n_rows": int(len(inp.y_true)),
-                         "n_labelled": int(known.sum())},
+        "run": inp.run_dir.name,
+        "dataset": cfg["dataset"],
+        "method": cfg.get("method"),
+        "setting": cfg["setting"],
+        "views": inp.views,
+        "phi1": inp.views[0],
+        "phi2": inp.views[1:],
+        "k": cfg.get("k"),
+        "n_seeds": int(len(inp.scores)),
+        "evaluated_on": {
+            "splits": inp.eval_splits,
+            "n_rows": int(len(inp.y_true)),
+            "n_labelled": int(known.sum()),
+        },
         "ground_truth": inp.has_ground_truth,
         "reference_seed": inp.reference_seed,
-        "created": datetime.now(timezone.utc).isoformat(),
+        "created": datetime.now(UTC).isoformat(),
         "notes": list(inp.notes),
     }
     seeds = _seed_table(inp, known)
@@ -191,26 +242,41 @@ def build_report(inp: RunInputs, device: str, baselines: bool = True, n_init: in
     report["class_sizes"] = {"found": found_sizes}
     written: list[Path] = []
     if not inp.has_ground_truth:
-        report["notes"].append("no ground truth: the stores hold no labels (all −1), so only "
-                               "label-free scores and class sizes are reported")
-        report.update(metrics=None, selected_seed=None, best_seed=None, median_seed=None,
-                      spearman=None, baselines=None)
+        report["notes"].append(
+            "no ground truth: the stores hold no labels (all −1), so only "
+            "label-free scores and class sizes are reported"
+        )
+        report.update(
+            metrics=None,
+            selected_seed=None,
+            best_seed=None,
+            median_seed=None,
+            spearman=None,
+            baselines=None,
+        )
         written.append(figures.class_sizes_figure(found_sizes, fig_dir / "class_sizes.png"))
     else:
         if not known.all():
-            report["notes"].append(f"{int((~known).sum())} of {len(known)} evaluated rows have "
-                                   "no label (−1) and are left out of every metric")
+            report["notes"].append(
+                f"{int((~known).sum())} of {len(known)} evaluated rows have "
+                "no label (−1) and are left out of every metric"
+            )
         y_true = inp.y_true[known]
         n_classes = max(inp.n_classes or 0, int(y_true.max()) + 1)
         ens = score_labeling(y_true, inp.ensemble[known], n_classes=n_classes)
         report["metrics"] = ens
         accs = np.array([s["acc"] for s in seeds])
         order = np.argsort(accs, kind="stable")
-        picks = {"selected_seed": inp.reference_seed, "best_seed": int(order[-1]),
-                 "median_seed": int(order[(len(order) - 1) // 2])}
+        picks = {
+            "selected_seed": inp.reference_seed,
+            "best_seed": int(order[-1]),
+            "median_seed": int(order[(len(order) - 1) // 2]),
+        }
         for key, i in picks.items():
-            report[key] = {"seed": i, **score_labeling(y_true, inp.seed_labels[i][known],
-                                                       n_classes=n_classes)}
+            report[key] = {
+                "seed": i,
+                **score_labeling(y_true, inp.seed_labels[i][known], n_classes=n_classes),
+            }
         report["spearman"] = spearman(inp.scores, accs)
         report["class_sizes"]["true"] = np.bincount(y_true, minlength=n_classes).tolist()
         report["class_names"] = inp.class_names
@@ -227,11 +293,19 @@ def build_report(inp: RunInputs, device: str, baselines: bool = True, n_init: in
         if big:
             save_npz(inp.run_dir / CONFUSION_NPZ, big, compressed=True)
             report["extra_files"] = [CONFUSION_NPZ]
-        written.append(figures.score_vs_accuracy_figure(
-            inp.scores, accs, fig_dir / "score_vs_accuracy.png", report["spearman"]["rho"],
-            selected=inp.reference_seed, ensemble_acc=ens["acc"]))
-        report["baselines"] = (run_baselines(inp, device, n_init=n_init, reporter=reporter)
-                               if baselines else None)
+        written.append(
+            figures.score_vs_accuracy_figure(
+                inp.scores,
+                accs,
+                fig_dir / "score_vs_accuracy.png",
+                report["spearman"]["rho"],
+                selected=inp.reference_seed,
+                ensemble_acc=ens["acc"],
+            )
+        )
+        report["baselines"] = (
+            run_baselines(inp, device, n_init=n_init, reporter=reporter) if baselines else None
+        )
         for view, why in ((report["baselines"] or {}).get("skipped") or {}).items():
             report["notes"].append(f"baseline {view} skipped: {why}")
     report["paper"] = paper_numbers(cfg["dataset"])
@@ -248,10 +322,12 @@ def result_rows(report: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     if not report.get("metrics"):
         return []
     method = str(report.get("method") or "hume").upper()
-    rows = [(f"{method} ensemble", report["metrics"]),
-            (f"selected seed #{report['selected_seed']['seed']} (label-free)", report["selected_seed"]),
-            (f"best seed #{report['best_seed']['seed']} (oracle, uses labels)", report["best_seed"]),
-            (f"median seed #{report['median_seed']['seed']}", report["median_seed"])]
+    rows = [
+        (f"{method} ensemble", report["metrics"]),
+        (f"selected seed #{report['selected_seed']['seed']} (label-free)", report["selected_seed"]),
+        (f"best seed #{report['best_seed']['seed']} (oracle, uses labels)", report["best_seed"]),
+        (f"median seed #{report['median_seed']['seed']}", report["median_seed"]),
+    ]
     base = report.get("baselines") or {}
     for view, m in base.get("kmeans", {}).items():
         rows.append((f"k-means on {view}", m))
@@ -264,67 +340,107 @@ def markdown(report: dict[str, Any]) -> str:
     """report.md: compact tables, ×100 with one decimal."""
     views = report["views"]
     ev = report["evaluated_on"]
-    lines = [f"# Evaluation of run `{report['run']}`", "",
-             f"- dataset `{report['dataset']}`, method `{report['method']}`, setting "
-             f"`{report['setting']}`, K = {report['k']}, {report['n_seeds']} seeds",
-             f"- views: φ1 = `{views[0]}`, φ2 = {', '.join(f'`{v}`' for v in views[1:]) or '–'}",
-             f"- evaluated on {'+'.join(ev['splits'])}: {ev['n_rows']} rows, "
-             f"{ev['n_labelled']} with a label"]
+    lines = [
+        f"# Evaluation of run `{report['run']}`",
+        "",
+        f"- dataset `{report['dataset']}`, method `{report['method']}`, setting "
+        f"`{report['setting']}`, K = {report['k']}, {report['n_seeds']} seeds",
+        f"- views: φ1 = `{views[0]}`, φ2 = {', '.join(f'`{v}`' for v in views[1:]) or '–'}",
+        f"- evaluated on {'+'.join(ev['splits'])}: {ev['n_rows']} rows, "
+        f"{ev['n_labelled']} with a label",
+    ]
     lines += [f"- note: {n}" for n in report.get("notes", [])]
     if report.get("metrics"):
-        lines += ["", "## Measured results (×100)", "",
-                  "| method | ACC | ARI | NMI | clusters |", "|---|---|---|---|---|"]
+        lines += [
+            "",
+            "## Measured results (×100)",
+            "",
+            "| method | ACC | ARI | NMI | clusters |",
+            "|---|---|---|---|---|",
+        ]
         for label, m in result_rows(report):
-            lines.append(f"| {label} | {_pct(m['acc'])} | {_pct(m['ari'])} | {_pct(m['nmi'])} "
-                         f"| {m['n_clusters']} |")
+            lines.append(
+                f"| {label} | {_pct(m['acc'])} | {_pct(m['ari'])} | {_pct(m['nmi'])} "
+                f"| {m['n_clusters']} |"
+            )
         sp = report["spearman"]
         rho = "n/a" if sp["rho"] is None else f"{sp['rho']:.3f}"
-        lines += ["", "## Label-free score vs. true accuracy", "",
-                  f"Spearman ρ = {rho} over {sp['n_seeds']} seeds.", "",
-                  "| seed | label-free score | objective | ACC | ARI | NMI |",
-                  "|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            "## Label-free score vs. true accuracy",
+            "",
+            f"Spearman ρ = {rho} over {sp['n_seeds']} seeds.",
+            "",
+            "| seed | label-free score | objective | ACC | ARI | NMI |",
+            "|---|---|---|---|---|---|",
+        ]
         for s in report["seeds"]:
             score = "–" if s["score"] is None else f"{s['score']:.4f}"
             obj = "–" if s["objective"] is None else f"{s['objective']:.4f}"
-            lines.append(f"| {s['seed']} | {score} | {obj} | {_pct(s['acc'])} | {_pct(s['ari'])} "
-                         f"| {_pct(s['nmi'])} |")
+            lines.append(
+                f"| {s['seed']} | {score} | {obj} | {_pct(s['acc'])} | {_pct(s['ari'])} "
+                f"| {_pct(s['nmi'])} |"
+            )
         pc = report["metrics"]["per_class_acc"]
         if len(pc) <= 50:
             names = report.get("class_names") or [str(i) for i in range(len(pc))]
             true, found = report["class_sizes"]["true"], report["class_sizes"]["found_matched"]
             sel = report["selected_seed"]["per_class_acc"]
-            lines += ["", "## Per class (after matching; found size is the ensemble's)", "",
-                      "| class | true size | found size | ensemble acc | selected seed acc |",
-                      "|---|---|---|---|---|"]
+            lines += [
+                "",
+                "## Per class (after matching; found size is the ensemble's)",
+                "",
+                "| class | true size | found size | ensemble acc | selected seed acc |",
+                "|---|---|---|---|---|",
+            ]
             for i, acc in enumerate(pc):
                 name = names[i] if i < len(names) else str(i)
-                lines.append(f"| {name} | {true[i]} | {int(found[i])} | {_pct(acc)} "
-                             f"| {_pct(sel[i])} |")
+                lines.append(
+                    f"| {name} | {true[i]} | {int(found[i])} | {_pct(acc)} | {_pct(sel[i])} |"
+                )
     else:
-        lines += ["", "**No ground truth exists for these rows**: only label-free scores and "
-                  "class sizes are reported.", "", "| seed | label-free score | clusters |",
-                  "|---|---|---|"]
+        lines += [
+            "",
+            "**No ground truth exists for these rows**: only label-free scores and "
+            "class sizes are reported.",
+            "",
+            "| seed | label-free score | clusters |",
+            "|---|---|---|",
+        ]
         for s in report["seeds"]:
             score = "–" if s["score"] is None else f"{s['score']:.4f}"
             lines.append(f"| {s['seed']} | {score} | {s['n_clusters']} |")
         lines += ["", "Found class sizes: " + ", ".join(map(str, report["class_sizes"]["found"]))]
     paper = report.get("paper")
     if paper:
-        lines += ["", f"## Published numbers for {paper['dataset']} (the papers', NOT measured here)",
-                  "", f"Source: {paper['source']}. These used the authors' backbones, listed "
-                  "per row; compare with the measured table only where the backbones match.", "",
-                  "| method (paper) | setting | backbones | ACC | ARI |", "|---|---|---|---|---|"]
+        lines += [
+            "",
+            f"## Published numbers for {paper['dataset']} (the papers', NOT measured here)",
+            "",
+            f"Source: {paper['source']}. These used the authors' backbones, listed "
+            "per row; compare with the measured table only where the backbones match.",
+            "",
+            "| method (paper) | setting | backbones | ACC | ARI |",
+            "|---|---|---|---|---|",
+        ]
         for r in paper["rows"]:
-            lines.append(f"| {r['method']} | {r['setting']} | {r['backbones']} | {_pct(r['acc'])} "
-                         f"| {_pct(r['ari'])} |")
+            lines.append(
+                f"| {r['method']} | {r['setting']} | {r['backbones']} | {_pct(r['acc'])} "
+                f"| {_pct(r['ari'])} |"
+            )
     if report.get("figures"):
         lines += ["", "## Figures", ""] + [f"![{Path(f).stem}]({f})" for f in report["figures"]]
     return "\n".join(lines) + "\n"
 
 
-def evaluate_run(run_dir: str | os.PathLike, root: str | os.PathLike | None = None,
-                 device: str | None = None, baselines: bool = True, n_init: int = 5,
-                 reporter: Reporter = SILENT) -> tuple[dict[str, Any], list[Path]]:
+def evaluate_run(
+    run_dir: str | os.PathLike,
+    root: str | os.PathLike | None = None,
+    device: str | None = None,
+    baselines: bool = True,
+    n_init: int = 5,
+    reporter: Reporter = SILENT,
+) -> tuple[dict[str, Any], list[Path]]:
     """Evaluate one run; returns the report and the paths written (report files, figures)."""
     inp = load_inputs(run_dir, root)
     dev = evaluation_device(device, inp.config)

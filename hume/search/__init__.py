@@ -16,12 +16,29 @@ Python API: ``HUME(n_classes=10).fit([phi1, phi2])``, ``TURTLE``, ``get_method(n
 
 from typing import Any
 
-__all__ = ["HUME", "TURTLE", "HumeConfig", "TurtleConfig", "SearchOptions", "Method", "Preset",
-           "get_method", "list_methods"]
+__all__ = [
+    "HUME",
+    "TURTLE",
+    "HumeConfig",
+    "TurtleConfig",
+    "SearchOptions",
+    "Method",
+    "Preset",
+    "get_method",
+    "list_methods",
+]
 
-_HOMES = {"HUME": "hume.estimator", "TURTLE": "turtle.estimator", "HumeConfig": "hume.config",
-          "TurtleConfig": "turtle.config", "SearchOptions": "options", "Preset": "options",
-          "Method": "methods", "get_method": "methods", "list_methods": "methods"}
+_HOMES = {
+    "HUME": "hume.estimator",
+    "TURTLE": "turtle.estimator",
+    "HumeConfig": "hume.config",
+    "TurtleConfig": "turtle.config",
+    "SearchOptions": "options",
+    "Preset": "options",
+    "Method": "methods",
+    "get_method": "methods",
+    "list_methods": "methods",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, Optional
+from typing import Any
 
 import torch
 
@@ -22,8 +22,14 @@ class Adam:
     and dtype); ``step`` is restored from it, or from ``step`` when an older state lacks it.
     """
 
-    def __init__(self, params: Sequence[torch.Tensor], state: Optional[dict[str, Any]] = None,
-                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, step: int = 0):
+    def __init__(
+        self,
+        params: Sequence[torch.Tensor],
+        state: dict[str, Any] | None = None,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        step: int = 0,
+    ):
         self.params = list(params)
         self.betas, self.eps = betas, eps
         if state is not None:
@@ -40,8 +46,8 @@ class Adam:
         """One update of every parameter with its gradient in ``grads``."""
         self.step_count += 1
         b1, b2 = self.betas
-        c1 = 1 - b1 ** self.step_count
-        c2 = math.sqrt(1 - b2 ** self.step_count)
+        c1 = 1 - b1**self.step_count
+        c2 = math.sqrt(1 - b2**self.step_count)
         for p, g, m, v in zip(self.params, grads, self.m, self.v):
             m.mul_(b1).add_(g, alpha=1 - b1)
             v.mul_(b2).addcmul_(g, g, value=1 - b2)
@@ -49,8 +55,11 @@ class Adam:
 
     def state_dict(self) -> dict[str, Any]:
         """Host copies of the moments and the step count."""
-        return {"m": [t.cpu().clone() for t in self.m], "v": [t.cpu().clone() for t in self.v],
-                "step": self.step_count}
+        return {
+            "m": [t.cpu().clone() for t in self.m],
+            "v": [t.cpu().clone() for t in self.v],
+            "step": self.step_count,
+        }
 
 
 def _listed(x: Any) -> list[torch.Tensor]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Optional
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -35,9 +35,9 @@ THREADS_FROM_WORK = 1e8
 class GroupResult:
     """What the search of one group of B seeds returns."""
 
-    encoders: Any              # tensors (or lists/dicts of them) whose first axis is the seed
-    objectives: torch.Tensor   # (B,) mean outer loss over the last iterations
-    labels: torch.Tensor       # (B, N) the labeling of the searched rows
+    encoders: Any  # tensors (or lists/dicts of them) whose first axis is the seed
+    objectives: torch.Tensor  # (B,) mean outer loss over the last iterations
+    labels: torch.Tensor  # (B, N) the labeling of the searched rows
 
 
 class SeedSearch(ClusterMixin, BaseEstimator):
@@ -77,21 +77,28 @@ class SeedSearch(ClusterMixin, BaseEstimator):
         check_classes(k, n)
 
     # -- fitting ---------------------------------------------------------------------------
-    def check_inputs(self, views: Any, view_names: Optional[Sequence[str]] = None
-                     ) -> list[torch.Tensor]:
+    def check_inputs(
+        self, views: Any, view_names: Sequence[str] | None = None
+    ) -> list[torch.Tensor]:
         """The checks of :meth:`fit` without the search: the views (as tensors) it would use,
         or a HumeError naming the first problem (settings, K, rows, widths, NaN)."""
         cfg = self.resolved_config()
         if int(self.n_seeds) < 1:
             raise HumeError(f"n_seeds must be ≥ 1, got {self.n_seeds}")
         check_precision(self.precision)
-        return self._fit_views(check_views(views, view_names), view_names, int(self.n_classes),
-                               cfg)
+        return self._fit_views(check_views(views, view_names), view_names, int(self.n_classes), cfg)
 
-    def fit(self, views: Any, y: Any = None, *, view_names: Optional[Sequence[str]] = None,
-            resume_state: Optional[dict] = None,
-            checkpoint: Optional[Callable[[dict], None]] = None,
-            checkpoint_every_s: float = 60.0, progress: Optional[Progress] = None) -> "SeedSearch":
+    def fit(
+        self,
+        views: Any,
+        y: Any = None,
+        *,
+        view_names: Sequence[str] | None = None,
+        resume_state: dict | None = None,
+        checkpoint: Callable[[dict], None] | None = None,
+        checkpoint_every_s: float = 60.0,
+        progress: Progress | None = None,
+    ) -> SeedSearch:
         """Search ``n_seeds`` labelings of the rows of ``views`` and ensemble them.
 
         ``views``: one (N, d) array/tensor or a sequence of them, rows aligned (see the method
@@ -108,15 +115,24 @@ class SeedSearch(ClusterMixin, BaseEstimator):
         if threads is not None:
             torch.set_num_threads(threads)
         try:
-            self._fit(tensors, k, cfg, device, resume_state, checkpoint, checkpoint_every_s,
-                      progress)
+            self._fit(
+                tensors, k, cfg, device, resume_state, checkpoint, checkpoint_every_s, progress
+            )
         finally:
             torch.set_num_threads(before)
         return self
 
-    def _fit(self, tensors: list[torch.Tensor], k: int, cfg: Any, device: torch.device,
-             resume_state: Optional[dict], checkpoint: Optional[Callable[[dict], None]],
-             checkpoint_every_s: float, progress: Optional[Progress]) -> None:
+    def _fit(
+        self,
+        tensors: list[torch.Tensor],
+        k: int,
+        cfg: Any,
+        device: torch.device,
+        resume_state: dict | None,
+        checkpoint: Callable[[dict], None] | None,
+        checkpoint_every_s: float,
+        progress: Progress | None,
+    ) -> None:
         self.config_ = cfg
         self.fitted_settings_: dict[str, Any] = {}  # settings the method derived from the data
         self.n_views_in_ = len(tensors)
@@ -124,18 +140,22 @@ class SeedSearch(ClusterMixin, BaseEstimator):
         data = self._prepare(tensors, cfg, device)
         size = self.group_size or self._group_size(data, k, cfg)
 
-        def search(group: list[int], state: Optional[dict], report: Callable,
-                   save: Callable) -> GroupResult:
-            return self._search_group(data, k, cfg, group, state, report, save,
-                                      checkpoint_every_s)
+        def search(
+            group: list[int], state: dict | None, report: Callable, save: Callable
+        ) -> GroupResult:
+            return self._search_group(data, k, cfg, group, state, report, save, checkpoint_every_s)
 
         def keep(result: GroupResult, j: int) -> dict:
-            return {"encoder": _take(result.encoders, j), "labels": result.labels[j].cpu(),
-                    "objective": float(result.objectives[j])}
+            return {
+                "encoder": _take(result.encoders, j),
+                "labels": result.labels[j].cpu(),
+                "objective": float(result.objectives[j]),
+            }
 
         with matmul_precision(device, self.precision):
-            done = run_seed_groups(int(self.n_seeds), size, cfg.iters, search, keep,
-                                   resume_state, checkpoint, progress)
+            done = run_seed_groups(
+                int(self.n_seeds), size, cfg.iters, search, keep, resume_state, checkpoint, progress
+            )
         kept = [done[s] for s in range(int(self.n_seeds))]
         self.encoders_ = _stack([d["encoder"] for d in kept])
         self.objectives_ = np.array([d["objective"] for d in kept])
@@ -155,8 +175,9 @@ class SeedSearch(ClusterMixin, BaseEstimator):
         self.reference_seed_ = int(ref)
         self.perms_ = perms.cpu().numpy().astype(np.int64)
 
-    def _threads(self, device: torch.device, tensors: Sequence[torch.Tensor], k: int,
-                 cfg: Any) -> Optional[int]:
+    def _threads(
+        self, device: torch.device, tensors: Sequence[torch.Tensor], k: int, cfg: Any
+    ) -> int | None:
         if device.type != "cpu":
             return None
         if self.num_threads is not None:
@@ -175,20 +196,29 @@ class SeedSearch(ClusterMixin, BaseEstimator):
         from hume.search.selection import vote
 
         seeds = torch.as_tensor(self.predict_seeds(views))
-        return vote(seeds, torch.as_tensor(self.perms_), self.reference_seed_,
-                    int(self.n_classes)).numpy().astype(np.int64)
+        return (
+            vote(seeds, torch.as_tensor(self.perms_), self.reference_seed_, int(self.n_classes))
+            .numpy()
+            .astype(np.int64)
+        )
 
     def fitted_state(self) -> dict[str, Any]:
         """Everything :meth:`predict_seeds` needs, as tensors and plain values (to save a run)."""
         check_is_fitted(self, "encoders_")
-        return {"method": self.method, "n_classes": int(self.n_classes),
-                "encoders": self.encoders_, "perms": torch.as_tensor(self.perms_),
-                "reference_seed": int(self.reference_seed_), "dims": list(self.dims_),
-                **self._preprocessing_state()}
+        return {
+            "method": self.method,
+            "n_classes": int(self.n_classes),
+            "encoders": self.encoders_,
+            "perms": torch.as_tensor(self.perms_),
+            "reference_seed": int(self.reference_seed_),
+            "dims": list(self.dims_),
+            **self._preprocessing_state(),
+        }
 
     # -- what a method supplies ------------------------------------------------------------
-    def _fit_views(self, tensors: list[torch.Tensor], names: Optional[Sequence[str]], k: int,
-                   cfg: Any) -> list[torch.Tensor]:
+    def _fit_views(
+        self, tensors: list[torch.Tensor], names: Sequence[str] | None, k: int, cfg: Any
+    ) -> list[torch.Tensor]:
         """Method rules on the (checked) views; returns the views the search uses."""
         names = list(names) if names is not None else [f"#{i + 1}" for i in range(len(tensors))]
         self.check_problem(k, tensors[0].shape[0], [t.shape[1] for t in tensors], names)
@@ -200,9 +230,17 @@ class SeedSearch(ClusterMixin, BaseEstimator):
     def _group_size(self, data: Any, k: int, cfg: Any) -> int:
         raise NotImplementedError
 
-    def _search_group(self, data: Any, k: int, cfg: Any, seed_ids: list[int],
-                      state: Optional[dict], report: Callable, save: Callable,
-                      checkpoint_every_s: float) -> GroupResult:
+    def _search_group(
+        self,
+        data: Any,
+        k: int,
+        cfg: Any,
+        seed_ids: list[int],
+        state: dict | None,
+        report: Callable,
+        save: Callable,
+        checkpoint_every_s: float,
+    ) -> GroupResult:
         raise NotImplementedError
 
     def _score_views(self, tensors: list[torch.Tensor]) -> list[torch.Tensor]:
@@ -241,12 +279,15 @@ def view_list_for(model: SeedSearch, views: Any) -> list[torch.Tensor]:
         given = given[:1]
     tensors = check_views(given)
     if len(tensors) != need:
-        raise HumeError(f"the model was fitted on {need} view(s); pass the new rows in the same "
-                        f"{need} view(s) (got {len(tensors)})")
+        raise HumeError(
+            f"the model was fitted on {need} view(s); pass the new rows in the same "
+            f"{need} view(s) (got {len(tensors)})"
+        )
     for i, (t, d) in enumerate(zip(tensors, model.dims_)):
         if t.shape[1] != d:
-            raise HumeError(f"view #{i + 1} of the new rows has {t.shape[1]} dims, the model was "
-                            f"fitted on {d}")
+            raise HumeError(
+                f"view #{i + 1} of the new rows has {t.shape[1]} dims, the model was fitted on {d}"
+            )
     return tensors
 
 

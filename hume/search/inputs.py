@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 import torch
 
@@ -14,15 +14,18 @@ from hume.search.options import Setting
 from hume.store import FeatureStore, find_store, open_store, splits_of
 
 
-def load_view(store: FeatureStore | str | os.PathLike, device: str | torch.device = "cpu",
-              dtype: torch.dtype = torch.float32) -> torch.Tensor:
+def load_view(
+    store: FeatureStore | str | os.PathLike,
+    device: str | torch.device = "cpu",
+    dtype: torch.dtype = torch.float32,
+) -> torch.Tensor:
     """All rows of a complete store's ``features`` as an (N, D) tensor on ``device``.
 
     The output is allocated once and filled one chunk at a time, so host memory holds the
     result (on the CPU) plus a single chunk, never a second full copy. Labels are not read.
     """
     own = not isinstance(store, FeatureStore)
-    st = open_store(store) if own else store
+    st = store if isinstance(store, FeatureStore) else open_store(store)
     try:
         out = torch.empty((st.n_rows, st.dim), dtype=dtype, device=device)
         for start, stop, rows in st.iter_chunks():
@@ -33,8 +36,9 @@ def load_view(store: FeatureStore | str | os.PathLike, device: str | torch.devic
             st.close()
 
 
-def plan_splits(root: Optional[str], dataset: str, views: list[str], setting: str,
-                predict_all_views: bool = False) -> tuple[list[str], list[str]]:
+def plan_splits(
+    root: str | None, dataset: str, views: list[str], setting: str, predict_all_views: bool = False
+) -> tuple[list[str], list[str]]:
     """(search_splits, predict_splits) for the setting, given the splits every view has.
 
     Inductive: the test split is predicted when φ1 has it (HUME labels new rows through φ1
@@ -47,8 +51,10 @@ def plan_splits(root: Optional[str], dataset: str, views: list[str], setting: st
         s = set(splits_of(root, dataset, v))
         phi1_splits = phi1_splits or s
         if not s:
-            raise HumeError(f"view {v!r} has no store for dataset {dataset!r}: run "
-                            f"`hume embed --model {v} --dataset {dataset}` first")
+            raise HumeError(
+                f"view {v!r} has no store for dataset {dataset!r}: run "
+                f"`hume embed --model {v} --dataset {dataset}` first"
+            )
         have = s if have is None else have & s
     assert have is not None
     if setting == "transductive":
@@ -60,13 +66,17 @@ def plan_splits(root: Optional[str], dataset: str, views: list[str], setting: st
             raise HumeError(
                 f"a transductive search needs the test split of {dataset!r} for every view "
                 f"(splits present in all views: {', '.join(sorted(have))}): embed the test split "
-                "or use --setting inductive")
-        raise HumeError(f"views {', '.join(views)} share no split of {dataset!r} usable for a "
-                        f"transductive search (shared: {', '.join(sorted(have)) or 'none'})")
+                "or use --setting inductive"
+            )
+        raise HumeError(
+            f"views {', '.join(views)} share no split of {dataset!r} usable for a "
+            f"transductive search (shared: {', '.join(sorted(have)) or 'none'})"
+        )
     if "train" not in have:
         raise HumeError(
             f"an inductive search needs the train split of {dataset!r} for every view (shared "
-            f"splits: {', '.join(sorted(have)) or 'none'}): use --setting transductive")
+            f"splits: {', '.join(sorted(have)) or 'none'}): use --setting transductive"
+        )
     predictable = have if predict_all_views else phi1_splits
     return ["train"], (["test"] if "test" in predictable else [])
 
@@ -75,10 +85,10 @@ def plan_splits(root: Optional[str], dataset: str, views: list[str], setting: st
 class LoadedViews:
     """Features of every view, concatenated over the searched splits, plus what they came from."""
 
-    search: list[torch.Tensor]                      # per view: (N_search, d)
+    search: list[torch.Tensor]  # per view: (N_search, d)
     predict: dict[str, list[torch.Tensor]] = field(default_factory=dict)  # split -> views' rows
     stores: dict[str, dict[str, Any]] = field(default_factory=dict)
-    num_classes: Optional[int] = None
+    num_classes: int | None = None
 
 
 def _open_checked(root, dataset: str, split: str, view: str):
@@ -89,14 +99,22 @@ def _open_checked(root, dataset: str, split: str, view: str):
         got = attrs.get(key)
         if got is not None and got != want:
             st.close()
-            raise HumeError(f"store {path} says {key} {got!r}, but it sits where {key} {want!r} "
-                            "belongs: re-embed or re-import it")
+            raise HumeError(
+                f"store {path} says {key} {got!r}, but it sits where {key} {want!r} "
+                "belongs: re-embed or re-import it"
+            )
     return path, st
 
 
-def load_views(root: Optional[str], dataset: str, views: list[str], search_splits: list[str],
-               predict_splits: list[str], device: torch.device,
-               predict_all_views: bool = False) -> LoadedViews:
+def load_views(
+    root: str | None,
+    dataset: str,
+    views: list[str],
+    search_splits: list[str],
+    predict_splits: list[str],
+    device: torch.device,
+    predict_all_views: bool = False,
+) -> LoadedViews:
     """Load each view of each split once onto ``device`` (float32). Labels are never read.
 
     Predict splits are loaded for φ1 only (HUME labels new rows through φ1), or for every view
@@ -108,8 +126,11 @@ def load_views(root: Optional[str], dataset: str, views: list[str], search_split
         for split in search_splits + (predict_splits if vi == 0 or predict_all_views else []):
             path, st = _open_checked(root, dataset, split, view)
             try:
-                out.stores[f"{view}/{split}"] = {"path": str(path), "n_rows": st.n_rows,
-                                                  "store_id": st.attrs.get("store_id")}
+                out.stores[f"{view}/{split}"] = {
+                    "path": str(path),
+                    "n_rows": st.n_rows,
+                    "store_id": st.attrs.get("store_id"),
+                }
                 if out.num_classes is None and st.attrs.get("num_classes") is not None:
                     out.num_classes = int(st.attrs["num_classes"])
                 widths.add(st.dim)
@@ -121,14 +142,20 @@ def load_views(root: Optional[str], dataset: str, views: list[str], search_split
             else:
                 out.predict.setdefault(split, []).append(x)
         if len(widths) > 1:
-            raise HumeError(f"the stores of view {view!r} differ in width across splits "
-                            f"({sorted(widths)}): re-embed every split of {view!r} with one model")
+            raise HumeError(
+                f"the stores of view {view!r} differ in width across splits "
+                f"({sorted(widths)}): re-embed every split of {view!r} with one model"
+            )
         out.search.append(torch.cat(parts) if len(parts) > 1 else parts[0])
     # Views must describe the same rows, split by split.
     for split in search_splits + predict_splits:
-        rows = {v: out.stores[f"{v}/{split}"]["n_rows"] for v in views if f"{v}/{split}" in out.stores}
+        rows = {
+            v: out.stores[f"{v}/{split}"]["n_rows"] for v in views if f"{v}/{split}" in out.stores
+        }
         if len(set(rows.values())) > 1:
             listing = ", ".join(f"{v}: {n}" for v, n in rows.items())
-            raise HumeError(f"views have different row counts in split {split!r} ({listing}): "
-                            "they must be embeddings of the same samples")
+            raise HumeError(
+                f"views have different row counts in split {split!r} ({listing}): "
+                "they must be embeddings of the same samples"
+            )
     return out

@@ -32,7 +32,7 @@ def list_methods(pattern: str = "*") -> list[str]:
     return [name for name in _METHODS if fnmatch.fnmatch(name, pattern)]
 
 
-def get_method(name: str | Method) -> type["SeedSearch"]:
+def get_method(name: str | Method) -> type[SeedSearch]:
     """The estimator class of method ``name``."""
     key = Method(name).value if isinstance(name, Method) else str(name)
     if key not in _METHODS:

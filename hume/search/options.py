@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
 from enum import Enum
-from typing import Any, ClassVar, Optional, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from hume.errors import HumeError
 
@@ -34,17 +34,17 @@ class Preset(str, Enum):
 class SearchOptions:
     """The setting options of ``hume search`` as given on the command line (None: not given)."""
 
-    iters: Optional[int] = None
-    inner_steps: Optional[int] = None
-    subsets: Optional[int] = None
-    subset_size: Optional[int] = None
-    train_fraction: Optional[float] = None
-    tau: Optional[float] = None
-    entropy_weight: Optional[float] = None
-    inner_lr: Optional[float] = None
-    outer_lr: Optional[float] = None
-    anneal: Optional[bool] = None
-    warm_start: Optional[bool] = None
+    iters: int | None = None
+    inner_steps: int | None = None
+    subsets: int | None = None
+    subset_size: int | None = None
+    train_fraction: float | None = None
+    tau: float | None = None
+    entropy_weight: float | None = None
+    inner_lr: float | None = None
+    outer_lr: float | None = None
+    anneal: bool | None = None
+    warm_start: bool | None = None
 
     def given(self) -> dict[str, Any]:
         """The options that were given, by name."""
@@ -100,28 +100,33 @@ class MethodConfig:
         return []
 
     @classmethod
-    def preset(cls: type[C], name: Optional[str] = None) -> C:
+    def preset(cls: type[C], name: str | None = None) -> C:
         """The named preset (None: ``default``)."""
         key = Preset(name).value if isinstance(name, Preset) else (name or "default").lower()
         if key not in cls.PRESETS:
-            raise HumeError(f"unknown {cls.METHOD} preset {str(name)!r}: use one of "
-                            f"{', '.join(cls.PRESETS)}")
+            raise HumeError(
+                f"unknown {cls.METHOD} preset {str(name)!r}: use one of {', '.join(cls.PRESETS)}"
+            )
         return cls.PRESETS[key]
 
     @classmethod
-    def from_options(cls: type[C], preset: Optional[str] = None,
-                     options: Optional[SearchOptions] = None) -> C:
+    def from_options(
+        cls: type[C], preset: str | None = None, options: SearchOptions | None = None
+    ) -> C:
         """The preset with the given command-line options applied; refuses foreign options."""
         given = (options or SearchOptions()).given()
         foreign = sorted(flag(k, v) for k, v in given.items() if k not in cls.OPTIONS)
         if foreign:
-            raise HumeError(f"{', '.join(foreign)} do(es) not apply to --method {cls.METHOD}: "
-                            "drop them (see `hume search --help`)")
+            raise HumeError(
+                f"{', '.join(foreign)} do(es) not apply to --method {cls.METHOD}: "
+                "drop them (see `hume search --help`)"
+            )
         return cls.resolve(preset, **{cls.OPTIONS[k]: v for k, v in given.items()})
 
     @classmethod
-    def resolve(cls: type[C], preset: Optional[str] = None, base: Optional[C] = None,
-                **settings: Any) -> C:
+    def resolve(
+        cls: type[C], preset: str | None = None, base: C | None = None, **settings: Any
+    ) -> C:
         """``base`` (or the named preset) with the non-None ``settings`` applied, validated."""
         if base is not None and preset is not None:
             raise HumeError("give a preset or a config, not both")

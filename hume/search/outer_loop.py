@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Optional
 
 import torch
 
@@ -19,10 +18,18 @@ class OuterLoop:
     through ``on_progress``'s tensor, which the caller reads.
     """
 
-    def __init__(self, iters: int, n_seeds: int, device: torch.device, dtype: torch.dtype,
-                 state: Optional[dict], on_progress: Optional[Callable] = None,
-                 progress_every: int = 10, checkpoint: Optional[Callable[[dict], None]] = None,
-                 checkpoint_every_s: float = 60.0):
+    def __init__(
+        self,
+        iters: int,
+        n_seeds: int,
+        device: torch.device,
+        dtype: torch.dtype,
+        state: dict | None,
+        on_progress: Callable | None = None,
+        progress_every: int = 10,
+        checkpoint: Callable[[dict], None] | None = None,
+        checkpoint_every_s: float = 60.0,
+    ):
         self.iters, self.window = iters, max(1, iters // 20)
         self.it = int(state["iteration"]) if state is not None else 0
         self.obj_sum = torch.zeros(n_seeds, device=device, dtype=dtype)
@@ -36,17 +43,21 @@ class OuterLoop:
     def running(self) -> bool:
         return self.it < self.iters
 
-    def step_done(self, loss: torch.Tensor, entropy: torch.Tensor,
-                  snapshot: Callable[[], dict]) -> None:
+    def step_done(
+        self, loss: torch.Tensor, entropy: torch.Tensor, snapshot: Callable[[], dict]
+    ) -> None:
         """After one outer step: ``loss`` (n_seeds,), ``entropy`` (n_seeds,) on the device."""
         if self.it >= self.iters - self.window:
             self.obj_sum += loss.detach()
         self.it += 1
-        if self.on_progress is not None and (self.it % self.progress_every == 0
-                                             or self.it == self.iters):
+        if self.on_progress is not None and (
+            self.it % self.progress_every == 0 or self.it == self.iters
+        ):
             self.on_progress(self.it, torch.stack([loss.detach().mean(), entropy.mean()]))
-        if self.checkpoint is not None and \
-                time.monotonic() - self._last_save > self.checkpoint_every_s:
+        if (
+            self.checkpoint is not None
+            and time.monotonic() - self._last_save > self.checkpoint_every_s
+        ):
             self.checkpoint(snapshot())
             self._last_save = time.monotonic()
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 import torch
@@ -40,48 +40,57 @@ class SearchRequest:
     """What ``hume search`` asks for (a new run)."""
 
     views: list[str]
-    dataset: Optional[str] = None
-    k: Optional[int] = None
+    dataset: str | None = None
+    k: int | None = None
     seeds: int = 10
     setting: str = "transductive"
     options: SearchOptions = field(default_factory=SearchOptions)
-    preset: Optional[str] = None
+    preset: str | None = None
     sweep: bool = False
     method: str = "hume"
     device: str = "auto"
     precision: str = "fp32"
-    run: Optional[str] = None
-    root: Optional[str] = None
+    run: str | None = None
+    root: str | None = None
     random_state: int = 0
     single_view: bool = False
 
 
 def _estimator(cls: type[SeedSearch], config: dict[str, Any], cfg: Any) -> SeedSearch:
     """The method's estimator for a run's configuration (parameters it lacks are left out)."""
-    params = {"n_classes": int(config["k"]), "n_seeds": int(config["n_seeds"]), "config": cfg,
-              "device": config.get("device", "auto"), "precision": config.get("precision", "fp32"),
-              "random_state": int(config["hyperparameters"].get("random_state", 0)),
-              "allow_single_view": bool(config.get("single_view"))}
+    params = {
+        "n_classes": int(config["k"]),
+        "n_seeds": int(config["n_seeds"]),
+        "config": cfg,
+        "device": config.get("device", "auto"),
+        "precision": config.get("precision", "fp32"),
+        "random_state": int(config["hyperparameters"].get("random_state", 0)),
+        "allow_single_view": bool(config.get("single_view")),
+    }
     accepted = inspect.signature(cls).parameters
     return cls(**{key: value for key, value in params.items() if key in accepted})
 
 
-def _load_state(path: Path) -> Optional[dict]:
+def _load_state(path: Path) -> dict | None:
     """The resume state (tensors, numbers, lists, dicts only: no arbitrary unpickling)."""
     if not path.is_file():
         return None
     try:
         return torch.load(path, weights_only=True)
     except Exception as exc:  # any failure means the checkpoint cannot be trusted
-        raise HumeError(f"the resume state {path} is unreadable ({type(exc).__name__}): delete it "
-                        "to restart the run from its beginning") from None
+        raise HumeError(
+            f"the resume state {path} is unreadable ({type(exc).__name__}): delete it "
+            "to restart the run from its beginning"
+        ) from None
 
 
 def run_search(req: SearchRequest, reporter: Reporter = SILENT) -> Path:
     """Start a run: check everything, create ``<root>/runs/<name>``, search, write; its path."""
     cls = get_method(req.method)
     if not req.views:
-        raise HumeError("--views is empty: give φ1 and at least one φ2 view, e.g. --views clip,dinov2")
+        raise HumeError(
+            "--views is empty: give φ1 and at least one φ2 view, e.g. --views clip,dinov2"
+        )
     if req.seeds < 1:
         raise HumeError(f"--seeds must be ≥ 1, got {req.seeds}")
     if req.k is not None and req.k < 2:
@@ -89,32 +98,61 @@ def run_search(req: SearchRequest, reporter: Reporter = SILENT) -> Path:
     check_precision(req.precision)
     cfg = cls.config_class.from_options(req.preset, req.options)
     if req.sweep and req.preset == "paper":
-        raise HumeError("--sweep and --preset paper exclude each other: the paper fixes every setting")
+        raise HumeError(
+            "--sweep and --preset paper exclude each other: the paper fixes every setting"
+        )
     if req.sweep and not cfg.sweep_points():
-        raise HumeError(f"--sweep applies to --method hume only (--method {cls.method} has no "
-                        "sweep grid): drop --sweep")
+        raise HumeError(
+            f"--sweep applies to --method hume only (--method {cls.method} has no "
+            "sweep grid): drop --sweep"
+        )
     views = [check_name("view", canonical_model(v)) for v in req.views]
     dataset = resolve_dataset(req.root, views, req.dataset)
-    search_splits, predict_splits = plan_splits(req.root, dataset, views, req.setting,
-                                                predict_all_views=cls.predicts_from_all_views)
+    search_splits, predict_splits = plan_splits(
+        req.root, dataset, views, req.setting, predict_all_views=cls.predicts_from_all_views
+    )
     dev = resolve_device(req.device)
     if req.precision == "tf32" and dev.type != "cuda":
-        logger.info("note: --precision tf32 applies to CUDA GPUs; on the CPU the search runs in fp32")
-    loaded = load_views(req.root, dataset, views, search_splits, predict_splits, dev,
-                        predict_all_views=cls.predicts_from_all_views)
+        logger.info(
+            "note: --precision tf32 applies to CUDA GPUs; on the CPU the search runs in fp32"
+        )
+    loaded = load_views(
+        req.root,
+        dataset,
+        views,
+        search_splits,
+        predict_splits,
+        dev,
+        predict_all_views=cls.predicts_from_all_views,
+    )
     k = req.k if req.k is not None else loaded.num_classes
     if k is None:
-        raise HumeError(f"the number of classes of {dataset!r} is unknown (no num_classes in its "
-                        "stores): pass --k")
+        raise HumeError(
+            f"the number of classes of {dataset!r} is unknown (no num_classes in its "
+            "stores): pass --k"
+        )
     config: dict[str, Any] = {
-        "method": cls.method, "dataset": dataset, "views": views, "setting": req.setting,
-        "k": int(k), "n_seeds": req.seeds,
-        "hyperparameters": {**cfg.to_dict(), "random_state": req.random_state,
-                            "preset": req.preset or "default", "sweep": req.sweep},
-        "search_splits": search_splits, "predict_splits": predict_splits,
-        "stores": loaded.stores, "status": "running", "device": str(dev),
-        "precision": req.precision, "single_view": req.single_view,
-        "created": datetime.now(timezone.utc).isoformat(), "hume_version": hume.__version__,
+        "method": cls.method,
+        "dataset": dataset,
+        "views": views,
+        "setting": req.setting,
+        "k": int(k),
+        "n_seeds": req.seeds,
+        "hyperparameters": {
+            **cfg.to_dict(),
+            "random_state": req.random_state,
+            "preset": req.preset or "default",
+            "sweep": req.sweep,
+        },
+        "search_splits": search_splits,
+        "predict_splits": predict_splits,
+        "stores": loaded.stores,
+        "status": "running",
+        "device": str(dev),
+        "precision": req.precision,
+        "single_view": req.single_view,
+        "created": datetime.now(UTC).isoformat(),
+        "hume_version": hume.__version__,
     }
     model = _estimator(cls, config, cfg)
     model.check_inputs(loaded.search, view_names=views)  # before the run directory exists
@@ -123,9 +161,13 @@ def run_search(req: SearchRequest, reporter: Reporter = SILENT) -> Path:
     return _search_and_write(run_dir, config, loaded, model, state=None, reporter=reporter)
 
 
-def resume_search(root: Optional[str] = None, run: Optional[str] = None,
-                  device: Optional[str] = None, precision: Optional[str] = None,
-                  reporter: Reporter = SILENT) -> Path:
+def resume_search(
+    root: str | None = None,
+    run: str | None = None,
+    device: str | None = None,
+    precision: str | None = None,
+    reporter: Reporter = SILENT,
+) -> Path:
     """Continue the run ``run`` (default: the newest) from its saved state; its path.
 
     ``device`` and ``precision`` (None: the run's own) apply from here on and are recorded.
@@ -137,14 +179,21 @@ def resume_search(root: Optional[str] = None, run: Optional[str] = None,
     cls = get_method(config["method"])
     state = _load_state(run_dir / STATE_FILE)
     dev = resolve_device(device or config.get("device", "auto"))
-    loaded = load_views(root, config["dataset"], config["views"], config["search_splits"],
-                        config["predict_splits"], dev,
-                        predict_all_views=cls.predicts_from_all_views)
+    loaded = load_views(
+        root,
+        config["dataset"],
+        config["views"],
+        config["search_splits"],
+        config["predict_splits"],
+        dev,
+        predict_all_views=cls.predicts_from_all_views,
+    )
     for key, entry in loaded.stores.items():
         was = config["stores"].get(key, {})
         if was.get("store_id") and was.get("store_id") != entry.get("store_id"):
-            raise HumeError(f"store {key} changed since the run started (different store_id): "
-                            "start a new run")
+            raise HumeError(
+                f"store {key} changed since the run started (different store_id): start a new run"
+            )
     config["device"] = str(dev)
     if precision is not None:  # like --device, an explicit --precision applies from here on
         config["precision"] = check_precision(precision)
@@ -155,11 +204,13 @@ def resume_search(root: Optional[str] = None, run: Optional[str] = None,
     return _search_and_write(run_dir, config, loaded, model, state, reporter)
 
 
-def _run_sweep(run_dir: Path, config: dict[str, Any], loaded: LoadedViews,
-               model: SeedSearch) -> None:
+def _run_sweep(
+    run_dir: Path, config: dict[str, Any], loaded: LoadedViews, model: SeedSearch
+) -> None:
     def on_trial(trial: dict[str, Any]) -> None:
-        shown = ", ".join(f"{key} {val:g}" for key, val in trial.items()
-                          if key not in ("mean_score", "scores"))
+        shown = ", ".join(
+            f"{key} {val:g}" for key, val in trial.items() if key not in ("mean_score", "scores")
+        )
         logger.info(f"sweep: {shown}: label-free score {trial['mean_score']:.4f}")
         config.setdefault("sweep", []).append(trial)
         write_json(run_dir / "config.json", config)
@@ -172,19 +223,31 @@ def _run_sweep(run_dir: Path, config: dict[str, Any], loaded: LoadedViews,
     write_json(run_dir / "config.json", config)
 
 
-def _search_and_write(run_dir: Path, config: dict[str, Any], loaded: LoadedViews,
-                      model: SeedSearch, state: Optional[dict], reporter: Reporter) -> Path:
+def _search_and_write(
+    run_dir: Path,
+    config: dict[str, Any],
+    loaded: LoadedViews,
+    model: SeedSearch,
+    state: dict | None,
+    reporter: Reporter,
+) -> Path:
     """(Sweep if asked and not done,) fit with checkpoints to state.pt, write the results."""
     state_path = run_dir / STATE_FILE
     try:
         if config["hyperparameters"].get("sweep") and not config.get("sweep_done"):
             _run_sweep(run_dir, config, loaded, model)
         with reporter.task("search", total=None) as task:
+
             def progress(done: int, total: int, objective: float, entropy: float) -> None:
                 task.update(completed=done, total=total, objective=objective, H=entropy)
 
-            model.fit(loaded.search, view_names=config["views"], resume_state=state,
-                      checkpoint=lambda st: save_torch(st, state_path), progress=progress)
+            model.fit(
+                loaded.search,
+                view_names=config["views"],
+                resume_state=state,
+                checkpoint=lambda st: save_torch(st, state_path),
+                progress=progress,
+            )
     except KeyboardInterrupt:
         raise Interrupted(f"continue with `hume search --resume --run {run_dir.name}`") from None
     except HumeError as exc:
@@ -197,25 +260,37 @@ def _search_and_write(run_dir: Path, config: dict[str, Any], loaded: LoadedViews
     return run_dir
 
 
-def _write_results(run_dir: Path, config: dict[str, Any], model: SeedSearch,
-                   loaded: LoadedViews) -> None:
+def _write_results(
+    run_dir: Path, config: dict[str, Any], model: SeedSearch, loaded: LoadedViews
+) -> None:
     """seeds.npz, ensemble.npz (with the predicted splits), encoders.pt; then status complete."""
     k = int(config["k"])
     seeds_npz: dict[str, np.ndarray] = {
         "labels": np.asarray(model.seed_labels_, dtype=np.int64),
         "scores": np.asarray(model.scores_, dtype=np.float64),
-        "objectives": np.asarray(model.objectives_, dtype=np.float64)}
-    ens: dict[str, np.ndarray] = {"labels": np.asarray(model.labels_, dtype=np.int64),
-                                  "reference_seed": np.asarray(int(model.reference_seed_))}
+        "objectives": np.asarray(model.objectives_, dtype=np.float64),
+    }
+    ens: dict[str, np.ndarray] = {
+        "labels": np.asarray(model.labels_, dtype=np.int64),
+        "reference_seed": np.asarray(int(model.reference_seed_)),
+    }
     for split, xs in loaded.predict.items():
         per_seed = np.asarray(model.predict_seeds([x.cpu() for x in xs]), dtype=np.int64)
         seeds_npz[f"{split}_labels"] = per_seed
-        ens[f"{split}_labels"] = vote(torch.as_tensor(per_seed), torch.as_tensor(model.perms_),
-                                      int(model.reference_seed_), k).numpy().astype(np.int64)
+        ens[f"{split}_labels"] = (
+            vote(
+                torch.as_tensor(per_seed),
+                torch.as_tensor(model.perms_),
+                int(model.reference_seed_),
+                k,
+            )
+            .numpy()
+            .astype(np.int64)
+        )
     save_npz(run_dir / "seeds.npz", seeds_npz)
     save_npz(run_dir / "ensemble.npz", ens)
     save_torch(model.fitted_state(), run_dir / "encoders.pt")
     config["status"] = "complete"
-    config["finished"] = datetime.now(timezone.utc).isoformat()
+    config["finished"] = datetime.now(UTC).isoformat()
     config["hyperparameters"].update(model.fitted_settings_)
     write_json(run_dir / "config.json", config)

@@ -16,7 +16,7 @@ what must survive of the group's j-th seed (host tensors). The resume state is
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Optional
+from typing import Any
 
 import torch
 
@@ -36,7 +36,7 @@ def stream_generator(device: torch.device, random_state: int, stream: int) -> to
     return torch.Generator(device=device).manual_seed(mix_seed(random_state, stream))
 
 
-def memory_budget(device: torch.device, budget_bytes: Optional[int] = None) -> int:
+def memory_budget(device: torch.device, budget_bytes: int | None = None) -> int:
     """Bytes a batch of seeds may use: ``budget_bytes``, else 70 % of free GPU memory, else 4 GiB."""
     if budget_bytes is not None:
         return budget_bytes
@@ -46,11 +46,16 @@ def memory_budget(device: torch.device, budget_bytes: Optional[int] = None) -> i
     return 4 << 30
 
 
-def run_seed_groups(n_seeds: int, group_size: int, iters: int,
-                    search: Callable[[list[int], Optional[dict], Callable, Callable], Any],
-                    keep: Callable[[Any, int], dict], resume_state: Optional[dict] = None,
-                    checkpoint: Optional[Callable[[dict], None]] = None,
-                    progress: Optional[Progress] = None) -> dict[int, dict]:
+def run_seed_groups(
+    n_seeds: int,
+    group_size: int,
+    iters: int,
+    search: Callable[[list[int], dict | None, Callable, Callable], Any],
+    keep: Callable[[Any, int], dict],
+    resume_state: dict | None = None,
+    checkpoint: Callable[[dict], None] | None = None,
+    progress: Progress | None = None,
+) -> dict[int, dict]:
     """Run seeds ``0..n_seeds-1`` in groups of ``group_size``; returns ``{seed: kept}``.
 
     Groups already finished in ``resume_state`` are skipped; the group in flight resumes from its
@@ -59,7 +64,7 @@ def run_seed_groups(n_seeds: int, group_size: int, iters: int,
     """
     group_size = int((resume_state or {}).get("group_size", group_size))
     seeds = list(range(n_seeds))
-    groups = [seeds[i:i + group_size] for i in range(0, n_seeds, group_size)]
+    groups = [seeds[i : i + group_size] for i in range(0, n_seeds, group_size)]
     done: dict[int, dict] = dict((resume_state or {}).get("done", {}))
     current = (resume_state or {}).get("current")
     total = iters * len(groups)

@@ -107,8 +107,15 @@ class _BatchedLogReg:
         return loss, grad
 
 
-def _lbfgs(problem: _BatchedLogReg, n_params: int, batch: int, max_iter: int, tol: float,
-           history: int = 10, max_ls: int = 25) -> torch.Tensor:
+def _lbfgs(
+    problem: _BatchedLogReg,
+    n_params: int,
+    batch: int,
+    max_iter: int,
+    tol: float,
+    history: int = 10,
+    max_ls: int = 25,
+) -> torch.Tensor:
     """Per-problem L-BFGS (two-loop recursion with per-problem inner products), zero start."""
     k = problem.k
     dev, dt = problem.x1.device, problem.x1.dtype
@@ -173,8 +180,16 @@ def _lbfgs(problem: _BatchedLogReg, n_params: int, batch: int, max_iter: int, to
     return w
 
 
-def _cv_accuracy(x1: torch.Tensor, labelings: torch.Tensor, folds: torch.Tensor, n_folds: int,
-                 k: int, max_iter: int, tol: float, max_elements: int) -> torch.Tensor:
+def _cv_accuracy(
+    x1: torch.Tensor,
+    labelings: torch.Tensor,
+    folds: torch.Tensor,
+    n_folds: int,
+    k: int,
+    max_iter: int,
+    tol: float,
+    max_elements: int,
+) -> torch.Tensor:
     """Mean fold accuracy per labeling, ``(S,)``, for one standardised view ``x1`` (N, P)."""
     n_seeds, n = labelings.shape
     fold_range = torch.arange(n_folds, device=x1.device)
@@ -183,7 +198,7 @@ def _cv_accuracy(x1: torch.Tensor, labelings: torch.Tensor, folds: torch.Tensor,
     seeds_per_chunk = max(1, max_elements // (per_problem * n_folds))
     out = []
     for start in range(0, n_seeds, seeds_per_chunk):
-        lab = labelings[start:start + seeds_per_chunk]  # (s, N)
+        lab = labelings[start : start + seeds_per_chunk]  # (s, N)
         s = lab.shape[0]
         targets = lab.T[:, :, None].expand(n, s, n_folds).reshape(n, s * n_folds)
         train = (~test)[:, None, :].expand(n, s, n_folds).reshape(n, s * n_folds)
@@ -200,9 +215,16 @@ def _cv_accuracy(x1: torch.Tensor, labelings: torch.Tensor, folds: torch.Tensor,
 
 
 @torch.no_grad()
-def label_free_scores(phi2: Sequence[torch.Tensor] | torch.Tensor, labelings: torch.Tensor, k: int,
-                      n_folds: int = 10, seed: int = 0, max_iter: int = 100, tol: float = 1e-4,
-                      max_elements: int = DEFAULT_MAX_ELEMENTS) -> torch.Tensor:
+def label_free_scores(
+    phi2: Sequence[torch.Tensor] | torch.Tensor,
+    labelings: torch.Tensor,
+    k: int,
+    n_folds: int = 10,
+    seed: int = 0,
+    max_iter: int = 100,
+    tol: float = 1e-4,
+    max_elements: int = DEFAULT_MAX_ELEMENTS,
+) -> torch.Tensor:
     """Label-free score of each labeling (docs/algorithm.md §5).
 
     Score = mean accuracy of ``n_folds``-fold cross-validation (shuffled folds, the same folds for
@@ -230,19 +252,22 @@ def label_free_scores(phi2: Sequence[torch.Tensor] | torch.Tensor, labelings: to
         if v.dim() != 2:
             raise HumeError(f"φ2 features must be (rows, dims), got shape {tuple(v.shape)}")
         if v.shape[0] != n:
-            raise HumeError(f"φ2 views have different row counts ({v.shape[0]} vs {n}): "
-                            "use views of the same rows")
+            raise HumeError(
+                f"φ2 views have different row counts ({v.shape[0]} vs {n}): "
+                "use views of the same rows"
+            )
     if not 2 <= n_folds <= n:
         raise HumeError(f"n_folds must be between 2 and the number of rows ({n}), got {n_folds}")
     device = views[0].device
     labelings = _check_labelings(labelings, k, n).to(device)
     folds = fold_ids(n, n_folds, seed, device)
-    total = None
-    for v in views:
-        x1 = _standardise(v.to(device))
-        acc = _cv_accuracy(x1, labelings, folds, n_folds, k, max_iter, tol, max_elements)
-        total = acc if total is None else total + acc
-    return total / len(views)
+    accs = [
+        _cv_accuracy(
+            _standardise(v.to(device)), labelings, folds, n_folds, k, max_iter, tol, max_elements
+        )
+        for v in views
+    ]
+    return torch.stack(accs).mean(0)
 
 
 def overlap_counts(labelings: torch.Tensor, reference: torch.Tensor, k: int) -> torch.Tensor:
@@ -290,8 +315,9 @@ def vote(labelings: torch.Tensor, perms: torch.Tensor, reference: int, k: int) -
     return votes.argmax(1)
 
 
-def ensemble(labelings: torch.Tensor, scores: torch.Tensor, k: int
-             ) -> tuple[torch.Tensor, int, torch.Tensor]:
+def ensemble(
+    labelings: torch.Tensor, scores: torch.Tensor, k: int
+) -> tuple[torch.Tensor, int, torch.Tensor]:
     """Label-free ensemble: best-scoring seed as reference, Hungarian matching, majority vote.
 
     Args:

@@ -8,7 +8,7 @@ seeds; labels are never read. The best point's settings replace the preset's for
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 from sklearn.base import clone
@@ -21,9 +21,12 @@ SWEEP_SEEDS = 2
 SWEEP_SEED_OFFSET = 10_000
 
 
-def sweep(model: SeedSearch, views: Sequence[Any], view_names: Optional[Sequence[str]] = None,
-          on_trial: Optional[Callable[[dict[str, Any]], None]] = None
-          ) -> tuple[Any, list[dict[str, Any]]]:
+def sweep(
+    model: SeedSearch,
+    views: Sequence[Any],
+    view_names: Sequence[str] | None = None,
+    on_trial: Callable[[dict[str, Any]], None] | None = None,
+) -> tuple[Any, list[dict[str, Any]]]:
     """(best settings, trials) of ``model``'s sweep grid over its resolved settings.
 
     ``on_trial(trial)`` gets each trial as it finishes: the grid point's settings plus
@@ -36,12 +39,18 @@ def sweep(model: SeedSearch, views: Sequence[Any], view_names: Optional[Sequence
     trials, configs = [], []
     for settings, cfg in points:
         trial_model = clone(model).set_params(
-            preset=None, config=cfg, n_seeds=min(int(model.n_seeds), SWEEP_SEEDS),
+            preset=None,
+            config=cfg,
+            n_seeds=min(int(model.n_seeds), SWEEP_SEEDS),
             random_state=model.random_state + SWEEP_SEED_OFFSET,
-            **{name: None for name in model.SETTINGS})
+            **{name: None for name in model.SETTINGS},
+        )
         trial_model.fit(views, view_names=view_names)
-        trial = {**settings, "mean_score": float(np.mean(trial_model.scores_)),
-                 "scores": trial_model.scores_.tolist()}
+        trial = {
+            **settings,
+            "mean_score": float(np.mean(trial_model.scores_)),
+            "scores": trial_model.scores_.tolist(),
+        }
         trials.append(trial)
         configs.append(cfg)
         if on_trial is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 import torch
@@ -15,8 +15,9 @@ def as_view(x: Any, name: str) -> torch.Tensor:
     """A 2-D finite real tensor (on its own device), or a HumeError naming the problem."""
     t = x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x))
     if t.dim() != 2 or t.shape[0] == 0 or t.shape[1] == 0:
-        raise HumeError(f"view {name} must be a non-empty (rows, dims) array, got shape "
-                        f"{tuple(t.shape)}")
+        raise HumeError(
+            f"view {name} must be a non-empty (rows, dims) array, got shape {tuple(t.shape)}"
+        )
     if not (t.dtype.is_floating_point or t.dtype in (torch.int32, torch.int64, torch.uint8)):
         raise HumeError(f"view {name} must hold real numbers, got {t.dtype}")
     if t.dtype.is_floating_point and not bool(torch.isfinite(t).all()):
@@ -32,7 +33,7 @@ def view_list(views: Any) -> list[Any]:
     return list(views)
 
 
-def check_views(views: Sequence[Any], names: Optional[Sequence[str]] = None) -> list[torch.Tensor]:
+def check_views(views: Sequence[Any], names: Sequence[str] | None = None) -> list[torch.Tensor]:
     """At least one finite 2-D view, all with the same rows, as tensors (HumeError otherwise)."""
     views = view_list(views)
     if not views:
@@ -44,7 +45,8 @@ def check_views(views: Sequence[Any], names: Optional[Sequence[str]] = None) -> 
         if t.shape[0] != n:
             raise HumeError(
                 f"views have different row counts: {names[0]} has {n} rows, {name} has "
-                f"{t.shape[0]}: use views embedded from the same dataset and split")
+                f"{t.shape[0]}: use views embedded from the same dataset and split"
+            )
     return tensors
 
 

@@ -25,7 +25,7 @@ class StoreEntry:
 def list_stores(root: str | os.PathLike | None = None) -> list[StoreEntry]:
     """Every store under ``<root>/features``, sorted by dataset, split, model."""
     base = features_dir(resolve_root(root))
-    entries = []
+    entries: list[StoreEntry] = []
     if not base.is_dir():
         return entries
     suffixes = {ext: fmt for fmt, ext in FORMATS.items()}
@@ -42,10 +42,13 @@ def find_store(root: str | os.PathLike | None, dataset: str, split: str, model: 
     model = canonical_model(model)
     for kind, name in (("dataset", dataset), ("split", split), ("model", model)):
         check_name(kind, name)
-    matches = [e for e in list_stores(root)
-               if (e.dataset, e.split, e.model) == (dataset, split, model)]
+    matches = [
+        e for e in list_stores(root) if (e.dataset, e.split, e.model) == (dataset, split, model)
+    ]
     if not matches:
-        have = sorted({e.model for e in list_stores(root) if e.dataset == dataset and e.split == split})
+        have = sorted(
+            {e.model for e in list_stores(root) if e.dataset == dataset and e.split == split}
+        )
         hint = f" (stores there: {', '.join(have)})" if have else ""
         raise HumeError(
             f"no store for view {model!r} of dataset {dataset!r}, split {split!r} under "

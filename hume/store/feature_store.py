@@ -18,7 +18,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -53,8 +53,16 @@ def _to_jsonable(attrs: dict[str, Any]) -> dict[str, Any]:
 class FeatureStore:
     """An open store. Get one from :func:`create_store` or :func:`open_store`."""
 
-    def __init__(self, path: Path, fmt: StoreFormat, handle: Any, features: Any, labels: Any,
-                 done: Any, writable: bool):
+    def __init__(
+        self,
+        path: Path,
+        fmt: StoreFormat,
+        handle: Any,
+        features: Any,
+        labels: Any,
+        done: Any,
+        writable: bool,
+    ):
         self.path = Path(path)
         self.format = fmt
         self._handle = handle
@@ -147,7 +155,7 @@ class FeatureStore:
                 f"{self.n_chunks} chunks are not written (first missing rows: "
                 f"{self.missing_ranges()[0]})"
             )
-        self.update_attrs(complete=True, completed=datetime.now(timezone.utc).isoformat())
+        self.update_attrs(complete=True, completed=datetime.now(UTC).isoformat())
 
     # -- writing ----------------------------------------------------------------------
     def _require_writable(self) -> None:
@@ -177,15 +185,18 @@ class FeatureStore:
         """Write rows ``[start, start + len(features))``, which must cover whole chunks."""
         x = check_features(features)
         stop = start + x.shape[0]
-        if start % self.chunk_rows or (stop % self.chunk_rows and stop != self.n_rows) \
-                or stop > self.n_rows:
+        if (
+            start % self.chunk_rows
+            or (stop % self.chunk_rows and stop != self.n_rows)
+            or stop > self.n_rows
+        ):
             raise HumeError(
                 f"rows [{start}, {stop}) do not cover whole chunks of {self.chunk_rows} rows "
                 f"in a store of {self.n_rows} rows"
             )
         for i in range(start // self.chunk_rows, -(-stop // self.chunk_rows)):
             s, e = self.chunk_bounds(i)
-            self.write_chunk(i, x[s - start:e - start])
+            self.write_chunk(i, x[s - start : e - start])
 
     def write_labels(self, labels: np.ndarray) -> None:
         self._require_writable()
@@ -217,14 +228,18 @@ class FeatureStore:
             self._handle.close()
         self._handle = None
 
-    def __enter__(self) -> "FeatureStore":
+    def __enter__(self) -> FeatureStore:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
     def __repr__(self) -> str:
-        state = "complete" if self.is_complete else f"incomplete ({len(self.missing_chunks())} chunks missing)"
+        state = (
+            "complete"
+            if self.is_complete
+            else f"incomplete ({len(self.missing_chunks())} chunks missing)"
+        )
         return f"FeatureStore({str(self.path)!r}, {self.n_rows}x{self.dim} {self.dtype}, {state})"
 
 
@@ -233,12 +248,18 @@ def _create_zarr(path: Path, n_rows: int, dim: int, dtype: str, chunk_rows: int,
     import zarr
 
     group = zarr.open_group(str(path), mode="w")
-    features = group.create_array("features", shape=(n_rows, dim), chunks=(chunk_rows, dim),
-                                  dtype=dtype, fill_value=np.nan, compressors=None)
-    labels = group.create_array("labels", shape=(n_rows,), chunks=(max(n_rows, 1),),
-                                dtype="int64", fill_value=-1)
-    done = group.create_array("_done", shape=(n_chunks,), chunks=(1,), dtype="uint8",
-                              fill_value=0)
+    features = group.create_array(
+        "features",
+        shape=(n_rows, dim),
+        chunks=(chunk_rows, dim),
+        dtype=dtype,
+        fill_value=np.nan,
+        compressors=None,
+    )
+    labels = group.create_array(
+        "labels", shape=(n_rows,), chunks=(max(n_rows, 1),), dtype="int64", fill_value=-1
+    )
+    done = group.create_array("_done", shape=(n_chunks,), chunks=(1,), dtype="uint8", fill_value=0)
     return group, features, labels, done
 
 
@@ -253,8 +274,9 @@ def _create_hdf5(path: Path, n_rows: int, dim: int, dtype: str, chunk_rows: int,
     import h5py
 
     handle = h5py.File(path, "w")
-    features = handle.create_dataset("features", shape=(n_rows, dim), dtype=dtype,
-                                     chunks=(chunk_rows, dim), fillvalue=np.nan)
+    features = handle.create_dataset(
+        "features", shape=(n_rows, dim), dtype=dtype, chunks=(chunk_rows, dim), fillvalue=np.nan
+    )
     labels = handle.create_dataset("labels", shape=(n_rows,), dtype="int64", fillvalue=-1)
     done = handle.create_dataset("_done", shape=(n_chunks,), dtype="uint8", fillvalue=0)
     return handle, features, labels, done
@@ -298,10 +320,17 @@ def remove_leftovers(path: str | os.PathLike) -> None:
             remove_store(old)
 
 
-def create_store(path: str | os.PathLike, n_rows: int, dim: int, *,
-                 dtype: StoreDtype | str = StoreDtype.float16, chunk_rows: int | None = None,
-                 attrs: dict[str, Any] | None = None, labels: np.ndarray | None = None,
-                 overwrite: bool = False) -> FeatureStore:
+def create_store(
+    path: str | os.PathLike,
+    n_rows: int,
+    dim: int,
+    *,
+    dtype: StoreDtype | str = StoreDtype.float16,
+    chunk_rows: int | None = None,
+    attrs: dict[str, Any] | None = None,
+    labels: np.ndarray | None = None,
+    overwrite: bool = False,
+) -> FeatureStore:
     """Create an empty, incomplete store for ``n_rows`` x ``dim`` features and open it for writing.
 
     ``attrs`` should carry the description of docs/data.md §2.3 (dataset, split, model, weights, feature kind,
@@ -327,17 +356,25 @@ def create_store(path: str | os.PathLike, n_rows: int, dim: int, *,
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _creating(path, uuid.uuid4().hex[:8])
     try:
-        handle, feats, labs, done = _BACKENDS[fmt][0](tmp, n_rows, dim, dtype.value, chunk_rows,
-                                                      n_chunks)
+        handle, feats, labs, done = _BACKENDS[fmt][0](
+            tmp, n_rows, dim, dtype.value, chunk_rows, n_chunks
+        )
         with FeatureStore(tmp, fmt, handle, feats, labs, done, writable=True) as store:
             base = {
-                "format": fmt.value, "dtype": dtype.value, "n_rows": int(n_rows), "dim": int(dim),
-                "chunk_rows": chunk_rows, "store_id": uuid.uuid4().hex,
-                "created": datetime.now(timezone.utc).isoformat(), "complete": False,
+                "format": fmt.value,
+                "dtype": dtype.value,
+                "n_rows": int(n_rows),
+                "dim": int(dim),
+                "chunk_rows": chunk_rows,
+                "store_id": uuid.uuid4().hex,
+                "created": datetime.now(UTC).isoformat(),
+                "complete": False,
             }
             given = dict(attrs or {})
-            versions = {**library_versions("hume", "numpy", "zarr" if fmt == "zarr" else "h5py"),
-                        **given.pop("versions", {})}
+            versions = {
+                **library_versions("hume", "numpy", "zarr" if fmt == "zarr" else "h5py"),
+                **given.pop("versions", {}),
+            }
             store.update_attrs(**given, **base, versions=versions)
             if labels is not None:
                 store.write_labels(labels)
@@ -350,8 +387,9 @@ def create_store(path: str | os.PathLike, n_rows: int, dim: int, *,
     return open_store(path, mode="r+", allow_incomplete=True)
 
 
-def open_store(path: str | os.PathLike, *, mode: str = "r",
-               allow_incomplete: bool = False) -> FeatureStore:
+def open_store(
+    path: str | os.PathLike, *, mode: str = "r", allow_incomplete: bool = False
+) -> FeatureStore:
     """Open an existing store (``mode`` ``"r"`` or ``"r+"``).
 
     Refuses, with a message that says what to do, a missing path, something that is not a
@@ -360,9 +398,7 @@ def open_store(path: str | os.PathLike, *, mode: str = "r",
     path = Path(path)
     fmt = format_of(path)
     if not path.exists():
-        raise HumeError(
-            f"no feature store at {path}: create it with `hume embed` or `hume import`"
-        )
+        raise HumeError(f"no feature store at {path}: create it with `hume embed` or `hume import`")
     try:
         handle, feats, labs, done = _BACKENDS[fmt][1](path, mode == "r+")
         store = FeatureStore(path, fmt, handle, feats, labs, done, writable=mode == "r+")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -24,11 +25,18 @@ def _load_npy(path: str | os.PathLike, what: str) -> np.ndarray:
         raise HumeError(f"{what} file {path} is not a readable .npy array ({exc})") from None
 
 
-def import_features(dataset: str, split: str, model: str, features: str | os.PathLike,
-                    labels: str | os.PathLike | None = None, root: str | None = None,
-                    fmt: StoreFormat | str = StoreFormat.zarr,
-                    dtype: StoreDtype | str = StoreDtype.float16, overwrite: bool = False,
-                    chunk_rows: int | None = None) -> Path:
+def import_features(
+    dataset: str,
+    split: str,
+    model: str,
+    features: str | os.PathLike,
+    labels: str | os.PathLike | None = None,
+    root: str | None = None,
+    fmt: StoreFormat | str = StoreFormat.zarr,
+    dtype: StoreDtype | str = StoreDtype.float16,
+    overwrite: bool = False,
+    chunk_rows: int | None = None,
+) -> Path:
     """Write ``features`` (N x D .npy) and optional ``labels`` (N .npy) into a complete store.
 
     The array is memory-mapped and checked, then copied chunk by chunk, so host memory stays
@@ -44,7 +52,7 @@ def import_features(dataset: str, split: str, model: str, features: str | os.Pat
     step = max(1, 2**24 // max(1, x.shape[1] * x.itemsize))  # ~16 MiB per check
     n_bad = 0
     for start in range(0, x.shape[0], step):
-        block = np.asarray(x[start:start + step])
+        block = np.asarray(x[start : start + step])
         if np.issubdtype(block.dtype, np.floating):
             n_bad += int((~np.isfinite(block).all(axis=1)).sum())
     if n_bad:
@@ -55,16 +63,28 @@ def import_features(dataset: str, split: str, model: str, features: str | os.Pat
     y = None
     if labels is not None:
         y = check_labels(np.asarray(_load_npy(labels, "labels")), x.shape[0])
-    attrs = {
-        "dataset": dataset, "split": split, "model": model, "weights": "imported",
-        "feature_kind": "imported", "preprocessing": "unknown (imported)",
+    attrs: dict[str, Any] = {
+        "dataset": dataset,
+        "split": split,
+        "model": model,
+        "weights": "imported",
+        "feature_kind": "imported",
+        "preprocessing": "unknown (imported)",
         "source": str(Path(features).resolve()),
     }
     if y is not None and (y >= 0).any():
         attrs["num_classes"] = int(y.max()) + 1
     path = store_path(root, dataset, split, model, fmt)
-    store = create_store(path, x.shape[0], x.shape[1], dtype=dtype, chunk_rows=chunk_rows,
-                         attrs=attrs, labels=y, overwrite=overwrite)
+    store = create_store(
+        path,
+        x.shape[0],
+        x.shape[1],
+        dtype=dtype,
+        chunk_rows=chunk_rows,
+        attrs=attrs,
+        labels=y,
+        overwrite=overwrite,
+    )
     try:
         for i in range(store.n_chunks):
             start, stop = store.chunk_bounds(i)

@@ -31,8 +31,10 @@ class StoreLock:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             os.close(fd)
-            raise HumeError(f"another `hume embed` is writing {self.store} right now: wait for it "
-                            "to finish (or stop it) and run again") from None
+            raise HumeError(
+                f"another `hume embed` is writing {self.store} right now: wait for it "
+                "to finish (or stop it) and run again"
+            ) from None
         self._fd = fd
 
     def release(self) -> None:
@@ -43,7 +45,7 @@ class StoreLock:
             os.close(self._fd)  # closing drops the flock
             self._fd = None
 
-    def __enter__(self) -> "StoreLock":
+    def __enter__(self) -> StoreLock:
         self.acquire()
         return self
 

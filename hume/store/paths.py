@@ -42,8 +42,7 @@ def format_of(path: str | os.PathLike) -> StoreFormat:
         if suffix == ext:
             return fmt
     raise HumeError(
-        f"{path} is not a feature store: a store path ends in "
-        + " or ".join(FORMATS.values())
+        f"{path} is not a feature store: a store path ends in " + " or ".join(FORMATS.values())
     )
 
 
@@ -51,8 +50,13 @@ def features_dir(root: Path) -> Path:
     return Path(root) / "features"
 
 
-def store_path(root: str | os.PathLike | None, dataset: str, split: str, model: str,
-               fmt: StoreFormat | str = StoreFormat.zarr) -> Path:
+def store_path(
+    root: str | os.PathLike | None,
+    dataset: str,
+    split: str,
+    model: str,
+    fmt: StoreFormat | str = StoreFormat.zarr,
+) -> Path:
     """``<root>/features/<dataset>/<split>/<model>.zarr`` (or ``.h5``)."""
     fmt = check_format(fmt)
     for kind, name in (("dataset", dataset), ("split", split), ("model", model)):

@@ -36,7 +36,11 @@ def check_labels(y: np.ndarray, n_rows: int) -> np.ndarray:
     if len(y) != n_rows:
         raise HumeError(f"labels have {len(y)} entries but the features have {n_rows} rows")
     if not np.issubdtype(y.dtype, np.integer):
-        if np.issubdtype(y.dtype, np.floating) and np.isfinite(y).all() and (y == np.round(y)).all():
+        if (
+            np.issubdtype(y.dtype, np.floating)
+            and np.isfinite(y).all()
+            and (y == np.round(y)).all()
+        ):
             y = y.astype(np.int64)
         else:
             raise HumeError(f"labels must be integers (−1 for unknown), got dtype {y.dtype}")

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Callable
+from typing import Any
 
 
 class FeatureKind(StrEnum):
     """Which output of a backbone becomes the feature."""
 
     cls = "cls"  # the pooled output (DINOv2: the layer-normed CLS token; CLIP: the image embedding)
-    cls_mean = "cls+mean"  # CLS ⊕ mean patch token (transformers ViTs; the DINOv2 linear-eval feature)
+    cls_mean = (
+        "cls+mean"  # CLS ⊕ mean patch token (transformers ViTs; the DINOv2 linear-eval feature)
+    )
 
 
 @dataclass
@@ -40,7 +43,7 @@ class Backbone:
             out = self.forward(self.module, batch)
         return out.reshape(out.shape[0], -1).float()
 
-    def to(self, device) -> "Backbone":
+    def to(self, device) -> Backbone:
         """Move the module (if any) to ``device``; returns self."""
         if self.module is not None:
             self.module.to(device)

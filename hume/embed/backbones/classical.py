@@ -51,12 +51,14 @@ def to_gray_array(sample, size: int) -> np.ndarray:
         if arr.ndim == 3:  # colour array: ITU-R 601 luma, as PIL's "L" conversion
             arr = arr[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float64)
         if arr.ndim != 2:
-            raise HumeError(f"classical views need 2-D or 3-D images, got an array of shape {arr.shape}")
+            raise HumeError(
+                f"classical views need 2-D or 3-D images, got an array of shape {arr.shape}"
+            )
         if np.issubdtype(arr.dtype, np.integer) or arr.max(initial=0) > 1.0:
             arr = arr.astype(np.float32) / 255.0
         img = Image.fromarray(np.clip(arr * 255.0, 0, 255).round().astype(np.uint8), mode="L")
     if img.size != (size, size):
-        img = img.resize((size, size), Image.BILINEAR)
+        img = img.resize((size, size), Image.Resampling.BILINEAR)
     return np.asarray(img, dtype=np.float32) / 255.0
 
 
@@ -90,9 +92,14 @@ class HogTransform:
         import torch
         from skimage.feature import hog
 
-        h = hog(to_gray_array(sample, self.size), orientations=HOG_ORIENTATIONS,
-                pixels_per_cell=(HOG_CELL, HOG_CELL), cells_per_block=HOG_CELLS_PER_BLOCK,
-                block_norm="L2-Hys", feature_vector=True)
+        h = hog(
+            to_gray_array(sample, self.size),
+            orientations=HOG_ORIENTATIONS,
+            pixels_per_cell=(HOG_CELL, HOG_CELL),
+            cells_per_block=HOG_CELLS_PER_BLOCK,
+            block_norm="L2-Hys",
+            feature_vector=True,
+        )
         return torch.from_numpy(np.asarray(h, dtype=np.float32))
 
 
@@ -104,8 +111,14 @@ def _working_size(name: str, image_size: int | None) -> int:
 
 
 def _view(name: str, transform: Any, dim: int, kind: str, size: int) -> Backbone:
-    info = {"model": name, "weights": "none (training-free)", "feature_kind": kind,
-            "preprocessing": _GREY.format(s=size), "source": "classical", "image_size": size}
+    info = {
+        "model": name,
+        "weights": "none (training-free)",
+        "feature_kind": kind,
+        "preprocessing": _GREY.format(s=size),
+        "source": "classical",
+        "image_size": size,
+    }
     return Backbone(name=name, transform=transform, dim=dim, info=info)
 
 
@@ -113,14 +126,21 @@ def _view(name: str, transform: Any, dim: int, kind: str, size: int) -> Backbone
 def pixels(spec: str = "pixels", *, image_size: int | None = None, **_: Any) -> Backbone:
     """Grey pixels at working size ``image_size`` (default 32), standardised per image."""
     size = _working_size(spec, image_size)
-    return _view(spec, PixelsTransform(size), size * size,
-                 "grey pixels, standardised per image (x - mean) / std", size)
+    return _view(
+        spec,
+        PixelsTransform(size),
+        size * size,
+        "grey pixels, standardised per image (x - mean) / std",
+        size,
+    )
 
 
 @register_backbone("hog", takes_weights=False)
 def hog(spec: str = "hog", *, image_size: int | None = None, **_: Any) -> Backbone:
     """HOG at working size ``max(image_size, 32)`` (default 32), 8-pixel cells."""
     size = max(_working_size(spec, image_size), HOG_MIN_SIZE)
-    kind = (f"HOG: orientations={HOG_ORIENTATIONS}, pixels_per_cell=({HOG_CELL}, {HOG_CELL}), "
-            f"cells_per_block={HOG_CELLS_PER_BLOCK}, block_norm=L2-Hys")
+    kind = (
+        f"HOG: orientations={HOG_ORIENTATIONS}, pixels_per_cell=({HOG_CELL}, {HOG_CELL}), "
+        f"cells_per_block={HOG_CELLS_PER_BLOCK}, block_norm=L2-Hys"
+    )
     return _view(spec, HogTransform(size), hog_dim(size), kind, size)

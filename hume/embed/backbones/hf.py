@@ -31,15 +31,22 @@ DINOV2_MODELS: dict[str, str] = {
 }
 FEATURES = (FeatureKind.cls, FeatureKind.cls_mean)
 #: model types whose first token is a CLS token, so ``cls+mean`` makes sense
-_CLS_TOKEN_MODELS = ("dinov2", "dinov2_with_registers", "vit", "deit", "clip_vision_model",
-                     "siglip_vision_model")
+_CLS_TOKEN_MODELS = (
+    "dinov2",
+    "dinov2_with_registers",
+    "vit",
+    "deit",
+    "clip_vision_model",
+    "siglip_vision_model",
+)
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-def _named(repo: str, spec: str, *, weights: Path | None, feature: FeatureKind,
-           **_: Any) -> Backbone:
+def _named(
+    repo: str, spec: str, *, weights: Path | None, feature: FeatureKind, **_: Any
+) -> Backbone:
     return hf_backbone(spec, repo, weights, feature)
 
 
@@ -47,8 +54,9 @@ for _name, _repo in DINOV2_MODELS.items():
     register_backbone(_name, features=FEATURES)(functools.partial(_named, _repo))
 
 
-@register_backbone_prefix("hf:", pattern="hf:REPO", example="hf:facebook/dinov2-small",
-                          features=FEATURES)
+@register_backbone_prefix(
+    "hf:", pattern="hf:REPO", example="hf:facebook/dinov2-small", features=FEATURES
+)
 def _any_repo(spec: str, *, weights: Path | None, feature: FeatureKind, **_: Any) -> Backbone:
     if weights is None and Path(spec).expanduser().is_dir():  # hf:/local/dir
         weights = Path(spec).expanduser().resolve()
@@ -82,7 +90,7 @@ class HFFeature:
                 return pooled.flatten(1)
             return hidden[:, 0] if hidden.dim() == 3 else hidden.flatten(2).mean(-1)
         cls = hidden[:, 0]
-        patches = hidden[:, 1 + self.registers:].mean(dim=1)
+        patches = hidden[:, 1 + self.registers :].mean(dim=1)
         return torch.cat([cls, patches], dim=1)
 
 
@@ -91,13 +99,15 @@ def dinov2_transform(size: int = 224, resize: int = 256):
     ImageNet mean/std; any PIL image or array in, a (3, size, size) tensor out."""
     from torchvision import transforms as T
 
-    return T.Compose([
-        ToRGB(),
-        T.Resize(resize, interpolation=T.InterpolationMode.BICUBIC),
-        T.CenterCrop(size),
-        T.ToTensor(),
-        T.Normalize(IMAGENET_MEAN, IMAGENET_STD),
-    ])
+    return T.Compose(
+        [
+            ToRGB(),
+            T.Resize(resize, interpolation=T.InterpolationMode.BICUBIC),
+            T.CenterCrop(size),
+            T.ToTensor(),
+            T.Normalize(IMAGENET_MEAN, IMAGENET_STD),
+        ]
+    )
 
 
 @dataclass
@@ -116,22 +126,30 @@ def _load(name: str, repo: str, weights: Path | None):
 
     src, local = (str(weights), True) if weights is not None else (repo, hub.offline())
     if weights is not None and not weights.is_dir():
-        raise HumeError(f"--weights for {name!r} must be a transformers model directory "
-                        f"(config.json + model.safetensors, from save_pretrained or a hub snapshot), "
-                        f"got the file {weights}")
+        raise HumeError(
+            f"--weights for {name!r} must be a transformers model directory "
+            f"(config.json + model.safetensors, from save_pretrained or a hub snapshot), "
+            f"got the file {weights}"
+        )
     try:
         config = AutoConfig.from_pretrained(src, local_files_only=local)
-        if getattr(config, "vision_config", None) is not None and not hasattr(config, "hidden_size"):
+        if getattr(config, "vision_config", None) is not None and not hasattr(
+            config, "hidden_size"
+        ):
             config = config.vision_config  # a vision-language repo (e.g. CLIP): its image tower
             model = _vision_tower(AutoModel.from_pretrained(src, local_files_only=local))
         else:
             model = AutoModel.from_pretrained(src, local_files_only=local)
     except (OSError, ValueError) as exc:
         if weights is not None:
-            raise HumeError(f"could not load transformers model {name!r} from {weights}: "
-                            f"{str(exc).splitlines()[0][:300]}; the directory needs config.json and the "
-                            "weights (save_pretrained output or a downloaded snapshot)") from None
-        raise hub.no_weights(name, f"transformers {repo}", repo, "", None if local else exc) from None
+            raise HumeError(
+                f"could not load transformers model {name!r} from {weights}: "
+                f"{str(exc).splitlines()[0][:300]}; the directory needs config.json and the "
+                "weights (save_pretrained output or a downloaded snapshot)"
+            ) from None
+        raise hub.no_weights(
+            name, f"transformers {repo}", repo, "", None if local else exc
+        ) from None
     return model, config, src
 
 
@@ -156,16 +174,22 @@ def hf_backbone(name: str, repo: str, weights: Path | None, feature: FeatureKind
     else:
         width = None
     if feature == FeatureKind.cls_mean and model_type not in _CLS_TOKEN_MODELS:
-        raise HumeError(f"feature 'cls+mean' needs a ViT with a CLS token; {name!r} is {model_type!r}")
+        raise HumeError(
+            f"feature 'cls+mean' needs a ViT with a CLS token; {name!r} is {model_type!r}"
+        )
     forward = HFFeature(feature, registers)
     if model_type.startswith("dinov2"):
         transform = dinov2_transform()
-        prep = (f"{transform!r} (DINOv2 protocol: resize 256 bicubic, center crop 224, "
-                f"ImageNet mean {IMAGENET_MEAN} std {IMAGENET_STD}); transformers position-embedding "
-                "interpolation (differs slightly from torch.hub)")
+        prep = (
+            f"{transform!r} (DINOv2 protocol: resize 256 bicubic, center crop 224, "
+            f"ImageNet mean {IMAGENET_MEAN} std {IMAGENET_STD}); transformers position-embedding "
+            "interpolation (differs slightly from torch.hub)"
+        )
         kind = "pooler_output: layer-normed CLS token"
     else:
-        transform, prep = _processor_transform(src, config, local=weights is not None or hub.offline())
+        transform, prep = _processor_transform(
+            src, config, local=weights is not None or hub.offline()
+        )
         kind = "pooler_output (CLS / pooled)"
     if feature == FeatureKind.cls_mean:
         kind = f"CLS token ⊕ mean patch token (patch tokens from index {1 + registers})"
@@ -176,15 +200,18 @@ def hf_backbone(name: str, repo: str, weights: Path | None, feature: FeatureKind
     revision = None if weights is not None else hub.revision(repo)
     info = {
         "model": f"transformers {type(model).__name__} ({repo})",
-        "weights": str(weights) if weights is not None else f"{repo}@{revision or 'unknown-revision'}",
+        "weights": str(weights)
+        if weights is not None
+        else f"{repo}@{revision or 'unknown-revision'}",
         "feature_kind": kind,
         "preprocessing": prep,
         "source": "transformers",
         "versions": library_versions("transformers", "torch", "torchvision"),
     }
     store_name = name if feature == FeatureKind.cls else f"{name}-clsmean"
-    return Backbone(name=store_name, transform=transform, dim=width, info=info, module=model,
-                    forward=forward)
+    return Backbone(
+        name=store_name, transform=transform, dim=width, info=info, module=model, forward=forward
+    )
 
 
 def _processor_transform(src: str, config, *, local: bool):
@@ -196,8 +223,17 @@ def _processor_transform(src: str, config, *, local: bool):
     except (OSError, ValueError, KeyError):
         processor = None
     if processor is not None:
-        keep = ("size", "crop_size", "do_center_crop", "resample", "image_mean", "image_std",
-                "do_rescale", "rescale_factor", "do_normalize")
+        keep = (
+            "size",
+            "crop_size",
+            "do_center_crop",
+            "resample",
+            "image_mean",
+            "image_std",
+            "do_rescale",
+            "rescale_factor",
+            "do_normalize",
+        )
         desc = {k: v for k, v in processor.to_dict().items() if k in keep}
         return HFProcessorTransform(processor), f"{type(processor).__name__} {desc}"
     side = getattr(config, "image_size", 224)

@@ -57,14 +57,19 @@ def revision(repo: str) -> str | None:
     return snapshot_of(hit)[1:] or None
 
 
-def no_weights(name: str, what: str, repo: str, filename: str,
-               exc: Exception | None) -> HumeError:
+def no_weights(name: str, what: str, repo: str, filename: str, exc: Exception | None) -> HumeError:
     """The error for model ``name`` whose weights are neither cached nor downloadable; ``exc``
     is the download failure, None when the hub was not tried (offline)."""
-    why = "the Hugging Face hub is unreachable or offline (HF_HUB_OFFLINE)" if exc is None else \
-        f"download failed: {str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}"
-    fetch = f"`hf download {repo}{' ' + filename if filename else ''}`" if repo else "its checkpoint"
+    why = (
+        "the Hugging Face hub is unreachable or offline (HF_HUB_OFFLINE)"
+        if exc is None
+        else f"download failed: {str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}"
+    )
+    fetch = (
+        f"`hf download {repo}{' ' + filename if filename else ''}`" if repo else "its checkpoint"
+    )
     return HumeError(
         f"no weights for model {name!r} ({what}): {why}. On a machine with internet run {fetch} "
         f"and copy the Hugging Face cache to {cache_dir()} (or set HF_HOME), or pass --weights "
-        "PATH (a checkpoint file or model directory)")
+        "PATH (a checkpoint file or model directory)"
+    )

@@ -39,8 +39,11 @@ for _name, (_arch, _tag) in OPEN_CLIP_MODELS.items():
     register_backbone(_name)(functools.partial(_named, _arch, _tag))
 
 
-@register_backbone_prefix("open_clip:" + _HF_HUB, pattern="open_clip:hf-hub:REPO",
-                          example="open_clip:hf-hub:timm/ViT-B-16-SigLIP")
+@register_backbone_prefix(
+    "open_clip:" + _HF_HUB,
+    pattern="open_clip:hf-hub:REPO",
+    example="open_clip:hf-hub:timm/ViT-B-16-SigLIP",
+)
 def _hub_repo(spec: str, *, weights: Path | None, **_: Any) -> Backbone:
     """A hub repo holding ``open_clip_config.json`` and its checkpoint."""
     repo = spec.strip("/")
@@ -48,12 +51,15 @@ def _hub_repo(spec: str, *, weights: Path | None, **_: Any) -> Backbone:
     return open_clip_backbone(name, _HF_HUB + repo, None, weights or _hub_dir(name, repo))
 
 
-@register_backbone_prefix("open_clip:", pattern="open_clip:ARCH/TAG",
-                          example="open_clip:ViT-B-32/openai")
-def _arch_tag(spec: str, *, weights: Path | None, **_: Any) -> Backbone:
+@register_backbone_prefix(
+    "open_clip:", pattern="open_clip:ARCH/TAG", example="open_clip:ViT-B-32/openai"
+)
+def _arch_tag(spec: str, *, weights: Path | None, **unused: Any) -> Backbone:
     arch, _, tag = spec.partition("/")
     if not arch:
-        raise HumeError("open_clip models are named open_clip:ARCH/TAG, e.g. open_clip:ViT-B-32/openai")
+        raise HumeError(
+            "open_clip models are named open_clip:ARCH/TAG, e.g. open_clip:ViT-B-32/openai"
+        )
     name = safe_name("model", "open_clip-" + arch + (f"-{tag}" if tag else ""))
     return open_clip_backbone(name, arch, tag or None, weights)
 
@@ -75,7 +81,9 @@ def _checkpoint(name: str, arch: str, tag: str, cfg: dict) -> str:
             raise hub.no_weights(name, f"open_clip {arch} / {tag}", repo, filename, exc) from None
     from huggingface_hub import try_to_load_from_cache
 
-    names = [filename] if filename else ["open_clip_model.safetensors", "open_clip_pytorch_model.bin"]
+    names = (
+        [filename] if filename else ["open_clip_model.safetensors", "open_clip_pytorch_model.bin"]
+    )
     if filename.endswith((".bin", ".pth")):
         names.insert(0, filename[:-4] + ".safetensors")
     for fname in names if repo else []:
@@ -114,15 +122,25 @@ def _checkpoint_in(weights: Path) -> Path:
     """The checkpoint file ``weights`` names, or the one inside directory ``weights``."""
     if weights.is_file():
         return weights
-    for fname in ("open_clip_model.safetensors", "open_clip_pytorch_model.bin", "model.safetensors",
-                  "pytorch_model.bin", "model.pth", "model.pt"):
+    for fname in (
+        "open_clip_model.safetensors",
+        "open_clip_pytorch_model.bin",
+        "model.safetensors",
+        "pytorch_model.bin",
+        "model.pth",
+        "model.pt",
+    ):
         if (weights / fname).is_file():
             return weights / fname
-    found = sorted(p for ext in ("*.safetensors", "*.bin", "*.pt", "*.pth") for p in weights.glob(ext))
+    found = sorted(
+        p for ext in ("*.safetensors", "*.bin", "*.pt", "*.pth") for p in weights.glob(ext)
+    )
     if len(found) == 1:
         return found[0]
-    raise HumeError(f"no single open_clip checkpoint in {weights}: give the checkpoint file itself "
-                    "(--weights FILE.pt/.bin/.safetensors) or a directory with open_clip_config.json")
+    raise HumeError(
+        f"no single open_clip checkpoint in {weights}: give the checkpoint file itself "
+        "(--weights FILE.pt/.bin/.safetensors) or a directory with open_clip_config.json"
+    )
 
 
 def open_clip_backbone(name: str, arch: str, tag: str | None, weights: Path | None) -> Backbone:
@@ -133,35 +151,56 @@ def open_clip_backbone(name: str, arch: str, tag: str | None, weights: Path | No
     kwargs: dict[str, Any] = {}
     model_name = arch
     if weights is not None and weights.is_dir() and (weights / "open_clip_config.json").is_file():
-        model_name, checkpoint = f"local-dir:{weights}", None  # config and preprocessing from the dir
+        model_name, checkpoint = (
+            f"local-dir:{weights}",
+            None,
+        )  # config and preprocessing from the dir
         source = str(weights)
     else:
         if arch not in open_clip.list_models():
-            raise HumeError(f"unknown open_clip architecture {arch!r}: see open_clip.list_models() "
-                            "(e.g. ViT-B-32, ViT-L-14-quickgelu)")
+            raise HumeError(
+                f"unknown open_clip architecture {arch!r}: see open_clip.list_models() "
+                "(e.g. ViT-B-32, ViT-L-14-quickgelu)"
+            )
         cfg = open_clip.get_pretrained_cfg(arch, tag) if tag else {}
         if tag and not cfg and weights is None:
             tags = open_clip.list_pretrained_tags_by_model(arch)
-            raise HumeError(f"open_clip {arch} has no pretrained tag {tag!r}: use one of "
-                            f"{', '.join(tags) if tags else '(none: pass --weights FILE)'}")
+            raise HumeError(
+                f"open_clip {arch} has no pretrained tag {tag!r}: use one of "
+                f"{', '.join(tags) if tags else '(none: pass --weights FILE)'}"
+            )
         if weights is None and not tag:
-            raise HumeError(f"open_clip:{arch} needs a pretrained tag (open_clip:{arch}/TAG) or --weights FILE")
-        checkpoint = str(_checkpoint_in(weights)) if weights is not None else \
-            _checkpoint(name, arch, tag, cfg)
-        source = f"{tag} ({cfg.get('hf_hub') or cfg.get('url')}{hub.snapshot_of(checkpoint)})" \
-            if cfg and weights is None else checkpoint
+            raise HumeError(
+                f"open_clip:{arch} needs a pretrained tag (open_clip:{arch}/TAG) or --weights FILE"
+            )
+        checkpoint = (
+            str(_checkpoint_in(weights))
+            if weights is not None
+            else _checkpoint(name, arch, tag or "", cfg)
+        )
+        source = (
+            f"{tag} ({cfg.get('hf_hub') or cfg.get('url')}{hub.snapshot_of(checkpoint)})"
+            if cfg and weights is None
+            else checkpoint
+        )
         if cfg:  # a checkpoint path skips the tag's preprocessing and activation: pass them
-            kwargs.update(image_mean=cfg["mean"], image_std=cfg["std"],
-                          image_interpolation=cfg.get("interpolation"),
-                          image_resize_mode=cfg.get("resize_mode"))
+            kwargs.update(
+                image_mean=cfg["mean"],
+                image_std=cfg["std"],
+                image_interpolation=cfg.get("interpolation"),
+                image_resize_mode=cfg.get("resize_mode"),
+            )
             if cfg.get("quick_gelu") and not arch.endswith("-quickgelu"):
                 kwargs["force_quick_gelu"] = True
     try:
         model, _, eval_transform = open_clip.create_model_and_transforms(
-            model_name, pretrained=checkpoint, **kwargs)
+            model_name, pretrained=checkpoint, **kwargs
+        )
     except (OSError, RuntimeError, ValueError, KeyError) as exc:
-        raise HumeError(f"could not load model {name!r} ({arch}) from {source}: "
-                        f"{str(exc).splitlines()[0][:300]}") from None
+        raise HumeError(
+            f"could not load model {name!r} ({arch}) from {source}: "
+            f"{str(exc).splitlines()[0][:300]}"
+        ) from None
     visual = model.visual.eval()  # the text tower is never used: keep only the image tower
     del model
     from torchvision import transforms as T
@@ -174,11 +213,12 @@ def open_clip_backbone(name: str, arch: str, tag: str | None, weights: Path | No
         "weights": source,
         "feature_kind": "image embedding (open_clip visual tower output, projected, not L2-normalised)",
         "preprocessing": f"{transform!r}; resize_mode={pp.get('resize_mode')}, "
-                         f"interpolation={pp.get('interpolation')}, mean={tuple(pp.get('mean', ()))}, "
-                         f"std={tuple(pp.get('std', ()))}",
+        f"interpolation={pp.get('interpolation')}, mean={tuple(pp.get('mean', ()))}, "
+        f"std={tuple(pp.get('std', ()))}",
         "source": "open_clip",
         "quick_gelu": bool(kwargs.get("force_quick_gelu") or "quickgelu" in arch),
         "versions": library_versions("open_clip_torch", "torch", "torchvision"),
     }
-    return Backbone(name=name, transform=transform, dim=int(dim), info=info, module=visual,
-                    forward=_forward)
+    return Backbone(
+        name=name, transform=transform, dim=int(dim), info=info, module=visual, forward=_forward
+    )

@@ -9,9 +9,10 @@ family refuses a bad option with the same message.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Protocol
+from typing import Protocol
 
 from hume.choices import choose
 from hume.embed.backbones.base import Backbone, FeatureKind
@@ -23,8 +24,9 @@ class Builder(Protocol):
     """Builds a backbone in eval mode on the CPU. ``spec``: the registered name, or what follows
     the prefix (``facebook/dinov2-small`` of ``hf:facebook/dinov2-small``)."""
 
-    def __call__(self, spec: str, *, weights: Path | None, feature: FeatureKind,
-                 image_size: int | None) -> Backbone: ...
+    def __call__(
+        self, spec: str, *, weights: Path | None, feature: FeatureKind, image_size: int | None
+    ) -> Backbone: ...
 
 
 @dataclass(frozen=True)
@@ -37,8 +39,9 @@ class BackboneEntry:
 _BACKBONES: Registry[BackboneEntry] = Registry("model")
 
 
-def register_backbone(name: str, *, features: Iterable[FeatureKind] = (FeatureKind.cls,),
-                      takes_weights: bool = True) -> Callable[[Builder], Builder]:
+def register_backbone(
+    name: str, *, features: Iterable[FeatureKind] = (FeatureKind.cls,), takes_weights: bool = True
+) -> Callable[[Builder], Builder]:
     """Decorator: ``build`` makes the backbone called ``name`` (lower case)."""
 
     def decorate(build: Builder) -> Builder:
@@ -48,15 +51,24 @@ def register_backbone(name: str, *, features: Iterable[FeatureKind] = (FeatureKi
     return decorate
 
 
-def register_backbone_prefix(prefix: str, *, pattern: str, example: str,
-                             features: Iterable[FeatureKind] = (FeatureKind.cls,),
-                             takes_weights: bool = True) -> Callable[[Builder], Builder]:
+def register_backbone_prefix(
+    prefix: str,
+    *,
+    pattern: str,
+    example: str,
+    features: Iterable[FeatureKind] = (FeatureKind.cls,),
+    takes_weights: bool = True,
+) -> Callable[[Builder], Builder]:
     """Decorator: ``build`` makes every backbone whose name starts with ``prefix``; ``pattern``
     (``hf:REPO``) and ``example`` show users how such names are written."""
 
     def decorate(build: Builder) -> Builder:
-        _BACKBONES.add_prefix(prefix, BackboneEntry(build, tuple(features), takes_weights),
-                              pattern=pattern, example=example)
+        _BACKBONES.add_prefix(
+            prefix,
+            BackboneEntry(build, tuple(features), takes_weights),
+            pattern=pattern,
+            example=example,
+        )
         return build
 
     return decorate
@@ -73,9 +85,13 @@ def backbone_patterns() -> list[str]:
     return _BACKBONES.patterns()
 
 
-def create_backbone(name: str, *, weights: str | os.PathLike | None = None,
-                    feature: FeatureKind | str = FeatureKind.cls,
-                    image_size: int | None = None) -> Backbone:
+def create_backbone(
+    name: str,
+    *,
+    weights: str | os.PathLike | None = None,
+    feature: FeatureKind | str = FeatureKind.cls,
+    image_size: int | None = None,
+) -> Backbone:
     """Build backbone ``name`` in eval mode on the CPU.
 
     ``weights``: a local checkpoint file or directory instead of the hub cache. ``feature``:
@@ -88,13 +104,16 @@ def create_backbone(name: str, *, weights: str | os.PathLike | None = None,
     feature = choose(FeatureKind, feature, "feature")
     if feature not in entry.features:
         having = ", ".join(_BACKBONES.where(lambda e: feature in e.features))
-        raise HumeError(f"model {found.name!r} gives only the "
-                        f"{' or '.join(entry.features)} feature; feature={feature.value!r} is "
-                        f"for {having}")
+        raise HumeError(
+            f"model {found.name!r} gives only the "
+            f"{' or '.join(entry.features)} feature; feature={feature.value!r} is "
+            f"for {having}"
+        )
     path = _check_weights(weights)
     if path is not None and not entry.takes_weights:
-        raise HumeError(f"model {found.name!r} is training-free and takes no weights; "
-                        "drop --weights")
+        raise HumeError(
+            f"model {found.name!r} is training-free and takes no weights; drop --weights"
+        )
     return entry.build(found.spec, weights=path, feature=feature, image_size=image_size)
 
 
@@ -103,6 +122,8 @@ def _check_weights(weights: str | os.PathLike | None) -> Path | None:
         return None
     path = Path(weights).expanduser()
     if not path.exists():
-        raise HumeError(f"weights path {str(weights)!r} does not exist: give a checkpoint file or a "
-                        "model directory")
+        raise HumeError(
+            f"weights path {str(weights)!r} does not exist: give a checkpoint file or a "
+            "model directory"
+        )
     return path.resolve()

@@ -14,10 +14,27 @@ Items are ``(sample, label)`` with PIL images as samples and int labels (−1 wh
 
 from hume.embed.datasets import digits, imagefolder, imagenet, torchvision_sets  # noqa: F401 - they register themselves
 from hume.embed.datasets.base import DatasetSplit
-from hume.embed.datasets.registry import (dataset_patterns, dataset_splits, get_dataset,
-                                          list_datasets, register_dataset, register_dataset_prefix,
-                                          requested_splits, split_choices, store_dataset_name)
+from hume.embed.datasets.registry import (
+    dataset_patterns,
+    dataset_splits,
+    get_dataset,
+    list_datasets,
+    register_dataset,
+    register_dataset_prefix,
+    requested_splits,
+    split_choices,
+    store_dataset_name,
+)
 
-__all__ = ["DatasetSplit", "dataset_patterns", "dataset_splits", "get_dataset", "list_datasets",
-           "register_dataset", "register_dataset_prefix", "requested_splits", "split_choices",
-           "store_dataset_name"]
+__all__ = [
+    "DatasetSplit",
+    "dataset_patterns",
+    "dataset_splits",
+    "get_dataset",
+    "list_datasets",
+    "register_dataset",
+    "register_dataset_prefix",
+    "requested_splits",
+    "split_choices",
+    "store_dataset_name",
+]

@@ -49,7 +49,17 @@ def digits_indices(split: str, n: int = 1797) -> np.ndarray:
 @register_dataset("digits", default_splits=("all",), splits=("all", "train", "test"))
 def digits(spec: str, split: str, data_dir: Path, *, download: bool = False) -> DatasetSplit:
     ds = DigitsDataset(digits_indices(split))
-    info = {"source": "sklearn.datasets.load_digits", "image_size": 8,
-            "split_rule": "all 1797" if split == "all" else "test: index % 4 == 3; train: the rest"}
-    return DatasetSplit(name="digits", split=split, dataset=ds, num_classes=10,
-                        classes=[str(d) for d in range(10)], info=info, labels=ds.targets.copy())
+    info = {
+        "source": "sklearn.datasets.load_digits",
+        "image_size": 8,
+        "split_rule": "all 1797" if split == "all" else "test: index % 4 == 3; train: the rest",
+    }
+    return DatasetSplit(
+        name="digits",
+        split=split,
+        dataset=ds,
+        num_classes=10,
+        classes=[str(d) for d in range(10)],
+        info=info,
+        labels=ds.targets.copy(),
+    )

@@ -24,7 +24,9 @@ def has_class_dirs(path: Path) -> bool:
 def _root(spec: str) -> Path:
     root = Path(spec).expanduser()
     if not root.is_dir():
-        raise HumeError(f"image folder {root} does not exist: give a folder with one sub-folder per class")
+        raise HumeError(
+            f"image folder {root} does not exist: give a folder with one sub-folder per class"
+        )
     return root.resolve()
 
 
@@ -32,8 +34,12 @@ def layout(root: Path) -> dict[str, Path]:
     """split -> folder: ``train``/``test`` (or ``val``) sub-folders, else the whole folder as ``all``."""
     subdirs = {p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")}
     test = "test" if "test" in subdirs else "val" if "val" in subdirs else None
-    if test and "train" in subdirs and subdirs <= {"train", "test", "val"} \
-            and has_class_dirs(root / "train"):
+    if (
+        test
+        and "train" in subdirs
+        and subdirs <= {"train", "test", "val"}
+        and has_class_dirs(root / "train")
+    ):
         return {"train": root / "train", "test": root / test}
     return {"all": root}
 
@@ -71,14 +77,25 @@ class ClassFolder:
         return default_loader(path), target
 
 
-@register_dataset_prefix("imagefolder:", pattern="imagefolder:PATH", example="imagefolder:/data/pets",
-                         splits=lambda spec: list(layout(_root(spec))), store_name=store_name)
+@register_dataset_prefix(
+    "imagefolder:",
+    pattern="imagefolder:PATH",
+    example="imagefolder:/data/pets",
+    splits=lambda spec: list(layout(_root(spec))),
+    store_name=store_name,
+)
 def imagefolder(spec: str, split: str, data_dir: Path, *, download: bool = False) -> DatasetSplit:
     folders = layout(_root(spec))
     folder = folders[split]
     # classes: every class folder of every split, sorted, so a label means the same in each split
-    classes = sorted({p.name for f in folders.values() for p in f.iterdir()
-                      if p.is_dir() and not p.name.startswith(".")})
+    classes = sorted(
+        {
+            p.name
+            for f in folders.values()
+            for p in f.iterdir()
+            if p.is_dir() and not p.name.startswith(".")
+        }
+    )
     try:
         if not classes:
             raise FileNotFoundError(f"no class sub-folders in {folder}")
@@ -86,10 +103,22 @@ def imagefolder(spec: str, split: str, data_dir: Path, *, download: bool = False
         if len(ds) == 0:
             raise FileNotFoundError(f"no image files under {folder}")
     except (FileNotFoundError, OSError) as exc:
-        raise HumeError(f"no images in {folder}: it needs one sub-folder per class holding image files "
-                        f"({str(exc).splitlines()[0][:160]})") from None
-    info = {"source": "torchvision.datasets.ImageFolder", "root": str(folder), "image_size": None,
-            "labels": "index of the class folder name, folders sorted"}
-    return DatasetSplit(name=store_name(spec), split=split, dataset=ds,
-                        num_classes=len(ds.classes), classes=list(ds.classes), info=info,
-                        labels=np.asarray(ds.targets, dtype=np.int64))
+        raise HumeError(
+            f"no images in {folder}: it needs one sub-folder per class holding image files "
+            f"({str(exc).splitlines()[0][:160]})"
+        ) from None
+    info = {
+        "source": "torchvision.datasets.ImageFolder",
+        "root": str(folder),
+        "image_size": None,
+        "labels": "index of the class folder name, folders sorted",
+    }
+    return DatasetSplit(
+        name=store_name(spec),
+        split=split,
+        dataset=ds,
+        num_classes=len(ds.classes),
+        classes=list(ds.classes),
+        info=info,
+        labels=np.asarray(ds.targets, dtype=np.int64),
+    )

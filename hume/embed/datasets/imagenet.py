@@ -16,7 +16,11 @@ from hume.embed.datasets.imagefolder import has_class_dirs
 from hume.embed.datasets.registry import register_dataset
 from hume.errors import HumeError
 
-IMAGENET_FILES = ("ILSVRC2012_devkit_t12.tar.gz", "ILSVRC2012_img_train.tar", "ILSVRC2012_img_val.tar")
+IMAGENET_FILES = (
+    "ILSVRC2012_devkit_t12.tar.gz",
+    "ILSVRC2012_img_train.tar",
+    "ILSVRC2012_img_val.tar",
+)
 
 
 @register_dataset("imagenet", splits=("train", "test", "val"))
@@ -32,8 +36,10 @@ def imagenet(spec: str, split: str, data_dir: Path, *, download: bool = False) -
         try:
             ds = ImageNet(str(root), split=folder)
         except (OSError, RuntimeError, ValueError) as exc:
-            raise HumeError(f"cannot read ImageNet under {root}: {str(exc).splitlines()[0][:200]}; "
-                            f"it needs {', '.join(IMAGENET_FILES)} there") from None
+            raise HumeError(
+                f"cannot read ImageNet under {root}: {str(exc).splitlines()[0][:200]}; "
+                f"it needs {', '.join(IMAGENET_FILES)} there"
+            ) from None
         classes = [names[0] for names in ds.classes]  # first synonym of each wnid
         source = "torchvision.datasets.ImageNet"
     elif has_class_dirs(root / folder):
@@ -46,7 +52,15 @@ def imagenet(spec: str, split: str, data_dir: Path, *, download: bool = False) -
         raise HumeError(
             f"ImageNet {split} not found under {root}: put {', '.join(IMAGENET_FILES)} (from "
             f"image-net.org, ILSVRC-2012) in {root}, or the images as {root}/train/<wnid>/*.JPEG and "
-            f"{root}/val/<wnid>/*.JPEG")
+            f"{root}/val/<wnid>/*.JPEG"
+        )
     info = {"source": source, "root": str(root), "folder": folder, "image_size": None}
-    return DatasetSplit(name="imagenet", split=split, dataset=ds, num_classes=len(classes),
-                        classes=classes, info=info, labels=np.asarray(ds.targets, dtype=np.int64))
+    return DatasetSplit(
+        name="imagenet",
+        split=split,
+        dataset=ds,
+        num_classes=len(classes),
+        classes=classes,
+        info=info,
+        labels=np.asarray(ds.targets, dtype=np.int64),
+    )

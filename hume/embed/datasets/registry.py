@@ -8,9 +8,10 @@ name depend on what follows the prefix).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Protocol
+from typing import Protocol
 
 from hume.embed.datasets.base import DatasetSplit
 from hume.errors import HumeError
@@ -21,7 +22,9 @@ class Opener(Protocol):
     """Opens ``split`` (already checked) of the dataset; ``spec`` is the registered name, or what
     follows the prefix (the path of ``imagefolder:PATH``)."""
 
-    def __call__(self, spec: str, split: str, data_dir: Path, *, download: bool) -> DatasetSplit: ...
+    def __call__(
+        self, spec: str, split: str, data_dir: Path, *, download: bool
+    ) -> DatasetSplit: ...
 
 
 @dataclass(frozen=True)
@@ -34,8 +37,12 @@ class DatasetEntry:
 _DATASETS: Registry[DatasetEntry] = Registry("dataset")
 
 
-def register_dataset(name: str, *, default_splits: Iterable[str] = ("train", "test"),
-                     splits: Iterable[str] | None = None) -> Callable[[Opener], Opener]:
+def register_dataset(
+    name: str,
+    *,
+    default_splits: Iterable[str] = ("train", "test"),
+    splits: Iterable[str] | None = None,
+) -> Callable[[Opener], Opener]:
     """Decorator: ``open`` opens dataset ``name`` (lower case). ``default_splits`` are embedded
     when no split is asked for; ``splits`` (default: the same) are all that may be asked for."""
     defaults = list(default_splits)
@@ -49,9 +56,14 @@ def register_dataset(name: str, *, default_splits: Iterable[str] = ("train", "te
     return decorate
 
 
-def register_dataset_prefix(prefix: str, *, pattern: str, example: str,
-                            splits: Callable[[str], list[str]],
-                            store_name: Callable[[str], str]) -> Callable[[Opener], Opener]:
+def register_dataset_prefix(
+    prefix: str,
+    *,
+    pattern: str,
+    example: str,
+    splits: Callable[[str], list[str]],
+    store_name: Callable[[str], str],
+) -> Callable[[Opener], Opener]:
     """Decorator: ``open`` opens every dataset named ``prefix<spec>``; ``splits(spec)`` are its
     splits (all of them embedded by default), ``store_name(spec)`` names its stores."""
 
@@ -98,7 +110,9 @@ def requested_splits(name: str, split: str | None = None) -> list[str]:
 def _checked(found: Match[DatasetEntry], split: str) -> str:
     choices = found.entry.splits(found.spec)[1]
     if split not in choices:
-        raise HumeError(f"dataset {found.name} has no split {split!r}: use one of {', '.join(choices)}")
+        raise HumeError(
+            f"dataset {found.name} has no split {split!r}: use one of {', '.join(choices)}"
+        )
     return split
 
 
@@ -109,13 +123,15 @@ def store_dataset_name(name: str) -> str:
     return found.entry.store_name(found.spec)
 
 
-def get_dataset(name: str, split: str, data_dir: str | os.PathLike, *,
-                download: bool = True) -> DatasetSplit:
+def get_dataset(
+    name: str, split: str, data_dir: str | os.PathLike, *, download: bool = True
+) -> DatasetSplit:
     """Open ``split`` of dataset ``name``; torchvision datasets are downloaded into ``data_dir``.
 
     Raises :class:`HumeError` for unknown names and splits and for files that are missing and
     cannot be downloaded (the message says which files go where).
     """
     found = _lookup(name)
-    return found.entry.open(found.spec, _checked(found, split), Path(data_dir).expanduser(),
-                            download=download)
+    return found.entry.open(
+        found.spec, _checked(found, split), Path(data_dir).expanduser(), download=download
+    )

@@ -24,7 +24,7 @@ label-free score of the seeds only, never by accuracy (the scores are in bench/R
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, ClassVar, Optional
+from typing import Any, ClassVar
 
 from hume.search.options import MethodConfig
 
@@ -36,29 +36,41 @@ class HumeConfig(MethodConfig):
     METHOD: ClassVar[str] = "hume"
     #: ``hume search`` options → fields (every option HUME has, under its own name)
     OPTIONS: ClassVar[dict[str, str]] = {
-        name: name for name in ("iters", "inner_steps", "subsets", "subset_size", "train_fraction",
-                                "tau", "entropy_weight", "inner_lr", "outer_lr", "anneal")}
+        name: name
+        for name in (
+            "iters",
+            "inner_steps",
+            "subsets",
+            "subset_size",
+            "train_fraction",
+            "tau",
+            "entropy_weight",
+            "inner_lr",
+            "outer_lr",
+            "anneal",
+        )
+    }
 
-    iters: int = 150                      # outer iterations
-    inner_steps: int = 20                 # T
-    subsets: int = 3                      # S per outer iteration
-    subset_size: Optional[int] = None     # m (≤ N); None: min(N, max_subset_size)
-    max_subset_size: int = 10_000         # the presets' m: at most this many rows, at most N
-    train_fraction: float = 0.9           # train part of a subset
-    tau: float = 0.1                      # initial sparsemax temperature t0
+    iters: int = 150  # outer iterations
+    inner_steps: int = 20  # T
+    subsets: int = 3  # S per outer iteration
+    subset_size: int | None = None  # m (≤ N); None: min(N, max_subset_size)
+    max_subset_size: int = 10_000  # the presets' m: at most this many rows, at most N
+    train_fraction: float = 0.9  # train part of a subset
+    tau: float = 0.1  # initial sparsemax temperature t0
     entropy_weight: float = 10.0
-    inner_lr: Optional[float] = None      # None: inner_lr_scale / λmax(φ2)
+    inner_lr: float | None = None  # None: inner_lr_scale / λmax(φ2)
     inner_lr_scale: float = 1.0
     outer_lr: float = 0.2
     anneal: bool = True
     anneal_at: tuple[float, ...] = (0.6, 0.85)  # < 1: fractions of iters; ≥ 1: iteration numbers
-    anneal_factor: float = 0.1            # lr × factor and t × factor at each milestone
+    anneal_factor: float = 0.1  # lr × factor and t × factor at each milestone
     clip_norm: float = 1.0
-    shared_inner_init: bool = False       # large-K: one inner initialisation reused everywhere
+    shared_inner_init: bool = False  # large-K: one inner initialisation reused everywhere
     standardise_phi2: bool = True
-    center_phi1: bool = True              # subtract φ1's mean before the row L2-normalisation
-    whiten_phi2: bool = True              # ZCA-whiten φ2 (implies centring); eps below
-    whiten_eps: float = 0.01              # added to every eigenvalue, times the mean eigenvalue
+    center_phi1: bool = True  # subtract φ1's mean before the row L2-normalisation
+    whiten_phi2: bool = True  # ZCA-whiten φ2 (implies centring); eps below
+    whiten_eps: float = 0.01  # added to every eigenvalue, times the mean eigenvalue
 
     def milestones(self) -> list[int]:
         """Outer iterations after which lr and t are annealed (empty without annealing)."""
@@ -87,17 +99,17 @@ class HumeConfig(MethodConfig):
         return self.subset_size if self.subset_size is not None else min(n, self.max_subset_size)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "HumeConfig":
+    def from_dict(cls, d: dict[str, Any]) -> HumeConfig:
         if "max_subset_size" not in d:  # runs of earlier versions: subset_size was the cap
             d = {**d, "max_subset_size": d.get("subset_size") or 10_000, "subset_size": None}
         return super().from_dict(d)
 
-    def sweep_points(self) -> list[tuple[dict[str, float], "HumeConfig"]]:
+    def sweep_points(self) -> list[tuple[dict[str, float], HumeConfig]]:
         """``--sweep``: (settings, config) of every grid point, on top of these settings."""
         out = []
         for point in SWEEP_GRID:
             settings = {"inner_lr_scale": self.inner_lr_scale, **point}
-            out.append((settings, replace(self, inner_lr=None, **settings)))
+            out.append((settings, replace(self, inner_lr=None, **settings)))  # type: ignore[arg-type]
         return out
 
 
@@ -112,15 +124,37 @@ SWEEP_GRID: tuple[dict[str, float], ...] = (
 )
 
 #: The official implementation's settings, exactly (docs/algorithm.md §2.8).
-PAPER = HumeConfig(iters=1000, inner_steps=300, subsets=20, max_subset_size=10_000,
-                   train_fraction=0.9, tau=0.1, entropy_weight=10.0, inner_lr=1e-3,
-                   outer_lr=1e-3, anneal=True, anneal_at=(100, 200), anneal_factor=0.1,
-                   clip_norm=1.0, shared_inner_init=False, standardise_phi2=False,
-                   whiten_phi2=False, center_phi1=False)
+PAPER = HumeConfig(
+    iters=1000,
+    inner_steps=300,
+    subsets=20,
+    max_subset_size=10_000,
+    train_fraction=0.9,
+    tau=0.1,
+    entropy_weight=10.0,
+    inner_lr=1e-3,
+    outer_lr=1e-3,
+    anneal=True,
+    anneal_at=(100, 200),
+    anneal_factor=0.1,
+    clip_norm=1.0,
+    shared_inner_init=False,
+    standardise_phi2=False,
+    whiten_phi2=False,
+    center_phi1=False,
+)
 
 #: The official large-K (ImageNet-1000) variant.
-LARGE_K = replace(PAPER, outer_lr=0.1, inner_lr=0.1, inner_steps=100, max_subset_size=20_000,
-                  train_fraction=0.7, anneal=False, shared_inner_init=True)
+LARGE_K = replace(
+    PAPER,
+    outer_lr=0.1,
+    inner_lr=0.1,
+    inner_steps=100,
+    max_subset_size=20_000,
+    train_fraction=0.7,
+    anneal=False,
+    shared_inner_init=True,
+)
 
 DEFAULT = HumeConfig()
 

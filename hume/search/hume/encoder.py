@@ -23,8 +23,9 @@ def orthonormal_rows(a: torch.Tensor) -> torch.Tensor:
     return (q * sign.unsqueeze(-2)).transpose(-1, -2)
 
 
-def init_params(d1: int, k: int, seed_ids: list[int], random_state: int,
-                dtype: torch.dtype = torch.float32) -> torch.Tensor:
+def init_params(
+    d1: int, k: int, seed_ids: list[int], random_state: int, dtype: torch.dtype = torch.float32
+) -> torch.Tensor:
     """Initial free parameters (B, d1, K): Gaussian, one CPU generator per seed id, so a seed
     starts from the same W whatever group it is run in."""
     out = torch.empty((len(seed_ids), d1, k), dtype=torch.float64)

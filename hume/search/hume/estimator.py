@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 import torch
@@ -46,20 +46,45 @@ class HUME(SeedSearch):
 
     method = "hume"
     config_class = HumeConfig
-    SETTINGS = ("iters", "inner_steps", "subsets", "subset_size", "train_fraction", "tau",
-                "entropy_weight", "inner_lr", "outer_lr", "anneal")
+    SETTINGS = (
+        "iters",
+        "inner_steps",
+        "subsets",
+        "subset_size",
+        "train_fraction",
+        "tau",
+        "entropy_weight",
+        "inner_lr",
+        "outer_lr",
+        "anneal",
+    )
     predicts_from_all_views = False  # new rows are labelled through φ1 alone
 
-    def __init__(self, n_classes: int, n_seeds: int = 10, *, preset: Optional[str] = None,
-                 iters: Optional[int] = None, inner_steps: Optional[int] = None,
-                 subsets: Optional[int] = None, subset_size: Optional[int] = None,
-                 train_fraction: Optional[float] = None, tau: Optional[float] = None,
-                 entropy_weight: Optional[float] = None, inner_lr: Optional[float] = None,
-                 outer_lr: Optional[float] = None, anneal: Optional[bool] = None,
-                 config: Optional[HumeConfig] = None, device: str = "auto",
-                 precision: str = "fp32", random_state: int = 0,
-                 group_size: Optional[int] = None, allow_single_view: bool = False,
-                 dtype: torch.dtype = torch.float32, num_threads: Optional[int] = None):
+    def __init__(
+        self,
+        n_classes: int,
+        n_seeds: int = 10,
+        *,
+        preset: str | None = None,
+        iters: int | None = None,
+        inner_steps: int | None = None,
+        subsets: int | None = None,
+        subset_size: int | None = None,
+        train_fraction: float | None = None,
+        tau: float | None = None,
+        entropy_weight: float | None = None,
+        inner_lr: float | None = None,
+        outer_lr: float | None = None,
+        anneal: bool | None = None,
+        config: HumeConfig | None = None,
+        device: str = "auto",
+        precision: str = "fp32",
+        random_state: int = 0,
+        group_size: int | None = None,
+        allow_single_view: bool = False,
+        dtype: torch.dtype = torch.float32,
+        num_threads: int | None = None,
+    ):
         store_params(self, locals())
 
     @classmethod
@@ -70,24 +95,30 @@ class HUME(SeedSearch):
             raise HumeError(
                 f"the number of classes ({k}) exceeds the dimension of φ1 ({names[0]}: "
                 f"{dims[0]}): HUME's task encoder has K orthonormal rows in φ1's space, so "
-                "K ≤ d1; put a wider view first or use --method turtle")
+                "K ≤ d1; put a wider view first or use --method turtle"
+            )
 
-    def _fit_views(self, tensors: list[torch.Tensor], names: Optional[Sequence[str]], k: int,
-                   cfg: HumeConfig) -> list[torch.Tensor]:
+    def _fit_views(
+        self, tensors: list[torch.Tensor], names: Sequence[str] | None, k: int, cfg: HumeConfig
+    ) -> list[torch.Tensor]:
         if len(tensors) == 1 and not self.allow_single_view:
             raise HumeError(
                 "a single view was given: HUME fits in φ2 the labeling parametrised in φ1, so it "
                 "needs two views (e.g. --views clip,dinov2); to use the same space for both, "
-                "pass --single-view (allow_single_view=True)")
+                "pass --single-view (allow_single_view=True)"
+            )
         tensors = super()._fit_views(tensors, names, k, cfg)
         n = tensors[0].shape[0]
         if cfg.subset_size is not None and cfg.subset_size > n:
-            raise HumeError(f"subset size {cfg.subset_size} is larger than the number of rows "
-                            f"({n}): pass --subset-size ≤ {n}")
+            raise HumeError(
+                f"subset size {cfg.subset_size} is larger than the number of rows "
+                f"({n}): pass --subset-size ≤ {n}"
+            )
         return tensors * 2 if len(tensors) == 1 else tensors
 
-    def _prepare(self, tensors: list[torch.Tensor], cfg: HumeConfig,
-                 device: torch.device) -> outer.Prepared:
+    def _prepare(
+        self, tensors: list[torch.Tensor], cfg: HumeConfig, device: torch.device
+    ) -> outer.Prepared:
         data = outer.prepare(tensors, cfg, device, self.dtype)
         self.inner_lr_ = list(data.inner_lr)
         self.fitted_settings_ = {"inner_lr_resolved": self.inner_lr_}
@@ -97,12 +128,28 @@ class HUME(SeedSearch):
     def _group_size(self, data: outer.Prepared, k: int, cfg: HumeConfig) -> int:
         return outer.group_size(data, k, cfg)
 
-    def _search_group(self, data: outer.Prepared, k: int, cfg: HumeConfig, seed_ids: list[int],
-                      state: Optional[dict], report: Callable, save: Callable,
-                      checkpoint_every_s: float) -> GroupResult:
-        return outer.search_group(data, k, cfg, seed_ids, self.random_state, state,
-                                  on_progress=report, checkpoint=save,
-                                  checkpoint_every_s=checkpoint_every_s)
+    def _search_group(
+        self,
+        data: outer.Prepared,
+        k: int,
+        cfg: HumeConfig,
+        seed_ids: list[int],
+        state: dict | None,
+        report: Callable,
+        save: Callable,
+        checkpoint_every_s: float,
+    ) -> GroupResult:
+        return outer.search_group(
+            data,
+            k,
+            cfg,
+            seed_ids,
+            self.random_state,
+            state,
+            on_progress=report,
+            checkpoint=save,
+            checkpoint_every_s=checkpoint_every_s,
+        )
 
     def _score_views(self, tensors: list[torch.Tensor]) -> list[torch.Tensor]:
         # the φ2 views as given (not the search's transform), so that settings with different
@@ -116,8 +163,9 @@ class HUME(SeedSearch):
 
     def _predict_seeds(self, views: list[torch.Tensor]) -> np.ndarray:
         x = views[0].to(torch.float64)
-        return hard_labels(l2_normalise(x - self.phi1_mean_),
-                           self.encoders_.to(torch.float64)).numpy()
+        return hard_labels(
+            l2_normalise(x - self.phi1_mean_), self.encoders_.to(torch.float64)
+        ).numpy()
 
     def _preprocessing_state(self) -> dict[str, Any]:
         return {"phi1_mean": self.phi1_mean_}

@@ -35,8 +35,6 @@ Two layouts of the rows (seeds always share each step's subsets, see
 
 from __future__ import annotations
 
-from typing import Optional
-
 import torch
 
 #: The forward pass also keeps the probabilities P_t (saving their recomputation in the backward
@@ -77,8 +75,18 @@ class FitClassifiers(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, x, y, train, v0, k: int, steps: int, lr: float, n_fit: int,  # type: ignore[override]
-                keep_p_too: bool):
+    def forward(
+        ctx,
+        x,
+        y,
+        train,
+        v0,
+        k: int,
+        steps: int,
+        lr: float,
+        n_fit: int,
+        keep_p_too: bool,
+    ):
         s_n, width = v0.shape[0], v0.shape[2]
         n = x.shape[-2]
         xt = x.transpose(-1, -2).contiguous()
@@ -89,20 +97,20 @@ class FitClassifiers(torch.autograd.Function):
             y4 = y.T.contiguous().view(1, width // k, k, n)
             fit = train.view(s_n, 1, 1, n)
         shape = (s_n, width // k, k, n)
-        sm = y4.sum(2, keepdim=True) * fit                      # rowsum(Y) on train rows, else 0
+        sm = y4.sum(2, keepdim=True) * fit  # rowsum(Y) on train rows, else 0
         step = lr / n_fit
         ym = y4 if train is None else (y4 * fit)
-        ytx = _rx(ym.flatten(1, 2), x).mul_(step)               # η/n · Yᵀ X, the same every step
-        vt = v0.transpose(1, 2).contiguous()                    # Vᵀ (S, B·K, d+1)
+        ytx = _rx(ym.flatten(1, 2), x).mul_(step)  # η/n · Yᵀ X, the same every step
+        vt = v0.transpose(1, 2).contiguous()  # Vᵀ (S, B·K, d+1)
         keep = vt.new_empty((steps, *vt.shape))
-        keep_p: Optional[list[torch.Tensor]] = [] if keep_p_too else None
+        keep_p: list[torch.Tensor] | None = [] if keep_p_too else None
         z = vt.new_empty((s_n, width, n))
         for t in range(steps):
             keep[t].copy_(vt)
             p4 = torch.softmax(_xv(xt, vt, z).view(shape), 2)
             if keep_p is not None:
                 keep_p.append(p4)
-            torch.mul(p4, sm, out=z.view(shape))                # P ⊙ s on train rows, 0 elsewhere
+            torch.mul(p4, sm, out=z.view(shape))  # P ⊙ s on train rows, 0 elsewhere
             vt = _step(vt, z, x, -step).add_(ytx)
         ctx.keep_p = keep_p  # not an input or output: plain attribute
         ctx.save_for_backward(x, xt, sm, fit, keep)
@@ -110,15 +118,15 @@ class FitClassifiers(torch.autograd.Function):
         return vt
 
     @staticmethod
-    def backward(ctx, adj):  # type: ignore[override]
+    def backward(ctx, adj):
         x, xt, sm, fit, keep = ctx.saved_tensors
         shape, step, keep_p = ctx.shape, ctx.step, ctx.keep_p
         s_n, b, k, n = shape
         adj = adj.contiguous()
-        adj_sum = torch.zeros_like(adj)                  # Σ_t Ṽ_{t+1}
-        pu_sum = adj.new_zeros((s_n, b, 1, n))           # Σ_t ⟨P_t, U_t⟩ per row
-        vv = adj.new_empty((2, *adj.shape))              # [V_tᵀ; Ṽ_{t+1}ᵀ]
-        both = adj.new_empty((2, s_n, b * k, n))         # [X V_tᵀ; U = X Ṽ_{t+1}ᵀ], classes first
+        adj_sum = torch.zeros_like(adj)  # Σ_t Ṽ_{t+1}
+        pu_sum = adj.new_zeros((s_n, b, 1, n))  # Σ_t ⟨P_t, U_t⟩ per row
+        vv = adj.new_empty((2, *adj.shape))  # [V_tᵀ; Ṽ_{t+1}ᵀ]
+        both = adj.new_empty((2, s_n, b * k, n))  # [X V_tᵀ; U = X Ṽ_{t+1}ᵀ], classes first
         for t in range(keep.shape[0] - 1, -1, -1):
             adj_sum += adj
             if keep_p is not None:
@@ -135,7 +143,7 @@ class FitClassifiers(torch.autograd.Function):
                 p4 = torch.softmax(both[0].view(shape), 2)
             u4 = both[1].view(shape)
             pu = torch.mul(p4, u4, out=u4)
-            c = pu.sum(2, keepdim=True)                          # ⟨P_t, U⟩
+            c = pu.sum(2, keepdim=True)  # ⟨P_t, U⟩
             pu_sum += c
             w = torch.addcmul(pu, p4, c, value=-1, out=u4).mul_(sm)  # s ⊙ J_softmax(P_t) U
             adj = _step(adj, w.view(s_n, b * k, n), x, -step)
@@ -154,8 +162,16 @@ def probs_bytes(steps: int, rows: int, n: int, item: int = 4) -> int:
     return steps * rows * n * item
 
 
-def inner_loss(x_tr: torch.Tensor, x_val: torch.Tensor, y_tr: torch.Tensor, y_val: torch.Tensor,
-               v0: torch.Tensor, k: int, steps: int, lr: float) -> torch.Tensor:
+def inner_loss(
+    x_tr: torch.Tensor,
+    x_val: torch.Tensor,
+    y_tr: torch.Tensor,
+    y_val: torch.Tensor,
+    v0: torch.Tensor,
+    k: int,
+    steps: int,
+    lr: float,
+) -> torch.Tensor:
     """(S, B) held-out cross-entropy of classifiers fitted by T GD steps (gathered rows):
     x_tr (S, n, d+1), x_val (S, n_v, d+1), y_tr (S, n, B·K), y_val (S, n_v, B·K), v0 (S, d+1, B·K)."""
     s_n, n, width = y_tr.shape
@@ -165,9 +181,17 @@ def inner_loss(x_tr: torch.Tensor, x_val: torch.Tensor, y_tr: torch.Tensor, y_va
     return -(logp * y_val.unflatten(-1, (-1, k))).sum(-1).mean(1)
 
 
-def shared_rows_inner_loss(x: torch.Tensor, y: torch.Tensor, train: torch.Tensor,
-                           held_out: torch.Tensor, v0: torch.Tensor, k: int, steps: int, lr: float,
-                           chunk: Optional[int] = None) -> torch.Tensor:
+def shared_rows_inner_loss(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    train: torch.Tensor,
+    held_out: torch.Tensor,
+    v0: torch.Tensor,
+    k: int,
+    steps: int,
+    lr: float,
+    chunk: int | None = None,
+) -> torch.Tensor:
     """(S, B) held-out cross-entropy when every subset holds all N rows (shared layout):
     x (N, d+1), y (N, B·K), train (S, N) 0/1 marking each subset's fit rows, held_out (S, n_v)
     indices of the others, v0 (S, d+1, B·K).
@@ -181,12 +205,12 @@ def shared_rows_inner_loss(x: torch.Tensor, y: torch.Tensor, train: torch.Tensor
     budget = KEEP_PROBS_BYTES
     parts = []
     for i in range(0, s_n, chunk):
-        mask = train[i:i + chunk]
+        mask = train[i : i + chunk]
         need = probs_bytes(steps, mask.shape[0] * y.shape[1], n, y.element_size())
         keep = need <= budget
         budget -= need if keep else 0
-        vt = FitClassifiers.apply(x, y, mask, v0[i:i + chunk], k, steps, lr, n_tr, keep)
-        idx = held_out[i:i + chunk]
+        vt = FitClassifiers.apply(x, y, mask, v0[i : i + chunk], k, steps, lr, n_tr, keep)
+        idx = held_out[i : i + chunk]
         logp = torch.log_softmax(torch.bmm(x[idx], vt.transpose(1, 2)).unflatten(-1, (-1, k)), -1)
         parts.append(-(logp * y[idx].unflatten(-1, (-1, k))).sum(-1).mean(1))
     return torch.cat(parts)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 import torch
 
@@ -46,12 +46,12 @@ ITERATION_STREAM = 1_000_003
 class Prepared:
     """Views on the device, ready for the search."""
 
-    phi1: torch.Tensor                 # (N, d1), rows L2-normalised
-    phi2: list[torch.Tensor]           # each (N, d2 + 1): (standardised) φ2 and a ones column
-    inner_lr: list[float]              # inner step size per φ2 view
+    phi1: torch.Tensor  # (N, d1), rows L2-normalised
+    phi2: list[torch.Tensor]  # each (N, d2 + 1): (standardised) φ2 and a ones column
+    inner_lr: list[float]  # inner step size per φ2 view
+    phi1_mean: torch.Tensor  # (d1,) subtracted before normalising (zeros: none)
     phi2_mean: list[torch.Tensor] = field(default_factory=list)
     phi2_std: list[torch.Tensor] = field(default_factory=list)
-    phi1_mean: Optional[torch.Tensor] = None  # subtracted before normalising (zeros: none)
 
     @property
     def n(self) -> int:
@@ -80,8 +80,12 @@ def _whiten(x: torch.Tensor, eps: float) -> torch.Tensor:
     return x @ ((vec * lam.rsqrt()) @ vec.T).to(x.dtype)
 
 
-def prepare(views: Sequence[torch.Tensor], cfg: HumeConfig, device: torch.device,
-            dtype: torch.dtype = torch.float32) -> Prepared:
+def prepare(
+    views: Sequence[torch.Tensor],
+    cfg: HumeConfig,
+    device: torch.device,
+    dtype: torch.dtype = torch.float32,
+) -> Prepared:
     """Move views to ``device`` once; normalise φ1 rows; standardise φ2; pick inner step sizes."""
     phi1 = views[0].to(device=device, dtype=dtype)
     phi1_mean = phi1.mean(0) if cfg.center_phi1 else torch.zeros_like(phi1[0])
@@ -96,13 +100,16 @@ def prepare(views: Sequence[torch.Tensor], cfg: HumeConfig, device: torch.device
         if cfg.whiten_phi2:
             x = _whiten(x, cfg.whiten_eps)
         x = torch.cat([x, torch.ones_like(x[:, :1])], 1)
-        lrs.append(cfg.inner_lr if cfg.inner_lr is not None
-                   else cfg.inner_lr_scale / _lambda_max(x))
+        lrs.append(
+            cfg.inner_lr if cfg.inner_lr is not None else cfg.inner_lr_scale / _lambda_max(x)
+        )
         phi2.append(x)
-    return Prepared(phi1, phi2, lrs, means, stds, phi1_mean)
+    return Prepared(phi1, phi2, lrs, phi1_mean, means, stds)
 
 
-def _subset_rows(gen: torch.Generator, n: int, s: int, m: int, device: torch.device) -> torch.Tensor:
+def _subset_rows(
+    gen: torch.Generator, n: int, s: int, m: int, device: torch.device
+) -> torch.Tensor:
     """(S, m) row indices, each row a uniform subset without replacement, drawn on the device."""
     keys = torch.rand((s, n), generator=gen, device=device)
     return keys.argsort(1)[:, :m]
@@ -129,16 +136,23 @@ SHARED_ROWS = True
 CPU_CHUNK_BYTES = 2 << 20
 
 
-def _chunk(device: torch.device, width: int, n: int) -> Optional[int]:
+def _chunk(device: torch.device, width: int, n: int) -> int | None:
     """Subsets per inner call: bounded by the cache on the CPU, all of them elsewhere."""
     if device.type != "cpu":
         return None
     return max(1, CPU_CHUNK_BYTES // (width * n * 4))
 
 
-def outer_loss(data: Prepared, a: torch.Tensor, k: int, cfg: HumeConfig, it: int,
-               random_state: int, temperature: float,
-               shared_init: Optional[list[torch.Tensor]] = None) -> tuple[torch.Tensor, torch.Tensor]:
+def outer_loss(
+    data: Prepared,
+    a: torch.Tensor,
+    k: int,
+    cfg: HumeConfig,
+    it: int,
+    random_state: int,
+    temperature: float,
+    shared_init: list[torch.Tensor] | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-seed outer loss (B,) of iteration ``it`` and per-seed label entropy (B,)."""
     device, dtype = data.phi1.device, data.phi1.dtype
     n = data.n
@@ -165,20 +179,36 @@ def outer_loss(data: Prepared, a: torch.Tensor, k: int, cfg: HumeConfig, it: int
             v0 = _inner_init(gen, cfg.subsets, x_all.shape[-1], k, device, dtype)
         v0 = v0.repeat(1, 1, b)  # every seed starts its subset's classifier from the same V0
         if shared_rows:
-            ce = ce + shared_rows_inner_loss(x_all, y, train, idx[:, n_tr:], v0, k,
-                                             cfg.inner_steps, data.inner_lr[v],
-                                             _chunk(device, b * k, n))
+            ce = ce + shared_rows_inner_loss(
+                x_all,
+                y,
+                train,
+                idx[:, n_tr:],
+                v0,
+                k,
+                cfg.inner_steps,
+                data.inner_lr[v],
+                _chunk(device, b * k, n),
+            )
             continue
         x = x_all[idx]
-        ce = ce + inner_loss(x[:, :n_tr], x[:, n_tr:], y_sub[:, :n_tr], y_sub[:, n_tr:], v0,
-                             k, cfg.inner_steps, data.inner_lr[v])
+        ce = ce + inner_loss(
+            x[:, :n_tr],
+            x[:, n_tr:],
+            y_sub[:, :n_tr],
+            y_sub[:, n_tr:],
+            v0,
+            k,
+            cfg.inner_steps,
+            data.inner_lr[v],
+        )
     ce = ce / len(data.phi2)  # (S, B)
     entropy = -(p_bar * torch.log(p_bar.clamp_min(1e-12))).sum(-1)
     loss = (ce - cfg.entropy_weight * entropy).mean(0)
     return loss, entropy.detach().mean(0)
 
 
-def group_size(data: Prepared, k: int, cfg: HumeConfig, budget_bytes: Optional[int] = None) -> int:
+def group_size(data: Prepared, k: int, cfg: HumeConfig, budget_bytes: int | None = None) -> int:
     """How many seeds fit in one batch within ``budget_bytes`` of device memory."""
     device = data.phi1.device
     item = data.phi1.element_size()
@@ -199,12 +229,18 @@ def group_size(data: Prepared, k: int, cfg: HumeConfig, budget_bytes: Optional[i
 State = dict[str, Any]
 
 
-def search_group(data: Prepared, k: int, cfg: HumeConfig, seed_ids: Sequence[int],
-                 random_state: int = 0, state: Optional[State] = None,
-                 on_progress: Optional[Callable[[int, torch.Tensor], None]] = None,
-                 progress_every: int = 10,
-                 checkpoint: Optional[Callable[[State], None]] = None,
-                 checkpoint_every_s: float = 60.0) -> GroupResult:
+def search_group(
+    data: Prepared,
+    k: int,
+    cfg: HumeConfig,
+    seed_ids: Sequence[int],
+    random_state: int = 0,
+    state: State | None = None,
+    on_progress: Callable[[int, torch.Tensor], None] | None = None,
+    progress_every: int = 10,
+    checkpoint: Callable[[State], None] | None = None,
+    checkpoint_every_s: float = 60.0,
+) -> GroupResult:
     """Run the outer loop for the seeds ``seed_ids`` together; returns their encoders
     ((B, K, d1) orthonormal rows), final objectives and labelings argmax W φ1.
 
@@ -220,8 +256,17 @@ def search_group(data: Prepared, k: int, cfg: HumeConfig, seed_ids: Sequence[int
     else:
         a = state["params"].to(device=device, dtype=dtype)
     a.requires_grad_(True)
-    loop = OuterLoop(cfg.iters, len(seed_ids), device, dtype, state, on_progress, progress_every,
-                     checkpoint, checkpoint_every_s)
+    loop = OuterLoop(
+        cfg.iters,
+        len(seed_ids),
+        device,
+        dtype,
+        state,
+        on_progress,
+        progress_every,
+        checkpoint,
+        checkpoint_every_s,
+    )
     # states of earlier versions kept no step count: it equals the iteration
     adam = Adam([a], state.get("adam") if state is not None else None, step=loop.it)
     shared_init = None
@@ -232,17 +277,22 @@ def search_group(data: Prepared, k: int, cfg: HumeConfig, seed_ids: Sequence[int
 
     def snapshot() -> State:
         # copies: on the CPU .cpu() would hand out the live tensors the loop keeps updating
-        return {"iteration": loop.it, "params": a.detach().cpu().clone(),
-                "adam": adam.state_dict(), "obj_sum": loop.obj_sum.cpu().clone(),
-                "seed_ids": list(seed_ids)}
+        return {
+            "iteration": loop.it,
+            "params": a.detach().cpu().clone(),
+            "adam": adam.state_dict(),
+            "obj_sum": loop.obj_sum.cpu().clone(),
+            "seed_ids": list(seed_ids),
+        }
 
     try:
         while loop.running:
             it = loop.it
             n_done = sum(1 for mm in milestones if it >= mm)
-            scale = cfg.anneal_factor ** n_done
-            loss, entropy = outer_loss(data, a, k, cfg, it, random_state, cfg.tau * scale,
-                                       shared_init)
+            scale = cfg.anneal_factor**n_done
+            loss, entropy = outer_loss(
+                data, a, k, cfg, it, random_state, cfg.tau * scale, shared_init
+            )
             a.grad = None
             loss.sum().backward()  # seeds are independent: each gets its own gradient
             with torch.no_grad():

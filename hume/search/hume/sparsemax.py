@@ -22,14 +22,14 @@ def _threshold(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 class _Sparsemax(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, z: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+    def forward(ctx, z: torch.Tensor) -> torch.Tensor:
         tau, _ = _threshold(z)
         p = torch.clamp(z - tau, min=0)
         ctx.save_for_backward(p)
         return p
 
     @staticmethod
-    def backward(ctx, g: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+    def backward(ctx, g: torch.Tensor) -> torch.Tensor:
         # Jacobian on the support S: I − 1 1ᵀ/|S|; zero off the support.
         (p,) = ctx.saved_tensors
         s = (p > 0).to(g.dtype)

@@ -16,7 +16,7 @@ standardisation of every view) is available for badly scaled features.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Optional
+from typing import ClassVar
 
 from hume.search.options import MethodConfig
 
@@ -28,18 +28,23 @@ class TurtleConfig(MethodConfig):
     METHOD: ClassVar[str] = "turtle"
     #: ``hume search`` options → fields; TURTLE has no subsets, temperature or annealing
     OPTIONS: ClassVar[dict[str, str]] = {
-        "iters": "iters", "inner_steps": "inner_steps", "subset_size": "batch_size",
-        "entropy_weight": "entropy_weight", "inner_lr": "inner_lr", "outer_lr": "outer_lr",
-        "warm_start": "warm_start"}
+        "iters": "iters",
+        "inner_steps": "inner_steps",
+        "subset_size": "batch_size",
+        "entropy_weight": "entropy_weight",
+        "inner_lr": "inner_lr",
+        "outer_lr": "outer_lr",
+        "warm_start": "warm_start",
+    }
 
-    iters: int = 1000                 # outer steps [--iters]
-    inner_steps: int = 10             # M [--inner-steps]
-    batch_size: Optional[int] = None  # rows per step; None: min(N, 10 000) [--subset-size]
-    entropy_weight: float = 10.0      # γ [--entropy-weight]
-    inner_lr: float = 1e-2            # inner Adam lr [--inner-lr]
-    outer_lr: float = 1e-2            # task-encoder Adam lr [--outer-lr]
-    warm_start: bool = True           # keep inner classifiers across steps [--warm-start]
-    standardise: bool = False         # per-feature standardisation of every view
+    iters: int = 1000  # outer steps [--iters]
+    inner_steps: int = 10  # M [--inner-steps]
+    batch_size: int | None = None  # rows per step; None: min(N, 10 000) [--subset-size]
+    entropy_weight: float = 10.0  # γ [--entropy-weight]
+    inner_lr: float = 1e-2  # inner Adam lr [--inner-lr]
+    outer_lr: float = 1e-2  # task-encoder Adam lr [--outer-lr]
+    warm_start: bool = True  # keep inner classifiers across steps [--warm-start]
+    standardise: bool = False  # per-feature standardisation of every view
 
     def checks(self) -> list[tuple[bool, str]]:
         return [

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 import torch
@@ -35,37 +35,62 @@ class TURTLE(SeedSearch):
 
     method = "turtle"
     config_class = TurtleConfig
-    SETTINGS = ("iters", "inner_steps", "batch_size", "entropy_weight", "inner_lr", "outer_lr",
-                "warm_start", "standardise")
+    SETTINGS = (
+        "iters",
+        "inner_steps",
+        "batch_size",
+        "entropy_weight",
+        "inner_lr",
+        "outer_lr",
+        "warm_start",
+        "standardise",
+    )
     predicts_from_all_views = True  # every view's encoder reads new rows
 
-    def __init__(self, n_classes: int, n_seeds: int = 10, *, preset: Optional[str] = None,
-                 iters: Optional[int] = None, inner_steps: Optional[int] = None,
-                 batch_size: Optional[int] = None, entropy_weight: Optional[float] = None,
-                 inner_lr: Optional[float] = None, outer_lr: Optional[float] = None,
-                 warm_start: Optional[bool] = None, standardise: Optional[bool] = None,
-                 config: Optional[TurtleConfig] = None, device: str = "auto",
-                 precision: str = "fp32", random_state: int = 0,
-                 group_size: Optional[int] = None, dtype: torch.dtype = torch.float32,
-                 num_threads: Optional[int] = None):
+    def __init__(
+        self,
+        n_classes: int,
+        n_seeds: int = 10,
+        *,
+        preset: str | None = None,
+        iters: int | None = None,
+        inner_steps: int | None = None,
+        batch_size: int | None = None,
+        entropy_weight: float | None = None,
+        inner_lr: float | None = None,
+        outer_lr: float | None = None,
+        warm_start: bool | None = None,
+        standardise: bool | None = None,
+        config: TurtleConfig | None = None,
+        device: str = "auto",
+        precision: str = "fp32",
+        random_state: int = 0,
+        group_size: int | None = None,
+        dtype: torch.dtype = torch.float32,
+        num_threads: int | None = None,
+    ):
         store_params(self, locals())
 
-    def _fit_views(self, tensors: list[torch.Tensor], names: Any, k: int,
-                   cfg: TurtleConfig) -> list[torch.Tensor]:
+    def _fit_views(
+        self, tensors: list[torch.Tensor], names: Any, k: int, cfg: TurtleConfig
+    ) -> list[torch.Tensor]:
         from hume.errors import HumeError
 
         tensors = super()._fit_views(tensors, names, k, cfg)
         n = tensors[0].shape[0]
         if cfg.batch_size is not None and cfg.batch_size > n:
-            raise HumeError(f"batch (subset) size {cfg.batch_size} is larger than the number of "
-                            f"rows ({n}): pass --subset-size ≤ {n}")
+            raise HumeError(
+                f"batch (subset) size {cfg.batch_size} is larger than the number of "
+                f"rows ({n}): pass --subset-size ≤ {n}"
+            )
         return tensors
 
-    def _prepare(self, tensors: list[torch.Tensor], cfg: TurtleConfig,
-                 device: torch.device) -> list[torch.Tensor]:
+    def _prepare(
+        self, tensors: list[torch.Tensor], cfg: TurtleConfig, device: torch.device
+    ) -> list[torch.Tensor]:
         """Views on the device, standardised with the statistics of the fitted rows (if asked)."""
-        self.mean_: list[Optional[torch.Tensor]] = []
-        self.std_: list[Optional[torch.Tensor]] = []
+        self.mean_: list[torch.Tensor | None] = []
+        self.std_: list[torch.Tensor | None] = []
         out = []
         for t in tensors:
             x = t.to(device=device, dtype=self.dtype)
@@ -82,12 +107,28 @@ class TURTLE(SeedSearch):
     def _group_size(self, data: list[torch.Tensor], k: int, cfg: TurtleConfig) -> int:
         return outer.group_size(data, k, cfg)
 
-    def _search_group(self, data: list[torch.Tensor], k: int, cfg: TurtleConfig,
-                      seed_ids: list[int], state: Optional[dict], report: Callable,
-                      save: Callable, checkpoint_every_s: float) -> GroupResult:
-        return outer.search_group(data, k, cfg, seed_ids, self.random_state, state,
-                                  on_progress=report, checkpoint=save,
-                                  checkpoint_every_s=checkpoint_every_s)
+    def _search_group(
+        self,
+        data: list[torch.Tensor],
+        k: int,
+        cfg: TurtleConfig,
+        seed_ids: list[int],
+        state: dict | None,
+        report: Callable,
+        save: Callable,
+        checkpoint_every_s: float,
+    ) -> GroupResult:
+        return outer.search_group(
+            data,
+            k,
+            cfg,
+            seed_ids,
+            self.random_state,
+            state,
+            on_progress=report,
+            checkpoint=save,
+            checkpoint_every_s=checkpoint_every_s,
+        )
 
     def _step_work(self, shapes: list[tuple[int, ...]], k: int, cfg: TurtleConfig) -> float:
         # per view: the encoder's product, and per inner step a forward and a gradient product
@@ -98,7 +139,7 @@ class TURTLE(SeedSearch):
         xs = []
         for x, mean, std in zip(views, self.mean_, self.std_):
             x = x.to(device="cpu", dtype=torch.float64)
-            xs.append(x if mean is None else (x - mean.to(x)) / std.to(x))
+            xs.append(x if mean is None or std is None else (x - mean.to(x)) / std.to(x))
         weights = [e["weight"].to(torch.float64) for e in self.encoders_]
         biases = [e["bias"].to(torch.float64) for e in self.encoders_]
         return outer.seed_labels(xs, weights, biases).numpy().astype(np.int64)

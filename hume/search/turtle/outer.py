@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 import torch
 
@@ -43,11 +43,16 @@ STEP_STREAM = 2_000_003
 # --------------------------------------------------------------------------------------------
 # Parameters
 # --------------------------------------------------------------------------------------------
-def init_encoders(dims: Sequence[int], k: int, seed_ids: Sequence[int], random_state: int,
-                  dtype: torch.dtype = torch.float32) -> list[dict[str, torch.Tensor]]:
+def init_encoders(
+    dims: Sequence[int],
+    k: int,
+    seed_ids: Sequence[int],
+    random_state: int,
+    dtype: torch.dtype = torch.float32,
+) -> list[dict[str, torch.Tensor]]:
     """Per view ``{"g": (S, K), "v": (S, K, d), "b": (S, K)}``: PyTorch's default Linear init
     (U(−1/√d, 1/√d)) with weight norm (g = ‖v_k‖), one CPU generator per seed id."""
-    out = [{"g": [], "v": [], "b": []} for _ in dims]
+    out: list[dict[str, list[torch.Tensor]]] = [{"g": [], "v": [], "b": []} for _ in dims]
     for seed in seed_ids:
         gen = torch.Generator().manual_seed(mix_seed(random_state, seed))
         for view, d in zip(out, dims):
@@ -85,8 +90,9 @@ def view_probs(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> tor
     return softmax(z)
 
 
-def _inner_init(gen: torch.Generator, d: int, k: int, device: torch.device,
-                dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+def _inner_init(
+    gen: torch.Generator, d: int, k: int, device: torch.device, dtype: torch.dtype
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(d, K) weights and (K,) bias, PyTorch-default Linear init, shared by the seeds of a step."""
     bound = 1.0 / math.sqrt(d)
     w = (2 * torch.rand((k, d), generator=gen, device=device, dtype=dtype) - 1) * bound
@@ -101,24 +107,28 @@ def _inner_init(gen: torch.Generator, d: int, k: int, device: torch.device,
 class InnerClassifiers:
     """Linear classifiers of one view for S seeds, trained by Adam with closed-form gradients."""
 
-    w: torch.Tensor   # (d, S, K)
-    b: torch.Tensor   # (S, K)
+    w: torch.Tensor  # (d, S, K)
+    b: torch.Tensor  # (S, K)
     adam: Adam
 
     @classmethod
-    def fresh(cls, w0: torch.Tensor, b0: torch.Tensor, s: int) -> "InnerClassifiers":
+    def fresh(cls, w0: torch.Tensor, b0: torch.Tensor, s: int) -> InnerClassifiers:
         """Every seed starts from the same (d, K) / (K,) initialisation."""
         w = w0[:, None, :].expand(-1, s, -1).contiguous()
         b = b0[None, :].expand(s, -1).contiguous()
         return cls(w, b, Adam([w, b]))
 
     @classmethod
-    def restore(cls, st: dict[str, Any], device: torch.device,
-                dtype: torch.dtype) -> "InnerClassifiers":
+    def restore(
+        cls, st: dict[str, Any], device: torch.device, dtype: torch.dtype
+    ) -> InnerClassifiers:
         """From :meth:`as_dict` (or the moments ``mw, vw, mb, vb, step`` of earlier versions)."""
         w, b = (st[key].to(device=device, dtype=dtype) for key in ("w", "b"))
-        adam = st.get("adam") or {"m": [st["mw"], st["mb"]], "v": [st["vw"], st["vb"]],
-                                  "step": st["step"]}
+        adam = st.get("adam") or {
+            "m": [st["mw"], st["mb"]],
+            "v": [st["vw"], st["vb"]],
+            "step": st["step"],
+        }
         return cls(w, b, Adam([w, b], adam))
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
@@ -134,8 +144,11 @@ class InnerClassifiers:
         self.adam.step([gw, dz.sum(0)], lr)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"w": self.w.cpu().clone(), "b": self.b.cpu().clone(),
-                "adam": self.adam.state_dict()}
+        return {
+            "w": self.w.cpu().clone(),
+            "b": self.b.cpu().clone(),
+            "adam": self.adam.state_dict(),
+        }
 
 
 # --------------------------------------------------------------------------------------------
@@ -146,16 +159,19 @@ def step_generator(device: torch.device, random_state: int, it: int) -> torch.Ge
     return stream_generator(device, random_state, STEP_STREAM + it)
 
 
-def step_rows(gen: torch.Generator, n: int, m: int, device: torch.device) -> Optional[torch.Tensor]:
+def step_rows(gen: torch.Generator, n: int, m: int, device: torch.device) -> torch.Tensor | None:
     """(m,) rows of one step drawn on the device without replacement; None: all rows."""
     if m >= n:
         return None
     return torch.randperm(n, generator=gen, device=device)[:m]
 
 
-def outer_loss(xs: Sequence[torch.Tensor], encoders: Sequence[dict[str, torch.Tensor]],
-               inner: Sequence[InnerClassifiers], cfg: TurtleConfig
-               ) -> tuple[torch.Tensor, torch.Tensor]:
+def outer_loss(
+    xs: Sequence[torch.Tensor],
+    encoders: Sequence[dict[str, torch.Tensor]],
+    inner: Sequence[InnerClassifiers],
+    cfg: TurtleConfig,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-seed TURTLE loss (S,) on the batch ``xs`` (one (m, d_v) tensor per view).
 
     Trains ``inner`` (one :class:`InnerClassifiers` per view, modified in place) for M Adam steps on the
@@ -179,8 +195,12 @@ def outer_loss(xs: Sequence[torch.Tensor], encoders: Sequence[dict[str, torch.Te
 # --------------------------------------------------------------------------------------------
 # A group of seeds
 # --------------------------------------------------------------------------------------------
-def seed_labels(views: Sequence[torch.Tensor], weights: Sequence[torch.Tensor],
-                biases: Sequence[torch.Tensor], max_elements: int = 1 << 25) -> torch.Tensor:
+def seed_labels(
+    views: Sequence[torch.Tensor],
+    weights: Sequence[torch.Tensor],
+    biases: Sequence[torch.Tensor],
+    max_elements: int = 1 << 25,
+) -> torch.Tensor:
     """(S, N) labeling: argmax over classes of the mean over views of softmax(W_v x_v + b_v).
 
     Rows are processed in chunks of at most ``max_elements`` (rows × seeds × classes)."""
@@ -189,17 +209,25 @@ def seed_labels(views: Sequence[torch.Tensor], weights: Sequence[torch.Tensor],
     chunk = max(1, max_elements // (s * k))
     out = []
     for start in range(0, n, chunk):
-        p = sum(view_probs(x[start:start + chunk], w, b) for x, w, b in zip(views, weights, biases))
+        p = sum(
+            view_probs(x[start : start + chunk], w, b) for x, w, b in zip(views, weights, biases)
+        )
         out.append(p.argmax(-1).T)
     return torch.cat(out, 1).contiguous()
 
 
-def search_group(views: Sequence[torch.Tensor], k: int, cfg: TurtleConfig,
-                 seed_ids: Sequence[int], random_state: int = 0, state: Optional[State] = None,
-                 on_progress: Optional[Callable[[int, torch.Tensor], None]] = None,
-                 progress_every: int = 20,
-                 checkpoint: Optional[Callable[[State], None]] = None,
-                 checkpoint_every_s: float = 60.0) -> GroupResult:
+def search_group(
+    views: Sequence[torch.Tensor],
+    k: int,
+    cfg: TurtleConfig,
+    seed_ids: Sequence[int],
+    random_state: int = 0,
+    state: State | None = None,
+    on_progress: Callable[[int, torch.Tensor], None] | None = None,
+    progress_every: int = 20,
+    checkpoint: Callable[[State], None] | None = None,
+    checkpoint_every_s: float = 60.0,
+) -> GroupResult:
     """Run TURTLE for the seeds ``seed_ids`` together on the (prepared, on-device) ``views``.
 
     ``state`` (from a checkpoint) continues the group. ``on_progress(it, stats)`` gets a device
@@ -214,24 +242,37 @@ def search_group(views: Sequence[torch.Tensor], k: int, cfg: TurtleConfig,
         encoders = init_encoders([x.shape[1] for x in views], k, seed_ids, random_state, dtype)
     else:
         encoders = state["params"]
-    encoders = [{key: t.to(device=device, dtype=dtype).requires_grad_(True) for key, t in e.items()}
-                for e in encoders]
+    encoders = [
+        {key: t.to(device=device, dtype=dtype).requires_grad_(True) for key, t in e.items()}
+        for e in encoders
+    ]
     inner = None
     if state is not None and state.get("inner"):
         inner = [InnerClassifiers.restore(st, device, dtype) for st in state["inner"]]
     params = [e[key] for e in encoders for key in ("g", "v", "b")]
     opt = Adam(params, _outer_adam_state(state))
-    loop = OuterLoop(cfg.iters, s, device, dtype, state, on_progress, progress_every, checkpoint,
-                     checkpoint_every_s)
+    loop = OuterLoop(
+        cfg.iters,
+        s,
+        device,
+        dtype,
+        state,
+        on_progress,
+        progress_every,
+        checkpoint,
+        checkpoint_every_s,
+    )
 
     def snapshot() -> State:
         # copies: on the CPU .cpu() would hand out the live tensors the loop keeps updating
-        return {"iteration": loop.it, "seed_ids": list(seed_ids),
-                "obj_sum": loop.obj_sum.cpu().clone(),
-                "params": [{key: t.detach().cpu().clone() for key, t in e.items()}
-                           for e in encoders],
-                "adam": opt.state_dict(),
-                "inner": [st.as_dict() for st in inner] if cfg.warm_start and inner else None}
+        return {
+            "iteration": loop.it,
+            "seed_ids": list(seed_ids),
+            "obj_sum": loop.obj_sum.cpu().clone(),
+            "params": [{key: t.detach().cpu().clone() for key, t in e.items()} for e in encoders],
+            "adam": opt.state_dict(),
+            "inner": [st.as_dict() for st in inner] if cfg.warm_start and inner else None,
+        }
 
     try:
         while loop.running:
@@ -240,8 +281,10 @@ def search_group(views: Sequence[torch.Tensor], k: int, cfg: TurtleConfig,
             rows = step_rows(gen, n, m, device)
             xs = list(views) if rows is None else [x[rows] for x in views]
             if inner is None or not cfg.warm_start:
-                inner = [InnerClassifiers.fresh(*_inner_init(gen, x.shape[1], k, device, dtype), s)
-                         for x in views]
+                inner = [
+                    InnerClassifiers.fresh(*_inner_init(gen, x.shape[1], k, device, dtype), s)
+                    for x in views
+                ]
             loss, entropy = outer_loss(xs, encoders, inner, cfg)
             for p in params:
                 p.grad = None
@@ -259,7 +302,7 @@ def search_group(views: Sequence[torch.Tensor], k: int, cfg: TurtleConfig,
     return GroupResult(enc, loop.objective, labels)
 
 
-def _outer_adam_state(state: Optional[State]) -> Optional[dict[str, Any]]:
+def _outer_adam_state(state: State | None) -> dict[str, Any] | None:
     """The encoders' Adam state of a checkpoint; earlier versions saved torch.optim.Adam's."""
     if state is None or not state.get("adam"):
         return None
@@ -267,12 +310,16 @@ def _outer_adam_state(state: Optional[State]) -> Optional[dict[str, Any]]:
     if "param_groups" not in adam:
         return adam
     per_param = [adam["state"][i] for i in sorted(adam["state"])]
-    return {"m": [p["exp_avg"] for p in per_param], "v": [p["exp_avg_sq"] for p in per_param],
-            "step": int(float(per_param[0]["step"]))}
+    return {
+        "m": [p["exp_avg"] for p in per_param],
+        "v": [p["exp_avg_sq"] for p in per_param],
+        "step": int(float(per_param[0]["step"])),
+    }
 
 
-def group_size(views: Sequence[torch.Tensor], k: int, cfg: TurtleConfig,
-               budget_bytes: Optional[int] = None) -> int:
+def group_size(
+    views: Sequence[torch.Tensor], k: int, cfg: TurtleConfig, budget_bytes: int | None = None
+) -> int:
     """How many seeds fit in one batch within ``budget_bytes`` of device memory."""
     device = views[0].device
     item = views[0].element_size()
@@ -284,5 +331,3 @@ def group_size(views: Sequence[torch.Tensor], k: int, cfg: TurtleConfig,
     # a dozen (m, K) activations.
     per_seed = sum(7 * k * x.shape[1] + 12 * m * k for x in views) * item
     return max(1, int((budget_bytes - shared) // max(per_seed, 1)))
-
-
