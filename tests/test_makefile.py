@@ -63,3 +63,12 @@ def test_help_lists_every_target():
         "reproduce-imagenet",
     ):
         assert target in out
+
+
+def test_test_target_lints_and_type_checks_before_the_tests():
+    out = subprocess.run(["make", "-n", "test"], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    steps = [ln for ln in out.stdout.splitlines() if "/bin/" in ln and "pip" not in ln]
+    order = ["ruff check", "ruff format --check", "mypy", "pytest"]
+    found = [next(i for i, ln in enumerate(steps) if key in ln) for key in order]
+    assert found == sorted(found), steps
