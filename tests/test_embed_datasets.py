@@ -265,3 +265,67 @@ def test_requested_splits_are_checked_before_anything_opens(tmp_path):
         requested_splits("imagefolder:  ")
     with pytest.raises(HumeError, match="no split 'unlabeled'.*train, test"):
         requested_splits("cifar10", "unlabeled")
+
+
+def _unlabelled_folder(root):
+    """Top-level images, nested sub-folders that are no classes, a corrupt image, a text file."""
+    for i in range(3):
+        _save(root / f"top{i}.png", i)
+    _save(root / "batch_a" / "x.png", 10)
+    _save(root / "2024" / "june" / "y.jpg", 11)
+    (root / "notes.txt").write_text("not an image")
+    (root / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 20)
+    (root / ".hidden.png").write_bytes(b"junk")
+
+
+def test_imagefolder_takes_any_folder_of_images_and_counts_what_it_skips(tmp_path, caplog):
+    """Images at any depth are rows (sorted relative paths); sub-folders are classes only when
+    every image sits in one; a non-image and a corrupt image are skipped and said so."""
+    import logging
+
+    root = tmp_path / "photos"
+    _unlabelled_folder(root)
+    with caplog.at_level(logging.INFO, logger="hume"):
+        ds = get_dataset(f"imagefolder:{root}", "all", tmp_path / "data")
+    assert ds.paths == ["2024/june/y.jpg", "batch_a/x.png", "top0.png", "top1.png", "top2.png"]
+    assert ds.labels.tolist() == [-1] * 5 and ds.num_classes is None and ds.classes is None
+    assert "every label is −1" in ds.info["labels"]
+    skipped = ds.info["skipped"]
+    assert skipped["not_images"] == ["notes.txt"] and skipped["n_unreadable"] == 1
+    assert skipped["unreadable"][0][0] == "broken.png"
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 1 and "skipped 2 of 7 files" in lines[0] and "broken.png" in lines[0]
+    img, label = ds.dataset[1]
+    assert img.mode == "RGB" and label == -1
+    np.testing.assert_array_equal(np.asarray(img), _save(tmp_path / "again.png", 10))
+
+
+def test_imagefolder_scan_verdicts_are_cached_and_changes_rechecked(tmp_path, monkeypatch):
+    import hume.embed.datasets.imagefolder as folder
+
+    root = tmp_path / "p"
+    _unlabelled_folder(root)
+    get_dataset(f"imagefolder:{root}", "all", tmp_path / "data")
+    checked = []
+    real = folder.check_image
+    monkeypatch.setattr(folder, "check_image", lambda p: checked.append(p.name) or real(p))
+    assert len(get_dataset(f"imagefolder:{root}", "all", tmp_path / "data")) == 5
+    assert checked == []  # nothing changed: no image decoded again
+    _save(root / "top1.png", 99)  # rewritten: checked again
+    _save(root / "new.png", 98)
+    ds = get_dataset(f"imagefolder:{root}", "all", tmp_path / "data")
+    assert sorted(checked) == ["new.png", "top1.png"] and len(ds) == 6
+
+
+def test_imagefolder_class_folders_at_any_depth_and_no_image_at_all(tmp_path):
+    root = tmp_path / "c"
+    _save(root / "cat" / "2019" / "a.png", 0)
+    _save(root / "cat" / "b.png", 1)
+    _save(root / "dog" / "c.png", 2)
+    ds = get_dataset(f"imagefolder:{root}", "all", tmp_path)
+    assert ds.classes == ["cat", "dog"] and ds.labels.tolist() == [0, 0, 1]
+    assert ds.paths == ["cat/2019/a.png", "cat/b.png", "dog/c.png"]
+    (tmp_path / "texts").mkdir()
+    (tmp_path / "texts" / "a.txt").write_text("x")
+    with pytest.raises(HumeError, match="no images in .*1 not an image"):
+        get_dataset(f"imagefolder:{tmp_path / 'texts'}", "all", tmp_path)

@@ -309,3 +309,17 @@ def test_root_resolution(monkeypatch, tmp_path):
     assert resolve_root(tmp_path / "flag") == tmp_path / "flag"
     monkeypatch.delenv("HUME_ROOT")
     assert str(resolve_root(None)) == "hume-data"
+
+
+def test_row_paths_round_trip_when_rows_are_files(tmp_path, fmt):
+    paths = ["a/x.png", "b/ü y.jpg", "c.png"]
+    st = create_store(store_path(tmp_path, "d", "all", "m", fmt), 3, 2, paths=paths)
+    st.write_chunk(0, np.zeros((3, 2)))
+    st.mark_complete()
+    st.close()
+    with open_store(store_path(tmp_path, "d", "all", "m", fmt)) as st:
+        assert st.has_paths and st.read_paths() == paths
+    with create_store(store_path(tmp_path, "d", "all", "n", fmt), 3, 2) as st:
+        assert not st.has_paths and st.read_paths() is None
+    with pytest.raises(HumeError, match="2 row paths for a store of 3 rows"):
+        create_store(store_path(tmp_path, "d", "all", "o", fmt), 3, 2, paths=paths[:2])

@@ -68,6 +68,7 @@ IDENTITY_KEYS = (
     "n_rows",
     "dim",
     "precision",
+    "rows_digest",  # image folders: the same files in the same order
 )
 
 #: Test hook (never set by users): ``kill:K`` SIGKILLs this process once it has written K chunks,
@@ -177,6 +178,7 @@ def prepare_store(
     attrs: dict[str, Any],
     labels_fn: Any,
     overwrite: bool,
+    paths: list[str] | None = None,
 ) -> Target:
     """Create the store of one split, or reopen an unfinished one to resume it (rank 0 only,
     holding the store's lock)."""
@@ -211,6 +213,7 @@ def prepare_store(
         chunk_rows=rows,
         attrs=attrs,
         labels=labels_fn(),
+        paths=paths,
         overwrite=overwrite,
     ).close()
     n_chunks = -(-n_rows // rows)
@@ -401,6 +404,9 @@ def _store_attrs(
         "dataset_spec": dataset,
         "split": split,
         "dataset_info": dict(getattr(data, "info", {}) or {}),
+        # how a row is identified: its file (image folders) or its index in the library's dataset
+        "row_ids": "paths" if getattr(data, "paths", None) is not None else "index",
+        "rows_digest": (getattr(data, "info", {}) or {}).get("rows_digest"),
         "num_classes": getattr(data, "num_classes", None),
         "classes": list(getattr(data, "classes", None) or []),
         "precision": precision.value,
@@ -526,6 +532,7 @@ def embed(
                     attrs=attrs,
                     labels_fn=lambda: _labels_of(data, n_rows),
                     overwrite=overwrite,
+                    paths=getattr(data, "paths", None),
                 )
 
             try:

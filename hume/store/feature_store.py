@@ -5,6 +5,7 @@ A store holds, for one (dataset, split, model):
 - ``features``: N x D float16 (default) or float32, chunked along rows;
 - ``labels``: N int64 ground truth, −1 where unknown (only ``evaluate`` reads them);
 - ``_done``: one flag per row chunk, set when that chunk has been written;
+- ``paths`` (image folders only): N strings, each row's file relative to the dataset's folder;
 - attributes (docs/data.md §2.3), among them ``complete``, set only once every chunk is done.
 
 Zarr keeps each chunk and each done-flag in its own object, so several processes may write
@@ -17,7 +18,7 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -40,6 +41,7 @@ class StoreDtype(StrEnum):
 
 
 DEFAULT_CHUNK_ROWS = 1024
+PATHS = "paths"  # the optional array naming every row's file
 _H5_ATTRS = "hume_attrs"  # HDF5 keeps the attribute dict as one JSON string
 
 
@@ -217,6 +219,19 @@ class FeatureStore:
         """Ground-truth labels (N,), −1 where unknown. Only ``evaluate`` may call this."""
         return np.asarray(self._labels[:]).astype(np.int64)
 
+    @property
+    def has_paths(self) -> bool:
+        """True when the store names the file of every row (image folders)."""
+        return PATHS in self._handle
+
+    def read_paths(self) -> list[str] | None:
+        """The file of every row (N,), relative to the dataset's folder; None when rows are
+        identified by their index alone (torchvision datasets, imported arrays)."""
+        if not self.has_paths:
+            return None
+        raw = self._handle[PATHS][:]
+        return [p.decode() if isinstance(p, bytes) else str(p) for p in raw]
+
     def nbytes_on_disk(self) -> int:
         if self.path.is_dir():
             return sum(f.stat().st_size for f in self.path.rglob("*") if f.is_file())
@@ -296,6 +311,21 @@ def _open_hdf5(path: Path, writable: bool):
 _BACKENDS = {"zarr": (_create_zarr, _open_zarr), "hdf5": (_create_hdf5, _open_hdf5)}
 
 
+def _write_paths(handle: Any, fmt: StoreFormat, paths: list[str], n_rows: int) -> None:
+    """The ``paths`` array (variable-length UTF-8 strings) of a store being created."""
+    if len(paths) != n_rows:
+        raise HumeError(f"{len(paths)} row paths for a store of {n_rows} rows")
+    if fmt == "zarr":
+        arr = handle.create_array(PATHS, shape=(n_rows,), chunks=(min(n_rows, 1 << 16),), dtype=str)
+        arr[:] = np.asarray(paths, dtype=object)
+    else:
+        import h5py
+
+        handle.create_dataset(
+            PATHS, data=np.asarray(paths, dtype=object), dtype=h5py.string_dtype()
+        )
+
+
 def remove_store(path: str | os.PathLike) -> None:
     path = Path(path)
     if path.is_dir():
@@ -329,6 +359,7 @@ def create_store(
     chunk_rows: int | None = None,
     attrs: dict[str, Any] | None = None,
     labels: np.ndarray | None = None,
+    paths: Sequence[str] | None = None,
     overwrite: bool = False,
 ) -> FeatureStore:
     """Create an empty, incomplete store for ``n_rows`` x ``dim`` features and open it for writing.
@@ -337,8 +368,10 @@ def create_store(
     preprocessing, ...); shape, dtype, chunking, versions, creation time and the completeness
     marker are added here. An existing store is refused unless ``overwrite``.
 
-    The store is built beside ``path`` and moved there once its attributes and ``labels`` are
-    in, so a store at ``path`` is never half-created whatever kills the process; with
+    ``paths`` (N,) names each row's file (relative to the dataset's folder) when rows are files.
+
+    The store is built beside ``path`` and moved there once its attributes, ``labels`` and
+    ``paths`` are in, so a store at ``path`` is never half-created whatever kills the process; with
     ``overwrite`` the old store goes only once the new one is ready.
     """
     path = Path(path)
@@ -378,6 +411,8 @@ def create_store(
             store.update_attrs(**given, **base, versions=versions)
             if labels is not None:
                 store.write_labels(labels)
+            if paths is not None:
+                _write_paths(handle, fmt, list(paths), n_rows)
         if path.exists():  # os.replace cannot replace a directory that has files
             remove_store(path)
         os.replace(tmp, path)
