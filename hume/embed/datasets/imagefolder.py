@@ -86,7 +86,7 @@ def store_name(spec: str) -> str:
 
 def walk_files(folder: Path) -> list[Path]:
     """Every visible file under ``folder``, at any depth, sorted by its relative path."""
-    out = []
+    out: list[Path] = []
     for here, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         out.extend(Path(here) / f for f in files if not f.startswith("."))
