@@ -10,6 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+PARTIAL = ".partial-"  # in the name of every temporary file of an atomic write
+
 
 @contextmanager
 def atomic_write(path: str | os.PathLike, suffix: str = ".tmp") -> Iterator[str]:
@@ -20,7 +22,7 @@ def atomic_write(path: str | os.PathLike, suffix: str = ".tmp") -> Iterator[str]
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}{PARTIAL}", suffix=suffix)
     os.close(fd)
     try:
         yield tmp
@@ -31,6 +33,15 @@ def atomic_write(path: str | os.PathLike, suffix: str = ".tmp") -> Iterator[str]
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def remove_partial_writes(folder: str | os.PathLike) -> None:
+    """Remove the temporary files of atomic writes in ``folder`` that a killed process left.
+
+    Only for a caller that owns the folder (holds its lock): another process may be writing.
+    """
+    for tmp in Path(folder).glob(f".*{PARTIAL}*"):
+        tmp.unlink(missing_ok=True)
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:

@@ -31,6 +31,7 @@ from typing import Any
 
 from hume.errors import HumeError
 from hume.files import read_json
+from hume.locking import ExclusiveLock
 from hume.names import check_name
 from hume.store.paths import resolve_root
 
@@ -57,6 +58,16 @@ def new_run_dir(root: str | os.PathLike | None, name: str) -> Path:
         )
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def run_lock(root: str | os.PathLike | None, name: str) -> ExclusiveLock:
+    """The lock ``<root>/runs/.<name>.lock`` a search holds while it writes run ``name``."""
+    check_name("run", name)
+    return ExclusiveLock(
+        runs_dir(root) / f".{name}.lock",
+        f"another `hume search` is writing run {name!r} right now: wait for it to finish (or "
+        "stop it), or choose another --run name",
+    )
 
 
 def list_runs(root: str | os.PathLike | None = None) -> list[Path]:

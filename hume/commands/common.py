@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+from hume.disk_errors import disk_problem
 from hume.errors import HumeError, Interrupted
 from hume.reporting import Reporter, Task, logger
 
@@ -56,7 +57,10 @@ def show_messages() -> None:
 
 
 def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Run a command: HumeError → one line and exit 2; Ctrl-C → how to continue and exit 130."""
+    """Run a command: HumeError → one line and exit 2; Ctrl-C → how to continue and exit 130.
+
+    A full disk or an unwritable place that the library did not name itself is one line too.
+    """
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -71,6 +75,11 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
         except KeyboardInterrupt:
             typer.echo("interrupted: run the same command again to continue", err=True)
             sys.exit(130)
+        except OSError as exc:
+            message = disk_problem(exc, "writing", exc.filename or "its output")
+            if message is None:
+                raise
+            fail(message)
 
     return wrapper
 
