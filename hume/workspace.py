@@ -16,7 +16,8 @@ from hume.store.paths import features_dir
 @dataclass(frozen=True)
 class StoreSummary:
     """One store of a listing. ``state``: ``complete``, ``incomplete (k/n chunks missing)`` or
-    ``corrupt``; shape, dtype and size are None for a corrupt store."""
+    ``corrupt``, with ``, no checksums`` for a store written before hume kept them; shape, dtype
+    and size are None for a corrupt store."""
 
     entry: StoreEntry
     state: str
@@ -52,7 +53,8 @@ class Workspace:
 
 @dataclass(frozen=True)
 class StoreDetails:
-    """Everything about one store; ``missing``: unwritten rows as ``[start, stop)`` ranges."""
+    """Everything about one store; ``missing``: unwritten rows as ``[start, stop)`` ranges;
+    ``checksums``: whether every chunk has a checksum (stores before hume kept them have none)."""
 
     path: Path
     format: str
@@ -64,6 +66,7 @@ class StoreDetails:
     complete: bool
     missing: list[tuple[int, int]]
     attrs: dict[str, Any]
+    checksums: bool = True
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,7 @@ def store_summaries(root: str | os.PathLike | None = None) -> list[StoreSummary]
                     "complete"
                     if st.is_complete
                     else f"incomplete ({len(st.missing_chunks())}/{st.n_chunks} chunks missing)"
-                )
+                ) + ("" if st.has_checksums else ", no checksums")
                 out.append(
                     StoreSummary(entry, state, st.n_rows, st.dim, st.dtype, st.nbytes_on_disk())
                 )
@@ -137,6 +140,7 @@ def describe(path: str | os.PathLike) -> StoreDetails | RunDetails:
                 st.is_complete,
                 st.missing_ranges(),
                 st.attrs,
+                st.has_checksums,
             )
     if (p / CONFIG).is_file():
         return RunDetails(p, load_config(p), sorted(f.name for f in p.iterdir()))

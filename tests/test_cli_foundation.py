@@ -127,8 +127,11 @@ def test_import_bad_inputs(tmp_path, rng):
         (tmp_path / "ws" / "features").rglob("*.zarr")
     )
     assert _import(tmp_path, good).exit_code == 0
-    assert_one_line_error(_import(tmp_path, good), "--overwrite")
-    assert _import(tmp_path, good, "--overwrite").exit_code == 0
+    again = _import(tmp_path, good)  # the same content: nothing to do
+    assert again.exit_code == 0 and "nothing to do" in again.output, again.output
+    other = _npy(tmp_path, "other.npy", rng.normal(size=(10, 3)))
+    assert_one_line_error(_import(tmp_path, other), "other content", "--overwrite")
+    assert _import(tmp_path, other, "--overwrite").exit_code == 0
 
 
 def test_info_refuses_unknown_path(tmp_path):

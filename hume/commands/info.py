@@ -8,14 +8,7 @@ from typing import Annotated
 import typer
 
 from hume.commands.common import Root
-
-
-def _size(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TiB"
+from hume.disk_errors import size_text
 
 
 def _listing(root: str | None, console) -> None:
@@ -38,7 +31,7 @@ def _listing(root: str | None, console) -> None:
             f"{s.n_rows} x {s.dim}" if known else "?",
             s.dtype or "?",
             s.state,
-            _size(s.nbytes) if s.nbytes is not None else "?",
+            size_text(s.nbytes) if s.nbytes is not None else "?",
         )
     console.print(stores if ws.stores else f"no stores under {ws.stores_dir}")
     runs = Table(title=f"runs under {ws.runs_dir}")
@@ -67,7 +60,7 @@ def _details(path: str, console) -> None:
         console.print(f"[bold]{escape(str(d.path))}[/bold]  ({d.format})")
         console.print(
             f"shape {d.n_rows} x {d.dim}, {d.dtype}, chunks of {d.chunk_rows} rows, "
-            f"{_size(d.nbytes)} on disk"
+            f"{size_text(d.nbytes)} on disk"
         )
         if d.complete:
             console.print("state: complete")
@@ -76,6 +69,14 @@ def _details(path: str, console) -> None:
                 f"state: INCOMPLETE, unwritten rows {d.missing[:5]}"
                 f"{' …' if len(d.missing) > 5 else ''}: run the same `hume embed` again"
             )
+        console.print(
+            f"checksums: crc32 of every chunk, checked on every read (`hume verify {d.path}` "
+            "checks them all)"
+            if d.checksums
+            else "checksums: none (the store was written before hume kept them: flipped bytes "
+            "cannot be detected; `hume embed … --overwrite` writes it again with them)",
+            markup=False,
+        )
         console.print(json.dumps(d.attrs, indent=2), markup=False, soft_wrap=True)
         return
     console.print(f"[bold]run {escape(d.path.name)}[/bold] at {escape(str(d.path))}")

@@ -34,7 +34,10 @@ def import_(
         bool, typer.Option("--overwrite", help="Replace an existing store.")
     ] = False,
 ) -> None:
-    """Import embeddings you already have (.npy) as a feature store."""
+    """Import embeddings you already have (.npy) as a feature store.
+
+    Importing the same content again does nothing (and says so); an interrupted import resumes.
+    """
     from hume.store.importing import import_features
 
     path = import_features(
@@ -48,4 +51,5 @@ def import_(
         dtype=dtype,
         overwrite=overwrite,
     )
-    typer.echo(f"wrote {path}")
+    if path is not None:  # else the library said there was nothing to do
+        typer.echo(f"wrote {path}")

@@ -11,6 +11,7 @@ from hume.store.catalog import (
 from hume.store.feature_store import (
     FeatureStore,
     StoreDtype,
+    bytes_to_write,
     create_store,
     open_store,
     remove_leftovers,
@@ -27,6 +28,7 @@ __all__ = [
     "StoreEntry",
     "StoreFormat",
     "StoreLock",
+    "bytes_to_write",
     "check_features",
     "check_format",
     "check_labels",

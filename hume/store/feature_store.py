@@ -5,20 +5,24 @@ A store holds, for one (dataset, split, model):
 - ``features``: N x D float16 (default) or float32, chunked along rows;
 - ``labels``: N int64 ground truth, −1 where unknown (only ``evaluate`` reads them);
 - ``_done``: one flag per row chunk, set when that chunk has been written;
+- ``_crc32``: the CRC-32 of every written chunk, verified on every read (:mod:`hume.store.integrity`);
 - ``paths`` (image folders only): N strings, each row's file relative to the dataset's folder;
 - attributes (docs/data.md §2.3), among them ``complete``, set only once every chunk is done.
 
-Zarr keeps each chunk and each done-flag in its own object, so several processes may write
-disjoint whole chunks at once. HDF5 allows one writer per file.
+Zarr keeps each chunk, checksum and done-flag in its own object, so several processes may write
+disjoint whole chunks at once. HDF5 allows one writer per file; its datasets are allocated when
+the file is created, so later writes change raw data in place and never the file's structure
+(a killed writer or a full disk cannot break it; a full disk shows at creation).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -28,8 +32,18 @@ import numpy as np
 
 from hume.choices import choose
 from hume.errors import HumeError
+from hume.store.integrity import (
+    CRC_ARRAY,
+    LABELS_CRC,
+    PATHS_CRC,
+    SCHEME,
+    Damage,
+    crc32,
+    crc32_of_strings,
+    damage_message,
+)
 from hume.store.paths import StoreFormat, format_of
-from hume.store.validate import check_features, check_labels
+from hume.store.validate import check_features, check_labels, to_stored
 from hume.versions import library_versions
 
 
@@ -43,6 +57,19 @@ class StoreDtype(StrEnum):
 DEFAULT_CHUNK_ROWS = 1024
 PATHS = "paths"  # the optional array naming every row's file
 _H5_ATTRS = "hume_attrs"  # HDF5 keeps the attribute dict as one JSON string
+
+
+def _read_small(arr: Any, fill: int) -> np.ndarray:
+    """A 1-D flag or checksum array as int64; an entry whose object is unreadable reads ``fill``
+    (so a damaged flag or checksum marks its chunk damaged instead of failing every read)."""
+    try:
+        return np.asarray(arr[:]).astype(np.int64)
+    except Exception:  # noqa: BLE001 - some entry is damaged: read them one by one
+        out = np.full(arr.shape, fill, dtype=np.int64)
+        for i in range(arr.shape[0]):
+            with contextlib.suppress(Exception):
+                out[i] = int(arr[i])
+        return out
 
 
 def _to_jsonable(attrs: dict[str, Any]) -> dict[str, Any]:
@@ -72,6 +99,7 @@ class FeatureStore:
         self._labels = labels
         self._done = done
         self.writable = writable
+        self._crc = handle[CRC_ARRAY] if CRC_ARRAY in handle else None
         self._attrs = self._read_attrs()
 
     # -- attributes -------------------------------------------------------------------
@@ -129,10 +157,20 @@ class FeatureStore:
         start = i * self.chunk_rows
         return start, min(start + self.chunk_rows, self.n_rows)
 
+    @property
+    def has_checksums(self) -> bool:
+        """False for stores written before hume kept a checksum per chunk."""
+        return self._crc is not None
+
     # -- completeness -----------------------------------------------------------------
     def done_mask(self) -> np.ndarray:
         """Boolean mask over chunks: True where the chunk has been written."""
-        return np.asarray(self._done[:]).astype(bool)
+        return _read_small(self._done, 0) == 1
+
+    def recorded_crcs(self) -> np.ndarray | None:
+        """(n_chunks,) the CRC-32 written with each chunk, −1 where none (or unreadable); None
+        for a store without checksums."""
+        return None if self._crc is None else _read_small(self._crc, -1)
 
     def missing_chunks(self) -> list[int]:
         return [int(i) for i in np.flatnonzero(~self.done_mask())]
@@ -164,8 +202,18 @@ class FeatureStore:
         if not self.writable:
             raise HumeError(f"store {self.path} is open read-only")
 
-    def write_chunk(self, i: int, features: np.ndarray) -> None:
-        """Write every row of chunk ``i`` and flag it done."""
+    def _sync(self) -> None:
+        """HDF5 caches chunks in the process: push them to the file before the next step."""
+        if self.format == "hdf5":
+            self._handle.flush()
+
+    def write_chunk(
+        self, i: int, features: np.ndarray, before_flag: Callable[[], None] | None = None
+    ) -> None:
+        """Write every row of chunk ``i``, then its checksum, then its done flag.
+
+        ``before_flag`` (a test hook) runs between the rows and the checksum.
+        """
         self._require_writable()
         start, stop = self.chunk_bounds(i)
         x = check_features(features)
@@ -173,15 +221,25 @@ class FeatureStore:
             raise HumeError(
                 f"chunk {i} of {self.path} needs shape {(stop - start, self.dim)}, got {x.shape}"
             )
-        with np.errstate(over="ignore"):
-            x = x.astype(self.dtype, copy=False)
-        if not np.isfinite(x).all():
-            raise HumeError(
-                f"features overflow {self.dtype} in chunk {i} (values beyond ±65504): "
-                "store them as float32 (--dtype float32) or rescale them"
-            )
+        x = to_stored(x, self.dtype, f"in chunk {i}")
         self._features[start:stop] = x
-        self._done[i] = 1  # after the data: a crash in between leaves the chunk to redo
+        self._sync()
+        if before_flag is not None:
+            before_flag()
+        if self._crc is not None:
+            self._crc[i] = crc32(x)
+            self._sync()
+        self._done[i] = 1  # last: a crash before it leaves the chunk to redo
+        self._sync()
+
+    def clear_chunks(self, chunks: Sequence[int]) -> None:
+        """Mark ``chunks`` unwritten (to be computed again) and the store incomplete."""
+        self._require_writable()
+        if self.is_complete:
+            self.update_attrs(complete=False)
+        for i in chunks:
+            self._done[int(i)] = 0
+        self._sync()
 
     def write_rows(self, start: int, features: np.ndarray) -> None:
         """Write rows ``[start, start + len(features))``, which must cover whole chunks."""
@@ -201,23 +259,147 @@ class FeatureStore:
             self.write_chunk(i, x[s - start : e - start])
 
     def write_labels(self, labels: np.ndarray) -> None:
+        """Write the labels (N,) and their checksum."""
         self._require_writable()
-        self._labels[:] = check_labels(labels, self.n_rows)
+        y = check_labels(labels, self.n_rows)
+        self._labels[:] = y
+        self._sync()
+        self.update_attrs(**{LABELS_CRC: crc32(y)})
 
-    # -- reading ----------------------------------------------------------------------
+    def write_paths(self, paths: Sequence[str]) -> None:
+        """Write (or replace) the ``paths`` array (variable-length UTF-8) and its checksum."""
+        self._require_writable()
+        paths = [str(p) for p in paths]
+        if len(paths) != self.n_rows:
+            raise HumeError(f"{len(paths)} row paths for a store of {self.n_rows} rows")
+        values = np.asarray(paths, dtype=object)
+        if self.format == "zarr":
+            chunks = (min(self.n_rows, 1 << 16),)
+            arr = self._handle.create_array(
+                PATHS, shape=(self.n_rows,), chunks=chunks, dtype=str, overwrite=True
+            )
+            arr[:] = values
+        else:
+            import h5py
+
+            if PATHS in self._handle:
+                del self._handle[PATHS]
+            self._handle.create_dataset(PATHS, data=values, dtype=h5py.string_dtype())
+            self._sync()
+        self.update_attrs(**{PATHS_CRC: crc32_of_strings(paths)})
+
+    # -- reading (every read is verified) ----------------------------------------------
+    def _chunk_file(self, i: int) -> Path | None:
+        """The object holding chunk ``i`` of the features (Zarr), else None."""
+        return self.path / "features" / "c" / str(i) / "0" if self.format == "zarr" else None
+
+    def check_chunk(
+        self, i: int, done: np.ndarray | None = None, crcs: np.ndarray | None = None
+    ) -> tuple[np.ndarray | None, Damage | None]:
+        """Chunk ``i``'s rows and what is wrong with them (None when nothing is).
+
+        ``done``/``crcs`` (from :meth:`done_mask`, :meth:`recorded_crcs`) save re-reading them
+        per chunk. An unwritten chunk of an incomplete store reads as NaN.
+        """
+        start, stop = self.chunk_bounds(i)
+        done = self.done_mask() if done is None else done
+        if crcs is None and self._crc is not None:
+            crcs = self.recorded_crcs()
+
+        def hurt(problem: str) -> tuple[None, Damage]:
+            return None, Damage("features", problem, i, start, stop)
+
+        if not done[i]:
+            if self.is_complete:
+                return hurt("are not flagged as written (their _done entry is missing or damaged)")
+            return np.full((stop - start, self.dim), np.nan, dtype=self.dtype), None
+        try:
+            rows = np.asarray(self._features[start:stop])
+        except Exception as exc:  # noqa: BLE001 - whatever the backend says, the chunk is bad
+            return hurt(
+                f"are unreadable ({type(exc).__name__}: the chunk is truncated or not of this array)"
+            )
+        if rows.shape != (stop - start, self.dim) or str(rows.dtype) != self.dtype:
+            return hurt(f"have the wrong shape or dtype ({rows.shape} {rows.dtype})")
+        if crcs is not None:
+            if crcs[i] < 0:
+                return hurt("have no readable checksum (their _crc32 entry is missing or damaged)")
+            if crc32(rows) != crcs[i]:
+                file = self._chunk_file(i)
+                if file is not None and not file.exists():
+                    return hurt("are missing (no chunk file: they read as fill values)")
+                return hurt("fail their checksum (bytes changed)")
+        elif not np.isfinite(rows).all():  # no checksum: an unwritten chunk reads as NaN
+            return hurt("hold NaN (the chunk is missing)")
+        return rows, None
+
+    def read_chunk(
+        self, i: int, done: np.ndarray | None = None, crcs: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Chunk ``i``'s rows, verified; a damaged chunk raises naming its rows and the repair."""
+        rows, damage = self.check_chunk(i, done, crcs)
+        if damage is not None:
+            raise HumeError(damage_message(self, [damage]))
+        assert rows is not None
+        return rows
+
     def read_features(self, start: int = 0, stop: int | None = None) -> np.ndarray:
-        """Rows ``[start, stop)`` of the features as a NumPy array of the store's dtype."""
-        return np.asarray(self._features[start:stop])
+        """Rows ``[start, stop)`` of the features as a NumPy array of the store's dtype (every
+        chunk they touch is read whole and verified)."""
+        stop = self.n_rows if stop is None else min(stop, self.n_rows)
+        if start >= stop:
+            return np.empty((0, self.dim), dtype=self.dtype)
+        first, last = start // self.chunk_rows, (stop - 1) // self.chunk_rows
+        done, crcs = self.done_mask(), self.recorded_crcs()
+        parts = [self.read_chunk(c, done, crcs) for c in range(first, last + 1)]
+        rows = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        offset = first * self.chunk_rows
+        return rows[start - offset : stop - offset]
 
     def iter_chunks(self) -> Iterator[tuple[int, int, np.ndarray]]:
-        """Yield ``(start, stop, rows)`` chunk by chunk: memory stays at one chunk."""
+        """Yield ``(start, stop, rows)`` chunk by chunk, verified: memory stays at one chunk."""
+        done, crcs = self.done_mask(), self.recorded_crcs()
         for i in range(self.n_chunks):
             start, stop = self.chunk_bounds(i)
-            yield start, stop, self.read_features(start, stop)
+            yield start, stop, self.read_chunk(i, done, crcs)
+
+    def _checked_labels(self) -> tuple[np.ndarray | None, Damage | None]:
+        try:
+            y = np.asarray(self._labels[:]).astype(np.int64)
+        except Exception as exc:  # noqa: BLE001 - a damaged labels chunk
+            return None, Damage("labels", f"are unreadable ({type(exc).__name__})")
+        expected = self._attrs.get(LABELS_CRC)
+        if y.shape != (self.n_rows,) or (expected is not None and crc32(y) != expected):
+            return None, Damage("labels", "fail their checksum")
+        return y, None
+
+    def _checked_paths(self) -> tuple[list[str] | None, Damage | None]:
+        try:
+            raw = self._handle[PATHS][:]
+        except Exception as exc:  # noqa: BLE001 - a damaged paths chunk
+            return None, Damage("paths", f"are unreadable ({type(exc).__name__})")
+        paths = [p.decode() if isinstance(p, bytes) else str(p) for p in raw]
+        expected = self._attrs.get(PATHS_CRC)
+        if len(paths) != self.n_rows or (
+            expected is not None and crc32_of_strings(paths) != expected
+        ):
+            return None, Damage("paths", "fail their checksum")
+        return paths, None
+
+    def check_labels_and_paths(self) -> list[Damage]:
+        """What is wrong with the labels and the paths array (empty when nothing is)."""
+        found = [self._checked_labels()[1]]
+        if self.has_paths:
+            found.append(self._checked_paths()[1])
+        return [d for d in found if d is not None]
 
     def read_labels(self) -> np.ndarray:
-        """Ground-truth labels (N,), −1 where unknown. Only ``evaluate`` may call this."""
-        return np.asarray(self._labels[:]).astype(np.int64)
+        """Ground-truth labels (N,), −1 where unknown, verified. Only ``evaluate`` may call this."""
+        y, damage = self._checked_labels()
+        if damage is not None:
+            raise HumeError(damage_message(self, [damage]))
+        assert y is not None
+        return y
 
     @property
     def has_paths(self) -> bool:
@@ -225,12 +407,14 @@ class FeatureStore:
         return PATHS in self._handle
 
     def read_paths(self) -> list[str] | None:
-        """The file of every row (N,), relative to the dataset's folder; None when rows are
-        identified by their index alone (torchvision datasets, imported arrays)."""
+        """The file of every row (N,), relative to the dataset's folder, verified; None when
+        rows are identified by their index alone (torchvision datasets, imported arrays)."""
         if not self.has_paths:
             return None
-        raw = self._handle[PATHS][:]
-        return [p.decode() if isinstance(p, bytes) else str(p) for p in raw]
+        paths, damage = self._checked_paths()
+        if damage is not None:
+            raise HumeError(damage_message(self, [damage]))
+        return paths
 
     def nbytes_on_disk(self) -> int:
         if self.path.is_dir():
@@ -275,6 +459,7 @@ def _create_zarr(path: Path, n_rows: int, dim: int, dtype: str, chunk_rows: int,
         "labels", shape=(n_rows,), chunks=(max(n_rows, 1),), dtype="int64", fill_value=-1
     )
     done = group.create_array("_done", shape=(n_chunks,), chunks=(1,), dtype="uint8", fill_value=0)
+    group.create_array(CRC_ARRAY, shape=(n_chunks,), chunks=(1,), dtype="int64", fill_value=-1)
     return group, features, labels, done
 
 
@@ -288,12 +473,30 @@ def _open_zarr(path: Path, writable: bool):
 def _create_hdf5(path: Path, n_rows: int, dim: int, dtype: str, chunk_rows: int, n_chunks: int):
     import h5py
 
+    def allocated() -> Any:
+        """Space allocated (and filled) at creation: later writes touch raw data only."""
+        dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+        dcpl.set_alloc_time(h5py.h5d.ALLOC_TIME_EARLY)
+        return dcpl
+
     handle = h5py.File(path, "w")
     features = handle.create_dataset(
-        "features", shape=(n_rows, dim), dtype=dtype, chunks=(chunk_rows, dim), fillvalue=np.nan
+        "features",
+        shape=(n_rows, dim),
+        dtype=dtype,
+        chunks=(chunk_rows, dim),
+        fillvalue=np.nan,
+        dcpl=allocated(),
     )
-    labels = handle.create_dataset("labels", shape=(n_rows,), dtype="int64", fillvalue=-1)
-    done = handle.create_dataset("_done", shape=(n_chunks,), dtype="uint8", fillvalue=0)
+    labels = handle.create_dataset(
+        "labels", shape=(n_rows,), dtype="int64", fillvalue=-1, dcpl=allocated()
+    )
+    done = handle.create_dataset(
+        "_done", shape=(n_chunks,), dtype="uint8", fillvalue=0, dcpl=allocated()
+    )
+    handle.create_dataset(
+        CRC_ARRAY, shape=(n_chunks,), dtype="int64", fillvalue=-1, dcpl=allocated()
+    )
     return handle, features, labels, done
 
 
@@ -311,19 +514,14 @@ def _open_hdf5(path: Path, writable: bool):
 _BACKENDS = {"zarr": (_create_zarr, _open_zarr), "hdf5": (_create_hdf5, _open_hdf5)}
 
 
-def _write_paths(handle: Any, fmt: StoreFormat, paths: list[str], n_rows: int) -> None:
-    """The ``paths`` array (variable-length UTF-8 strings) of a store being created."""
-    if len(paths) != n_rows:
-        raise HumeError(f"{len(paths)} row paths for a store of {n_rows} rows")
-    if fmt == "zarr":
-        arr = handle.create_array(PATHS, shape=(n_rows,), chunks=(min(n_rows, 1 << 16),), dtype=str)
-        arr[:] = np.asarray(paths, dtype=object)
-    else:
-        import h5py
-
-        handle.create_dataset(
-            PATHS, data=np.asarray(paths, dtype=object), dtype=h5py.string_dtype()
-        )
+def bytes_to_write(path: str | os.PathLike, n_rows: int, dim: int, dtype: str) -> int:
+    """Bytes of features a store at ``path`` still needs: its unwritten chunks, or all N x D
+    rows when there is no readable store there yet."""
+    rows = n_rows
+    with contextlib.suppress(HumeError):
+        with open_store(path, allow_incomplete=True) as store:
+            rows = sum(stop - start for start, stop in store.missing_ranges())
+    return rows * dim * np.dtype(str(dtype)).itemsize
 
 
 def remove_store(path: str | os.PathLike) -> None:
@@ -340,7 +538,8 @@ def _creating(path: Path, tag: str) -> Path:
 
 
 def remove_leftovers(path: str | os.PathLike) -> None:
-    """Remove half-built siblings of ``path`` left by a process killed while creating it.
+    """Remove half-built siblings of ``path`` and half-written objects inside it (Zarr's
+    ``*.partial``), left by a process killed while creating or writing it.
 
     Only for a caller that holds the store's lock: another process may be building one now.
     """
@@ -348,6 +547,9 @@ def remove_leftovers(path: str | os.PathLike) -> None:
     if path.parent.is_dir():
         for old in path.parent.glob(_creating(path, "*").name):
             remove_store(old)
+    if path.is_dir():
+        for partial in path.rglob("*.partial"):
+            partial.unlink(missing_ok=True)
 
 
 def create_store(
@@ -402,6 +604,7 @@ def create_store(
                 "store_id": uuid.uuid4().hex,
                 "created": datetime.now(UTC).isoformat(),
                 "complete": False,
+                "checksums": SCHEME,
             }
             given = dict(attrs or {})
             versions = {
@@ -409,10 +612,9 @@ def create_store(
                 **given.pop("versions", {}),
             }
             store.update_attrs(**given, **base, versions=versions)
-            if labels is not None:
-                store.write_labels(labels)
+            store.write_labels(labels if labels is not None else np.full(n_rows, -1))
             if paths is not None:
-                _write_paths(handle, fmt, list(paths), n_rows)
+                store.write_paths(paths)
         if path.exists():  # os.replace cannot replace a directory that has files
             remove_store(path)
         os.replace(tmp, path)
@@ -420,6 +622,29 @@ def create_store(
         if tmp.exists():
             remove_store(tmp)
     return open_store(path, mode="r+", allow_incomplete=True)
+
+
+def _layout_problem(store: FeatureStore) -> str | None:
+    """What contradicts between a store's arrays and its attributes (None when nothing does)."""
+    a = store.attrs
+    want = (a.get("n_rows", store.n_rows), a.get("dim", store.dim))
+    if (store.n_rows, store.dim) != want:
+        return (
+            f"features are {store.n_rows} x {store.dim}, the attributes say {want[0]} x {want[1]}"
+        )
+    if store.dtype != a.get("dtype", store.dtype):
+        return f"features are {store.dtype}, the attributes say {a['dtype']}"
+    chunks = tuple(store._features.chunks or ())
+    if chunks != (store.chunk_rows, store.dim):
+        return f"features are chunked {chunks}, the attributes say {store.chunk_rows} rows"
+    for name, arr in (("_done", store._done), (CRC_ARRAY, store._crc)):
+        if arr is not None and tuple(arr.shape) != (store.n_chunks,):
+            return f"{name} has shape {tuple(arr.shape)} for {store.n_chunks} chunks"
+    if tuple(store._labels.shape) != (store.n_rows,):
+        return f"labels have shape {tuple(store._labels.shape)} for {store.n_rows} rows"
+    if a.get("checksums") and store._crc is None:
+        return f"the {CRC_ARRAY} array its attributes announce is missing"
+    return None
 
 
 def open_store(
@@ -437,14 +662,20 @@ def open_store(
     try:
         handle, feats, labs, done = _BACKENDS[fmt][1](path, mode == "r+")
         store = FeatureStore(path, fmt, handle, feats, labs, done, writable=mode == "r+")
-        _ = store.chunk_rows
+        broken = _layout_problem(store)
     except HumeError:
         raise
     except Exception as exc:  # any backend failure means the store cannot be trusted
         raise HumeError(
             f"the store at {path} is corrupt or not a hume store ({type(exc).__name__}); "
-            "delete it and create it again with `hume embed` or `hume import`"
+            "delete it and create it again with `hume embed` or `hume import` (--overwrite)"
         ) from None
+    if broken:
+        store.close()
+        raise HumeError(
+            f"the store at {path} has broken metadata ({broken}); delete it and create it "
+            "again with `hume embed` or `hume import` (--overwrite)"
+        )
     if not allow_incomplete and not store.is_complete:
         n_missing, n_chunks = len(store.missing_chunks()), store.n_chunks
         store.close()

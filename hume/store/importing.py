@@ -1,28 +1,142 @@
-"""`hume import`: turn embeddings a user already has (.npy) into a store."""
+"""`hume import`: turn embeddings a user already has (.npy) into a store.
+
+The source is read memory-mapped, checked and checksummed chunk by chunk (the CRC-32 of each
+chunk as it will be stored) before anything is written. Those checksums decide what an existing
+store is: the same content (recorded checksums equal) makes the import a no-op when the store is
+complete and a resume when it is not (chunks written and intact are kept); other content is
+refused unless ``overwrite``. The same checksums let :func:`repair_import` restore exactly the
+damaged chunks of an imported store from its source, proving each one before writing it.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from hume.choices import choose
+from hume.disk_errors import disk_errors
 from hume.errors import HumeError
 from hume.names import canonical_model, check_name
-from hume.store.feature_store import StoreDtype, create_store, remove_store
+from hume.reporting import SILENT, Reporter, logger
+from hume.store.feature_store import (
+    DEFAULT_CHUNK_ROWS,
+    FeatureStore,
+    StoreDtype,
+    bytes_to_write,
+    create_store,
+    open_store,
+    remove_leftovers,
+)
+from hume.store.integrity import LABELS_CRC, crc32, verify_store
+from hume.store.locking import StoreLock
 from hume.store.paths import StoreFormat, check_format, store_path
-from hume.store.validate import check_features, check_labels
+from hume.store.validate import check_features, check_labels, to_stored
+
+LABELS_SOURCE = "labels_source"  # store attribute: the absolute path of the imported labels
 
 
 def _load_npy(path: str | os.PathLike, what: str) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
-        raise HumeError(f"{what} file {path} does not exist")
+        raise HumeError(f"{what} file {path} does not exist (or is not a file)")
     try:
         return np.load(path, mmap_mode="r", allow_pickle=False)
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, EOFError) as exc:
         raise HumeError(f"{what} file {path} is not a readable .npy array ({exc})") from None
+
+
+def _source_features(path: str | os.PathLike) -> np.ndarray:
+    x = _load_npy(path, "features")
+    if x.ndim != 2:
+        raise HumeError(f"features must be a 2-D array (rows x dims), got shape {x.shape}")
+    check_features(x[:1])  # empty, non-numeric (structured, bool, complex) arrays
+    return x
+
+
+def _source_labels(path: str | os.PathLike | None, n_rows: int) -> np.ndarray:
+    """The labels to store (N,) int64: the file's, or −1 everywhere without one."""
+    if path is None:
+        return np.full(n_rows, -1, dtype=np.int64)
+    return check_labels(np.asarray(_load_npy(path, "labels")), n_rows)
+
+
+def _chunks(n_rows: int, chunk_rows: int) -> Iterator[tuple[int, int]]:
+    for start in range(0, n_rows, chunk_rows):
+        yield start, min(start + chunk_rows, n_rows)
+
+
+def source_crcs(x: np.ndarray, chunk_rows: int, dtype: str) -> list[int]:
+    """Check every row of ``x`` (N x D) and return the CRC-32 of each chunk as it will be stored.
+
+    One pass, one chunk in memory: NaN/Inf rows are counted over the whole array (and refused),
+    values that overflow ``dtype`` are refused.
+    """
+    crcs, n_bad = [], 0
+    for start, stop in _chunks(x.shape[0], chunk_rows):
+        block = np.asarray(x[start:stop])
+        if np.issubdtype(block.dtype, np.floating):
+            n_bad += int((~np.isfinite(block).all(axis=1)).sum())
+        if not n_bad:
+            crcs.append(crc32(to_stored(block, dtype, f"in rows {start}–{stop - 1}")))
+    if n_bad:
+        raise HumeError(
+            f"features contain NaN or Inf in {n_bad} of {x.shape[0]} rows; fix or drop those "
+            "rows first"
+        )
+    return crcs
+
+
+def _content_crcs(store: FeatureStore) -> np.ndarray:
+    """The checksum of every chunk of ``store``: recorded, or (stores without checksums)
+    computed from its rows; −1 for a chunk that is unwritten or unreadable."""
+    recorded = store.recorded_crcs()
+    if recorded is not None:
+        return recorded
+    done = store.done_mask()
+    out = np.full(store.n_chunks, -1, dtype=np.int64)
+    for c in np.flatnonzero(done):
+        rows, _ = store.check_chunk(int(c), done)
+        if rows is not None:
+            out[c] = crc32(rows)
+    return out
+
+
+def _resume_point(
+    store: FeatureStore, shape: tuple[int, int], dtype: str, crcs: list[int], labels: np.ndarray
+) -> list[int] | None:
+    """The chunks still to write into an existing store of the same content (None: it is
+    complete); raises when its content differs from the source."""
+    have = _content_crcs(store)
+    done = store.done_mask()
+    labels_crc = store.attrs.get(LABELS_CRC)
+    same = (
+        (store.n_rows, store.dim) == shape
+        and store.dtype == dtype
+        and (labels_crc is None or labels_crc == crc32(labels))
+        and all(int(have[c]) == crcs[c] for c in np.flatnonzero(done))
+    )
+    if not same:
+        raise HumeError(
+            f"a store with other content already exists at {store.path}: pass --overwrite "
+            "to replace it"
+        )
+    if store.is_complete:
+        return None
+    bad = [d.chunk for d in verify_store(store) if d.chunk is not None]
+    if bad:
+        store.clear_chunks(bad)
+    return store.missing_chunks()
+
+
+def _copy(store: FeatureStore, x: np.ndarray, chunks: list[int]) -> None:
+    for i in chunks:
+        start, stop = store.chunk_bounds(i)
+        store.write_chunk(i, np.asarray(x[start:stop]))
+    store.mark_complete()
 
 
 def import_features(
@@ -36,33 +150,29 @@ def import_features(
     dtype: StoreDtype | str = StoreDtype.float16,
     overwrite: bool = False,
     chunk_rows: int | None = None,
-) -> Path:
-    """Write ``features`` (N x D .npy) and optional ``labels`` (N .npy) into a complete store.
+) -> Path | None:
+    """Write ``features`` (N x D .npy) and optional ``labels`` (N .npy) into a complete store;
+    return its path, or None when it already held them (nothing written).
 
-    The array is memory-mapped and checked, then copied chunk by chunk, so host memory stays
-    bounded. Nothing is created unless every check passes.
+    The array is memory-mapped, checked and checksummed, then copied chunk by chunk, so host
+    memory stays bounded; nothing is created unless every check passes. An existing store with
+    the same content is left alone when complete (logged as nothing to do) and finished when not
+    (an interrupted import resumes); one with other content is refused unless ``overwrite``.
     """
     check_format(fmt)
+    dtype_name = choose(StoreDtype, dtype, "dtype").value
     model = canonical_model(model)
     for kind, name in (("dataset", dataset), ("split", split), ("model", model)):
         check_name(kind, name)
-    x = _load_npy(features, "features")
-    if x.ndim != 2:
-        raise HumeError(f"features must be a 2-D array (rows x dims), got shape {x.shape}")
-    step = max(1, 2**24 // max(1, x.shape[1] * x.itemsize))  # ~16 MiB per check
-    n_bad = 0
-    for start in range(0, x.shape[0], step):
-        block = np.asarray(x[start : start + step])
-        if np.issubdtype(block.dtype, np.floating):
-            n_bad += int((~np.isfinite(block).all(axis=1)).sum())
-    if n_bad:
-        raise HumeError(
-            f"features contain NaN or Inf in {n_bad} of {x.shape[0]} rows; fix or drop those rows first"
-        )
-    check_features(x[:1])
-    y = None
-    if labels is not None:
-        y = check_labels(np.asarray(_load_npy(labels, "labels")), x.shape[0])
+    x = _source_features(features)
+    y = _source_labels(labels, x.shape[0])
+    path = store_path(root, dataset, split, model, fmt)
+    existing = path.exists() and not overwrite
+    if existing:
+        with open_store(path, allow_incomplete=True) as st:
+            chunk_rows = st.chunk_rows
+    rows = min(int(chunk_rows or DEFAULT_CHUNK_ROWS), x.shape[0])
+    crcs = source_crcs(x, rows, dtype_name)
     attrs: dict[str, Any] = {
         "dataset": dataset,
         "split": split,
@@ -71,28 +181,79 @@ def import_features(
         "feature_kind": "imported",
         "preprocessing": "unknown (imported)",
         "source": str(Path(features).resolve()),
+        LABELS_SOURCE: str(Path(labels).resolve()) if labels is not None else None,
     }
-    if y is not None and (y >= 0).any():
+    if (y >= 0).any():
         attrs["num_classes"] = int(y.max()) + 1
-    path = store_path(root, dataset, split, model, fmt)
-    store = create_store(
-        path,
-        x.shape[0],
-        x.shape[1],
-        dtype=dtype,
-        chunk_rows=chunk_rows,
-        attrs=attrs,
-        labels=y,
-        overwrite=overwrite,
-    )
-    try:
-        for i in range(store.n_chunks):
-            start, stop = store.chunk_bounds(i)
-            store.write_chunk(i, np.asarray(x[start:stop]))
-        store.mark_complete()
-    except BaseException:
-        store.close()
-        remove_store(path)
-        raise
-    store.close()
+    needed = lambda: bytes_to_write(path, x.shape[0], x.shape[1], dtype_name)  # noqa: E731
+    then = "run the same `hume import` again (it resumes)"
+    with disk_errors("importing into", path, needed, then), StoreLock(path):
+        remove_leftovers(path)
+        if existing:
+            with open_store(path, mode="r+", allow_incomplete=True) as store:
+                todo = _resume_point(store, x.shape, dtype_name, crcs, y)
+                if todo is None:
+                    logger.info("nothing to do: %s already holds these features", path)
+                    return None
+                logger.info("resume %s: %d of %d chunks left", path, len(todo), store.n_chunks)
+                _copy(store, x, todo)
+            return path
+        with create_store(
+            path,
+            x.shape[0],
+            x.shape[1],
+            dtype=dtype_name,
+            chunk_rows=rows,
+            attrs=attrs,
+            labels=y,
+            overwrite=overwrite,
+        ) as store:
+            _copy(store, x, list(range(store.n_chunks)))
     return path
+
+
+def repair_import(path: str | os.PathLike, reporter: Reporter = SILENT) -> bool:
+    """Verify an imported store and copy exactly its damaged chunks (and labels) again from the
+    source it was imported from; False when nothing was damaged.
+
+    Each chunk is written only when the source still holds the bytes the store recorded (equal
+    checksum); otherwise the import must be done again with ``--overwrite``.
+    """
+    path = Path(path)
+    with disk_errors("repairing", path, then="run the repair again"), StoreLock(path):
+        remove_leftovers(path)
+        with open_store(path, mode="r+", allow_incomplete=True) as store:
+            damage = verify_store(store, reporter)
+            if not damage:
+                return False
+            attrs = store.attrs
+            again = f"re-import it: `hume import … --features {attrs.get('source')} --overwrite`"
+            crcs = store.recorded_crcs()
+            bad = [d.chunk for d in damage if d.chunk is not None]
+            x = _source_features(attrs["source"]) if bad else None
+            if x is not None and (x.shape != (store.n_rows, store.dim) or crcs is None):
+                raise HumeError(f"the source of {path} changed shape (or no checksums): {again}")
+            for c in bad:
+                start, stop = store.chunk_bounds(c)
+                assert x is not None and crcs is not None
+                block = to_stored(np.asarray(x[start:stop]), store.dtype, f"in chunk {c}")
+                if crc32(block) != crcs[c]:
+                    raise HumeError(
+                        f"the source {attrs['source']} no longer holds rows {start}–{stop - 1} of "
+                        f"{path} as imported (or their checksum is damaged too): {again}"
+                    )
+            if any(d.part == "labels" for d in damage):
+                y = _source_labels(attrs.get(LABELS_SOURCE), store.n_rows)
+                if crc32(y) != attrs.get(LABELS_CRC):
+                    raise HumeError(f"the labels source of {path} changed: {again}")
+                store.write_labels(y)
+            if bad:
+                store.clear_chunks(bad)
+                assert x is not None
+                _copy(store, x, bad)
+            logger.info(
+                "repaired %s: %s, copied again from the source",
+                path,
+                "; ".join(d.describe() for d in damage[:3]),
+            )
+    return True

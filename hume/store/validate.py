@@ -28,6 +28,18 @@ def check_features(x: np.ndarray, what: str = "features") -> np.ndarray:
     return x
 
 
+def to_stored(x: np.ndarray, dtype: str, where: str) -> np.ndarray:
+    """``x`` (finite) as the store's ``dtype``; refuses values that overflow it (float16)."""
+    with np.errstate(over="ignore"):
+        y = x.astype(dtype, copy=False)
+    if not np.isfinite(y).all():
+        raise HumeError(
+            f"features overflow {dtype} {where} (values beyond ±65504): "
+            "store them as float32 (--dtype float32) or rescale them"
+        )
+    return y
+
+
 def check_labels(y: np.ndarray, n_rows: int) -> np.ndarray:
     """Return labels as int64 of length ``n_rows`` (−1 for unknown) or raise."""
     y = np.asarray(y)
