@@ -20,7 +20,6 @@ from helpers import assert_one_line_error
 from typer.testing import CliRunner
 
 from hume.cli import app
-from hume.errors import HumeError
 from hume.store import open_store, store_path
 
 runner = CliRunner()
@@ -391,8 +390,10 @@ def test_every_split_by_default_and_skip_complete(tmp_path, split_folder, clip_d
                 and st.attrs["split"] == split
                 and st.attrs["classes"] == ["ant", "bee"]
             )
-    # all complete: refused; one missing: the complete one is skipped, the missing one made
-    assert_one_line_error(_invoke(*args), "already complete", "--overwrite")
+    # all complete: nothing to do (one line, exit 0); one missing: the complete one is skipped,
+    # the missing one made
+    again = _ok(_invoke(*args)).output
+    assert again.startswith("nothing to do:") and len(again.strip().splitlines()) == 1, again
     test_path = store_path(ws, "zoo", "test", "clip-b32")
     with open_store(store_path(ws, "zoo", "train", "clip-b32")) as st:
         train_id = st.attrs["store_id"]
@@ -668,20 +669,25 @@ def test_library_reports_progress_and_messages_and_prints_nothing(
         f"wrote {path} (449 x 64 float16"
     )
     (path_train,) = embed("pixels", "digits", split="train", **args)  # SILENT by default
-    with pytest.raises(HumeError, match="already complete"):
-        embed("pixels", "digits", split="test", **args)
+    assert embed("pixels", "digits", split="test", **args) == []  # complete: nothing to do
+    assert caplog.records[-1].getMessage().startswith(f"nothing to do: {path} already complete")
     captured = capfd.readouterr()
     assert captured.out == "" and captured.err == ""
     assert len(tasks) == 1 and path_train.exists()
 
 
-def test_existing_complete_store_needs_overwrite(tmp_path):
+def test_existing_complete_store_is_a_no_op_and_overwrite_embeds_again(tmp_path):
     args = ("--model", "pixels", "--dataset", "digits", "--root", tmp_path, "--workers", "0")
     _ok(_invoke(*args))
     path = store_path(tmp_path, "digits", "all", "pixels")
     with open_store(path) as st:
         first = st.attrs["store_id"]
-    assert_one_line_error(_invoke(*args), "already complete", "--overwrite")
+    again = _ok(_invoke(*args)).output
+    assert again.startswith("nothing to do:") and "--overwrite" in again, again
+    with open_store(path) as st:
+        assert st.attrs["store_id"] == first  # untouched
+    # other settings than the complete store's: refused, not silently "done"
+    assert_one_line_error(_invoke(*args, "--dtype", "float32"), "other settings", "--overwrite")
     _ok(_invoke(*args, "--overwrite"))
     with open_store(path) as st:
         assert st.attrs["store_id"] != first and st.is_complete

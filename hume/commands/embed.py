@@ -86,7 +86,16 @@ def embed(
         bool,
         typer.Option(
             "--overwrite",
-            help="Replace complete or unfinished stores instead of refusing or resuming them.",
+            help="Embed again: replace complete or unfinished stores instead of leaving or "
+            "resuming them.",
+        ),
+    ] = False,
+    repair: Annotated[
+        bool,
+        typer.Option(
+            "--repair",
+            help="Verify complete stores chunk by chunk and embed exactly the damaged chunks "
+            "again (a resume always does this for the chunks already written).",
         ),
     ] = False,
     chunk_rows: Annotated[
@@ -103,6 +112,7 @@ def embed(
     """Embed a dataset with a pretrained backbone into feature stores (resumable, multi-GPU).
 
     Run the same command again after an interruption: it continues from the first unfinished chunk.
+    On a complete store it does nothing (and says so); --repair re-embeds damaged chunks.
 
     Several GPUs: torchrun --nproc_per_node=N -m hume embed ...
     """
@@ -122,5 +132,6 @@ def embed(
         dtype=dtype,
         overwrite=overwrite,
         chunk_rows=chunk_rows,
+        repair=repair,
         reporter=BarReporter(),
     )

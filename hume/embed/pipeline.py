@@ -6,17 +6,19 @@ missing ones and writes each chunk as soon as it is done. Host memory holds one 
 at a time, whatever N is. Batches never straddle a chunk boundary, so a chunk's features do not
 depend on which run, rank or resume computed it: an interrupted and resumed store is bit-for-bit
 the store of an uninterrupted run. A lock file beside the store keeps a second run off a store
-that is being written.
+that is being written. A resume first re-checks the chunks already written (their checksums) and
+redoes any that fail; ``repair=True`` does the same for a complete store, so exactly the damaged
+chunks are embedded again. A complete store asked for again with the same settings is a no-op.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
-import signal
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -25,16 +27,20 @@ import numpy as np
 
 from hume.choices import choose
 from hume.devices import resolve_device
+from hume.disk_errors import disk_errors
 from hume.embed import distributed as dist_
 from hume.embed.backbones import Backbone, FeatureKind, create_backbone
 from hume.embed.datasets import get_dataset, requested_splits, store_dataset_name
 from hume.embed.distributed import Ranks
 from hume.errors import HumeError
+from hume.faults import fault_point, maybe_fault
 from hume.reporting import SILENT, Reporter, logger
 from hume.store import (
+    FeatureStore,
     StoreDtype,
     StoreFormat,
     StoreLock,
+    bytes_to_write,
     check_format,
     create_store,
     open_store,
@@ -42,6 +48,7 @@ from hume.store import (
     resolve_root,
     store_path,
 )
+from hume.store.integrity import Damage, verify_store
 from hume.versions import library_versions
 
 
@@ -71,9 +78,15 @@ IDENTITY_KEYS = (
     "rows_digest",  # image folders: the same files in the same order
 )
 
-#: Test hook (never set by users): ``kill:K`` SIGKILLs this process once it has written K chunks,
-#: ``pause:K`` sleeps there until a signal arrives. Lets tests interrupt a run at a known point.
+#: Test hook (never set by users; :mod:`hume.faults`): ``kill:K`` SIGKILLs this process once it
+#: has written K chunks, ``kill-before-flag:K`` once the K-th chunk's rows are written but not yet
+#: its checksum and flag, ``pause:K`` sleeps after K chunks until a signal arrives. Lets tests
+#: interrupt a run at a known point.
 FAULT_ENV = "HUME_EMBED_FAULT"
+
+#: Store attribute: the `hume embed` options that made the store (how `hume verify --repair`
+#: embeds its damaged chunks again).
+OPTIONS_ATTR = "embed_options"
 
 
 # -- options -----------------------------------------------------------------------------------
@@ -134,13 +147,18 @@ class Transformed:
 # -- the store of one split --------------------------------------------------------------------
 @dataclass
 class Target:
-    """One store to fill: where it lives and what is left to compute."""
+    """One store to fill: where it lives, what is left to compute, what was found damaged
+    (``damaged``; ``originals``: the checksums recorded for the damaged chunks, where readable),
+    and whether it is complete already (a verified store with nothing to compute)."""
 
     split: str
     path: Path
     missing: list[int]
     n_chunks: int
     resumed: bool
+    damaged: list[Damage] = field(default_factory=list)
+    originals: dict[int, int] = field(default_factory=dict)
+    complete: bool = False
 
 
 def _labels_of(data: Any, n_rows: int) -> np.ndarray:
@@ -167,6 +185,65 @@ def _identity_mismatch(
     ]
 
 
+def check_identity(
+    store: FeatureStore, attrs: dict[str, Any], dtype: StoreDtype, dim: int, chunk_rows: int | None
+) -> None:
+    """Refuse an existing store made with other settings than ``attrs`` (resuming would mix its
+    rows; calling a complete one done would answer another request)."""
+    now = {**attrs, "dtype": dtype.value, "dim": dim, "chunk_rows": chunk_rows}
+    diff = _identity_mismatch(store.attrs, now, chunk_rows)
+    if not diff:
+        return
+    if store.is_complete:
+        raise HumeError(
+            f"the complete store {store.path} was made with other settings "
+            f"({'; '.join(diff)}): pass --overwrite to embed it again with these"
+        )
+    raise HumeError(
+        f"the unfinished store {store.path} was started with other settings "
+        f"({'; '.join(diff)}): run it again with its settings to finish it, or pass "
+        "--overwrite to start over"
+    )
+
+
+def _reopen(
+    path: Path,
+    attrs: dict[str, Any],
+    dtype: StoreDtype,
+    dim: int,
+    chunk_rows: int | None,
+    labels_fn: Any,
+    paths: list[str] | None,
+    reporter: Reporter,
+) -> Target:
+    """An existing store to resume or repair: its written chunks are verified first, and the
+    damaged ones (and damaged labels or paths) are cleared to be written again."""
+    with open_store(path, mode="r+", allow_incomplete=True) as store:
+        check_identity(store, attrs, dtype, dim, chunk_rows)
+        damage = verify_store(store, reporter)
+        crcs = store.recorded_crcs()
+        bad = [d.chunk for d in damage if d.chunk is not None]
+        originals = {c: int(crcs[c]) for c in bad if crcs is not None and crcs[c] >= 0}
+        for d in damage:
+            if d.part == "labels":
+                store.write_labels(labels_fn())
+            if d.part == "paths" and paths is not None:
+                store.write_paths(paths)
+        if bad:
+            store.clear_chunks(bad)
+        missing = store.missing_chunks()
+        return Target(
+            attrs["split"],
+            path,
+            missing,
+            store.n_chunks,
+            True,
+            damage,
+            originals,
+            complete=store.is_complete,
+        )
+
+
 def prepare_store(
     path: Path,
     n_rows: int,
@@ -179,31 +256,14 @@ def prepare_store(
     labels_fn: Any,
     overwrite: bool,
     paths: list[str] | None = None,
+    reporter: Reporter = SILENT,
 ) -> Target:
-    """Create the store of one split, or reopen an unfinished one to resume it (rank 0 only,
-    holding the store's lock)."""
+    """Create the store of one split, or reopen an existing one to resume or repair it (rank 0
+    only, holding the store's lock)."""
     remove_leftovers(path)
     if path.exists() and not overwrite:
-        with open_store(path, mode="r", allow_incomplete=True) as store:
-            if store.is_complete:
-                raise HumeError(
-                    f"the store {path} is already complete: pass --overwrite to embed it again"
-                )
-            now = {
-                **attrs,
-                "dtype": dtype.value,
-                "n_rows": n_rows,
-                "dim": dim,
-                "chunk_rows": chunk_rows,
-            }
-            diff = _identity_mismatch(store.attrs, now, chunk_rows)
-            if diff:
-                raise HumeError(
-                    f"the unfinished store {path} was started with other settings "
-                    f"({'; '.join(diff)}): run it again with its settings to finish it, or pass "
-                    "--overwrite to start over"
-                )
-            return Target(attrs["split"], path, store.missing_chunks(), store.n_chunks, True)
+        attrs = {**attrs, "n_rows": n_rows}
+        return _reopen(path, attrs, dtype, dim, chunk_rows, labels_fn, paths, reporter)
     rows = min(int(chunk_rows or default_chunk_rows(batch_size, n_rows)), n_rows)
     create_store(
         path,
@@ -221,24 +281,6 @@ def prepare_store(
 
 
 # -- computing chunks --------------------------------------------------------------------------
-def _fault_point() -> tuple[str, int] | None:
-    raw = os.environ.get(FAULT_ENV, "")
-    if ":" not in raw:
-        return None
-    kind, count = raw.split(":", 1)
-    return kind, int(count)
-
-
-def _maybe_fault(fault: tuple[str, int] | None, written: int) -> None:
-    if fault is None or written != fault[1]:
-        return
-    if fault[0] == "kill":
-        os.kill(os.getpid(), signal.SIGKILL)
-    if fault[0] == "pause":
-        while True:  # until SIGINT (KeyboardInterrupt) or SIGTERM/SIGKILL ends the process
-            time.sleep(0.05)
-
-
 class ChunkWriter:
     """Writes finished chunks from a background thread while the device computes the next ones.
 
@@ -255,7 +297,7 @@ class ChunkWriter:
         self.store = store
         self.written = 0
         self.error: BaseException | None = None
-        self._fault = _fault_point()
+        self._fault = fault_point(FAULT_ENV)
         self._queue: Any = queue.Queue(maxsize=1)
         self._thread = threading.Thread(target=self._run, name="hume-chunk-writer", daemon=True)
         self._thread.start()
@@ -271,9 +313,11 @@ class ChunkWriter:
             try:
                 if ready is not None:
                     ready.synchronize()
-                self.store.write_chunk(chunk, feats.numpy())
+                n = self.written + 1
+                hook = functools.partial(maybe_fault, self._fault, n, "-before-flag")
+                self.store.write_chunk(chunk, feats.numpy(), hook)
                 self.written += 1
-                _maybe_fault(self._fault, self.written)
+                maybe_fault(self._fault, self.written)
             except BaseException as exc:  # noqa: BLE001 - handed to the caller
                 self.error = exc
 
@@ -372,14 +416,23 @@ def compute_chunks(
 
 
 # -- the stage ---------------------------------------------------------------------------------
-def _is_complete(path: Path) -> bool:
+def _complete_as_asked(
+    path: Path, attrs: dict[str, Any], n_rows: int, dtype: StoreDtype, dim: int, chunk_rows: Any
+) -> bool:
+    """True for a complete store made with these settings; a complete store made with others
+    is refused (see :func:`check_identity`); False otherwise (missing, unfinished, unreadable:
+    :func:`prepare_store` deals with those)."""
     if not path.exists():
         return False
     try:
-        with open_store(path, mode="r", allow_incomplete=True) as store:
-            return store.is_complete
-    except HumeError:  # unreadable: prepare_store reports it
+        store = open_store(path, mode="r", allow_incomplete=True)
+    except HumeError:
         return False
+    with store:
+        if not store.is_complete:
+            return False
+        check_identity(store, {**attrs, "n_rows": n_rows}, dtype, dim, chunk_rows)
+        return True
 
 
 def _store_attrs(
@@ -392,6 +445,7 @@ def _store_attrs(
     batch_size: int,
     device: Any,
     ranks: Ranks,
+    options: dict[str, Any],
 ) -> dict[str, Any]:
     info = dict(backbone.info)
     versions = {**info.pop("versions", {}), **library_versions("torch", "torchvision")}
@@ -414,7 +468,15 @@ def _store_attrs(
         "device": device.type,
         "world_size": ranks.world_size,
         "versions": versions,
+        OPTIONS_ATTR: {**options, "split": split},
     }
+
+
+def _local(path: str | os.PathLike | None) -> str | None:
+    """A path option as an absolute path when it names something here (else as given)."""
+    if path is None:
+        return None
+    return str(Path(path).resolve()) if Path(path).exists() else str(path)
 
 
 def embed(
@@ -434,20 +496,25 @@ def embed(
     overwrite: bool = False,
     chunk_rows: int | None = None,
     backbone: Backbone | None = None,
+    repair: bool = False,
     reporter: Reporter = SILENT,
 ) -> list[Path]:
-    """Embed every requested split of ``dataset`` with ``model`` into stores; return their paths.
+    """Embed every requested split of ``dataset`` with ``model`` into stores; return the paths
+    written.
 
-    ``split=None`` embeds every split the dataset has. A complete store is refused unless
-    ``overwrite`` (skipped when other requested splits still need work); an unfinished store made
-    with the same settings is resumed from its missing chunks. Under torchrun (``WORLD_SIZE`` > 1)
-    the ranks share the missing chunks of each store; only Zarr allows that. ``device``: ``auto``,
-    ``cpu``, ``cuda`` or ``cuda:N`` (:func:`hume.devices.resolve_device`). ``backbone``: an
-    already-built :class:`~hume.embed.backbones.Backbone` of ``model`` to reuse (e.g. to embed
-    several datasets with one loaded model); ``weights`` and ``feature`` are then ignored.
+    ``split=None`` embeds every split the dataset has. A complete store made with the same
+    settings is left alone (a no-op that says so; one made with other settings is refused) unless
+    ``overwrite`` (embed it again) or ``repair`` (verify it and embed exactly its damaged chunks
+    again); an unfinished store made with the same settings is resumed: its written chunks are
+    verified, then the missing and damaged ones are computed. Under torchrun (``WORLD_SIZE`` > 1)
+    the ranks share those chunks; only Zarr allows that. ``device``: ``auto``, ``cpu``, ``cuda``
+    or ``cuda:N`` (:func:`hume.devices.resolve_device`). ``backbone``: an already-built
+    :class:`~hume.embed.backbones.Backbone` of ``model`` to reuse (e.g. to embed several
+    datasets with one loaded model); ``weights`` and ``feature`` are then ignored.
 
-    Progress (images) goes to ``reporter``, one task per store; what was skipped, resumed and
-    written goes to the ``hume`` logger.
+    Progress (images, verified rows) goes to ``reporter``, one task per store; what was skipped,
+    resumed, repaired and written goes to the ``hume`` logger. A full disk or an unwritable root
+    raises one :class:`HumeError` saying how much is needed; the store stays resumable.
     """
     fmt = check_format(fmt)
     dtype = choose(StoreDtype, dtype, "dtype")
@@ -455,6 +522,11 @@ def embed(
     precision = choose(EmbedPrecision, precision, "precision")
     if batch_size < 1 or workers < 0 or (chunk_rows is not None and chunk_rows < 1):
         raise HumeError("--batch-size and --chunk-rows must be ≥ 1 and --workers ≥ 0")
+    if repair and overwrite:
+        raise HumeError(
+            "--repair and --overwrite exclude each other: --repair embeds the damaged chunks "
+            "again, --overwrite the whole store"
+        )
     ranks = dist_.ranks_from_env()
     if ranks.distributed and fmt != StoreFormat.zarr:
         raise HumeError(
@@ -468,6 +540,18 @@ def embed(
     dev = resolve_device(device, ranks.local_rank)
     if not ranks.is_main:
         reporter = SILENT  # one bar per job: rank 0's
+    options = {
+        "model": model,
+        "dataset": dataset,
+        "format": fmt.value,
+        "batch_size": int(batch_size),
+        "precision": precision.value,
+        "data_dir": _local(data_dir),
+        "weights": _local(weights),
+        "feature": feature.value,
+        "dtype": dtype.value,
+        "chunk_rows": chunk_rows,
+    }
     joined = dist_.start(ranks, dev.type)
     try:
 
@@ -484,23 +568,13 @@ def embed(
                 feature=feature,
                 image_size=(first.info or {}).get("image_size"),
             )
-        paths = [store_path(root_path, store_dataset, s, backbone.name, fmt) for s in splits]
-        complete = dist_.on_main(ranks, lambda: [_is_complete(p) for p in paths])
-        if all(complete) and not overwrite:
-            shown = paths[0] if len(paths) == 1 else ", ".join(map(str, paths))
-            raise HumeError(f"already complete: {shown}; pass --overwrite to embed again")
         if backbone.module is None:
             dev = resolve_device("cpu")  # classical views run in NumPy/scikit-image on the host
-        backbone.to(dev)
         run_precision = compute_precision(dev, precision, backbone.module is not None)
-        done = []
-        for split_name, path, is_complete in zip(splits, paths, complete):
-            if is_complete and not overwrite:
-                if ranks.is_main:
-                    logger.info("skip %s: already complete (--overwrite to redo it)", path)
-                continue
+        plan = []
+        for split_name in splits:
             data = first if split_name == splits[0] else load(split_name)
-            n_rows = len(data.dataset)
+            path = store_path(root_path, store_dataset, split_name, backbone.name, fmt)
             attrs = _store_attrs(
                 backbone,
                 data,
@@ -511,7 +585,32 @@ def embed(
                 batch_size,
                 dev,
                 ranks,
+                options,
             )
+            n_rows = len(data.dataset)
+            done = not overwrite and dist_.on_main(
+                ranks,
+                functools.partial(
+                    _complete_as_asked, path, attrs, n_rows, dtype, backbone.dim, chunk_rows
+                ),
+            )
+            plan.append((split_name, data, path, attrs, n_rows, done))
+        if all(done for *_, done in plan) and not repair:
+            shown = ", ".join(str(path) for _, _, path, *_ in plan)
+            if ranks.is_main:
+                logger.info(
+                    "nothing to do: %s already complete (--overwrite embeds again, --repair "
+                    "re-embeds damaged chunks)",
+                    shown,
+                )
+            return []
+        backbone.to(dev)
+        written = []
+        for split_name, data, path, attrs, n_rows, done in plan:
+            if done and not repair:
+                if ranks.is_main:
+                    logger.info("skip %s: already complete (--overwrite to redo it)", path)
+                continue
             lock = StoreLock(path)
 
             def prepare(
@@ -533,17 +632,32 @@ def embed(
                     labels_fn=lambda: _labels_of(data, n_rows),
                     overwrite=overwrite,
                     paths=getattr(data, "paths", None),
+                    reporter=reporter,
                 )
 
-            try:
-                target = dist_.on_main(ranks, prepare)
-                _run_target(
-                    target, data, backbone, dev, run_precision, batch_size, workers, ranks, reporter
-                )
-            finally:
-                lock.release()  # held on rank 0 only
-            done.append(path)
-        return done
+            with disk_errors(
+                f"embedding {split_name} into",
+                path,
+                functools.partial(bytes_to_write, path, n_rows, backbone.dim, dtype.value),
+                "run the same `hume embed` again (it resumes)",
+            ):
+                try:
+                    target = dist_.on_main(ranks, prepare)
+                    if _run_target(
+                        target,
+                        data,
+                        backbone,
+                        dev,
+                        run_precision,
+                        batch_size,
+                        workers,
+                        ranks,
+                        reporter,
+                    ):
+                        written.append(path)
+                finally:
+                    lock.release()  # held on rank 0 only
+        return written
     finally:
         dist_.stop(joined)
 
@@ -558,10 +672,22 @@ def _run_target(
     workers: int,
     ranks: Ranks,
     reporter: Reporter,
-) -> None:
-    """Fill the missing chunks of one store (this rank's share), then mark it complete."""
+) -> bool:
+    """Fill the missing chunks of one store (this rank's share), then mark it complete; False
+    when nothing was written (a complete store verified intact)."""
+    main = ranks.is_main
+    more = f" and {len(target.damaged) - 3} more" if len(target.damaged) > 3 else ""
+    shown = "; ".join(d.describe() for d in target.damaged[:3]) + more
+    if target.complete:  # verified: at most its labels or paths needed rewriting (done)
+        if main and target.damaged:
+            logger.info("repaired %s: %s, rewritten", target.path, shown)
+        elif main:
+            logger.info("nothing to repair: %s verified (%d chunks)", target.path, target.n_chunks)
+        return bool(target.damaged)
     mine = ranks.share(target.missing)
-    if ranks.is_main and target.resumed:
+    if main and target.damaged:
+        logger.info("repair %s: %s", target.path, shown)
+    elif main and target.resumed:
         logger.info(
             "resume %s: %d of %d chunks left", target.path, len(target.missing), target.n_chunks
         )
@@ -592,9 +718,19 @@ def _run_target(
             "rank %d/%d: wrote %d chunks (%d rows)", ranks.rank, ranks.world_size, len(mine), n_rows
         )
     dist_.barrier(ranks)
-    if ranks.is_main:
+    if main:
         with open_store(target.path, mode="r+", allow_incomplete=True) as store:
             store.mark_complete()
             shape = f"{store.n_rows} x {store.dim} {store.dtype}"
+            crcs = store.recorded_crcs()
         rate = f", {n_rows / seconds:,.1f} img/s" if seconds > 0 and n_rows else ""
         logger.info("wrote %s (%s%s)", target.path, shape, rate)
+        if target.originals and crcs is not None:
+            same = sum(int(crcs[c]) == v for c, v in target.originals.items())
+            logger.info(
+                "repaired %s: %d of %d re-embedded chunks equal the original bytes",
+                target.path,
+                same,
+                len(target.originals),
+            )
+    return True
