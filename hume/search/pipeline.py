@@ -1,13 +1,16 @@
 """A search request → a run directory: resolve the stores, fit the method, write the run.
 
-:func:`run_search` starts a run, :func:`resume_search` continues an interrupted one; both write
-``<root>/runs/<name>/`` as docs/data.md §3 describes. Labels are never read. Messages go to the
+:func:`run_search` starts a run, :func:`resume_search` continues an interrupted one (a complete
+run is a no-op); both write ``<root>/runs/<name>/`` as docs/data.md §3 describes, holding the
+run's lock, so two processes never write one run. Labels are never read. Messages go to the
 ``hume`` logger, progress to the caller's :class:`~hume.reporting.Reporter`; Ctrl-C leaves a
-resumable state and raises :class:`~hume.errors.Interrupted` saying how to continue.
+resumable state and raises :class:`~hume.errors.Interrupted` saying how to continue; a full disk
+or a read-only root raises one :class:`~hume.errors.HumeError`, the run staying resumable.
 """
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,11 +22,20 @@ import torch
 
 import hume
 from hume.devices import check_precision, resolve_device
+from hume.disk_errors import disk_errors
 from hume.errors import HumeError, Interrupted
-from hume.files import save_npz, save_torch, write_json
+from hume.faults import fault_point, maybe_fault
+from hume.files import remove_partial_writes, save_npz, save_torch, write_json
 from hume.names import canonical_model, check_name
 from hume.reporting import SILENT, Reporter, logger
-from hume.runs import default_run_name, load_config, new_run_dir, resolve_run
+from hume.runs import (
+    default_run_name,
+    load_config,
+    new_run_dir,
+    resolve_run,
+    run_lock,
+    runs_dir,
+)
 from hume.search.base import SeedSearch
 from hume.search.inputs import LoadedViews, load_views, plan_splits
 from hume.search.methods import get_method
@@ -33,6 +45,11 @@ from hume.search.sweep import sweep
 from hume.store import resolve_dataset
 
 STATE_FILE = "state.pt"
+
+#: Test hook (never set by users; :mod:`hume.faults`): ``kill:K`` SIGKILLs the search once its
+#: K-th checkpoint is saved, ``pause:K`` sleeps there until a signal arrives. While it is set the
+#: state is saved after every outer iteration (not every 60 s), so kills land at known points.
+FAULT_ENV = "HUME_SEARCH_FAULT"
 
 
 @dataclass
@@ -156,9 +173,13 @@ def run_search(req: SearchRequest, reporter: Reporter = SILENT) -> Path:
     }
     model = _estimator(cls, config, cfg)
     model.check_inputs(loaded.search, view_names=views)  # before the run directory exists
-    run_dir = new_run_dir(req.root, req.run or default_run_name(cls.method, dataset))
-    write_json(run_dir / "config.json", config)
-    return _search_and_write(run_dir, config, loaded, model, state=None, reporter=reporter)
+    name = req.run or default_run_name(cls.method, dataset)
+    with contextlib.ExitStack() as held:
+        with disk_errors("starting", runs_dir(req.root) / name, then="run the same command again"):
+            held.enter_context(run_lock(req.root, name))  # before the run can exist
+            run_dir = new_run_dir(req.root, name)
+            write_json(run_dir / "config.json", config)
+        return _search_and_write(run_dir, config, loaded, model, state=None, reporter=reporter)
 
 
 def resume_search(
@@ -175,7 +196,23 @@ def resume_search(
     run_dir = resolve_run(root, run)
     config = load_config(run_dir)
     if config.get("status") == "complete":
-        raise HumeError(f"run {run_dir.name!r} is already complete: nothing to resume")
+        logger.info(
+            "nothing to do: run %s is already complete (start a new run to search again)",
+            run_dir.name,
+        )
+        return run_dir
+    with run_lock(root, run_dir.name):
+        remove_partial_writes(run_dir)
+        return _resume(run_dir, root, device, precision, reporter)
+
+
+def _resume(
+    run_dir: Path, root: str | None, device: str | None, precision: str | None, reporter: Reporter
+) -> Path:
+    config = load_config(run_dir)  # again, under the lock
+    if config.get("status") == "complete":
+        logger.info("nothing to do: run %s was completed meanwhile", run_dir.name)
+        return run_dir
     cls = get_method(config["method"])
     state = _load_state(run_dir / STATE_FILE)
     dev = resolve_device(device or config.get("device", "auto"))
@@ -233,29 +270,43 @@ def _search_and_write(
 ) -> Path:
     """(Sweep if asked and not done,) fit with checkpoints to state.pt, write the results."""
     state_path = run_dir / STATE_FILE
+    fault = fault_point(FAULT_ENV)
+    saved = 0
+
+    def checkpoint(st: dict) -> None:
+        nonlocal saved
+        save_torch(st, state_path)
+        saved += 1
+        maybe_fault(fault, saved)
+
+    then = f"continue with `hume search --resume --run {run_dir.name}`"
     try:
-        if config["hyperparameters"].get("sweep") and not config.get("sweep_done"):
-            _run_sweep(run_dir, config, loaded, model)
-        with reporter.task("search", total=None) as task:
+        with disk_errors("searching into", run_dir, then=then):
+            try:
+                if config["hyperparameters"].get("sweep") and not config.get("sweep_done"):
+                    _run_sweep(run_dir, config, loaded, model)
+                with reporter.task("search", total=None) as task:
 
-            def progress(done: int, total: int, objective: float, entropy: float) -> None:
-                task.update(completed=done, total=total, objective=objective, H=entropy)
+                    def progress(done: int, total: int, objective: float, entropy: float) -> None:
+                        task.update(completed=done, total=total, objective=objective, H=entropy)
 
-            model.fit(
-                loaded.search,
-                view_names=config["views"],
-                resume_state=state,
-                checkpoint=lambda st: save_torch(st, state_path),
-                progress=progress,
-            )
-    except KeyboardInterrupt:
-        raise Interrupted(f"continue with `hume search --resume --run {run_dir.name}`") from None
+                    model.fit(
+                        loaded.search,
+                        view_names=config["views"],
+                        resume_state=state,
+                        checkpoint=checkpoint,
+                        checkpoint_every_s=0.0 if fault is not None else 60.0,
+                        progress=progress,
+                    )
+            except KeyboardInterrupt:
+                raise Interrupted(then) from None
+            _write_results(run_dir, config, model, loaded)
     except HumeError as exc:
         config["status"] = "failed"
         config["error"] = str(exc)
-        write_json(run_dir / "config.json", config)
+        with contextlib.suppress(OSError):  # the disk may be the problem; the error says so
+            write_json(run_dir / "config.json", config)
         raise
-    _write_results(run_dir, config, model, loaded)
     logger.info(f"wrote run {run_dir}")
     return run_dir
 
