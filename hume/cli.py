@@ -16,6 +16,7 @@ from hume.commands.evaluate import evaluate
 from hume.commands.info import info
 from hume.commands.search import search
 from hume.commands.store_import import import_
+from hume.commands.verify import verify
 
 
 class _OneLineErrors(TyperGroup):
@@ -80,6 +81,7 @@ for _name, _command in (
     ("search", search),
     ("evaluate", evaluate),
     ("info", info),
+    ("verify", verify),
     ("demo", demo),
 ):
     app.command(_name)(guarded(_command))

@@ -92,12 +92,28 @@ def evaluate(
     restarts: Annotated[
         int, typer.Option("--restarts", min=1, help="k-means restarts per baseline.")
     ] = 5,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite",
+            help="Evaluate again a run that already has a report made with these options.",
+        ),
+    ] = False,
 ) -> None:
     """Score a search run against ground truth and baselines; write report and figures."""
     from hume.evaluate.report import evaluate_run
     from hume.runs import resolve_run
 
     run_dir = resolve_run(root, run)
+    from hume.evaluate.done import existing_report
+
+    done = None if overwrite else existing_report(run_dir, baselines, restarts)
+    if done is not None:
+        typer.echo(
+            f"nothing to do: run {run_dir.name} is evaluated already ({done}); "
+            "pass --overwrite to evaluate it again"
+        )
+        return
     typer.echo(f"evaluating run {run_dir.name} ({run_dir})")
     report, written = evaluate_run(
         run_dir, root, device=device, baselines=baselines, n_init=restarts, reporter=BarReporter()

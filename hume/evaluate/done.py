@@ -1,0 +1,30 @@
+"""Whether a run is evaluated already, so that `hume evaluate` has nothing to do."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from hume.evaluate.inputs import ENSEMBLE_FILE
+from hume.evaluate.report import REPORT_JSON
+from hume.files import read_json
+
+
+def existing_report(run_dir: str | os.PathLike, baselines: bool, restarts: int) -> Path | None:
+    """``report.json`` of ``run_dir`` when it describes the run's labelings as they are now and
+    was made with these options (baselines or not, k-means restarts); else None."""
+    run_dir = Path(run_dir)
+    path, labelings = run_dir / REPORT_JSON, run_dir / ENSEMBLE_FILE
+    try:
+        report = read_json(path)
+        fresh = path.stat().st_mtime >= labelings.stat().st_mtime
+    except (OSError, ValueError):
+        return None
+    if not isinstance(report, dict) or report.get("run") != run_dir.name or not fresh:
+        return None
+    made = report.get("baselines")
+    if baselines != (made is not None):
+        return None
+    if made is not None and made.get("settings", {}).get("kmeans_restarts") != restarts:
+        return None
+    return path
