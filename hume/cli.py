@@ -13,6 +13,7 @@ from hume.commands.common import guarded
 from hume.commands.demo import demo
 from hume.commands.embed import embed
 from hume.commands.evaluate import evaluate
+from hume.commands.export import export, predict
 from hume.commands.info import info
 from hume.commands.search import search
 from hume.commands.store_import import import_
@@ -80,6 +81,8 @@ for _name, _command in (
     ("import", import_),
     ("search", search),
     ("evaluate", evaluate),
+    ("export", export),
+    ("predict", predict),
     ("info", info),
     ("verify", verify),
     ("demo", demo),

@@ -181,12 +181,14 @@ def dino_dir(tmp_path_factory):
 
 def _expected(model, weights, dataset, split, feature="cls"):
     """Each sample encoded alone, in dataset order, straight from the registries."""
+    import tempfile
+
     import torch
 
     from hume.embed.backbones import create_backbone
     from hume.embed.datasets import get_dataset
 
-    data = get_dataset(dataset, split, "unused")
+    data = get_dataset(dataset, split, tempfile.mkdtemp())  # image folders cache their scan there
     bb = create_backbone(
         model, weights=weights, feature=feature, image_size=data.info.get("image_size")
     )

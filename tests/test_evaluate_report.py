@@ -176,7 +176,7 @@ def test_report_contents(tmp_path, setting):
     for path in written:
         assert path.is_file() and path.stat().st_size > 0
     figs = {p.name for p in (run_dir / "figures").iterdir()}
-    assert figs == {"confusion.png", "score_vs_accuracy.png", "class_sizes.png"}
+    assert figs == {"confusion.png", "score_vs_accuracy.png", "class_sizes.png", "agreement.png"}
     for f in (run_dir / "figures").iterdir():
         assert f.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and f.stat().st_size > 1000
     md = (run_dir / "report.md").read_text()
@@ -238,8 +238,11 @@ def test_no_ground_truth(tmp_path):
     assert report["ground_truth"] is False and report["metrics"] is None
     assert [s["score"] for s in report["seeds"]] == pytest.approx([0.9, 0.8, 0.7, 0.6, 0.5])
     assert sum(report["class_sizes"]["found"]) == 45
-    assert report["figures"] == ["figures/class_sizes.png"]
+    assert report["figures"] == ["figures/agreement.png", "figures/class_sizes.png"]
     assert (run_dir / "figures" / "class_sizes.png").stat().st_size > 1000
+    assert "no accuracy can be computed" in " ".join(result.output.split())
+    agreement = report["agreement"]  # label-free: how the seeds agree with the ensemble
+    assert 0 < agreement["mean"] <= 1 and len(agreement["per_seed"]) == 5
     assert "No ground truth exists" in (run_dir / "report.md").read_text()
 
 

@@ -43,6 +43,7 @@ def demo(
     from hume.commands.evaluate import show_report
     from hume.embed.pipeline import embed
     from hume.evaluate.report import evaluate_run
+    from hume.export.gallery import write_run_gallery
     from hume.search.pipeline import SearchRequest, run_search
 
     start = time.perf_counter()
@@ -81,6 +82,7 @@ def demo(
     )
     typer.echo("[3/3] evaluating against the digits' true labels")
     report, written = evaluate_run(run_dir, root, reporter=bars)
+    written.append(write_run_gallery(run_dir, root, reporter=bars))
     show_report(report, written)
     minutes = (time.perf_counter() - start) / 60
     typer.echo(

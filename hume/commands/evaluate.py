@@ -59,8 +59,15 @@ def show_report(report: dict[str, Any], written: list) -> None:
             )
     else:
         console.print(
-            "[bold]no ground truth exists for this dataset[/bold] (all labels are −1): "
-            "reported label-free scores and class sizes only"
+            "[bold]no ground truth exists for this dataset[/bold] (all labels are −1), so no "
+            "accuracy can be computed: reported label-free scores, class sizes and agreement only"
+        )
+    agree = report.get("agreement")
+    if agree:
+        console.print(
+            f"agreement between seeds (label-free): on average {agree['mean']:.1%} of "
+            f"the seeds give a row the ensemble's class; all seeds agree on "
+            f"{agree['all_seeds_agree']:.1%} of the rows"
         )
     if report.get("paper"):
         console.print(_paper_table(report["paper"]))
@@ -101,12 +108,13 @@ def evaluate(
     ] = False,
 ) -> None:
     """Score a search run against ground truth and baselines; write report and figures."""
+    from hume.errors import HumeError
+    from hume.evaluate.done import existing_report
     from hume.evaluate.report import evaluate_run
+    from hume.export.gallery import write_run_gallery
     from hume.runs import resolve_run
 
     run_dir = resolve_run(root, run)
-    from hume.evaluate.done import existing_report
-
     done = None if overwrite else existing_report(run_dir, baselines, restarts)
     if done is not None:
         typer.echo(
@@ -115,7 +123,12 @@ def evaluate(
         )
         return
     typer.echo(f"evaluating run {run_dir.name} ({run_dir})")
+    bars = BarReporter()
     report, written = evaluate_run(
-        run_dir, root, device=device, baselines=baselines, n_init=restarts, reporter=BarReporter()
+        run_dir, root, device=device, baselines=baselines, n_init=restarts, reporter=bars
     )
+    try:
+        written.append(write_run_gallery(run_dir, root, reporter=bars))
+    except HumeError as exc:  # the evaluation stands; only the gallery could not be made
+        report.setdefault("notes", []).append(f"no gallery (report.html): {exc}")
     show_report(report, written)

@@ -166,3 +166,18 @@ def class_sizes_figure(
     ax.set_ylabel("samples")
     ax.legend(fontsize=8)
     return _save(fig, path)
+
+
+def agreement_figure(
+    per_row: Sequence[float] | np.ndarray, n_seeds: int, path: str | os.PathLike
+) -> Path:
+    """How many seeds agree with the ensemble on each row (label-free): a histogram over rows."""
+    agree = np.rint(np.asarray(per_row, dtype=np.float64) * n_seeds).astype(np.int64)
+    counts = np.bincount(agree, minlength=n_seeds + 1)
+    fig = _figure(6, 4)
+    ax = fig.add_subplot()
+    ax.bar(np.arange(n_seeds + 1), counts, color="tab:blue")
+    ax.set_xlabel(f"seeds (of {n_seeds}) that give a row the ensemble's class")
+    ax.set_ylabel("rows")
+    ax.set_title("agreement between seeds (no labels used)")
+    return _save(fig, path)

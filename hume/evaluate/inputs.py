@@ -114,7 +114,7 @@ class RunInputs:
         return torch.cat(parts)
 
 
-def _load_npz(path: Path, keys: list[str]) -> dict[str, np.ndarray]:
+def load_npz(path: Path, keys: list[str]) -> dict[str, np.ndarray]:
     if not path.is_file():
         raise HumeError(
             f"the run has no {path.name} at {path.parent}: run `hume search` to "
@@ -217,8 +217,8 @@ def load_inputs(run_dir: str | os.PathLike, root: str | os.PathLike | None = Non
         )
     root = resolve_root(root)
     store_paths = check_stores(config, root)
-    seeds = _load_npz(run_dir / SEEDS_FILE, ["labels", "scores"])
-    ens = _load_npz(run_dir / ENSEMBLE_FILE, ["labels"])
+    seeds = load_npz(run_dir / SEEDS_FILE, ["labels", "scores"])
+    ens = load_npz(run_dir / ENSEMBLE_FILE, ["labels"])
     search_splits = list(config["search_splits"])
     predict_splits = list(config.get("predict_splits") or [])
     phi1 = config["views"][0]

@@ -63,6 +63,41 @@ def spearman(scores: np.ndarray, accs: np.ndarray) -> dict[str, Any]:
     return {"rho": rho, "n_seeds": n}
 
 
+def seed_agreements(inp: RunInputs) -> tuple[np.ndarray, dict[str, Any]]:
+    """How much the seeds agree with the ensemble, label-free: per row the share of seeds (matched
+    to the reference as the run matched them) giving the ensemble's label, and its summary."""
+    import torch
+
+    from hume.search.selection import match_labelings, seed_agreement
+
+    k = int(inp.config.get("k") or inp.seed_labels.max() + 1)
+    labelings = torch.as_tensor(inp.seed_labels)
+    perms = _run_perms(inp)
+    if perms is None:  # runs that kept no matching: match on these rows, as the run did
+        perms = match_labelings(labelings, labelings[inp.reference_seed], k)
+    per_row = seed_agreement(labelings, perms, torch.as_tensor(inp.ensemble), k).numpy()
+    mapped = torch.gather(torch.as_tensor(perms).long(), 1, labelings).numpy()
+    per_seed = (mapped == inp.ensemble[None]).mean(1)
+    summary = {
+        "mean": float(per_row.mean()),
+        "all_seeds_agree": float((per_row == 1).mean()),
+        "per_seed": [float(a) for a in per_seed],
+    }
+    return per_row, summary
+
+
+def _run_perms(inp: RunInputs) -> Any:
+    """The run's matching of every seed to the reference (encoders.pt), or None."""
+    import torch
+
+    try:
+        saved = torch.load(inp.run_dir / "encoders.pt", weights_only=True)
+        perms = saved.get("perms")
+    except Exception:  # noqa: BLE001 - without it the matching is recomputed
+        return None
+    return None if perms is None else torch.as_tensor(perms).long()
+
+
 def _seed_table(inp: RunInputs, known: np.ndarray) -> list[dict[str, Any]]:
     rows = []
     for i, labels in enumerate(inp.seed_labels):
@@ -240,11 +275,15 @@ def build_report(
     report["seeds"] = seeds
     found_sizes = np.bincount(inp.ensemble, minlength=int(cfg.get("k") or 0)).tolist()
     report["class_sizes"] = {"found": found_sizes}
-    written: list[Path] = []
+    per_row, report["agreement"] = seed_agreements(inp)
+    written: list[Path] = [
+        figures.agreement_figure(per_row, len(inp.scores), fig_dir / "agreement.png")
+    ]
     if not inp.has_ground_truth:
         report["notes"].append(
-            "no ground truth: the stores hold no labels (all −1), so only "
-            "label-free scores and class sizes are reported"
+            "no ground truth: the stores hold no labels (all −1), so no accuracy can be "
+            "computed; only the label-free parts are reported (scores, class sizes, agreement "
+            "between seeds)"
         )
         report.update(
             metrics=None,
@@ -350,6 +389,13 @@ def markdown(report: dict[str, Any]) -> str:
         f"{ev['n_labelled']} with a label",
     ]
     lines += [f"- note: {n}" for n in report.get("notes", [])]
+    agree = report.get("agreement")
+    if agree:
+        lines.append(
+            f"- agreement between seeds (label-free): on average {100 * agree['mean']:.1f} % of "
+            f"the seeds give a row the ensemble's class; all seeds agree on "
+            f"{100 * agree['all_seeds_agree']:.1f} % of the rows"
+        )
     if report.get("metrics"):
         lines += [
             "",

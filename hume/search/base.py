@@ -202,6 +202,28 @@ class SeedSearch(ClusterMixin, BaseEstimator):
             .astype(np.int64)
         )
 
+    def margins(self, views: Any) -> np.ndarray:
+        """(M,) how clearly the reference seed's encoder puts each new row in its class, in
+        [0, 1]: 0 on a boundary between two classes, 1 at the most decided (method-specific)."""
+        check_is_fitted(self, "encoders_")
+        return self._margins(view_list_for(self, views))
+
+    @classmethod
+    def from_fitted_state(cls, state: dict[str, Any]) -> SeedSearch:
+        """A fitted model from :meth:`fitted_state` (a saved run), ready to predict.
+
+        States of earlier versions lack ``dims`` (read off the encoders here) and
+        ``n_classes``/``reference_seed`` (the caller adds them from the run)."""
+        model = cls(n_classes=int(state["n_classes"]))
+        model.encoders_ = state["encoders"]
+        model.perms_ = np.asarray(state["perms"], dtype=np.int64)
+        model.n_seeds = int(model.perms_.shape[0])
+        model.reference_seed_ = int(state["reference_seed"])
+        model.dims_ = [int(d) for d in state.get("dims") or model._encoder_dims()]
+        model.n_views_in_ = len(model.dims_)
+        model._restore_preprocessing(state)
+        return model
+
     def fitted_state(self) -> dict[str, Any]:
         """Everything :meth:`predict_seeds` needs, as tensors and plain values (to save a run)."""
         check_is_fitted(self, "encoders_")
@@ -254,8 +276,18 @@ class SeedSearch(ClusterMixin, BaseEstimator):
     def _predict_seeds(self, views: list[torch.Tensor]) -> np.ndarray:
         raise NotImplementedError
 
+    def _margins(self, views: list[torch.Tensor]) -> np.ndarray:
+        raise NotImplementedError
+
     def _preprocessing_state(self) -> dict[str, Any]:
         return {}
+
+    def _restore_preprocessing(self, state: dict[str, Any]) -> None:
+        """Set what :meth:`_preprocessing_state` saved."""
+
+    def _encoder_dims(self) -> list[int]:
+        """The view widths the encoders act on (for states that did not save them)."""
+        raise NotImplementedError
 
 
 def store_params(model: SeedSearch, params: dict[str, Any]) -> None:

@@ -315,6 +315,17 @@ def vote(labelings: torch.Tensor, perms: torch.Tensor, reference: int, k: int) -
     return votes.argmax(1)
 
 
+def seed_agreement(
+    labelings: torch.Tensor, perms: torch.Tensor, labels: torch.Tensor, k: int
+) -> torch.Tensor:
+    """(N,) the fraction of seeds that, after matching to the reference, give each row the
+    ensemble's label ``labels`` (N,): 1 where every seed agrees, 1/S where only one does."""
+    labelings = _check_labelings(labelings, k)
+    perms = torch.as_tensor(perms, device=labelings.device).long()
+    mapped = torch.gather(perms, 1, labelings)
+    return (mapped == torch.as_tensor(labels, device=labelings.device)[None]).double().mean(0)
+
+
 def ensemble(
     labelings: torch.Tensor, scores: torch.Tensor, k: int
 ) -> tuple[torch.Tensor, int, torch.Tensor]:

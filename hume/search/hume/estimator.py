@@ -167,5 +167,23 @@ class HUME(SeedSearch):
             l2_normalise(x - self.phi1_mean_), self.encoders_.to(torch.float64)
         ).numpy()
 
+    def _margins(self, views: list[torch.Tensor]) -> np.ndarray:
+        # W has orthonormal rows and its input unit norm, so every logit lies in [−1, 1]
+        x = l2_normalise(views[0].to(torch.float64) - self.phi1_mean_)
+        z = x @ self.encoders_[self.reference_seed_].to(torch.float64).T
+        top = z.topk(2, dim=1).values
+        return ((top[:, 0] - top[:, 1]) / 2).clamp(0, 1).numpy()
+
     def _preprocessing_state(self) -> dict[str, Any]:
         return {"phi1_mean": self.phi1_mean_}
+
+    def _restore_preprocessing(self, state: dict[str, Any]) -> None:
+        mean = state.get("phi1_mean")
+        self.phi1_mean_ = (
+            torch.zeros(self.dims_[0], dtype=torch.float64)
+            if mean is None
+            else torch.as_tensor(mean).double()
+        )
+
+    def _encoder_dims(self) -> list[int]:
+        return [int(self.encoders_.shape[2])]

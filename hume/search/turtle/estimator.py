@@ -135,14 +135,40 @@ class TURTLE(SeedSearch):
         m = cfg.rows_per_step(shapes[0][0])
         return sum((2 * cfg.inner_steps + 2) * m * d * k for _, d in shapes)
 
-    def _predict_seeds(self, views: list[torch.Tensor]) -> np.ndarray:
+    def _standardised(self, views: list[torch.Tensor]) -> list[torch.Tensor]:
+        """New rows on the host in float64, standardised as the fitted rows were."""
         xs = []
         for x, mean, std in zip(views, self.mean_, self.std_):
             x = x.to(device="cpu", dtype=torch.float64)
             xs.append(x if mean is None or std is None else (x - mean.to(x)) / std.to(x))
+        return xs
+
+    def _predict_seeds(self, views: list[torch.Tensor]) -> np.ndarray:
+        xs = self._standardised(views)
         weights = [e["weight"].to(torch.float64) for e in self.encoders_]
         biases = [e["bias"].to(torch.float64) for e in self.encoders_]
         return outer.seed_labels(xs, weights, biases).numpy().astype(np.int64)
 
+    def _reference_probs(self, views: list[torch.Tensor]) -> torch.Tensor:
+        """(M, K) the reference seed's labeling probabilities: softmax averaged over views."""
+        ref = self.reference_seed_
+        probs = []
+        for x, e in zip(self._standardised(views), self.encoders_):
+            w, b = e["weight"][ref : ref + 1], e["bias"][ref : ref + 1]
+            probs.append(outer.view_probs(x, w.to(torch.float64), b.to(torch.float64))[:, 0])
+        return torch.stack(probs).mean(0)
+
+    def _margins(self, views: list[torch.Tensor]) -> np.ndarray:
+        top = self._reference_probs(views).topk(2, dim=1).values
+        return (top[:, 0] - top[:, 1]).clamp(0, 1).numpy()
+
     def _preprocessing_state(self) -> dict[str, Any]:
         return {"mean": self.mean_, "std": self.std_}
+
+    def _restore_preprocessing(self, state: dict[str, Any]) -> None:
+        n = len(self.dims_)
+        self.mean_ = list(state.get("mean") or [None] * n)
+        self.std_ = list(state.get("std") or [None] * n)
+
+    def _encoder_dims(self) -> list[int]:
+        return [int(e["weight"].shape[2]) for e in self.encoders_]

@@ -1,0 +1,162 @@
+"""`hume export` and `hume predict`: a run's labels as files people and other tools use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from hume.commands.common import BarReporter, Root, split_commas
+
+Formats = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--format",
+        help="What to write, comma-separated or repeated: csv (labels.csv), parquet "
+        "(labels.parquet, needs pyarrow), folders (a class-folder tree of symlinks to the images), "
+        "html (report.html, a gallery of every class). Default: csv, and parquet when pyarrow is "
+        "installed. classes.json is always written.",
+        show_default=False,
+    ),
+]
+Out = Annotated[
+    str | None,
+    typer.Option(
+        "--out",
+        help="Folder to write into (created; a folder of other files is never written "
+        "into). Default: <run>/export (predict: <run>/predictions/<dataset>).",
+        show_default=False,
+    ),
+]
+Copy = Annotated[
+    bool, typer.Option("--copy", help="folders: copy the images instead of linking to them.")
+]
+Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace an earlier export in --out.")]
+RunName = Annotated[
+    str | None,
+    typer.Option("--run", help="Run name. Default: the newest run.", show_default=False),
+]
+
+
+def _formats(values: list[str] | None) -> list[Any]:
+    from hume.errors import HumeError
+    from hume.export.exporter import ExportFormat, default_formats
+
+    names = split_commas(values)
+    if not names:
+        return default_formats()
+    choices = [f.value for f in ExportFormat]
+    for name in names:
+        if name not in choices:
+            raise HumeError(f"unknown format {name!r}: use {', '.join(choices)}")
+    return [ExportFormat(n) for n in names]
+
+
+def _write(
+    rows: Any,
+    out: Path,
+    formats: list[str] | None,
+    copy: bool,
+    overwrite: bool,
+    run_dir: Path,
+    finished: str | None,
+) -> None:
+    from hume.export.exporter import export
+
+    done = export(
+        rows,
+        out,
+        _formats(formats),
+        copy=copy,
+        overwrite=overwrite,
+        run_dir=run_dir,
+        finished=finished,
+        reporter=BarReporter(),
+    )
+    if done.up_to_date:
+        typer.echo(f"nothing to do: {out} already holds this export (--overwrite writes it again)")
+        return
+    from hume.export.tables import class_folder
+
+    sizes = ", ".join(f"{class_folder(i, rows.k)}: {n}" for i, n in enumerate(_sizes(rows)))
+    typer.echo(f"{rows.n_rows} rows in {rows.k} classes ({sizes})")
+    for path in done.written:
+        typer.echo(f"wrote {path}")
+
+
+def _sizes(rows: Any) -> list[int]:
+    import numpy as np
+
+    return np.bincount(rows.column("labels"), minlength=rows.k).tolist()
+
+
+def export(
+    run: RunName = None,
+    format: Formats = None,
+    out: Out = None,
+    copy: Copy = False,
+    overwrite: Overwrite = False,
+    root: Root = None,
+) -> None:
+    """Write a finished run's labels: labels.csv/parquet (one line per searched or predicted
+    row: split, row, file path, class, confidence, margin, true label where known),
+    classes.json, a folder per class (--format folders) and a gallery (--format html)."""
+    from hume.export.rows import run_rows
+    from hume.runs import resolve_run
+    from hume.search.saved import finished_config
+
+    run_dir = resolve_run(root, run)
+    config = finished_config(run_dir)
+    rows = run_rows(run_dir, root)
+    target = Path(out) if out else run_dir / "export"
+    _write(rows, target, format, copy, overwrite, run_dir, config.get("finished"))
+
+
+def predict(
+    dataset: Annotated[
+        str,
+        typer.Option(
+            "--dataset",
+            help="The dataset to label: its stores, "
+            "embedded with the run's views (e.g. imagefolder:PATH's "
+            "folder name).",
+        ),
+    ],
+    run: RunName = None,
+    split: Annotated[
+        str | None,
+        typer.Option(
+            "--split",
+            help="Only this split. Default: every split the stores have.",
+            show_default=False,
+        ),
+    ] = None,
+    format: Formats = None,
+    out: Out = None,
+    copy: Copy = False,
+    overwrite: Overwrite = False,
+    root: Root = None,
+) -> None:
+    """Label another dataset with a finished run (new images embedded with the same views),
+    for either method, and write the labels as `hume export` does."""
+    from hume.export.rows import predict_rows
+    from hume.names import canonical_dataset
+    from hume.runs import resolve_run
+    from hume.search.saved import finished_config
+
+    run_dir = resolve_run(root, run)
+    config = finished_config(run_dir)
+    name = _store_dataset(canonical_dataset(dataset))
+    rows = predict_rows(run_dir, root, name, split)
+    target = Path(out) if out else run_dir / "predictions" / name
+    _write(rows, target, format, copy, overwrite, run_dir, config.get("finished"))
+
+
+def _store_dataset(name: str) -> str:
+    """``imagefolder:PATH`` names its stores after the folder; other names are store names."""
+    if ":" in name:
+        from hume.embed.datasets import store_dataset_name
+
+        return store_dataset_name(name)
+    return name

@@ -1,0 +1,163 @@
+"""Writing a labeled run into a folder: tables, a class-folder tree, a gallery.
+
+The output folder is hume's own: ``export.json`` in it records what was written (the run, when
+it finished, the formats, and whether the export completed), so that exporting the same again is
+a no-op that says so, an interrupted export is redone, and ``--overwrite`` only ever replaces a
+folder that an export made. A folder that exists and was
+not made by an export is never written into (it may hold the user's own files).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from hume.errors import HumeError
+from hume.export.rows import RunRows
+from hume.export.tables import class_folder, write_classes_json, write_csv, write_parquet
+from hume.files import read_json, write_json
+from hume.reporting import SILENT, Reporter
+
+MARKER = "export.json"
+#: the gallery's thumbnails: hidden, so that the class tree stays a clean `imagefolder:` input
+THUMBNAILS = ".thumbnails"
+
+
+class ExportFormat(StrEnum):
+    """What ``hume export`` writes (classes.json is always written)."""
+
+    csv = "csv"
+    parquet = "parquet"
+    folders = "folders"
+    html = "html"
+
+
+def default_formats() -> list[ExportFormat]:
+    """labels.csv, and labels.parquet too when pyarrow is installed."""
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return [ExportFormat.csv]
+    return [ExportFormat.csv, ExportFormat.parquet]
+
+
+@dataclass
+class Exported:
+    """What an export did: the files written, or nothing because ``out`` was up to date."""
+
+    out: Path
+    written: list[Path] = field(default_factory=list)
+    up_to_date: bool = False
+
+
+def _claim(out: Path, wanted: dict[str, Any], overwrite: bool) -> bool:
+    """Make ``out`` ready for an export; False when it already holds exactly this export."""
+    if not out.exists() or (out.is_dir() and not any(out.iterdir())):
+        return True
+    marker = out / MARKER
+    if not out.is_dir() or not marker.is_file():
+        raise HumeError(
+            f"{out} exists and was not made by `hume export`: choose another --out (an export "
+            "never writes into a folder of other files)"
+        )
+    try:
+        before = read_json(marker)
+    except (OSError, ValueError):
+        before = None
+    unfinished = isinstance(before, dict) and before.get("complete") is False
+    if before == {**wanted, "complete": True} and not overwrite:
+        return False
+    if not overwrite and not unfinished:  # an interrupted export of ours is simply redone
+        raise HumeError(
+            f"{out} holds another export already: pass --overwrite to replace it, or "
+            "choose another --out"
+        )
+    shutil.rmtree(out)
+    return True
+
+
+def write_folders(
+    rows: RunRows, out: Path, copy: bool = False, reporter: Reporter = SILENT
+) -> list[Path]:
+    """``out/class_03/<the file's path>``: a symlink to (or, with ``copy``, a copy of) every
+    labeled image, so the classes open in a file browser; ``imagefolder:out`` reads them back
+    with the classes as labels."""
+    if not rows.has_paths:
+        raise HumeError(
+            "this run's stores name no files (their rows are items of a library dataset, "
+            "identified by index): --format folders needs an imagefolder dataset; use --format csv"
+        )
+    pairs = []
+    for part in rows.parts:
+        root = Path(part.source_root or ".")
+        assert part.paths is not None
+        for rel, c in zip(part.paths, part.labels):
+            pairs.append((root / rel, out / class_folder(int(c), rows.k) / rel))
+    gone = [str(src) for src, _ in pairs if not src.exists()]
+    if gone:
+        raise HumeError(
+            f"{len(gone)} of the run's images are gone from where they were embedded (e.g. "
+            f"{gone[0]}): put them back, or export --format csv"
+        )
+    written = []
+    with reporter.task("folders", total=len(pairs), unit="file") as task:
+        for src, dest in pairs:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            if copy:
+                shutil.copy2(src, dest)
+            else:
+                dest.symlink_to(src.resolve())
+            written.append(dest)
+            task.advance(1)
+    return written
+
+
+def export(
+    rows: RunRows,
+    out: str | os.PathLike,
+    formats: list[ExportFormat],
+    *,
+    copy: bool = False,
+    overwrite: bool = False,
+    run_dir: str | os.PathLike | None = None,
+    finished: str | None = None,
+    reporter: Reporter = SILENT,
+) -> Exported:
+    """Write ``rows`` into ``out`` in ``formats`` (+ classes.json and the export.json marker).
+
+    ``finished`` (the run's end time) and the formats identify the export: asking for the same
+    again finds ``out`` up to date and writes nothing."""
+    from hume.export.gallery import write_gallery
+
+    out = Path(out)
+    formats = list(dict.fromkeys(ExportFormat(f) for f in formats))
+    wanted = {
+        "run": rows.run,
+        "finished": finished,
+        "datasets": [f"{p.dataset}/{p.split}" for p in rows.parts],
+        "formats": [f.value for f in formats],
+        "copy": bool(copy),
+    }
+    if not _claim(out, wanted, overwrite):
+        return Exported(out, up_to_date=True)
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / MARKER, {**wanted, "complete": False})  # ours from the first file on
+    written = [write_classes_json(rows, out / "classes.json")]
+    if ExportFormat.csv in formats:
+        written.append(write_csv(rows, out / "labels.csv"))
+    if ExportFormat.parquet in formats:
+        written.append(write_parquet(rows, out / "labels.parquet"))
+    if ExportFormat.folders in formats:
+        files = write_folders(rows, out, copy=copy, reporter=reporter)
+        written += sorted({out / f.relative_to(out).parts[0] for f in files})  # class folders
+    if ExportFormat.html in formats:
+        pages = write_gallery(
+            rows, out / "report.html", out / THUMBNAILS, run_dir, reporter=reporter
+        )
+        written.append(pages[0])
+    write_json(out / MARKER, {**wanted, "complete": True})
+    return Exported(out, written)
