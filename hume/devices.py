@@ -10,6 +10,15 @@ from typing import Any
 from hume.errors import HumeError
 
 
+def check_device_name(device: Any = "auto") -> str:
+    """``device`` as a name hume knows (``auto``, ``cpu``, ``cuda``, ``cuda:N``), else raise;
+    whether that device exists is :func:`resolve_device`'s question."""
+    name = str(device or "auto")
+    if name not in ("auto", "cpu", "cuda") and not name.startswith("cuda:"):
+        raise HumeError(f"unknown device {name!r}: use auto, cpu or cuda")
+    return name
+
+
 def resolve_device(device: Any = "auto", local_rank: int | None = None) -> Any:
     """``auto`` → CUDA when available, else CPU; ``cpu``, ``cuda`` or ``cuda:N`` as asked.
 
@@ -18,13 +27,11 @@ def resolve_device(device: Any = "auto", local_rank: int | None = None) -> Any:
     """
     import torch
 
-    name = str(device or "auto")
+    name = check_device_name(device)
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
     if name == "cpu":
         return torch.device("cpu")
-    if name != "cuda" and not name.startswith("cuda:"):
-        raise HumeError(f"unknown device {name!r}: use auto, cpu or cuda")
     if not torch.cuda.is_available():
         raise HumeError(
             "--device cuda was asked for but no CUDA GPU is visible to torch: "

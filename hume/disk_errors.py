@@ -22,6 +22,7 @@ _DENIED = {
     errno.EROFS: "the file system is read-only",
     errno.EACCES: "permission denied",
     errno.EPERM: "permission denied",
+    errno.ENOTDIR: "a part of that path is a file, not a folder",
 }
 
 
@@ -34,14 +35,21 @@ def size_text(n: float) -> str:
     return f"{n:.1f} TiB"
 
 
-def _errno_of(exc: BaseException) -> int | None:
+def _errno_of(exc: BaseException, where: str | os.PathLike) -> int | None:
+    """The errno of ``exc`` when it is about writing ``where``: a full disk or a read-only file
+    system always are; a refused permission or a file in the way only when the file it names is
+    ``where``, inside it or one of its folders (reading an input can be refused too)."""
     code = getattr(exc, "errno", None)
-    if isinstance(exc, OSError) and code in {**_FULL, **_DENIED}:
+    if isinstance(exc, OSError) and code in _FULL or code == errno.EROFS:
         return int(code)
-    if not isinstance(exc, OSError | RuntimeError):
-        return None
+    if isinstance(exc, OSError) and code in _DENIED:
+        named = getattr(exc, "filename", None)
+        target = str(Path(where).absolute())
+        name = str(Path(named).absolute()) if named else target
+        ours = target.startswith(name.rstrip("/") + "/") or name.startswith(target)
+        return int(code) if ours else None
     text = str(exc)  # HDF5 (through h5py) names the errno only in its message
-    for known in (*_FULL, *_DENIED):
+    for known in (*_FULL, errno.EROFS):
         if f"errno = {known}," in text or os.strerror(known) in text:
             return known
     return None
@@ -70,7 +78,7 @@ def disk_problem(
     ``what`` is the work (``"embedding into"``), ``where`` its target, ``needed`` the bytes it
     still has to write when known, ``then`` how to continue.
     """
-    code = _errno_of(exc)
+    code = _errno_of(exc, where)
     if code in _FULL:
         free = free_space(where)
         amount = f"about {size_text(needed)} more is needed, " if needed else ""
@@ -99,7 +107,7 @@ def disk_errors(
         raise
     except Exception as exc:
         amount = None
-        if needed is not None and _errno_of(exc) in _FULL:
+        if needed is not None and _errno_of(exc, where) in _FULL:
             try:
                 amount = needed()
             except Exception:  # noqa: BLE001 - the estimate is a courtesy

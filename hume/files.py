@@ -70,9 +70,34 @@ def save_npz(path: str | os.PathLike, arrays: dict[str, Any], compressed: bool =
         (np.savez_compressed if compressed else np.savez)(tmp, **arrays)
 
 
+class _KeptWriteErrors:
+    """A binary file that keeps the OSError of a failed write: torch.save turns it into a bare
+    RuntimeError, and the caller needs the errno (a full disk) to say what happened."""
+
+    def __init__(self, fh: Any):
+        self.fh = fh
+        self.error: OSError | None = None
+
+    def write(self, data: Any) -> int:
+        try:
+            return self.fh.write(data)
+        except OSError as exc:
+            self.error = exc
+            raise
+
+    def flush(self) -> None:
+        self.fh.flush()
+
+
 def save_torch(obj: Any, path: str | os.PathLike) -> None:
-    """``torch.save`` to ``path``, atomically."""
+    """``torch.save`` to ``path``, atomically; a failed write raises its OSError."""
     import torch
 
-    with atomic_write(path) as tmp:
-        torch.save(obj, tmp)
+    with atomic_write(path) as tmp, open(tmp, "wb") as fh:
+        out = _KeptWriteErrors(fh)
+        try:
+            torch.save(obj, out)
+        except RuntimeError:
+            if out.error is not None:
+                raise out.error from None
+            raise

@@ -106,6 +106,11 @@ class _RichTask(Task):
             self.progress.stop_task(self.id)
             self.owner._closed()
 
+    def __exit__(self, *exc: object) -> None:
+        if exc and exc[0] is not None and not self.closed:  # the error line says what happened
+            self.progress.update(self.id, visible=False)
+        self.close()
+
 
 def _shown(fields: dict[str, Any]) -> dict[str, Any]:
     """Task fields rendered as one text column: ``objective 0.1234  H 2.301``."""
@@ -118,10 +123,14 @@ def _shown(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 class BarReporter(Reporter):
-    """Progress bars on stderr (rich): description, bar, done/total, rate, figures, times."""
+    """Progress bars on stderr (rich): description, bar, done/total, rate, figures, times.
 
-    def __init__(self, enabled: bool = True):
+    ``transient`` bars vanish when they stop (for checks whose verdict is the one line after).
+    """
+
+    def __init__(self, enabled: bool = True, transient: bool = False):
         self.enabled = enabled
+        self.transient = transient
         self._progress: Any = None
         self._open = 0
 
@@ -158,6 +167,7 @@ class BarReporter(Reporter):
                 TimeRemainingColumn(),
                 console=Console(stderr=True),
                 disable=not self.enabled,
+                transient=self.transient,
             )
             self._progress.start()
         return self._progress

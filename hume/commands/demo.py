@@ -41,11 +41,13 @@ def demo(
 ) -> None:
     """Run the whole pipeline offline on scikit-learn's digits (embed, search, evaluate)."""
     from hume.commands.evaluate import show_report
+    from hume.devices import check_device_name
     from hume.embed.pipeline import embed
     from hume.evaluate.report import evaluate_run
     from hume.export.gallery import write_run_gallery
     from hume.search.pipeline import SearchRequest, run_search
 
+    check_device_name(device)  # before anything is printed
     start = time.perf_counter()
     bars = BarReporter()
     for model in VIEWS:  # a partial store is resumed, a complete one reused

@@ -108,12 +108,15 @@ def evaluate(
     ] = False,
 ) -> None:
     """Score a search run against ground truth and baselines; write report and figures."""
+    from hume.devices import check_device_name
     from hume.errors import HumeError
     from hume.evaluate.done import existing_report
     from hume.evaluate.report import evaluate_run
     from hume.export.gallery import write_run_gallery
     from hume.runs import resolve_run
 
+    if device is not None:
+        check_device_name(device)  # before anything is printed
     run_dir = resolve_run(root, run)
     done = None if overwrite else existing_report(run_dir, baselines, restarts)
     if done is not None:

@@ -31,7 +31,7 @@ def verify(
     from hume.store import open_store
     from hume.store.integrity import damage_message, verify_store
 
-    bars = BarReporter()
+    bars = BarReporter(transient=True)
     with open_store(path, allow_incomplete=True) as store:
         damage = verify_store(store, bars)
         if damage and not repair:

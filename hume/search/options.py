@@ -8,6 +8,7 @@ Each method's configuration class (:class:`MethodConfig` subclasses: ``HumeConfi
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields, replace
 from enum import Enum
 from typing import Any, ClassVar, TypeVar
@@ -80,6 +81,9 @@ class MethodConfig:
         return []
 
     def validate(self: C) -> C:
+        for name, value in asdict(self).items():
+            if isinstance(value, float) and not math.isfinite(value):
+                raise HumeError(f"bad {self.METHOD} setting: {name} must be a finite number")
         for ok, msg in self.checks():
             if not ok:
                 raise HumeError(f"bad {self.METHOD} setting: {msg}")

@@ -123,6 +123,8 @@ def run_search(req: SearchRequest, reporter: Reporter = SILENT) -> Path:
             f"--sweep applies to --method hume only (--method {cls.method} has no "
             "sweep grid): drop --sweep"
         )
+    if req.run is not None:
+        check_name("run", req.run)  # an empty or unsafe name is refused before any work
     views = [check_name("view", canonical_model(v)) for v in req.views]
     dataset = resolve_dataset(req.root, views, req.dataset)
     search_splits, predict_splits = plan_splits(
@@ -173,7 +175,7 @@ def run_search(req: SearchRequest, reporter: Reporter = SILENT) -> Path:
     }
     model = _estimator(cls, config, cfg)
     model.check_inputs(loaded.search, view_names=views)  # before the run directory exists
-    name = req.run or default_run_name(cls.method, dataset)
+    name = req.run if req.run is not None else default_run_name(cls.method, dataset)
     with contextlib.ExitStack() as held:
         with disk_errors("starting", runs_dir(req.root) / name, then="run the same command again"):
             held.enter_context(run_lock(req.root, name))  # before the run can exist

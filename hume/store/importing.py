@@ -44,9 +44,12 @@ def _load_npy(path: str | os.PathLike, what: str) -> np.ndarray:
     if not path.is_file():
         raise HumeError(f"{what} file {path} does not exist (or is not a file)")
     try:
-        return np.load(path, mmap_mode="r", allow_pickle=False)
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
         raise HumeError(f"{what} file {path} is not a readable .npy array ({exc})") from None
+    if not isinstance(array, np.ndarray):  # an .npz archive holds several arrays
+        raise HumeError(f"{what} file {path} is an .npz archive, not one .npy array: np.save it")
+    return array
 
 
 def _source_features(path: str | os.PathLike) -> np.ndarray:
