@@ -25,13 +25,13 @@ from typing import Any
 
 import numpy as np
 
+from hume import distributed as dist_
 from hume.choices import choose
 from hume.devices import resolve_device
 from hume.disk_errors import disk_errors
-from hume.embed import distributed as dist_
+from hume.distributed import Ranks
 from hume.embed.backbones import Backbone, FeatureKind, create_backbone
 from hume.embed.datasets import get_dataset, requested_splits, store_dataset_name
-from hume.embed.distributed import Ranks
 from hume.errors import HumeError
 from hume.faults import fault_point, maybe_fault
 from hume.reporting import SILENT, Reporter, logger
