@@ -93,7 +93,11 @@ def store_bytes(path):
 
     with h5py.File(path, "r") as h:
         for name, ds in h.items():
-            out[name] = np.asarray(ds[...]).tobytes()
+            data = np.asarray(ds[...])
+            if data.dtype == object:  # strings (the paths array): their text, not pointers
+                out[name] = "\0".join(v.decode() for v in data).encode()
+            else:
+                out[name] = data.tobytes()
     return out
 
 
@@ -459,17 +463,16 @@ def test_read_only_root_is_one_line(tmp_path, small_disk):
 
 
 # -- bad command lines ------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def workspace(tmp_path_factory):
-    """Planted stores, a finished run `r1`, and files that are not what they claim to be."""
-    base = tmp_path_factory.mktemp("bad")
+def make_bad_inputs(base):
+    """Planted stores and a finished run `r1` under ``base/ws``, and files beside them that are not
+    what they claim to be: what the lines of :data:`BAD_LINES` refer to as ``{base}``."""
+    import pickle
+
     root = base / "ws"
     _planted(root, base)
     _ok(_invoke("search", "--views", "va,vb", "--root", root, "--run", "r1", *FAST))
     np.save(base / "good.npy", np.ones((10, 3), np.float32))
     np.save(base / "objects.npy", np.array([{"a": 1}, None], dtype=object), allow_pickle=True)
-    import pickle
-
     (base / "pickled.npy").write_bytes(pickle.dumps(np.ones((3, 2))))
     (base / "text.npy").write_text("not an array")
     (base / "truncated.npy").write_bytes((base / "good.npy").read_bytes()[:-20])
@@ -484,6 +487,12 @@ def workspace(tmp_path_factory):
     (base / "folder.npy").mkdir()
     os.mkfifo(base / "fifo.npy")
     (base / "a_file").write_text("x")
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    base = tmp_path_factory.mktemp("bad")
+    make_bad_inputs(base)
     return base
 
 
