@@ -76,6 +76,7 @@ def _details(path: str, console) -> None:
             else "checksums: none (the store was written before hume kept them: flipped bytes "
             "cannot be detected; `hume embed … --overwrite` writes it again with them)",
             markup=False,
+            soft_wrap=True,
         )
         console.print(json.dumps(d.attrs, indent=2), markup=False, soft_wrap=True)
         return
