@@ -21,18 +21,39 @@ class ExclusiveLock:
         self.busy = busy
         self._fd: int | None = None
 
-    def acquire(self) -> None:
-        """Take the lock, or raise :class:`HumeError` (``busy``) at once if another process holds it."""
+    def acquire(self, wait: bool = False) -> None:
+        """Take the lock, or raise :class:`HumeError` (``busy``) at once if another process holds
+        it; with ``wait``, block until the holder lets go instead."""
         import fcntl
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except OSError:
+                os.close(fd)
+                raise HumeError(self.busy) from None
+            # the holder we waited for unlinks the file as it lets go: a lock on that unlinked
+            # file excludes nobody, so take the lock again on the file now at the path
+            if _same_file(fd, self.path):
+                self._fd = fd
+                return
             os.close(fd)
-            raise HumeError(self.busy) from None
-        self._fd = fd
+
+    @property
+    def held(self) -> bool:
+        """Whether this object holds the lock."""
+        return self._fd is not None
+
+    def held_by_another(self) -> bool:
+        """Whether another process holds the lock now (takes and drops it when free)."""
+        try:
+            self.acquire()
+        except HumeError:
+            return True
+        self.release()
+        return False
 
     def release(self) -> None:
         """Drop the lock (nothing happens if it is not held)."""
@@ -48,3 +69,11 @@ class ExclusiveLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        here, there = os.fstat(fd), os.stat(path)
+    except FileNotFoundError:
+        return False
+    return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
