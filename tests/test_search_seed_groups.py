@@ -6,7 +6,7 @@ import torch
 from sklearn.base import clone
 
 from hume.search.adam import Adam
-from hume.search.seeds import mix_seed, run_seed_groups
+from hume.search.seeds import MemoryLedger, mix_seed, run_seed_groups, seed_groups
 
 
 def _runner(calls):
@@ -24,9 +24,17 @@ def _keep(result, j):
 
 def test_groups_and_checkpoints():
     calls, saved = [], []
-    done = run_seed_groups(5, 2, 10, _runner(calls), _keep, checkpoint=saved.append)
+    ledger = MemoryLedger(checkpoint=saved.append, group_size=2)
+    groups = seed_groups(range(5), ledger.group_size)
+    assert run_seed_groups(groups, 10, _runner(calls), _keep, ledger) == 3
     assert [g for g, _ in calls] == [[0, 1], [2, 3], [4]]
-    assert {s: d["value"] for s, d in done.items()} == {0: 0, 1: 10, 2: 20, 3: 30, 4: 40}
+    assert {s: ledger.result(s)["value"] for s in ledger.finished()} == {
+        0: 0,
+        1: 10,
+        2: 20,
+        3: 30,
+        4: 40,
+    }
     assert all(st["group_size"] == 2 for st in saved)
     assert saved[-1]["current"] is None and len(saved[-1]["done"]) == 5
 
@@ -36,9 +44,16 @@ def test_resume_keeps_the_grouping_it_started_with():
     state = {"done": {0: {"value": 0}, 1: {"value": 10}}, "current": in_flight, "group_size": 2}
     calls = []
     # the device now fits all four seeds at once: the saved grouping still wins
-    done = run_seed_groups(4, 4, 10, _runner(calls), _keep, resume_state=state)
+    ledger = MemoryLedger(state, group_size=4)
+    groups = seed_groups(range(4), ledger.group_size)
+    assert run_seed_groups(groups, 10, _runner(calls), _keep, ledger) == 1
     assert calls == [([2, 3], in_flight)]
-    assert sorted(done) == [0, 1, 2, 3]
+    assert sorted(ledger.finished()) == [0, 1, 2, 3]
+
+
+def test_seed_groups_start_at_the_first_seed():
+    assert seed_groups(range(4, 11), 3) == [[4, 5, 6], [7, 8, 9], [10]]
+    assert seed_groups(range(3), 5) == [[0, 1, 2]]
 
 
 def test_seed_streams_are_distinct_and_stable():

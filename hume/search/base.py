@@ -10,7 +10,8 @@ labelled.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -22,13 +23,35 @@ from sklearn.utils.validation import check_is_fitted
 from hume.devices import check_precision, matmul_precision, resolve_device
 from hume.errors import HumeError
 from hume.search.options import MethodConfig
-from hume.search.seeds import Progress, run_seed_groups
+from hume.search.seeds import Ledger, MemoryLedger, Progress, run_seed_groups, seed_groups
 from hume.search.views import check_classes, check_views
 
 #: A CPU search whose outer step (all seeds) costs fewer multiply-adds than this runs on one
 #: thread: for tiny products extra threads only add synchronisation (OpenMP spin-waiting). On a
 #: quiet 2-core machine digits (10 seeds, ~10⁹ per step) took 11 s with 2 threads, 17 s with 1.
 THREADS_FROM_WORK = 1e8
+
+
+@dataclass
+class _Work:
+    """What :meth:`SeedSearch.prepare_search` made ready for the steps after it."""
+
+    tensors: list[torch.Tensor]  # the checked views, as given
+    data: Any  # the method's prepared views on the device
+    cfg: Any
+    k: int
+    device: torch.device
+    threads: int | None  # CPU threads while computing (None: torch's setting)
+
+    @contextmanager
+    def threads_set(self) -> Iterator[None]:
+        before = torch.get_num_threads()
+        if self.threads is not None:
+            torch.set_num_threads(self.threads)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(before)
 
 
 @dataclass
@@ -106,44 +129,51 @@ class SeedSearch(ClusterMixin, BaseEstimator):
         ``checkpoint(state)`` receives the resumable state now and then and on an interrupt
         (pass it back as ``resume_state``); ``progress(done_iters, total_iters, objective,
         entropy)`` is called every few iterations.
+
+        ``fit`` is :meth:`prepare_search`, :meth:`search_groups` over every seed, then
+        :meth:`select_seeds`; processes that share the seeds of one search call those steps
+        themselves (hume/search/pipeline.py).
         """
+        fits = self.prepare_search(views, view_names)
+        ledger = MemoryLedger(resume_state, checkpoint, int(self.group_size or fits))
+        groups = seed_groups(range(int(self.n_seeds)), ledger.group_size)
+        self.search_groups(groups, ledger, progress, checkpoint_every_s)
+        return self.select_seeds(ledger)
+
+    def prepare_search(self, views: Any, view_names: Sequence[str] | None = None) -> int:
+        """Check ``views`` and put them on the device, prepared for the method (once per
+        process); how many seeds fit in one group on this device."""
         tensors = self.check_inputs(views, view_names)
         cfg, k = self.resolved_config(), int(self.n_classes)
         device = resolve_device(self.device)
-        before = torch.get_num_threads()
-        threads = self._threads(device, tensors, k, cfg)
-        if threads is not None:
-            torch.set_num_threads(threads)
-        try:
-            self._fit(
-                tensors, k, cfg, device, resume_state, checkpoint, checkpoint_every_s, progress
-            )
-        finally:
-            torch.set_num_threads(before)
-        return self
-
-    def _fit(
-        self,
-        tensors: list[torch.Tensor],
-        k: int,
-        cfg: Any,
-        device: torch.device,
-        resume_state: dict | None,
-        checkpoint: Callable[[dict], None] | None,
-        checkpoint_every_s: float,
-        progress: Progress | None,
-    ) -> None:
         self.config_ = cfg
         self.fitted_settings_: dict[str, Any] = {}  # settings the method derived from the data
         self.n_views_in_ = len(tensors)
         self.dims_ = [int(t.shape[1]) for t in tensors]
-        data = self._prepare(tensors, cfg, device)
-        size = self.group_size or self._group_size(data, k, cfg)
+        work = _Work(tensors, None, cfg, k, device, self._threads(device, tensors, k, cfg))
+        with work.threads_set():
+            work.data = self._prepare(tensors, cfg, device)
+            self._work = work
+            return int(self._group_size(work.data, k, cfg))
+
+    def search_groups(
+        self,
+        groups: list[list[int]],
+        ledger: Ledger,
+        progress: Progress | None = None,
+        checkpoint_every_s: float = 60.0,
+    ) -> int:
+        """Search the ``groups`` of seeds (after :meth:`prepare_search`) whose seeds are not all
+        in ``ledger`` yet, each from its state in flight there, keeping every finished group in
+        ``ledger``; the number of groups searched."""
+        work = self._prepared()
 
         def search(
             group: list[int], state: dict | None, report: Callable, save: Callable
         ) -> GroupResult:
-            return self._search_group(data, k, cfg, group, state, report, save, checkpoint_every_s)
+            return self._search_group(
+                work.data, work.k, work.cfg, group, state, report, save, checkpoint_every_s
+            )
 
         def keep(result: GroupResult, j: int) -> dict:
             return {
@@ -152,15 +182,27 @@ class SeedSearch(ClusterMixin, BaseEstimator):
                 "objective": float(result.objectives[j]),
             }
 
-        with matmul_precision(device, self.precision):
-            done = run_seed_groups(
-                int(self.n_seeds), size, cfg.iters, search, keep, resume_state, checkpoint, progress
-            )
-        kept = [done[s] for s in range(int(self.n_seeds))]
+        with work.threads_set(), matmul_precision(work.device, self.precision):
+            return run_seed_groups(groups, work.cfg.iters, search, keep, ledger, progress)
+
+    def select_seeds(self, ledger: Ledger) -> SeedSearch:
+        """Take every seed 0 … n_seeds − 1 from ``ledger`` (after :meth:`prepare_search`), score
+        them all together label-free, pick the reference and vote: the fitted model."""
+        work = self._prepared()
+        kept = [ledger.result(s) for s in range(int(self.n_seeds))]
         self.encoders_ = _stack([d["encoder"] for d in kept])
         self.objectives_ = np.array([d["objective"] for d in kept])
         self.seed_labels_ = torch.stack([d["labels"] for d in kept]).numpy().astype(np.int64)
-        self._select(self._score_views(tensors), k, device)
+        with work.threads_set():
+            self._select(self._score_views(work.tensors), work.k, work.device)
+        del self._work  # the views on the device are no longer needed
+        return self
+
+    def _prepared(self) -> _Work:
+        work: _Work | None = getattr(self, "_work", None)
+        if work is None:
+            raise HumeError("call prepare_search (or fit) before searching or selecting seeds")
+        return work
 
     def _select(self, views: Sequence[torch.Tensor], k: int, device: torch.device) -> None:
         """Score every seed label-free on ``views`` (as given), pick the reference, vote."""

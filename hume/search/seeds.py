@@ -7,16 +7,22 @@ of the run (common random numbers). A seed's result therefore depends only on
 ``(random_state, j)``, never on which group it ran in or how many seeds ran beside it
 (docs/algorithm.md §3).
 
+Seeds run in groups of consecutive seeds (:func:`seed_groups`); a group is the unit of work, of
+checkpointing and of sharing seeds between processes, and a run keeps its grouping for good: the
+seeds of one group share batched matrix products, whose rounding depends on the batch width.
+
 A method provides ``search(group, state, report, save)``, which runs the seeds of one group
 (resuming from ``state`` when given) and returns its result, and ``keep(result, j)``, which takes
-what must survive of the group's j-th seed (host tensors). The resume state is
-``{"done": {seed: kept}, "current": <state of the group in flight or None>, "group_size": B}``.
+what must survive of the group's j-th seed (host tensors). Finished seeds and the states of groups
+in flight live in a :class:`Ledger`: :class:`MemoryLedger` for ``fit``'s ``resume_state`` /
+``checkpoint`` (``{"done": {seed: kept}, "current": <state of the group in flight or None>,
+"group_size": B}``), :class:`hume.search.seed_files.SeedFiles` for a run directory.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 import torch
 
@@ -46,45 +52,101 @@ def memory_budget(device: torch.device, budget_bytes: int | None = None) -> int:
     return 4 << 30
 
 
+def seed_groups(seeds: Sequence[int], size: int) -> list[list[int]]:
+    """``seeds`` (consecutive) in groups of ``size``, the first starting at ``seeds[0]``."""
+    seeds = list(seeds)
+    return [seeds[i : i + size] for i in range(0, len(seeds), max(1, int(size)))]
+
+
+class Ledger(Protocol):
+    """Where finished seeds and the states of groups in flight are kept."""
+
+    def finished(self) -> set[int]:
+        """The seeds whose results are in."""
+        ...
+
+    def result(self, seed: int) -> dict:
+        """What ``keep`` took of a finished seed."""
+        ...
+
+    def in_flight(self, group: list[int]) -> dict | None:
+        """The saved state of ``group`` (None: it starts from its beginning)."""
+        ...
+
+    def save_in_flight(self, group: list[int], state: dict) -> None: ...
+
+    def finish_group(self, group: list[int], kept: dict[int, dict]) -> None:
+        """Keep the finished seeds of ``group`` and forget its state in flight."""
+        ...
+
+
+class MemoryLedger:
+    """A :class:`Ledger` in memory, handing its whole state to ``checkpoint`` at every change
+    (``fit``'s ``resume_state`` / ``checkpoint``). One group is in flight at a time."""
+
+    def __init__(
+        self,
+        state: dict | None = None,
+        checkpoint: Callable[[dict], None] | None = None,
+        group_size: int = 1,
+    ):
+        state = state or {}
+        #: a resumed search keeps the grouping it started with (the free memory may differ now)
+        self.group_size = int(state.get("group_size", group_size))
+        self.done: dict[int, dict] = dict(state.get("done", {}))
+        self.current: dict | None = state.get("current")
+        self.checkpoint = checkpoint
+
+    def finished(self) -> set[int]:
+        return set(self.done)
+
+    def result(self, seed: int) -> dict:
+        return self.done[seed]
+
+    def in_flight(self, group: list[int]) -> dict | None:
+        current = self.current
+        return current if current is not None and current.get("seed_ids") == group else None
+
+    def save_in_flight(self, group: list[int], state: dict) -> None:
+        self.current = state
+        self._save()
+
+    def finish_group(self, group: list[int], kept: dict[int, dict]) -> None:
+        self.done.update(kept)
+        self.current = None
+        self._save()
+
+    def _save(self) -> None:
+        if self.checkpoint is not None:
+            self.checkpoint(
+                {"done": dict(self.done), "current": self.current, "group_size": self.group_size}
+            )
+
+
 def run_seed_groups(
-    n_seeds: int,
-    group_size: int,
+    groups: list[list[int]],
     iters: int,
     search: Callable[[list[int], dict | None, Callable, Callable], Any],
     keep: Callable[[Any, int], dict],
-    resume_state: dict | None = None,
-    checkpoint: Callable[[dict], None] | None = None,
+    ledger: Ledger,
     progress: Progress | None = None,
-) -> dict[int, dict]:
-    """Run seeds ``0..n_seeds-1`` in groups of ``group_size``; returns ``{seed: kept}``.
+) -> int:
+    """Search the ``groups`` whose seeds are not all in ``ledger``, each from its state in
+    flight when it has one, keeping every finished group in ``ledger``; the number of groups
+    searched. ``progress`` is called as the method reports, over the groups to search."""
+    finished = ledger.finished()
+    todo = [g for g in groups if not set(g) <= finished]
+    total = iters * len(todo)
+    for gi, group in enumerate(todo):
 
-    Groups already finished in ``resume_state`` are skipped; the group in flight resumes from its
-    saved state, with the group size the run started with (the free device memory may differ
-    now). ``progress`` is called as the method reports.
-    """
-    group_size = int((resume_state or {}).get("group_size", group_size))
-    seeds = list(range(n_seeds))
-    groups = [seeds[i : i + group_size] for i in range(0, n_seeds, group_size)]
-    done: dict[int, dict] = dict((resume_state or {}).get("done", {}))
-    current = (resume_state or {}).get("current")
-    total = iters * len(groups)
-    for gi, group in enumerate(groups):
-        if all(s in done for s in group):
-            continue
-        state = current if current is not None and current.get("seed_ids") == group else None
-
-        def save(st: dict, _done: dict = done) -> None:
-            if checkpoint is not None:
-                checkpoint({"done": dict(_done), "current": st, "group_size": group_size})
+        def save(st: dict, _group: list[int] = group) -> None:
+            ledger.save_in_flight(_group, st)
 
         def report(it: int, stats: torch.Tensor, _gi: int = gi) -> None:
             if progress is not None:
                 obj, ent = stats.tolist()  # the one host copy, every few iterations
                 progress(_gi * iters + it, total, obj, ent)
 
-        result = search(group, state, report, save)
-        for j, s in enumerate(group):
-            done[s] = keep(result, j)
-        if checkpoint is not None:
-            checkpoint({"done": dict(done), "current": None, "group_size": group_size})
-    return done
+        result = search(group, ledger.in_flight(group), report, save)
+        ledger.finish_group(group, {s: keep(result, j) for j, s in enumerate(group)})
+    return len(todo)
