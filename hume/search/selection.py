@@ -189,8 +189,14 @@ def _cv_accuracy(
     max_iter: int,
     tol: float,
     max_elements: int,
+    balanced: bool = False,
 ) -> torch.Tensor:
-    """Mean fold accuracy per labeling, ``(S,)``, for one standardised view ``x1`` (N, P)."""
+    """Mean fold accuracy per labeling, ``(S,)``, for one standardised view ``x1`` (N, P).
+
+    ``balanced``: instead, the mean over the K classes of the share of each class's rows predicted
+    right when held out (every row is held out once; a class the labeling leaves empty counts 0):
+    a class of a few rows counts as much as a large one, so labelings with tiny, hard-to-learn or
+    missing classes score low."""
     n_seeds, n = labelings.shape
     fold_range = torch.arange(n_folds, device=x1.device)
     test = folds[:, None] == fold_range[None, :]  # (N, F)
@@ -209,6 +215,14 @@ def _cv_accuracy(
         with torch.no_grad():
             pred = problem.logits(w).argmax(-1)  # (N, s*F)
         correct = (pred == targets) & ~train
+        if balanced:
+            right = correct.view(n, s, n_folds).any(-1).to(x1.dtype)  # (N, s), held out once
+            hits = torch.zeros(s, k, dtype=x1.dtype, device=x1.device)
+            sizes = torch.zeros(s, k, dtype=x1.dtype, device=x1.device)
+            hits.scatter_add_(1, lab, right.T.contiguous())
+            sizes.scatter_add_(1, lab, torch.ones_like(right.T))
+            out.append((hits / sizes.clamp_min(1)).mean(1))
+            continue
         acc = correct.sum(0).to(x1.dtype) / (~train).sum(0).clamp_min(1).to(x1.dtype)
         out.append(acc.view(s, n_folds).mean(1))
     return torch.cat(out)
@@ -224,6 +238,7 @@ def label_free_scores(
     max_iter: int = 100,
     tol: float = 1e-4,
     max_elements: int = DEFAULT_MAX_ELEMENTS,
+    balanced: bool = False,
 ) -> torch.Tensor:
     """Label-free score of each labeling (docs/algorithm.md §5).
 
@@ -239,6 +254,8 @@ def label_free_scores(
         seed: seed of the fold assignment.
         max_iter, tol: L-BFGS iterations and gradient tolerance (sklearn's defaults).
         max_elements: memory bound, in elements of one (rows x problems x classes) tensor.
+        balanced: score by the mean per-class held-out recall instead of the accuracy (see
+            :func:`_cv_accuracy`); used to compare labelings of different class sizes or K.
 
     Returns:
         ``(S,)`` scores in [0, 1] (float, on the device of the features).
@@ -263,7 +280,15 @@ def label_free_scores(
     folds = fold_ids(n, n_folds, seed, device)
     accs = [
         _cv_accuracy(
-            _standardise(v.to(device)), labelings, folds, n_folds, k, max_iter, tol, max_elements
+            _standardise(v.to(device)),
+            labelings,
+            folds,
+            n_folds,
+            k,
+            max_iter,
+            tol,
+            max_elements,
+            balanced,
         )
         for v in views
     ]
