@@ -293,17 +293,17 @@ def machine() -> str:
     )
 
 
-def write_section(key: str, text: str) -> None:
-    """Replace this configuration's section of RESULTS.md (between markers), keep the rest."""
-    start, end = MARK.format(key=key, edge="start"), MARK.format(key=key, edge="end")
-    old = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+def write_section(key: str, text: str, results: Path = RESULTS, mark: str = MARK) -> None:
+    """Replace this configuration's section of ``results`` (between ``mark``s), keep the rest."""
+    start, end = mark.format(key=key, edge="start"), mark.format(key=key, edge="end")
+    old = results.read_text() if results.exists() else "# Benchmark results\n"
     block = f"{start}\n{text.rstrip()}\n{end}\n"
     if start in old and end in old:
         rest = old[old.index(end) + len(end) :].lstrip("\n")
         new = old[: old.index(start)] + block + ("\n" + rest if rest else "")
     else:
         new = old.rstrip("\n") + "\n\n" + block
-    RESULTS.write_text(new)
+    results.write_text(new)
 
 
 def main() -> None:
