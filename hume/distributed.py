@@ -176,7 +176,9 @@ def on_every_rank(ranks: Ranks, fn: Callable[[], T]) -> T:
         result = fn()
     except HumeError as exc:
         outcome, failure = ("error", str(exc)), exc
-    except BaseException as exc:  # a bug or an interrupt here: the others stop too
+    except KeyboardInterrupt as exc:  # the others stop as if interrupted too (state saved)
+        outcome, failure = ("interrupted", ""), exc
+    except BaseException as exc:  # a bug: the others stop too, the traceback stays here
         outcome, failure = ("crash", f"{type(exc).__name__}: {exc}"), exc
     for rank, (kind, message) in enumerate(gather(ranks, outcome)):
         if kind == "ok":
@@ -185,6 +187,8 @@ def on_every_rank(ranks: Ranks, fn: Callable[[], T]) -> T:
             raise failure
         if kind == "error":
             raise HumeError(f"rank {rank}: {message}")
+        if kind == "interrupted":
+            raise KeyboardInterrupt
         raise RuntimeError(f"rank {rank} failed: {message}")
     return result
 

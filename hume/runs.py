@@ -18,7 +18,10 @@ Layout of ``<root>/runs/<name>/``:
                      ``encoders`` of every seed, ``perms`` (matching to the reference),
                      ``reference_seed``, ``dims``, and the method's preprocessing
                      (HUME ``phi1_mean``; TURTLE ``mean``/``std`` per view).
-- ``state.pt``       optimiser state for ``search --resume`` (search only).
+- ``seeds/``         one file per finished seed and per seed group in flight, for
+                     ``search --resume`` (:mod:`hume.search.seed_files`); ``state.pt`` in runs
+                     of earlier versions.
+- ``shards/``        the ``--seed-range`` shards of the run (:mod:`hume.search.shards`).
 - ``report.json``, ``report.md``, ``figures/``   written by ``evaluate``.
 """
 

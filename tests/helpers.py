@@ -1,4 +1,7 @@
-"""Assertions several test modules share (importable: pytest puts tests/ on sys.path)."""
+"""What several test modules share (importable: pytest puts tests/ on sys.path): assertions and
+small planted feature stores."""
+
+import numpy as np
 
 
 def assert_one_line_error(result, *fragments: str) -> None:
@@ -9,3 +12,32 @@ def assert_one_line_error(result, *fragments: str) -> None:
     assert len(lines) == 1 and lines[0].startswith("error: "), result.output
     for fragment in fragments:
         assert fragment in lines[0], lines[0]
+
+
+def import_array(tmp_path, root, dataset, split, model, x, y=None):
+    """Import the array ``x`` (and labels ``y``) as the store (dataset, split, model)."""
+    from hume.store.importing import import_features
+
+    f = tmp_path / f"{dataset}-{split}-{model}.npy"
+    np.save(f, x.astype(np.float32))
+    labels = None
+    if y is not None:
+        labels = tmp_path / f"{dataset}-{split}-{model}-y.npy"
+        np.save(labels, y)
+    import_features(dataset, split, model, f, labels, root=str(root))
+
+
+def planted_stores(tmp_path, splits=(("train", 90), ("test", 30)), dataset="blobs", seed=0):
+    """Views ``va`` (6 dims) and ``vb`` (9 dims) of a planted 3-class labeling, per split, under
+    ``tmp_path/ws``; (root, true labels per split)."""
+    rng = np.random.default_rng(seed)
+    root = tmp_path / "ws"
+    centres = {m: rng.normal(size=(3, d)) * 4 for m, d in (("va", 6), ("vb", 9))}
+    truth = {}
+    for split, n in splits:
+        y = rng.integers(0, 3, size=n)
+        truth[split] = y
+        for model, c in centres.items():
+            x = c[y] + rng.normal(size=(n, c.shape[1]))
+            import_array(tmp_path, root, dataset, split, model, x, y)
+    return root, truth

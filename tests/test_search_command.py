@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 import torch
 from helpers import assert_one_line_error
+from helpers import import_array as _import
+from helpers import planted_stores as _planted_stores
 from typer.testing import CliRunner
 
 from hume.cli import app
 from hume.store import FeatureStore, create_store, store_path
-from hume.store.importing import import_features
 
 runner = CliRunner()
 FAST = [
@@ -34,31 +35,6 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 def _invoke(*args):
     return runner.invoke(app, [str(a) for a in args])
-
-
-def _import(tmp_path, root, dataset, split, model, x, y=None):
-    f = tmp_path / f"{dataset}-{split}-{model}.npy"
-    np.save(f, x.astype(np.float32))
-    labels = None
-    if y is not None:
-        labels = tmp_path / f"{dataset}-{split}-{model}-y.npy"
-        np.save(labels, y)
-    import_features(dataset, split, model, f, labels, root=str(root))
-
-
-def _planted_stores(tmp_path, splits=(("train", 90), ("test", 30)), dataset="blobs", seed=0):
-    rng = np.random.default_rng(seed)
-    root = tmp_path / "ws"
-    centres = {m: rng.normal(size=(3, d)) * 4 for m, d in (("va", 6), ("vb", 9))}
-    truth = {}
-    for split, n in splits:
-        y = rng.integers(0, 3, size=n)
-        truth[split] = y
-        for model, c in centres.items():
-            _import(
-                tmp_path, root, dataset, split, model, c[y] + rng.normal(size=(n, c.shape[1])), y
-            )
-    return root, truth
 
 
 def test_transductive_run_is_written_without_reading_labels(tmp_path, monkeypatch):
@@ -125,7 +101,8 @@ def test_interrupted_run_resumes_to_the_same_result(tmp_path, monkeypatch):
     assert r.exit_code == 130 and "--resume --run cut" in r.output
     run = root / "runs" / "cut"
     assert json.loads((run / "config.json").read_text())["status"] == "running"
-    assert torch.load(run / "state.pt", weights_only=False)["current"]["iteration"] == 5
+    # the group in flight (both seeds: one group) was saved where it stopped
+    assert torch.load(run / "seeds" / "group-00000.pt", weights_only=True)["iteration"] == 5
     monkeypatch.setattr(algorithm, "outer_loss", real)
     r = _invoke("search", "--resume", "--run", "cut", "--root", root)
     assert r.exit_code == 0, r.output
@@ -144,10 +121,66 @@ def test_corrupt_resume_state_is_one_line_exit_2(tmp_path):
     run = root / "runs" / "r"
     cfg = json.loads((run / "config.json").read_text())
     (run / "config.json").write_text(json.dumps({**cfg, "status": "running"}))
-    (run / "state.pt").write_bytes(b"junk")
+    (run / "seeds" / "group-00000.pt").write_bytes(b"junk")
+    (run / "seeds" / "seed-00001.pt").unlink()
+    assert_one_line_error(
+        _invoke("search", "--resume", "--run", "r", "--root", root),
+        "group-00000.pt is unreadable",
+        "delete it",
+    )
+    (run / "state.pt").write_bytes(b"junk")  # the one file of an earlier version
     assert_one_line_error(
         _invoke("search", "--resume", "--run", "r", "--root", root), "state.pt is unreadable"
     )
+
+
+def test_a_run_of_an_earlier_version_resumes_from_its_state_pt(tmp_path, monkeypatch):
+    """Earlier versions kept every finished seed and the group in flight in one state.pt and
+    no group_size in config.json: it is read once into seed files, with its grouping."""
+    import hume.search.hume.outer as algorithm
+
+    root, _ = _planted_stores(tmp_path)
+    fast = [*FAST[:-4], "--seeds", "3", "--device", "cpu", "--group-size", "2"]
+    assert (
+        _invoke("search", "--views", "va,vb", "--root", root, "--run", "full", *fast).exit_code == 0
+    )
+    real = algorithm.outer_loss
+
+    def interrupt_at_5(data, a, k, cfg, it, *args, **kw):
+        if it == 5 and a.shape[0] == 1:  # the second group (seed 2)
+            raise KeyboardInterrupt
+        return real(data, a, k, cfg, it, *args, **kw)
+
+    monkeypatch.setattr(algorithm, "outer_loss", interrupt_at_5)
+    r = _invoke("search", "--views", "va,vb", "--root", root, "--run", "old", *fast)
+    assert r.exit_code == 130, r.output
+    monkeypatch.setattr(algorithm, "outer_loss", real)
+    run = root / "runs" / "old"
+    seeds = run / "seeds"
+    done = {s: torch.load(seeds / f"seed-{s:05d}.pt", weights_only=True) for s in (0, 1)}
+    legacy = {
+        "done": {
+            s: {key: d[key] for key in ("encoder", "labels", "objective")} for s, d in done.items()
+        },
+        "current": torch.load(seeds / "group-00002.pt", weights_only=True),
+        "group_size": 2,
+    }
+    torch.save(legacy, run / "state.pt")
+    for f in seeds.iterdir():
+        f.unlink()
+    seeds.rmdir()
+    cfg = json.loads((run / "config.json").read_text())
+    del cfg["group_size"], cfg["world_size"]
+    (run / "config.json").write_text(json.dumps(cfg))
+    r = _invoke("search", "--resume", "--run", "old", "--root", root)
+    assert r.exit_code == 0, r.output
+    assert "1 of 2 seed groups left" in r.output
+    assert not (run / "state.pt").exists()
+    assert json.loads((run / "config.json").read_text())["group_size"] == 2
+    for name in ("seeds.npz", "ensemble.npz"):
+        got, want = np.load(run / name), np.load(root / "runs" / "full" / name)
+        for key in want.files:
+            np.testing.assert_array_equal(got[key], want[key], err_msg=f"{name}:{key}")
 
 
 def test_inductive_predicts_test_through_phi1_even_without_phi2_test_store(tmp_path):

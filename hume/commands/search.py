@@ -24,6 +24,8 @@ Default settings (chosen on digits by the label-free score only) differ from the
 TURTLE accepts one or more views; its defaults (1000 steps, warm-started inner classifiers, lr 1e-2/1e-2) were chosen on digits by the label-free score, and `--preset paper` gives the official TURTLE settings (6000 steps, cold start, lr 1e-3/1e-3).
 
 `--sweep` first tries a small grid of outer lr / temperature / inner step scale (2 seeds each; the inner step is then always scale/λmax, so --inner-lr is dropped), keeps the one with the best mean label-free score, then runs the search with it. Ctrl-C at any point: continue with `hume search --resume --run NAME`.
+
+Several GPUs or nodes: `torchrun --nproc_per_node=N -m hume search ... --run-name NAME`; the processes share the run's seed groups and the result is the one a single process gives with the same --group-size. Without torchrun (a job array): one `--seed-range A:B` per task, then `hume search --resume --run NAME`.
 """
 
 
@@ -152,12 +154,33 @@ def search(
         ),
     ] = None,
     run: Annotated[
-        str | None, typer.Option("--run", help="Run name. Default: time-dataset-method.")
+        str | None,
+        typer.Option(
+            "--run",
+            "--run-name",
+            help="Run name. Default: time-dataset-method. Under torchrun write --run-name (torchrun takes --run for its own --run-path).",
+        ),
     ] = None,
     random_state: Annotated[int, typer.Option("--random-state", help="Base seed of the run.")] = 0,
     single_view: Annotated[
         bool, typer.Option("--single-view", help="Allow one view (used as both φ1 and φ2; HUME).")
     ] = False,
+    group_size: Annotated[
+        int | None,
+        typer.Option(
+            "--group-size",
+            help="Seeds searched together (batched) in one group, fixed for the run. Default: as many as fit on the device, at most an even share of the seeds per process. The result depends on it, never on the number of processes.",
+            show_default=False,
+        ),
+    ] = None,
+    seed_range: Annotated[
+        str | None,
+        typer.Option(
+            "--seed-range",
+            help="A:B: search only seeds A … B−1 (whole seed groups) into the run --run NAME, creating it or joining it, and write no selection (one task of a job array). Once every seed is in, `hume search --resume --run NAME` selects and ensembles.",
+            show_default=False,
+        ),
+    ] = None,
     root: Root = None,
 ) -> None:
     from hume.search.options import SearchOptions
@@ -165,7 +188,14 @@ def search(
 
     precision_name = precision.value if precision is not None else None
     if resume:
-        resume_search(root, run, device=device, precision=precision_name, reporter=BarReporter())
+        resume_search(
+            root,
+            run,
+            device=device,
+            precision=precision_name,
+            reporter=BarReporter(),
+            seed_range=seed_range,
+        )
         return
     options = SearchOptions(
         iters=iters,
@@ -196,6 +226,8 @@ def search(
         root=root,
         random_state=random_state,
         single_view=single_view,
+        group_size=group_size,
+        seed_range=seed_range,
     )
     run_search(request, reporter=BarReporter())
 

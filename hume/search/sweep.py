@@ -3,6 +3,7 @@
 Each grid point is searched with a few seeds (:data:`SWEEP_SEEDS`, from a base seed of their
 own so the real search's seeds stay independent) and scored by the mean label-free score of its
 seeds; labels are never read. The best point's settings replace the preset's for the search.
+Processes sharing one search share the grid points too (:func:`sweep`'s ``ranks``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import clone
 
+from hume.distributed import Ranks, gather
 from hume.errors import HumeError
 from hume.search.base import SeedSearch
 
@@ -26,34 +28,54 @@ def sweep(
     views: Sequence[Any],
     view_names: Sequence[str] | None = None,
     on_trial: Callable[[dict[str, Any]], None] | None = None,
+    ranks: Ranks | None = None,
 ) -> tuple[Any, list[dict[str, Any]]]:
     """(best settings, trials) of ``model``'s sweep grid over its resolved settings.
 
-    ``on_trial(trial)`` gets each trial as it finishes: the grid point's settings plus
-    ``mean_score`` and the per-seed ``scores``.
+    ``on_trial(trial)`` gets each trial, in grid order, as it finishes: the grid point's settings
+    plus ``mean_score`` and the per-seed ``scores``. With several ``ranks`` (every rank calls
+    this), rank r searches the grid points r, r + world_size, …; each trial is searched the same
+    way wherever it runs, and every rank gets every trial, so all ranks choose the same point.
     """
+    ranks = ranks or Ranks()
     base = model.resolved_config()
     points = base.sweep_points()
     if not points:
         raise HumeError(f"--method {model.method} has no --sweep grid: drop --sweep")
-    trials, configs = [], []
-    for settings, cfg in points:
-        trial_model = clone(model).set_params(
-            preset=None,
-            config=cfg,
-            n_seeds=min(int(model.n_seeds), SWEEP_SEEDS),
-            random_state=model.random_state + SWEEP_SEED_OFFSET,
-            **{name: None for name in model.SETTINGS},
-        )
-        trial_model.fit(views, view_names=view_names)
-        trial = {
-            **settings,
-            "mean_score": float(np.mean(trial_model.scores_)),
-            "scores": trial_model.scores_.tolist(),
-        }
-        trials.append(trial)
-        configs.append(cfg)
-        if on_trial is not None:
-            on_trial(trial)
+    trials: list[dict[str, Any]] = []
+    for first in range(0, len(points), ranks.world_size):  # one grid point per rank at a time
+        mine = first + ranks.rank
+        trial = None
+        if mine < len(points):
+            settings, cfg = points[mine]
+            trial = _trial(model, settings, cfg, views, view_names)
+        for each in gather(ranks, trial):
+            if each is not None:
+                trials.append(each)
+                if on_trial is not None:
+                    on_trial(each)
     best = max(range(len(trials)), key=lambda i: trials[i]["mean_score"])
-    return configs[best], trials
+    return points[best][1], trials
+
+
+def _trial(
+    model: SeedSearch,
+    settings: dict[str, Any],
+    cfg: Any,
+    views: Sequence[Any],
+    view_names: Sequence[str] | None,
+) -> dict[str, Any]:
+    """One grid point: a few seeds of its own searched with ``cfg``, and their scores."""
+    trial_model = clone(model).set_params(
+        preset=None,
+        config=cfg,
+        n_seeds=min(int(model.n_seeds), SWEEP_SEEDS),
+        random_state=model.random_state + SWEEP_SEED_OFFSET,
+        **{name: None for name in model.SETTINGS},
+    )
+    trial_model.fit(views, view_names=view_names)
+    return {
+        **settings,
+        "mean_score": float(np.mean(trial_model.scores_)),
+        "scores": trial_model.scores_.tolist(),
+    }
