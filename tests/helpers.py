@@ -1,6 +1,8 @@
 """What several test modules share (importable: pytest puts tests/ on sys.path): assertions and
 small planted feature stores."""
 
+import socket
+
 import numpy as np
 
 
@@ -41,3 +43,10 @@ def planted_stores(tmp_path, splits=(("train", 90), ("test", 30)), dataset="blob
             x = c[y] + rng.normal(size=(n, c.shape[1]))
             import_array(tmp_path, root, dataset, split, model, x, y)
     return root, truth
+
+
+def free_port() -> int:
+    """A TCP port free on this machine now (for a process group's MASTER_PORT)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -8,7 +8,6 @@ digits and small image folders made here.
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import assert_one_line_error
+from helpers import assert_one_line_error, free_port
 from typer.testing import CliRunner
 
 from hume.cli import app
@@ -499,12 +498,6 @@ def test_unfinished_store_with_other_settings_is_refused(tmp_path):
 
 
 # -- several processes ----------------------------------------------------------------------------------
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_two_ranks_equal_one_process(tmp_path):
     args = [
         "--model",
@@ -527,7 +520,7 @@ def test_two_ranks_equal_one_process(tmp_path):
             "-m",
             "torch.distributed.run",
             "--nproc_per_node=2",
-            f"--master_port={_free_port()}",
+            f"--master_port={free_port()}",
             "-m",
             "hume",
             "embed",

@@ -15,7 +15,6 @@ import os
 import re
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from helpers import assert_one_line_error, planted_stores
+from helpers import assert_one_line_error, free_port, planted_stores
 from typer.testing import CliRunner
 
 from hume.cli import app
@@ -56,15 +55,9 @@ def _rank(args, env, log):
     app([str(a) for a in args])
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _ranks(tmp_path, per_rank, env=None):
     """Start one process per argument list (rank r gets ``per_rank[r]``)."""
-    world, port = len(per_rank), _free_port()
+    world, port = len(per_rank), free_port()
     procs = []
     for rank, args in enumerate(per_rank):
         ranked = {"RANK": str(rank), "LOCAL_RANK": str(rank), "WORLD_SIZE": str(world)}
@@ -193,7 +186,7 @@ def test_readme_torchrun_lines_go_through_torchrun_and_two_ranks_equal_one_proce
     values = {"--nproc_per_node": "2", "--views": "va,vb", "--dataset": "blobs"}
     argv = _with_values(shlex.split(line), {**values, "--seeds": "6", "--run-name": "readme"})
     proc = subprocess.run(
-        [*_torchrun(), f"--master_port={_free_port()}", *argv[1:], "--root", str(root)]
+        [*_torchrun(), f"--master_port={free_port()}", *argv[1:], "--root", str(root)]
         + [*FAST, "--group-size", "2"],
         cwd=REPO,
         env={**os.environ, "OMP_NUM_THREADS": "1"},
@@ -279,8 +272,10 @@ def test_ranks_given_different_searches_are_refused_on_every_rank(tmp_path, work
 
 # -- --seed-range shards --------------------------------------------------------------------------
 def test_seed_range_shards_merged_equal_one_process(workspace):
+    """The first shard sweeps (the others join with the settings it chose), inductive."""
     root, reference = workspace
-    shard = ["search", "--views", "va,vb", "--root", root, "--run", "sh", *FAST, *SIX]
+    swept = [*FAST, *SIX, "--setting", "inductive", "--sweep"]
+    shard = ["search", "--views", "va,vb", "--root", root, "--run", "sh", *swept]
     first = _ok(_invoke(*shard, "--seed-range", "2:4")).output  # creates the run
     assert "seeds 0–1, 4–5 are still missing" in first
     run = root / "runs" / "sh"
@@ -291,7 +286,7 @@ def test_seed_range_shards_merged_equal_one_process(workspace):
     _ok(_invoke(*final, "--seed-range", "4:6"))  # joins it by name alone
     assert "every seed is in" in _ok(_invoke(*shard, "--seed-range", "2:4")).output  # again
     assert "wrote run" in _ok(_invoke(*final)).output
-    _same_run(run, reference(*FAST, *SIX))
+    _same_run(run, reference(*swept))
     assert sorted(p.name for p in (run / "shards").glob("*.json")) == [
         "00000-00002.json",
         "00002-00004.json",

@@ -250,6 +250,8 @@ def run_search(req: SearchRequest, reporter: Reporter = SILENT) -> Path:
                 config = dist_.on_main(ranks, lambda: _create(lock, req.root, name, config))
             if config.get("status") == "complete":
                 return run_dir
+            # a shard that joined searches with the run's settings (a sweep may have chosen them)
+            model.set_params(config=cls.config_class.from_dict(config["hyperparameters"]))
             shard = req.seed_range is not None
             return _search_into(run_dir, config, loaded, model, ranks, seeds, shard, lock, reporter)
         finally:
