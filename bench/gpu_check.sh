@@ -8,8 +8,10 @@
 # and TF32, against the official-structured reference) and bench/embed_speed.py --device cuda
 # (random-weight ViT-L/14 and DINOv2 ViT-g/14, batch 256, fp16), each under a time limit so the
 # whole script ends inside 9.5 minutes (allow it 10 minutes), and writes their
-# sections of bench/RESULTS.md (after every problem or model). Logs, JSON and the updated
-# RESULTS.md are copied to OUTDIR (default: $OUT, else /tmp/hume-gpu-check).
+# sections of bench/RESULTS.md (after every problem or model). On a machine with several GPUs it
+# also times `hume search` on one GPU and under torchrun on all of them (bench/search_speed.py
+# --ranks 1,N: seconds per seed and the ratio; the three steps then get shorter limits). Logs,
+# JSON and the updated RESULTS.md are copied to OUTDIR (default: $OUT, else /tmp/hume-gpu-check).
 #
 # Python packages: the GPU machine has no internet. Wheels that its Python lacks (open_clip_torch,
 # zarr and their dependencies) are installed from .whl/ when that folder exists. .whl/ is ignored
@@ -45,16 +47,27 @@ if [ "$smoke" = 1 ]; then
         --results "$results" 2>&1 | tee "$out/search.log" || status=1
     timeout 120 "$py" bench/embed_speed.py --models pixels --n-images 64 --no-write \
         2>&1 | tee "$out/embed.log" || status=1
+    # the multi-GPU line's code path, with two CPU ranks
+    timeout 120 "$py" bench/search_speed.py --ranks 1,2 --quick --seeds 4 \
+        --json "$out/search_ranks.json" --results "$results" 2>&1 | tee "$out/ranks.log" || status=1
     exit $status
 fi
 
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1 | tee "$out/gpu.txt"
 "$py" -c "import torch, sys; print('torch', torch.__version__, 'cuda', torch.cuda.is_available()); sys.exit(0 if torch.cuda.is_available() else 1)" \
     2>&1 | tee "$out/torch.txt" || exit 1
-timeout 270 "$py" bench/search_speed.py --device cuda --ref-iters 1 --iters 2 --seeds 10 --tf32 \
+gpus=$("$py" -c "import torch; print(torch.cuda.device_count())")
+limit=270
+[ "$gpus" -ge 2 ] && limit=190  # leave time for the multi-GPU line below
+timeout $limit "$py" bench/search_speed.py --device cuda --ref-iters 1 --iters 2 --seeds 10 --tf32 \
     --json "$out/search_cuda.json" --results bench/RESULTS.md 2>&1 | tee "$out/search.log" || status=1
+if [ "$gpus" -ge 2 ]; then
+    timeout 160 "$py" bench/search_speed.py --device cuda --ranks "1,$gpus" --seeds $((4 * gpus)) \
+        --json "$out/search_ranks_cuda.json" --results bench/RESULTS.md 2>&1 \
+        | tee "$out/ranks.log" || status=1
+fi
 if "$py" -c "import open_clip, zarr" 2>/dev/null; then
-    timeout 270 "$py" bench/embed_speed.py --device cuda 2>&1 | tee "$out/embed.log" || status=1
+    timeout $limit "$py" bench/embed_speed.py --device cuda 2>&1 | tee "$out/embed.log" || status=1
 else
     echo "error: the embed benchmark needs open_clip and zarr: put their wheels in .whl/ (command" \
          "at the top of this script) and copy .whl/ to this machine" | tee "$out/embed.log"

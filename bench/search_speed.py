@@ -11,18 +11,27 @@ Usage:
     python bench/search_speed.py                      # CPU: N=2000, d1=d2=64, K=10, T=300, S=20
     python bench/search_speed.py --device cuda        # GPU: CIFAR-10-sized and ImageNet-sized
     python bench/search_speed.py --quick              # tiny smoke run (tests)
+    python bench/search_speed.py --ranks 1,2          # `hume search` with 1 process, 2 ranks
 
-Reports seconds per outer iteration per seed (1 seed; 10 seeds batched) and the ratios.
+Reports seconds per outer iteration per seed (1 seed; 10 seeds batched) and the ratios. With
+``--ranks``, instead: the whole `hume search` command (start-up, views loaded, search, selection,
+run written) on one problem, as one process and under ``torchrun --nproc_per_node=R`` for each R,
+in seconds per seed and as the ratio to one process; the runs must be identical.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
+import socket
+import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import replace
+from datetime import datetime
 
 import numpy as np
 import torch
@@ -200,6 +209,110 @@ def time_turtle(phi1, phi2, k, device, n_seeds: int, iters: int) -> float:
     return (time.perf_counter() - t) / iters / n_seeds
 
 
+def _ranks_workspace(root: str, n: int, d1: int, d2: int, k: int) -> None:
+    """The two views of :func:`make_data` as stores ``a`` (φ1) and ``b`` of dataset ``bench``."""
+    from hume.store.importing import import_features
+
+    for name, x in zip("ab", make_data(n, d1, d2, k)):
+        path = os.path.join(root, f"{name}.npy")
+        np.save(path, x)
+        import_features("bench", "all", name, path, root=root, dtype="float32")
+
+
+def _torchrun() -> list[str]:
+    here = os.path.join(os.path.dirname(sys.executable), "torchrun")
+    return [here] if os.path.exists(here) else [sys.executable, "-m", "torch.distributed.run"]
+
+
+def time_ranks(
+    ranks: list[int], device: str, n: int, d1: int, d2: int, k: int, seeds: int, options: list[str]
+) -> list[dict]:
+    """Seconds per seed of the whole `hume search` command with each number of ranks (1: a
+    plain process), each rank count's run compared with one process's, seed for seed."""
+    out = []
+    with tempfile.TemporaryDirectory(prefix="hume-bench-ranks-") as root:
+        _ranks_workspace(root, n, d1, d2, k)
+        search = ["-m", "hume", "search", "--views", "a,b", "--dataset", "bench", "--k", str(k)]
+        search += ["--seeds", str(seeds), "--device", device, "--root", root, *options]
+        for r in ranks:
+            name = f"ranks{r}"
+            if r == 1:
+                cmd = [sys.executable, *search, "--run-name", name]
+            else:
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", 0))
+                    port = s.getsockname()[1]
+                launch = [f"--nproc_per_node={r}", f"--master_port={port}"]
+                cmd = [*_torchrun(), *launch, *search, "--run-name", name]
+            started = time.perf_counter()
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            wall = time.perf_counter() - started
+            if proc.returncode != 0:
+                raise SystemExit(f"error: {' '.join(cmd)} failed:\n{proc.stderr[-3000:]}")
+            run = os.path.join(root, "runs", name)
+            config = json.load(open(os.path.join(run, "config.json")))
+            # from the run's configuration to its end: the search, selection and writing,
+            # without the start-up (interpreters, torch, the process group) and loading
+            span = [datetime.fromisoformat(config[key]) for key in ("created", "finished")]
+            searched = (span[1] - span[0]).total_seconds()
+            labels = np.load(os.path.join(run, "seeds.npz"))["labels"]
+            first = np.load(os.path.join(root, "runs", "ranks1", "seeds.npz"))["labels"]
+            out.append(
+                {
+                    "ranks": r,
+                    "device": device,
+                    "N": n,
+                    "d1": d1,
+                    "d2": d2,
+                    "K": k,
+                    "seeds": seeds,
+                    "group_size": config["group_size"],
+                    "wall_s": wall,
+                    "s_per_seed": wall / seeds,
+                    "ratio_to_1": out[0]["wall_s"] / wall if out else 1.0,
+                    "search_s": searched,
+                    "search_s_per_seed": searched / seeds,
+                    "search_ratio_to_1": out[0]["search_s"] / searched if out else 1.0,
+                    "same_labels_as_1": bool(np.array_equal(labels, first)),
+                }
+            )
+            print(json.dumps(out[-1]), flush=True)
+    return out
+
+
+def ranks_markdown(info: dict, rows: list[dict], args) -> str:
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    r0 = rows[0]
+    lines = [
+        f"## Search over ranks ({args.device}): `hume search` as 1 process and under torchrun",
+        "",
+        f"Machine: {info['machine']}, {os.cpu_count()} cores, "
+        f"{'GPU ' + info['cuda'] if info['cuda'] else 'no GPU'}; torch {info['torch']}; load "
+        f"average at the end {load}. {args.note}".rstrip(),
+        f"Command: `python bench/search_speed.py --ranks {args.ranks} --device {args.device} "
+        f"--seeds {args.seeds}{' --quick' if args.quick else ''}`. Problem: N = {r0['N']}, "
+        f"d1 = {r0['d1']}, d2 = {r0['d2']}, K = {r0['K']}, {r0['seeds']} seeds, default "
+        "settings. Wall: the whole command (interpreters and torch started, process group "
+        "joined, views loaded, search, selection, run written); search: from the run's "
+        "`created` to its `finished` time (search, selection and writing only). Each rank "
+        "count uses its default grouping (one process: as many seeds per group as fit; R "
+        "ranks: at most ⌈seeds / R⌉); one process uses torch's threads, each rank one thread "
+        "(torchrun's OMP_NUM_THREADS=1).",
+        "",
+        "| ranks | seeds per group | wall (s) | wall s/seed | ratio | search (s) | search s/seed "
+        "| ratio | labels as 1 process |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        same = "yes" if r["same_labels_as_1"] else "no (other grouping)"
+        lines.append(
+            f"| {r['ranks']} | {r['group_size']} | {r['wall_s']:.1f} | {r['s_per_seed']:.2f} | "
+            f"{r['ratio_to_1']:.2f}× | {r['search_s']:.1f} | {r['search_s_per_seed']:.2f} | "
+            f"{r['search_ratio_to_1']:.2f}× | {same} |"
+        )
+    return "\n".join(lines)
+
+
 def _sync(device: str) -> None:
     if str(device).startswith("cuda"):
         torch.cuda.synchronize()
@@ -286,6 +399,12 @@ def main(argv=None) -> None:
         help="also time the real digits views (pixels φ1, HOG φ2), as in the official "
         "run the issue quotes",
     )
+    ap.add_argument(
+        "--ranks",
+        default=None,
+        help="instead: time `hume search` as one process and under torchrun with these numbers "
+        "of ranks, e.g. 1,2 (seconds per seed; 1 is always measured first)",
+    )
     args = ap.parse_args(argv)
     info = {
         "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
@@ -294,18 +413,25 @@ def main(argv=None) -> None:
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
     }
     results: list[dict] = []
+    if args.ranks:
+        counts = sorted({1, *(int(r) for r in args.ranks.split(","))})
+        if args.quick:
+            problem = (200, 8, 8, 3, ["--iters", "10", "--inner-steps", "3"])
+        elif args.device.startswith("cuda"):
+            problem = (50_000, 768, 1536, 10, [])  # CIFAR-10-sized, default settings
+        else:
+            problem = (2000, 64, 64, 10, [])
+        n, d1, d2, k, options = problem
+        rows = time_ranks(counts, args.device, n, d1, d2, k, args.seeds, options)
+        save(args, info, rows, f"search_ranks:{args.device}", ranks_markdown(info, rows, args))
+        return
 
     def record(result: dict) -> None:
         """Keep a problem's result, and write everything so far (a later timeout loses no row)."""
         results.append(result)
         print(json.dumps(result, indent=2), flush=True)
-        if args.json:
-            with open(args.json, "w") as fh:
-                json.dump({"info": info, "results": results}, fh, indent=2)
-        if args.results:
-            write_section(
-                args.results, f"search_speed:{args.device}", markdown(info, results, args)
-            )
+        body = markdown(info, results, args)
+        save(args, info, results, f"search_speed:{args.device}", body)
 
     common = dict(learn2learn=args.learn2learn, tf32=args.tf32)
     if args.quick:
@@ -452,6 +578,15 @@ def markdown(info: dict, results: list[dict], args) -> str:
     ):
         lines += [part for r in results if key in r for part in ("", sentence(r))]
     return "\n".join(lines)
+
+
+def save(args, info: dict, rows: list[dict], key: str, body: str) -> None:
+    """The results so far into ``--json`` and this benchmark's section of ``--results``."""
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump({"info": info, "results": rows}, fh, indent=2)
+    if args.results:
+        write_section(args.results, key, body)
 
 
 def write_section(path: str, key: str, body: str) -> None:

@@ -36,6 +36,10 @@ def test_gpu_check_script_runs_its_steps_in_smoke_mode(tmp_path):
     section = (tmp_path / "RESULTS.md").read_text()
     assert "<!-- search_speed:cpu:start -->" in section and "| quick (N=200" in section
     assert "pixels" in (tmp_path / "embed.log").read_text()
+    # the multi-GPU line's path on two CPU ranks: `hume search` as 1 process and 2 ranks
+    ranks = json.loads((tmp_path / "search_ranks.json").read_text())["results"]
+    assert [r["ranks"] for r in ranks] == [1, 2] and all(r["s_per_seed"] > 0 for r in ranks)
+    assert "<!-- search_ranks:cpu:start -->" in section
     # the smoke run writes its own copy, never the repository's results
     assert "| quick (N=200" not in (ROOT / "bench" / "RESULTS.md").read_text()
 
