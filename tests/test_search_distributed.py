@@ -37,8 +37,9 @@ TURTLE = ["--method", "turtle", "--iters", "20", "--inner-steps", "3", "--device
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
-_SERVER = mp.get_context("forkserver")
-_SERVER.set_forkserver_preload(["torch", "hume.cli", "hume.search.pipeline"])
+_SERVER = mp.get_context("forkserver")  # one server per pytest process: the same preload as
+# tests/test_faults.py, whichever module sets it last
+_SERVER.set_forkserver_preload(["torch", "hume.cli", "hume.embed.pipeline", "hume.search.pipeline"])
 
 
 def _rank(args, env, log):
