@@ -62,6 +62,31 @@ def show_report(report: dict[str, Any], written: list) -> None:
             "[bold]no ground truth exists for this dataset[/bold] (all labels are −1), so no "
             "accuracy can be computed: reported label-free scores, class sizes and agreement only"
         )
+    choice = report.get("choice")
+    if choice:
+        from rich.table import Table
+
+        from hume.evaluate.report import _pct
+
+        table = Table(
+            title=f"chosen without labels: K = {choice['k']}, φ1 {choice['phi1']} (by "
+            f"{choice['criterion']}; ACC and NMI are not used)"
+        )
+        for col in ("run", "K", "φ1", "stability", "score", "balanced", "ACC", "NMI"):
+            table.add_column(col, justify="left" if col in ("run", "φ1") else "right")
+        for c in choice["candidates"]:
+            mark = " ←" if c["run"] == choice["chosen"] else ""
+            table.add_row(
+                c["run"] + mark,
+                str(c["k"]),
+                c["phi1"],
+                f"{c['stability']:.3f}",
+                f"{c['score']:.3f}",
+                f"{c['balanced_score']:.3f}",
+                _pct(c.get("acc")),
+                _pct(c.get("nmi")),
+            )
+        console.print(table)
     agree = report.get("agreement")
     if agree:
         console.print(

@@ -9,7 +9,7 @@ import typer
 from hume.commands.common import BarReporter, Root, split_commas
 from hume.devices import MatmulPrecision
 from hume.search.methods import Method
-from hume.search.options import Preset, Setting
+from hume.search.options import ClassSizes, Phi1, Preset, Setting
 
 HELP = """Search for the human labeling over the given views (never reads labels).
 
@@ -44,11 +44,32 @@ def search(
         ),
     ] = None,
     k: Annotated[
-        int | None,
+        str | None,
         typer.Option(
-            "--k", help="Number of classes. Default: the dataset's (store attribute num_classes)."
+            "--k",
+            help="Number of classes K, or a range to choose from without labels: 5:15 (both ends) "
+            "or a list 4,8,16 (each K searched as its own run <run>-k07; the most stable is "
+            "chosen and written as <run>). Default: the dataset's (store attribute num_classes).",
+            show_default=False,
         ),
     ] = None,
+    class_sizes: Annotated[
+        ClassSizes,
+        typer.Option(
+            "--class-sizes",
+            help="uniform: the entropy term pulls the classes to equal sizes (the papers); "
+            "uneven: its weight is chosen among 10, 3, 1, 0.3 (2 seeds each) by the balanced "
+            "label-free score, so that one large class is not split to make the sizes equal.",
+        ),
+    ] = ClassSizes.uniform,
+    phi1: Annotated[
+        Phi1,
+        typer.Option(
+            "--phi1",
+            help="first: the first of --views is φ1; auto: each view is tried as φ1 (a run per "
+            "order, <run>-k10-phi1-<view>) and the most stable order is chosen (HUME).",
+        ),
+    ] = Phi1.first,
     seeds: Annotated[
         int, typer.Option("--seeds", help="Seeds to run (batched) and ensemble.")
     ] = 10,
@@ -210,10 +231,13 @@ def search(
         anneal=False if no_anneal else None,
         warm_start=warm_start,
     )
+    from hume.search.k_choice import parse_k
+
+    ks = parse_k(k) if k is not None else None
     request = SearchRequest(
         views=split_commas(views),
         dataset=dataset,
-        k=k,
+        k=ks[0] if ks is not None and len(ks) == 1 else None,
         seeds=seeds,
         setting=setting.value,
         options=options,
@@ -228,7 +252,13 @@ def search(
         single_view=single_view,
         group_size=group_size,
         seed_range=seed_range,
+        class_sizes=class_sizes.value,
     )
+    if (ks is not None and len(ks) > 1) or phi1 == Phi1.auto:
+        from hume.search.choice import choose_search
+
+        choose_search(request, ks, phi1_auto=phi1 == Phi1.auto, reporter=BarReporter())
+        return
     run_search(request, reporter=BarReporter())
 
 

@@ -181,3 +181,47 @@ def agreement_figure(
     ax.set_ylabel("rows")
     ax.set_title("agreement between seeds (no labels used)")
     return _save(fig, path)
+
+
+def choice_figure(candidates: Sequence[dict], chosen: str, path: str | os.PathLike) -> Path:
+    """The label-free signals of a K range (and of each view as φ1) against K; with ground truth
+    the accuracy too, for the reader only (the choice never reads it)."""
+    fig = _figure(7, 4.5)
+    ax = fig.add_subplot()
+    orders = sorted({c["phi1"] for c in candidates})
+    for i, phi1 in enumerate(orders):
+        rows = sorted((c for c in candidates if c["phi1"] == phi1), key=lambda c: c["k"])
+        ks = [c["k"] for c in rows]
+        tag = f" (φ1 {phi1})" if len(orders) > 1 else ""
+        color = f"C{i}"
+        ax.plot(
+            ks,
+            [c["stability"] for c in rows],
+            "o-",
+            color=color,
+            label=f"stability, the criterion{tag}",
+        )
+        ax.plot(
+            ks,
+            [c["balanced_score"] for c in rows],
+            "s--",
+            color=color,
+            alpha=0.6,
+            label=f"balanced label-free score{tag}",
+        )
+        if all("acc" in c for c in rows):
+            ax.plot(
+                ks,
+                [c["acc"] for c in rows],
+                "^:",
+                color=color,
+                alpha=0.6,
+                label=f"true ACC (not used){tag}",
+            )
+    best = next(c for c in candidates if c["run"] == chosen)
+    ax.axvline(best["k"], color="red", lw=1, ls="--", label=f"chosen: K = {best['k']}")
+    ax.set_xlabel("K")
+    ax.set_ylabel("value")
+    ax.set_title("choosing K without labels")
+    ax.legend(fontsize=7, loc="lower left")
+    return _save(fig, path)

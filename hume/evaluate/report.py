@@ -63,6 +63,34 @@ def spearman(scores: np.ndarray, accs: np.ndarray) -> dict[str, Any]:
     return {"rho": rho, "n_seeds": n}
 
 
+def choice_report(inp: RunInputs, fig_dir: Path) -> tuple[dict[str, Any] | None, list[Path]]:
+    """For a run chosen from several (``--k 5:15``, ``--phi1 auto``): every candidate's
+    label-free signals and, with ground truth, its ACC and NMI, which the choice never read;
+    and the figure of them against K."""
+    from hume.files import read_json
+    from hume.search.choice import CHOICE_FILE
+
+    path = inp.run_dir / CHOICE_FILE
+    if not path.is_file():
+        return None, []
+    choice = read_json(path)
+    rows = []
+    for cand in choice["candidates"]:
+        row = dict(cand)
+        if inp.has_ground_truth:
+            try:
+                other = load_inputs(inp.run_dir.parent / cand["run"], inp.root)
+            except HumeError as exc:  # a candidate run that is gone: its signals remain
+                row["note"] = str(exc)
+            else:
+                known = other.y_true >= 0
+                m = score_labeling(other.y_true[known], other.ensemble[known], detail=False)
+                row.update(acc=m["acc"], nmi=m["nmi"])
+        rows.append(row)
+    figure = figures.choice_figure(rows, choice["chosen"], fig_dir / "choice.png")
+    return {**choice, "candidates": rows}, [figure]
+
+
 def seed_agreements(inp: RunInputs) -> tuple[np.ndarray, dict[str, Any]]:
     """How much the seeds agree with the ensemble, label-free: per row the share of seeds (matched
     to the reference as the run matched them) giving the ensemble's label, and its summary."""
@@ -279,6 +307,8 @@ def build_report(
     written: list[Path] = [
         figures.agreement_figure(per_row, len(inp.scores), fig_dir / "agreement.png")
     ]
+    report["choice"], drawn = choice_report(inp, fig_dir)
+    written += drawn
     if not inp.has_ground_truth:
         report["notes"].append(
             "no ground truth: the stores hold no labels (all −1), so no accuracy can be "
@@ -396,6 +426,23 @@ def markdown(report: dict[str, Any]) -> str:
             f"the seeds give a row the ensemble's class; all seeds agree on "
             f"{100 * agree['all_seeds_agree']:.1f} % of the rows"
         )
+    choice = report.get("choice")
+    if choice:
+        lines += [
+            "",
+            f"## Chosen without labels: K = {choice['k']}, φ1 `{choice['phi1']}` "
+            f"(by {choice['criterion']}, run `{choice['chosen']}`)",
+            "",
+            "| run | K | φ1 | stability | score | balanced score | ACC (not used) | "
+            "NMI (not used) |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for c in choice["candidates"]:
+            lines.append(
+                f"| `{c['run']}` | {c['k']} | `{c['phi1']}` | {c['stability']:.3f} | "
+                f"{c['score']:.3f} | {c['balanced_score']:.3f} | "
+                f"{_pct(c.get('acc'))} | {_pct(c.get('nmi'))} |"
+            )
     if report.get("metrics"):
         lines += [
             "",

@@ -307,6 +307,11 @@ class SeedSearch(ClusterMixin, BaseEstimator):
     ) -> GroupResult:
         raise NotImplementedError
 
+    def score_views(self, views: Sequence[Any]) -> list[torch.Tensor]:
+        """Of ``views`` (as given to :meth:`fit`), those the label-free score fits classifiers
+        in: HUME's φ2 views, TURTLE's every view."""
+        return self._score_views(check_views(views))
+
     def _score_views(self, tensors: list[torch.Tensor]) -> list[torch.Tensor]:
         """The views (as given) that the label-free score fits classifiers in."""
         return tensors

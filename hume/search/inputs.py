@@ -114,11 +114,14 @@ def load_views(
     predict_splits: list[str],
     device: torch.device,
     predict_all_views: bool = False,
+    cache: dict[tuple[str, str, str], torch.Tensor] | None = None,
 ) -> LoadedViews:
     """Load each view of each split once onto ``device`` (float32). Labels are never read.
 
     Predict splits are loaded for φ1 only (HUME labels new rows through φ1), or for every view
-    with ``predict_all_views`` (TURTLE's encoders read every view)."""
+    with ``predict_all_views`` (TURTLE's encoders read every view). ``cache`` (a dict the caller
+    keeps) holds the tensors of the stores already loaded, by (path, store id, device), so that
+    several searches over the same stores (a K range, each view as φ1) read them once."""
     views = [canonical_model(v) for v in views]
     out = LoadedViews(search=[])
     for vi, view in enumerate(views):
@@ -134,7 +137,12 @@ def load_views(
                 if out.num_classes is None and st.attrs.get("num_classes") is not None:
                     out.num_classes = int(st.attrs["num_classes"])
                 widths.add(st.dim)
-                x = load_view(st, device=device, dtype=torch.float32)
+                key = (str(path), str(st.attrs.get("store_id")), str(device))
+                x = cache.get(key) if cache is not None else None
+                if x is None:
+                    x = load_view(st, device=device, dtype=torch.float32)
+                    if cache is not None:
+                        cache[key] = x
             finally:
                 st.close()
             if split in search_splits:

@@ -23,6 +23,21 @@ class Setting(str, Enum):
     transductive = "transductive"
 
 
+class ClassSizes(str, Enum):
+    """uniform: the entropy term pulls the classes to equal sizes (the papers); uneven: its
+    weight is chosen, without labels, by the balanced label-free score."""
+
+    uniform = "uniform"
+    uneven = "uneven"
+
+
+class Phi1(str, Enum):
+    """first: the first view of --views is φ1; auto: each view is tried as φ1 (HUME)."""
+
+    first = "first"
+    auto = "auto"
+
+
 class Preset(str, Enum):
     """Named settings: the product defaults, the official ones, the official large-K ones."""
 
@@ -102,6 +117,16 @@ class MethodConfig:
     def sweep_points(self) -> list[tuple[dict[str, Any], Any]]:
         """``--sweep``: (settings, config) of every grid point (none: the method has no grid)."""
         return []
+
+    def class_size_points(self) -> list[tuple[dict[str, Any], Any]]:
+        """``--class-sizes uneven``: (settings, config) of every entropy weight tried, largest
+        (the uniform prior's) first (hume.search.k_choice.UNEVEN_WEIGHTS)."""
+        from hume.search.k_choice import UNEVEN_WEIGHTS
+
+        return [
+            ({"entropy_weight": w}, replace(self, entropy_weight=w))  # type: ignore[call-arg]
+            for w in UNEVEN_WEIGHTS
+        ]
 
     @classmethod
     def preset(cls: type[C], name: str | None = None) -> C:

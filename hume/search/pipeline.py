@@ -94,6 +94,7 @@ class SearchRequest:
     single_view: bool = False
     group_size: int | None = None  # seeds per group; None: as many as fit, shared over ranks
     seed_range: str | None = None  # "A:B": search only seeds A … B−1 into the run
+    class_sizes: str = "uniform"  # "uneven": the entropy weight chosen by the balanced score
 
 
 def _estimator(
@@ -131,9 +132,11 @@ def _identity(config: dict[str, Any]) -> dict[str, Any]:
     out = {key: config.get(key) for key in same}
     hyper = dict(config["hyperparameters"])
     hyper.pop("inner_lr_resolved", None)
-    if hyper.get("sweep"):
+    grid = _grid(hyper)
+    if grid is not None:
         cfg = get_method(config["method"]).config_class.from_dict(config["hyperparameters"])
-        for key in {key for settings, _ in cfg.sweep_points() for key in settings} | {"inner_lr"}:
+        chosen = {key for settings, _ in _grid_points(cfg, grid) for key in settings}
+        for key in chosen | ({"inner_lr"} if grid == "settings" else set()):
             hyper.pop(key, None)
     out["hyperparameters"] = hyper
     out["stores"] = {
@@ -142,14 +145,34 @@ def _identity(config: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def run_search(req: SearchRequest, reporter: Reporter = SILENT) -> Path:
+def _grid(hyperparameters: dict[str, Any]) -> str | None:
+    """The grid a run sweeps before its search: ``settings`` (--sweep), ``class_sizes``
+    (--class-sizes uneven) or None."""
+    if hyperparameters.get("sweep"):
+        return "settings"
+    if hyperparameters.get("class_sizes") == "uneven":
+        return "class_sizes"
+    return None
+
+
+def _grid_points(cfg: Any, grid: str) -> list[tuple[dict[str, Any], Any]]:
+    return cfg.class_size_points() if grid == "class_sizes" else cfg.sweep_points()
+
+
+def run_search(
+    req: SearchRequest,
+    reporter: Reporter = SILENT,
+    cache: dict[Any, Any] | None = None,
+) -> Path:
     """Start a run: check everything, create ``<root>/runs/<name>``, search, write; its path.
 
     Under torchrun (``WORLD_SIZE`` > 1) every rank calls this with the same request; ranks that
     were given different requests are refused, on every rank. With ``req.seed_range`` this
     process searches only those seeds into the run, creating the run or joining it, and writes
     no selection (:mod:`hume.search.shards`). A caller running several searches under torchrun
-    (e.g. one per K) may join the process group once around them (:func:`hume.distributed.start`).
+    (e.g. one per K) may join the process group once around them (:func:`hume.distributed.start`)
+    and pass one ``cache`` to every call, so that the stores are read once
+    (:func:`hume.search.inputs.load_views`).
     """
     ranks = dist_.ranks_from_env()
     cls = get_method(req.method)
@@ -180,6 +203,14 @@ def run_search(req: SearchRequest, reporter: Reporter = SILENT) -> Path:
             f"--sweep applies to --method hume only (--method {cls.method} has no "
             "sweep grid): drop --sweep"
         )
+    if req.class_sizes not in ("uniform", "uneven"):
+        raise HumeError(f"unknown --class-sizes {req.class_sizes!r}: use uniform or uneven")
+    if req.class_sizes == "uneven" and req.sweep:
+        raise HumeError("--sweep and --class-sizes uneven sweep different grids: give one of them")
+    if req.class_sizes == "uneven" and req.options.entropy_weight is not None:
+        raise HumeError(
+            "--class-sizes uneven chooses the entropy weight itself: drop --entropy-weight"
+        )
     if req.run is not None:
         check_name("run", req.run)  # an empty or unsafe name is refused before any work
     views = [check_name("view", canonical_model(v)) for v in req.views]
@@ -202,6 +233,7 @@ def run_search(req: SearchRequest, reporter: Reporter = SILENT) -> Path:
             predict_splits,
             dev,
             predict_all_views=cls.predicts_from_all_views,
+            cache=cache,
         )
         k = req.k if req.k is not None else loaded.num_classes
         if k is None:
@@ -221,6 +253,7 @@ def run_search(req: SearchRequest, reporter: Reporter = SILENT) -> Path:
                 "random_state": req.random_state,
                 "preset": req.preset or "default",
                 "sweep": req.sweep,
+                "class_sizes": req.class_sizes,
             },
             "search_splits": search_splits,
             "predict_splits": predict_splits,
@@ -427,9 +460,11 @@ def _run_sweep(
     loaded: LoadedViews,
     model: SeedSearch,
     ranks: Ranks,
+    grid: str = "settings",
 ) -> None:
     """Sweep the grid (the ranks share its points), keep the best point in the model and the
     run's config (rank 0 writes it after every trial)."""
+    judged = {"mean_score": "label-free score", "balanced_score": "balanced label-free score"}
 
     def on_trial(trial: dict[str, Any]) -> None:
         config.setdefault("sweep", []).append(trial)
@@ -437,13 +472,19 @@ def _run_sweep(
             shown = ", ".join(
                 f"{key} {val:g}"
                 for key, val in trial.items()
-                if key not in ("mean_score", "scores")
+                if key not in ("mean_score", "scores", "balanced_score")
             )
-            logger.info(f"sweep: {shown}: label-free score {trial['mean_score']:.4f}")
+            score = "balanced_score" if grid == "class_sizes" else "mean_score"
+            logger.info(
+                f"{'class sizes' if grid == 'class_sizes' else 'sweep'}: {shown}: "
+                f"{judged[score]} {trial[score]:.4f}"
+            )
             write_json(run_dir / "config.json", config)
 
     config["sweep"] = []
-    cfg, _ = sweep(model, loaded.search, view_names=config["views"], on_trial=on_trial, ranks=ranks)
+    cfg, _ = sweep(
+        model, loaded.search, view_names=config["views"], on_trial=on_trial, ranks=ranks, grid=grid
+    )
     model.set_params(config=cfg)
     config["hyperparameters"].update(cfg.to_dict())
     config["sweep_done"] = True
@@ -507,8 +548,9 @@ def _search_into(
     try:
         with disk_errors("searching into", run_dir, then=then):
             try:
-                if config["hyperparameters"].get("sweep") and not config.get("sweep_done"):
-                    _run_sweep(run_dir, config, loaded, model, ranks)
+                grid = _grid(config["hyperparameters"])
+                if grid is not None and not config.get("sweep_done"):
+                    _run_sweep(run_dir, config, loaded, model, ranks, grid)
                 fits = model.prepare_search(loaded.search, view_names=config["views"])
                 size = _choose_group_size(config, seeds, dist_.gather(ranks, fits), ranks, shard)
                 if shard:

@@ -1,9 +1,14 @@
-"""``hume search --sweep``: try a method's small grid of settings, keep the best label-free score.
+"""``hume search --sweep`` and ``--class-sizes uneven``: try a small grid of settings, keep the
+point with the best label-free score.
 
-Each grid point is searched with a few seeds (:data:`SWEEP_SEEDS`, from a base seed of their
-own so the real search's seeds stay independent) and scored by the mean label-free score of its
-seeds; labels are never read. The best point's settings replace the preset's for the search.
-Processes sharing one search share the grid points too (:func:`sweep`'s ``ranks``).
+Two grids: ``settings`` (``--sweep``: a method's outer lr / temperature / inner step scale,
+judged by the mean label-free score of the seeds) and ``class_sizes`` (``--class-sizes uneven``:
+the weight of the entropy term, judged by the *balanced* label-free score, which weighs every
+class equally and counts an empty class 0, so that a prior letting classes vanish does not win;
+ties go to the larger weight, the uniform prior's first). Each grid point is searched with a few
+seeds (:data:`SWEEP_SEEDS`, from a base seed of their own so the real search's seeds stay
+independent); labels are never read. The best point's settings replace the preset's for the
+search. Processes sharing one search share the grid points too (:func:`sweep`'s ``ranks``).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ def sweep(
     view_names: Sequence[str] | None = None,
     on_trial: Callable[[dict[str, Any]], None] | None = None,
     ranks: Ranks | None = None,
+    grid: str = "settings",
 ) -> tuple[Any, list[dict[str, Any]]]:
     """(best settings, trials) of ``model``'s sweep grid over its resolved settings.
 
@@ -39,22 +45,23 @@ def sweep(
     """
     ranks = ranks or Ranks()
     base = model.resolved_config()
-    points = base.sweep_points()
+    points = base.class_size_points() if grid == "class_sizes" else base.sweep_points()
     if not points:
         raise HumeError(f"--method {model.method} has no --sweep grid: drop --sweep")
+    judge = "balanced_score" if grid == "class_sizes" else "mean_score"
     trials: list[dict[str, Any]] = []
     for first in range(0, len(points), ranks.world_size):  # one grid point per rank at a time
         mine = first + ranks.rank
         trial = None
         if mine < len(points):
             settings, cfg = points[mine]
-            trial = _trial(model, settings, cfg, views, view_names)
+            trial = _trial(model, settings, cfg, views, view_names, judge == "balanced_score")
         for each in gather(ranks, trial):
             if each is not None:
                 trials.append(each)
                 if on_trial is not None:
                     on_trial(each)
-    best = max(range(len(trials)), key=lambda i: trials[i]["mean_score"])
+    best = max(range(len(trials)), key=lambda i: trials[i][judge])  # ties: the first point
     return points[best][1], trials
 
 
@@ -64,8 +71,10 @@ def _trial(
     cfg: Any,
     views: Sequence[Any],
     view_names: Sequence[str] | None,
+    balanced: bool = False,
 ) -> dict[str, Any]:
-    """One grid point: a few seeds of its own searched with ``cfg``, and their scores."""
+    """One grid point: a few seeds of its own searched with ``cfg``, and their scores (with
+    ``balanced``, their balanced score too)."""
     trial_model = clone(model).set_params(
         preset=None,
         config=cfg,
@@ -74,8 +83,14 @@ def _trial(
         **{name: None for name in model.SETTINGS},
     )
     trial_model.fit(views, view_names=view_names)
-    return {
+    trial = {
         **settings,
         "mean_score": float(np.mean(trial_model.scores_)),
         "scores": trial_model.scores_.tolist(),
     }
+    if balanced:
+        from hume.search.k_choice import signals
+
+        score_views = trial_model.score_views(list(views))
+        trial["balanced_score"] = signals(trial_model, score_views, settings).balanced
+    return trial

@@ -153,8 +153,8 @@ class HUME(SeedSearch):
 
     def _score_views(self, tensors: list[torch.Tensor]) -> list[torch.Tensor]:
         # the φ2 views as given (not the search's transform), so that settings with different
-        # φ2 transforms are compared on the same footing
-        return tensors[1:]
+        # φ2 transforms are compared on the same footing; one view serves as both φ1 and φ2
+        return tensors[1:] or tensors
 
     def _step_work(self, shapes: list[tuple[int, ...]], k: int, cfg: HumeConfig) -> float:
         # per subset, φ2 view and inner step: four (m × (d2+1) × K) products, forward and back

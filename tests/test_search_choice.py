@@ -1,0 +1,221 @@
+"""When K, the class sizes or the best φ1 are unknown: a K range chosen by stability, the
+class-size prior chosen by the balanced score, each view tried as φ1; through the command."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from helpers import assert_one_line_error
+from typer.testing import CliRunner
+
+from hume.cli import app
+from hume.errors import HumeError
+from hume.evaluate.metrics import cluster_accuracy
+from hume.search.k_choice import parse_k, stability
+from hume.store import FeatureStore
+from hume.store.importing import import_features
+
+runner = CliRunner()
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def _invoke(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def planted(k, n=300, ratio=1.0, seed=0, weak=False):
+    """Two views of a K-class mixture, separable in both (the second barely, with ``weak``),
+    at scales 10 and 0.1; class sizes in geometric progression from ``ratio`` to 1."""
+    rng = np.random.default_rng(seed)
+    weights = np.geomspace(ratio, 1, k)
+    y = rng.choice(k, size=n, p=weights / weights.sum())
+    views = []
+    for d, scale, sep in ((12, 10.0, 3.0), (10, 0.1, 0.35 if weak else 3.0)):
+        centres = rng.normal(size=(k, d)) * sep
+        views.append(((centres[y] + rng.normal(size=(n, d))) * scale).astype(np.float32))
+    return views, y
+
+
+def stores(tmp_path, views, y, names=("va", "vb"), dataset="blobs"):
+    root = tmp_path / "ws"
+    for name, x in zip(names, views):
+        f = tmp_path / f"{dataset}-{name}.npy"
+        np.save(f, x)
+        labels = tmp_path / f"{dataset}-y.npy"
+        np.save(labels, y)
+        import_features(dataset, "all", name, f, labels, root=str(root), dtype="float32")
+    return root
+
+
+def run_labels(root, run):
+    return np.load(root / "runs" / run / "ensemble.npz")["labels"]
+
+
+FAST = ["--seeds", "4", "--iters", "60", "--device", "cpu"]
+
+
+def test_parse_k_and_its_bad_input():
+    assert parse_k("7") == [7] and parse_k("5:8") == [5, 6, 7, 8] and parse_k("8,4,4") == [4, 8]
+    for bad, match in [
+        ("9:5", "reversed"),
+        ("1:4", "at least 2"),
+        ("x", "not a number"),
+        (",", "names no K"),
+        ("3:", "not a number"),
+    ]:
+        with pytest.raises(HumeError, match=match):
+            parse_k(bad)
+
+
+def test_stability_is_one_for_identical_seeds_and_low_for_unrelated_ones():
+    rng = np.random.default_rng(0)
+    same = np.tile(rng.integers(0, 4, 200), (3, 1))
+    assert stability(same) == pytest.approx(1.0)
+    assert stability(rng.integers(0, 4, (3, 200))) < 0.05
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("true_k", [3, 5])
+def test_a_k_range_chooses_the_planted_k_without_reading_labels(tmp_path, monkeypatch, true_k):
+    views, y = planted(true_k, seed=true_k)
+    root = stores(tmp_path, views, y)
+
+    def no_labels(self):
+        raise AssertionError("the search read ground-truth labels")
+
+    monkeypatch.setattr(FeatureStore, "read_labels", no_labels)
+    r = _invoke(
+        "search",
+        "--views",
+        "va,vb",
+        "--k",
+        f"{true_k - 1}:{true_k + 1}",
+        "--run",
+        "kr",
+        "--root",
+        root,
+        *FAST,
+    )
+    assert r.exit_code == 0, r.output
+    choice = json.loads((root / "runs" / "kr" / "choice.json").read_text())
+    assert choice["k"] == true_k and choice["chosen"] == f"kr-k{true_k:02d}"
+    assert [c["k"] for c in choice["candidates"]] == [true_k - 1, true_k, true_k + 1]
+    config = json.loads((root / "runs" / "kr" / "config.json").read_text())
+    assert config["status"] == "complete" and config["k"] == true_k
+    assert config["choice"]["chosen"] == f"kr-k{true_k:02d}"
+    for k in (true_k - 1, true_k + 1):  # every candidate is a run of its own
+        cfg = json.loads((root / "runs" / f"kr-k{k:02d}" / "config.json").read_text())
+        assert cfg["k"] == k and cfg["status"] == "complete"
+    assert np.array_equal(run_labels(root, "kr"), run_labels(root, f"kr-k{true_k:02d}"))
+    again = _invoke(
+        "search",
+        "--views",
+        "va,vb",
+        "--k",
+        f"{true_k - 1}:{true_k + 1}",
+        "--run",
+        "kr",
+        "--root",
+        root,
+        *FAST,
+    )
+    assert again.exit_code == 0 and "nothing to do" in again.output
+    monkeypatch.undo()
+    # evaluate shows every candidate; the accuracy is there for the reader only
+    r = _invoke("evaluate", "--run", "kr", "--root", root, "--no-baselines")
+    assert r.exit_code == 0, r.output
+    report = json.loads((root / "runs" / "kr" / "report.json").read_text())
+    rows = report["choice"]["candidates"]
+    assert [c["k"] for c in rows] == [true_k - 1, true_k, true_k + 1]
+    assert all(0 <= c["acc"] <= 1 for c in rows)
+    assert (root / "runs" / "kr" / "figures" / "choice.png").stat().st_size > 1000
+    assert cluster_accuracy(y, run_labels(root, "kr")) >= 0.95
+
+
+@pytest.mark.slow
+def test_uneven_class_sizes_keep_a_large_class_whole(tmp_path):
+    """Class sizes in ratio 10:1: the uniform prior splits the large class; the entropy weight
+    chosen by the balanced score keeps it whole."""
+    views, y = planted(4, n=400, ratio=10, seed=3)
+    root = stores(tmp_path, views, y)
+    accs = {}
+    for mode in ("uniform", "uneven"):
+        r = _invoke(
+            "search",
+            "--views",
+            "va,vb",
+            "--k",
+            "4",
+            "--class-sizes",
+            mode,
+            "--run",
+            mode,
+            "--root",
+            root,
+            *FAST,
+        )
+        assert r.exit_code == 0, r.output
+        accs[mode] = cluster_accuracy(y, run_labels(root, mode))
+    assert accs["uneven"] >= 0.9 > accs["uniform"], accs
+    config = json.loads((root / "runs" / "uneven" / "config.json").read_text())
+    trials = config["sweep"]
+    assert [t["entropy_weight"] for t in trials] == [10.0, 3.0, 1.0, 0.3]
+    best = max(trials, key=lambda t: t["balanced_score"])
+    assert config["hyperparameters"]["entropy_weight"] == best["entropy_weight"] < 10
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("order", ["va,vb", "vb,va"])
+def test_phi1_auto_takes_the_strong_view_first_whatever_the_order(tmp_path, order):
+    views, y = planted(4, seed=7, weak=True)
+    root = stores(tmp_path, views, y)
+    r = _invoke(
+        "search",
+        "--views",
+        order,
+        "--k",
+        "4",
+        "--phi1",
+        "auto",
+        "--run",
+        "pa",
+        "--root",
+        root,
+        *FAST,
+    )
+    assert r.exit_code == 0, r.output
+    choice = json.loads((root / "runs" / "pa" / "choice.json").read_text())
+    assert choice["phi1"] == "va" and {c["phi1"] for c in choice["candidates"]} == {"va", "vb"}
+    assert cluster_accuracy(y, run_labels(root, "pa")) >= 0.95
+
+
+def test_bad_choices_are_refused_before_any_run(tmp_path):
+    views, y = planted(3, n=60)
+    root = stores(tmp_path, views, y)
+    base = ["search", "--views", "va,vb", "--root", root, *FAST]
+    assert_one_line_error(_invoke(*base, "--k", "6:3"), "reversed")
+    assert_one_line_error(_invoke(*base, "--k", "1:3"), "at least 2")
+    assert_one_line_error(_invoke(*base, "--k", ""), "names no K")
+    assert_one_line_error(
+        _invoke(*base, "--k", "3:70", "--method", "turtle"), "exceeds the number of rows"
+    )
+    assert_one_line_error(_invoke(*base, "--k", "11:13"), "dimension of φ1")  # va has 12 dims
+    assert_one_line_error(
+        _invoke(*base, "--k", "3", "--phi1", "auto", "--method", "turtle"),
+        "--phi1 auto applies to --method hume",
+    )
+    assert_one_line_error(
+        _invoke(*base, "--k", "3", "--class-sizes", "uneven", "--sweep"),
+        "--sweep and --class-sizes uneven",
+    )
+    assert_one_line_error(
+        _invoke(*base, "--k", "3", "--class-sizes", "uneven", "--entropy-weight", "2"),
+        "drop --entropy-weight",
+    )
+    assert_one_line_error(
+        _invoke(*base, "--k", "3:4", "--run", "s", "--seed-range", "0:2"),
+        "--seed-range searches one run",
+    )
+    assert not (root / "runs").exists() or not any((root / "runs").iterdir())
