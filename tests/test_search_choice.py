@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from hume.cli import app
 from hume.errors import HumeError
 from hume.evaluate.metrics import cluster_accuracy
-from hume.search.k_choice import parse_k, stability
+from hume.search.k_choice import Candidate, choose, parse_k, stability
 from hume.store import FeatureStore
 from hume.store.importing import import_features
 
@@ -74,6 +74,25 @@ def test_stability_is_one_for_identical_seeds_and_low_for_unrelated_ones():
     same = np.tile(rng.integers(0, 4, 200), (3, 1))
     assert stability(same) == pytest.approx(1.0)
     assert stability(rng.integers(0, 4, (3, 200))) < 0.05
+
+
+def test_a_k_whose_labeling_leaves_a_class_empty_is_not_chosen():
+    """With a weak entropy term the classes beyond the human K go empty: such a labeling is as
+    stable as the one it contains, and is not a K-class labeling."""
+
+    def cand(k, stab, sizes, order=0):
+        return Candidate({"k": k, "order": order}, stab, 0.9, 0.9, tuple(sizes))
+
+    three = cand(3, 0.95, (600, 300, 100))
+    four = cand(4, 1.0, (600, 300, 100, 2))  # 2 rows < 5 % of the mean class size 250
+    assert (three.used_classes, four.used_classes) == (3, 3)
+    assert three.complete and not four.complete
+    assert choose([three, four]) is three
+    assert choose([four, cand(5, 0.9, (600, 300, 100, 0, 0))]) is four  # none complete
+    assert choose([cand(4, 0.8, (250,) * 4), cand(3, 0.8, (300,) * 3)]).setting["k"] == 3
+    assert choose([cand(3, 0.8, (300,) * 3, 1), cand(3, 0.8, (300,) * 3, 0)]).setting["order"] == 0
+    with pytest.raises(HumeError):
+        choose([])
 
 
 @pytest.mark.slow
@@ -219,3 +238,32 @@ def test_bad_choices_are_refused_before_any_run(tmp_path):
         "--seed-range searches one run",
     )
     assert not (root / "runs").exists() or not any((root / "runs").iterdir())
+
+
+@pytest.mark.slow
+def test_a_k_range_with_uneven_classes_chooses_the_planted_k(tmp_path):
+    """Class sizes in ratio 10:1, K unknown: with --class-sizes uneven the K above the planted one
+    leaves a class empty, is more stable here than the planted labeling it contains (0.985 vs
+    0.975 when written), and is passed over."""
+    views, y = planted(3, n=400, ratio=10, seed=5)
+    root = stores(tmp_path, views, y)
+    r = _invoke(
+        "search",
+        "--views",
+        "va,vb",
+        "--k",
+        "3:4",
+        "--class-sizes",
+        "uneven",
+        "--run",
+        "ku",
+        "--root",
+        root,
+        *FAST,
+    )
+    assert r.exit_code == 0, r.output
+    choice = json.loads((root / "runs" / "ku" / "choice.json").read_text())
+    by_k = {c["k"]: c for c in choice["candidates"]}
+    assert by_k[4]["used_classes"] < 4 and "not a 4-class labeling" in r.output
+    assert choice["k"] == 3, by_k
+    assert cluster_accuracy(y, run_labels(root, "ku")) >= 0.9

@@ -433,13 +433,17 @@ def markdown(report: dict[str, Any]) -> str:
             f"## Chosen without labels: K = {choice['k']}, φ1 `{choice['phi1']}` "
             f"(by {choice['criterion']}, run `{choice['chosen']}`)",
             "",
-            "| run | K | φ1 | stability | score | balanced score | ACC (not used) | "
-            "NMI (not used) |",
-            "|---|---|---|---|---|---|---|---|",
+            "Candidates whose ensemble leaves a class (nearly) empty use fewer than K classes "
+            "and are not chosen while another uses all of its K.",
+            "",
+            "| run | K | φ1 | classes used | stability | score | balanced score | "
+            "ACC (not used) | NMI (not used) |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for c in choice["candidates"]:
             lines.append(
-                f"| `{c['run']}` | {c['k']} | `{c['phi1']}` | {c['stability']:.3f} | "
+                f"| `{c['run']}` | {c['k']} | `{c['phi1']}` | {c.get('used_classes', c['k'])} | "
+                f"{c['stability']:.3f} | "
                 f"{c['score']:.3f} | {c['balanced_score']:.3f} | "
                 f"{_pct(c.get('acc'))} | {_pct(c.get('nmi'))} |"
             )

@@ -30,7 +30,7 @@ from hume.names import canonical_model, check_name
 from hume.reporting import SILENT, Reporter, logger
 from hume.runs import CONFIG, default_run_name, load_config, runs_dir
 from hume.search.inputs import LoadedViews, load_views, plan_splits
-from hume.search.k_choice import Candidate, stability
+from hume.search.k_choice import Candidate, choose, class_sizes, stability
 from hume.search.methods import get_method
 from hume.search.pipeline import WAIT_FOR_RANKS, SearchRequest, resume_search, run_search
 from hume.store import resolve_dataset
@@ -108,17 +108,24 @@ def choose_search(
                 candidates.append(cand)
                 if ranks.is_main:
                     logger.info(
-                        "K=%d, φ1 %s (run %s): stability %.3f, score %.3f, balanced score %.3f",
+                        "K=%d, φ1 %s (run %s): stability %.3f, score %.3f, balanced score %.3f%s",
                         k,
                         order[0],
                         name,
                         cand.stability,
                         cand.score,
                         cand.balanced,
+                        ""
+                        if cand.complete
+                        else f" (uses {cand.used_classes} classes: not a {k}-class labeling)",
                     )
-        chosen = max(
-            candidates, key=lambda c: (round(c.stability, 9), -c.setting["k"], -c.setting["order"])
-        )
+        chosen = choose(candidates)
+        if ranks.is_main and not chosen.complete:
+            logger.warning(
+                "every candidate leaves a class (nearly) empty: the chosen K=%d uses %d classes",
+                chosen.setting["k"],
+                chosen.used_classes,
+            )
         if ranks.is_main:
             _write_choice(base_dir, chosen, candidates)
             logger.info("chosen: %s; run %s is %s", _describe(chosen), base, chosen.setting["run"])
@@ -186,16 +193,14 @@ def _signals(run_dir: Path, views: list[torch.Tensor], all_views: bool) -> Candi
         seed=int(config["hyperparameters"].get("random_state", 0)),
         balanced=True,
     )
-    sizes = np.bincount(np.load(run_dir / "ensemble.npz")["labels"], minlength=k)
+    with np.load(run_dir / "ensemble.npz") as ensemble:
+        sizes = class_sizes(ensemble["labels"], k)
     return Candidate(
-        {
-            "k": k,
-            "entropy_weight": config["hyperparameters"].get("entropy_weight"),
-            "class_sizes": sorted(sizes.tolist(), reverse=True),
-        },
+        {"k": k, "entropy_weight": config["hyperparameters"].get("entropy_weight")},
         stability(labels),
         float(np.mean(scores)),
         float(balanced.mean()),
+        sizes,
     )
 
 

@@ -13,8 +13,13 @@ The signals (docs/algorithm.md §10, with the measurements behind the choices):
   with ``balanced=True``; an empty class counts 0): labelings with tiny or missing classes score
   low, so it can compare labelings of different class sizes.
 
-K is chosen by stability (ties: the smaller K); the class-size prior (the weight of the entropy
-term) by the balanced score; the order of the views by stability.
+K is chosen by stability (ties: the smaller K) among the candidates that use all K classes; the
+class-size prior (the weight of the entropy term) by the balanced score; the order of the views by
+stability. A candidate whose ensemble leaves a class (nearly) empty — fewer rows than
+:data:`EMPTY_SHARE` of the mean class size N/K — is a labeling of fewer classes: with a weak
+entropy term (``--class-sizes uneven``) the classes beyond the human K go empty instead of
+cutting a class, and such a labeling is as stable as the human one it contains. It is chosen only
+when every candidate is.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ from hume.errors import HumeError
 #: ``--class-sizes uneven``: entropy weights tried (each with a few seeds) before the search; the
 #: uniform prior's 10 is among them, so balanced data can keep it.
 UNEVEN_WEIGHTS = (10.0, 3.0, 1.0, 0.3)
+#: a class with fewer rows than this share of the mean class size N/K counts as empty
+EMPTY_SHARE = 0.05
 
 
 def parse_k(spec: str | int) -> list[int]:
@@ -74,10 +81,25 @@ class Candidate:
     stability: float
     score: float
     balanced: float
+    #: rows per class of the ensemble labeling, largest first
+    sizes: tuple[int, ...] = ()
+
+    @property
+    def used_classes(self) -> int:
+        """Classes of the ensemble that are not (nearly) empty (:data:`EMPTY_SHARE`)."""
+        n = sum(self.sizes)
+        return sum(size >= max(1.0, EMPTY_SHARE * n / len(self.sizes)) for size in self.sizes)
+
+    @property
+    def complete(self) -> bool:
+        """Every one of the K classes is used (True when the sizes are unknown)."""
+        return not self.sizes or self.used_classes == len(self.sizes)
 
     def as_dict(self) -> dict[str, Any]:
+        sizes = {"class_sizes": list(self.sizes), "used_classes": self.used_classes}
         return {
             **self.setting,
+            **(sizes if self.sizes else {}),
             "stability": round(self.stability, 6),
             "score": round(self.score, 6),
             "balanced_score": round(self.balanced, 6),
@@ -104,6 +126,24 @@ def signals(model: Any, score_views: Sequence[Any], setting: dict[str, Any]) -> 
         stability(model.seed_labels_),
         float(np.mean(model.scores_)),
         float(balanced.mean()),
+        class_sizes(model.labels_, int(model.n_classes)),
+    )
+
+
+def class_sizes(labels: Any, k: int) -> tuple[int, ...]:
+    """Rows per class of a labeling (N,) of K classes, largest first."""
+    return tuple(sorted(np.bincount(np.asarray(labels), minlength=k).tolist(), reverse=True))
+
+
+def choose(candidates: Sequence[Candidate]) -> Candidate:
+    """The most stable candidate among those that use all their K classes (all of them when
+    none does); ties: the smaller K, then the earlier order of the views (``order``, if set)."""
+    if not candidates:
+        raise HumeError("nothing was searched to choose from")
+    pool = [c for c in candidates if c.complete] or list(candidates)
+    return max(
+        pool,
+        key=lambda c: (round(c.stability, 9), -c.setting["k"], -c.setting.get("order", 0)),
     )
 
 
