@@ -11,6 +11,13 @@ the views at very different scales), balanced and with class sizes in ratio 10:1
     python bench/choose_k.py                   # everything; writes bench/choose_k.json
     python bench/choose_k.py --only digits     # one dataset family
     python bench/choose_k.py --results bench/RESULTS.md   # also its section of RESULTS.md
+    python bench/choose_k.py --cost --results bench/RESULTS.md   # first the cost of `--k 5:15`
+    python bench/choose_k.py --orders --results bench/RESULTS.md # which view is φ1 (its section)
+
+``--cost`` times the command itself on digits (stores embedded in a temporary root): `hume search
+--k 5:15` (11 K, 10 seeds each) beside a single `hume search --k 10`, and the per-K overhead
+beyond the searches themselves (the command's wall time minus the time each candidate's search
+took, from its config.json, per K).
 """
 
 from __future__ import annotations
@@ -19,8 +26,11 @@ import argparse
 import json
 import os
 import platform
+import subprocess
 import sys
+import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -84,9 +94,7 @@ def digits(imbalanced: bool = False):
 
 def fit(method: str, views, k: int, seeds: int, **settings):
     cls = HUME if method == "hume" else TURTLE
-    model = cls(k, n_seeds=seeds, device="cpu", **settings).fit(views)
-    score_views = views[1:] if method == "hume" else views
-    return model, score_views
+    return cls(k, n_seeds=seeds, device="cpu", **settings).fit(views)
 
 
 def scan(method: str, views, y, ks, seeds: int, uneven: bool) -> tuple[list[dict], int]:
@@ -98,8 +106,8 @@ def scan(method: str, views, y, ks, seeds: int, uneven: bool) -> tuple[list[dict
         t = time.perf_counter()
         tried = []
         for weight in UNEVEN_WEIGHTS if uneven else UNEVEN_WEIGHTS[:1]:
-            model, score_views = fit(method, views, k, seeds, entropy_weight=weight)
-            cand = signals(model, score_views, {"k": k, "entropy_weight": weight})
+            model = fit(method, views, k, seeds, entropy_weight=weight)
+            cand = signals(model, {"k": k, "entropy_weight": weight})
             cand.setting["acc"] = cluster_accuracy(y, model.labels_)
             cand.setting["nmi"] = normalized_mutual_info(y, model.labels_)
             tried.append(cand)
@@ -124,6 +132,107 @@ def scan(method: str, views, y, ks, seeds: int, uneven: bool) -> tuple[list[dict
     return rows, choose(chosen_each).setting["k"]
 
 
+def weak_planted(k: int, n: int = 1200, seed: int = 0):
+    """A strong view (24 dims, classes well apart) and a weak one (48 dims, barely separable)."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, k, n)
+    strong = (rng.normal(size=(k, 24)) * 3)[y] + rng.normal(size=(n, 24))
+    weak = (rng.normal(size=(k, 48)) * 0.4)[y] + rng.normal(size=(n, 48))
+    return [strong.astype(np.float32), weak.astype(np.float32)], y
+
+
+def orders(seeds: int) -> list[dict]:
+    """Each view as φ1 (HUME) on digits and on planted data with one weak view: stability (the
+    rule of --phi1 auto), the mean score on φ2, the mean score on every view, and ACC."""
+    from hume.search.selection import label_free_scores
+
+    sets = {
+        "digits (hog, pixels)": (*digits(), 10),
+        "planted K=5, one weak view": (*weak_planted(5), 5),
+        "planted K=8, one weak view": (*weak_planted(8, seed=2), 8),
+    }
+    rows = []
+    for name, (views, y, k) in sets.items():
+        for first in (0, 1):
+            ordered = [views[first], views[1 - first]]
+            model = fit("hume", ordered, k, seeds)
+            every = [torch.as_tensor(v) for v in ordered]
+            rows.append(
+                {
+                    "problem": name,
+                    "phi1": ["first", "second"][first],
+                    "stability": signals(model, {}).stability,
+                    "score_phi2": float(np.mean(model.scores_)),
+                    "score_all_views": float(
+                        label_free_scores(every, torch.as_tensor(model.seed_labels_), k).mean()
+                    ),
+                    "acc": cluster_accuracy(y, model.labels_),
+                }
+            )
+            print(rows[-1], flush=True)
+    return rows
+
+
+def orders_section(rows: list[dict], machine: str, seeds: int, path: str) -> None:
+    lines = [
+        "## Which view is φ1, without labels (`hume search --phi1 auto`)",
+        "",
+        f"Machine: {machine}; HUME, {seeds} seeds per order. Command: `python bench/choose_k.py "
+        "--orders --results bench/RESULTS.md`. The first view of each problem is the strong "
+        "one (hog on digits). `--phi1 auto` keeps the most stable order; the mean score on φ2 "
+        "and on every view are shown for comparison (ACC for the reader only).",
+        "",
+        "| problem | φ1 | stability | score on φ2 | score on every view | ACC |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['problem']} | {r['phi1']} view | {r['stability']:.3f} | "
+            f"{r['score_phi2']:.3f} | {r['score_all_views']:.3f} | {r['acc']:.3f} |"
+        )
+    write_section(path, "choose_phi1", "\n".join(lines))
+
+
+def cost(seeds: int = 10) -> dict:
+    """Wall time of `hume search --k 5:15` on digits, of one `--k 10`, and the per-K overhead."""
+    hume = [sys.executable, "-m", "hume"]
+    with tempfile.TemporaryDirectory() as tmp:
+        common = ["--dataset", "digits", "--root", tmp]
+        for model in ("hog", "pixels"):
+            subprocess.run([*hume, "embed", "--model", model, *common], check=True, **QUIET)
+        walls = {}
+        for run, k in (("one", "10"), ("range", "5:15")):
+            t = time.perf_counter()
+            subprocess.run(
+                [*hume, "search", "--views", "hog,pixels", "--k", k, "--seeds", str(seeds)]
+                + ["--run", run, "--device", "cpu", *common],
+                check=True,
+                **QUIET,
+            )
+            walls[run] = time.perf_counter() - t
+        searched = []
+        for cfg in sorted(Path(tmp, "runs").glob("range-k*/config.json")):
+            c = json.loads(cfg.read_text())
+            span = datetime.fromisoformat(c["finished"]) - datetime.fromisoformat(c["created"])
+            searched.append(span.total_seconds())
+        one = json.loads(Path(tmp, "runs", "one", "config.json").read_text())
+        one_search = (
+            datetime.fromisoformat(one["finished"]) - datetime.fromisoformat(one["created"])
+        ).total_seconds()
+    return {
+        "seeds": seeds,
+        "range_wall_s": round(walls["range"], 1),
+        "range_searches_s": round(sum(searched), 1),
+        "n_k": len(searched),
+        "per_k_overhead_s": round((walls["range"] - sum(searched)) / len(searched), 2),
+        "one_wall_s": round(walls["one"], 1),
+        "one_search_s": round(one_search, 1),
+    }
+
+
+QUIET = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+
+
 def chosen_k(rows: list[dict], key: str, signal: str) -> int:
     """The K with the highest ``signal`` (ties: the smaller K)."""
     return max(rows, key=lambda r: (round(r[key][signal], 9), -r["k"]))["k"]
@@ -137,10 +246,21 @@ def main(argv=None) -> None:
     ap.add_argument("--json", default="bench/choose_k.json")
     ap.add_argument("--results", default=None)
     ap.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 1))
+    ap.add_argument("--cost", action="store_true", help="first time `hume search --k 5:15`")
+    ap.add_argument("--orders", action="store_true", help="only each view as φ1")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}"
+    if args.orders:
+        rows = orders(args.seeds)
+        if args.results:
+            orders_section(rows, machine, args.seeds, args.results)
+        return
+    measured_cost = cost() if args.cost else None
+    if measured_cost:
+        print(f"cost: {measured_cost}", flush=True)
     problems = []
-    for family in args.only.split(","):
+    for family in [f for f in args.only.split(",") if f]:
         if family.startswith("planted"):
             ratio = 10.0 if family.endswith("imbalanced") else 1.0
             for true_k in (3, 5, 8, 12):
@@ -152,8 +272,9 @@ def main(argv=None) -> None:
             views, y = digits(imbalanced=imb)
             problems.append((family, views, y, 10, list(range(5, 16)), imb))
     out = {
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}",
+        "machine": machine,
         "seeds": args.seeds,
+        "cost": measured_cost,
         "problems": [],
     }
     for method in args.methods.split(","):
@@ -206,6 +327,17 @@ def results_section(out: dict, path: str) -> None:
             f"| {p['method']} | {p['problem']} | {p['true_k']} | **{by['rule']}** | {acc:.3f} | "
             f"{by['stability']} | {by['score']} | {by['balanced_score']} |"
         )
+    c = out.get("cost")
+    if c:
+        lines += [
+            "",
+            f"Cost (`python bench/choose_k.py --cost`, the command itself, {c['seeds']} seeds per "
+            f"K, stores read once): `hume search --views hog,pixels --k 5:15` on digits took "
+            f"{c['range_wall_s']:.0f} s for {c['n_k']} K, of which {c['range_searches_s']:.0f} s "
+            f"were the searches themselves: {c['per_k_overhead_s']:.1f} s per K beyond them "
+            f"(writing each run, its signals, the choice; the stores loaded once). One "
+            f"`--k 10` took {c['one_wall_s']:.0f} s ({c['one_search_s']:.0f} s searching).",
+        ]
     for p in out["problems"]:
         if not p["problem"].startswith("digits"):
             continue

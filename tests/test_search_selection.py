@@ -153,3 +153,15 @@ def test_ensemble_rejects_bad_scores():
         ensemble(labs, torch.tensor([0.1]), k=2)
     with pytest.raises(HumeError):
         ensemble(labs, torch.tensor([0.1, float("nan")]), k=2)
+
+
+def test_balanced_score_weighs_classes_equally_and_comes_from_the_same_fits():
+    x, y, _, _ = _problem(n=300, k=3)
+    x = torch.as_tensor(x, dtype=torch.float32)
+    lab = torch.as_tensor(np.stack([y, np.where(y == 2, 1, y)]))  # the second leaves class 2 empty
+    both = label_free_scores(x, lab, 3, both=True)
+    assert both.shape == (2, 2)
+    assert torch.equal(both[:, 0], label_free_scores(x, lab, 3))
+    assert torch.equal(both[:, 1], label_free_scores(x, lab, 3, balanced=True))
+    # an empty class counts 0 in the balanced score (at most 2 of 3 classes), not in the score
+    assert both[1, 1] <= 2 / 3 + 1e-6 < both[1, 0]

@@ -75,7 +75,7 @@ class SeedSearch(ClusterMixin, BaseEstimator):
     for tiny problems, else torch's default; restored afterwards).
 
     Fitted attributes: ``labels_`` (N,), ``seed_labels_`` (n_seeds, N), ``scores_`` (n_seeds,)
-    label-free scores, ``objectives_`` (n_seeds,), ``reference_seed_``, ``perms_`` (n_seeds, K)
+    label-free scores, ``balanced_scores_`` (n_seeds,) the same with every class weighted equally, ``objectives_`` (n_seeds,), ``reference_seed_``, ``perms_`` (n_seeds, K)
     matching of every seed to the reference, ``encoders_``, ``config_``, ``fitted_settings_``
     (settings derived from the data, e.g. HUME's inner step), ``n_views_in_``, ``dims_`` (width
     of each view).
@@ -210,9 +210,11 @@ class SeedSearch(ClusterMixin, BaseEstimator):
 
         labelings = torch.as_tensor(self.seed_labels_, device=device)
         views = [v.to(device=device, dtype=torch.float32) for v in views]
-        scores = label_free_scores(views, labelings, k, seed=self.random_state)
+        both = label_free_scores(views, labelings, k, seed=self.random_state, both=True)
+        scores = both[:, 0]
         labels, ref, perms = ensemble(labelings, scores, k)
         self.scores_ = scores.double().cpu().numpy()
+        self.balanced_scores_ = both[:, 1].double().cpu().numpy()
         self.labels_ = labels.cpu().numpy().astype(np.int64)
         self.reference_seed_ = int(ref)
         self.perms_ = perms.cpu().numpy().astype(np.int64)
@@ -306,11 +308,6 @@ class SeedSearch(ClusterMixin, BaseEstimator):
         checkpoint_every_s: float,
     ) -> GroupResult:
         raise NotImplementedError
-
-    def score_views(self, views: Sequence[Any]) -> list[torch.Tensor]:
-        """Of ``views`` (as given to :meth:`fit`), those the label-free score fits classifiers
-        in: HUME's φ2 views, TURTLE's every view."""
-        return self._score_views(check_views(views))
 
     def _score_views(self, tensors: list[torch.Tensor]) -> list[torch.Tensor]:
         """The views (as given) that the label-free score fits classifiers in."""

@@ -179,27 +179,28 @@ def _search(
 
 def _signals(run_dir: Path, views: list[torch.Tensor], all_views: bool) -> Candidate:
     """A candidate run's label-free signals, from its seeds (labels are never read)."""
-    from hume.search.selection import label_free_scores
-
     config = load_config(run_dir)
+    k = int(config["k"])
     with np.load(run_dir / "seeds.npz") as seeds:
         labels, scores = seeds["labels"], seeds["scores"]
-    k = int(config["k"])
-    score_views = views if all_views else (views[1:] or views)
-    balanced = label_free_scores(
-        score_views,
-        torch.as_tensor(labels),
-        k,
-        seed=int(config["hyperparameters"].get("random_state", 0)),
-        balanced=True,
-    )
+        balanced = seeds["balanced_scores"] if "balanced_scores" in seeds else None
+    if balanced is None:  # a run written before the balanced score was kept with the seeds
+        from hume.search.selection import label_free_scores
+
+        balanced = label_free_scores(
+            views if all_views else (views[1:] or views),
+            torch.as_tensor(labels),
+            k,
+            seed=int(config["hyperparameters"].get("random_state", 0)),
+            balanced=True,
+        ).numpy()
     with np.load(run_dir / "ensemble.npz") as ensemble:
         sizes = class_sizes(ensemble["labels"], k)
     return Candidate(
         {"k": k, "entropy_weight": config["hyperparameters"].get("entropy_weight")},
         stability(labels),
         float(np.mean(scores)),
-        float(balanced.mean()),
+        float(np.mean(balanced)),
         sizes,
     )
 

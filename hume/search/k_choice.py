@@ -106,26 +106,14 @@ class Candidate:
         }
 
 
-def signals(model: Any, score_views: Sequence[Any], setting: dict[str, Any]) -> Candidate:
-    """The signals of a fitted search: stability of its seeds, their mean score and balanced
-    score (the balanced score on ``score_views``, the views the method scores on)."""
-    import torch
-
-    from hume.search.selection import label_free_scores
-
-    views = [torch.as_tensor(v, dtype=torch.float32) for v in score_views]
-    balanced = label_free_scores(
-        views,
-        torch.as_tensor(model.seed_labels_),
-        int(model.n_classes),
-        seed=model.random_state,
-        balanced=True,
-    )
+def signals(model: Any, setting: dict[str, Any]) -> Candidate:
+    """The signals of a fitted search: stability of its seeds, their mean score and mean balanced
+    score (both computed when the seeds were selected), the class sizes of its ensemble."""
     return Candidate(
         setting,
         stability(model.seed_labels_),
         float(np.mean(model.scores_)),
-        float(balanced.mean()),
+        float(np.mean(model.balanced_scores_)),
         class_sizes(model.labels_, int(model.n_classes)),
     )
 

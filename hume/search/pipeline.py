@@ -671,6 +671,7 @@ def _write_results(
     seeds_npz: dict[str, np.ndarray] = {
         "labels": np.asarray(model.seed_labels_, dtype=np.int64),
         "scores": np.asarray(model.scores_, dtype=np.float64),
+        "balanced_scores": np.asarray(model.balanced_scores_, dtype=np.float64),
         "objectives": np.asarray(model.objectives_, dtype=np.float64),
     }
     ens: dict[str, np.ndarray] = {

@@ -189,14 +189,12 @@ def _cv_accuracy(
     max_iter: int,
     tol: float,
     max_elements: int,
-    balanced: bool = False,
 ) -> torch.Tensor:
-    """Mean fold accuracy per labeling, ``(S,)``, for one standardised view ``x1`` (N, P).
-
-    ``balanced``: instead, the mean over the K classes of the share of each class's rows predicted
-    right when held out (every row is held out once; a class the labeling leaves empty counts 0):
-    a class of a few rows counts as much as a large one, so labelings with tiny, hard-to-learn or
-    missing classes score low."""
+    """``(S, 2)`` per labeling, for one standardised view ``x1`` (N, P): the mean fold accuracy,
+    and the *balanced* score from the same fits: the mean over the K classes of the share of each
+    class's rows predicted right when held out (every row is held out once; a class the labeling
+    leaves empty counts 0), so that a class of a few rows counts as much as a large one and
+    labelings with tiny, hard-to-learn or missing classes score low."""
     n_seeds, n = labelings.shape
     fold_range = torch.arange(n_folds, device=x1.device)
     test = folds[:, None] == fold_range[None, :]  # (N, F)
@@ -215,16 +213,14 @@ def _cv_accuracy(
         with torch.no_grad():
             pred = problem.logits(w).argmax(-1)  # (N, s*F)
         correct = (pred == targets) & ~train
-        if balanced:
-            right = correct.view(n, s, n_folds).any(-1).to(x1.dtype)  # (N, s), held out once
-            hits = torch.zeros(s, k, dtype=x1.dtype, device=x1.device)
-            sizes = torch.zeros(s, k, dtype=x1.dtype, device=x1.device)
-            hits.scatter_add_(1, lab, right.T.contiguous())
-            sizes.scatter_add_(1, lab, torch.ones_like(right.T))
-            out.append((hits / sizes.clamp_min(1)).mean(1))
-            continue
         acc = correct.sum(0).to(x1.dtype) / (~train).sum(0).clamp_min(1).to(x1.dtype)
-        out.append(acc.view(s, n_folds).mean(1))
+        right = correct.view(n, s, n_folds).any(-1).to(x1.dtype)  # (N, s), held out once
+        hits = torch.zeros(s, k, dtype=x1.dtype, device=x1.device)
+        sizes = torch.zeros(s, k, dtype=x1.dtype, device=x1.device)
+        hits.scatter_add_(1, lab, right.T.contiguous())
+        sizes.scatter_add_(1, lab, torch.ones_like(right.T))
+        balanced = (hits / sizes.clamp_min(1)).mean(1)
+        out.append(torch.stack([acc.view(s, n_folds).mean(1), balanced], 1))
     return torch.cat(out)
 
 
@@ -239,6 +235,7 @@ def label_free_scores(
     tol: float = 1e-4,
     max_elements: int = DEFAULT_MAX_ELEMENTS,
     balanced: bool = False,
+    both: bool = False,
 ) -> torch.Tensor:
     """Label-free score of each labeling (docs/algorithm.md §5).
 
@@ -256,9 +253,11 @@ def label_free_scores(
         max_elements: memory bound, in elements of one (rows x problems x classes) tensor.
         balanced: score by the mean per-class held-out recall instead of the accuracy (see
             :func:`_cv_accuracy`); used to compare labelings of different class sizes or K.
+        both: return both scores, from the same fits.
 
     Returns:
-        ``(S,)`` scores in [0, 1] (float, on the device of the features).
+        ``(S,)`` scores in [0, 1] (float, on the device of the features); with ``both``,
+        ``(S, 2)``: the score and the balanced score.
     """
     views = [phi2] if isinstance(phi2, torch.Tensor) else list(phi2)
     if not views:
@@ -288,11 +287,11 @@ def label_free_scores(
             max_iter,
             tol,
             max_elements,
-            balanced,
         )
         for v in views
     ]
-    return torch.stack(accs).mean(0)
+    scores = torch.stack(accs).mean(0)
+    return scores if both else scores[:, int(balanced)]
 
 
 def overlap_counts(labelings: torch.Tensor, reference: torch.Tensor, k: int) -> torch.Tensor:

@@ -91,6 +91,5 @@ def _trial(
     if balanced:
         from hume.search.k_choice import signals
 
-        score_views = trial_model.score_views(list(views))
-        trial["balanced_score"] = signals(trial_model, score_views, settings).balanced
+        trial["balanced_score"] = signals(trial_model, settings).balanced
     return trial
