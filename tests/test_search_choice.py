@@ -56,6 +56,11 @@ def run_labels(root, run):
 FAST = ["--seeds", "4", "--iters", "60", "--device", "cpu"]
 
 
+def search(root, run, *args):
+    """`hume search` of the views va, vb under ``root`` as run ``run``, fast settings."""
+    return _invoke("search", "--views", "va,vb", "--run", run, "--root", root, *FAST, *args)
+
+
 def test_parse_k_and_its_bad_input():
     assert parse_k("7") == [7] and parse_k("5:8") == [5, 6, 7, 8] and parse_k("8,4,4") == [4, 8]
     for bad, match in [
@@ -105,18 +110,7 @@ def test_a_k_range_chooses_the_planted_k_without_reading_labels(tmp_path, monkey
         raise AssertionError("the search read ground-truth labels")
 
     monkeypatch.setattr(FeatureStore, "read_labels", no_labels)
-    r = _invoke(
-        "search",
-        "--views",
-        "va,vb",
-        "--k",
-        f"{true_k - 1}:{true_k + 1}",
-        "--run",
-        "kr",
-        "--root",
-        root,
-        *FAST,
-    )
+    r = search(root, "kr", "--k", f"{true_k - 1}:{true_k + 1}")
     assert r.exit_code == 0, r.output
     choice = json.loads((root / "runs" / "kr" / "choice.json").read_text())
     assert choice["k"] == true_k and choice["chosen"] == f"kr-k{true_k:02d}"
@@ -128,18 +122,7 @@ def test_a_k_range_chooses_the_planted_k_without_reading_labels(tmp_path, monkey
         cfg = json.loads((root / "runs" / f"kr-k{k:02d}" / "config.json").read_text())
         assert cfg["k"] == k and cfg["status"] == "complete"
     assert np.array_equal(run_labels(root, "kr"), run_labels(root, f"kr-k{true_k:02d}"))
-    again = _invoke(
-        "search",
-        "--views",
-        "va,vb",
-        "--k",
-        f"{true_k - 1}:{true_k + 1}",
-        "--run",
-        "kr",
-        "--root",
-        root,
-        *FAST,
-    )
+    again = search(root, "kr", "--k", f"{true_k - 1}:{true_k + 1}")
     assert again.exit_code == 0 and "nothing to do" in again.output
     monkeypatch.undo()
     # evaluate shows every candidate; the accuracy is there for the reader only
@@ -161,20 +144,7 @@ def test_uneven_class_sizes_keep_a_large_class_whole(tmp_path):
     root = stores(tmp_path, views, y)
     accs = {}
     for mode in ("uniform", "uneven"):
-        r = _invoke(
-            "search",
-            "--views",
-            "va,vb",
-            "--k",
-            "4",
-            "--class-sizes",
-            mode,
-            "--run",
-            mode,
-            "--root",
-            root,
-            *FAST,
-        )
+        r = search(root, mode, "--k", "4", "--class-sizes", mode)
         assert r.exit_code == 0, r.output
         accs[mode] = cluster_accuracy(y, run_labels(root, mode))
     assert accs["uneven"] >= 0.9 > accs["uniform"], accs
@@ -247,20 +217,7 @@ def test_a_k_range_with_uneven_classes_chooses_the_planted_k(tmp_path):
     0.975 when written), and is passed over."""
     views, y = planted(3, n=400, ratio=10, seed=5)
     root = stores(tmp_path, views, y)
-    r = _invoke(
-        "search",
-        "--views",
-        "va,vb",
-        "--k",
-        "3:4",
-        "--class-sizes",
-        "uneven",
-        "--run",
-        "ku",
-        "--root",
-        root,
-        *FAST,
-    )
+    r = search(root, "ku", "--k", "3:4", "--class-sizes", "uneven")
     assert r.exit_code == 0, r.output
     choice = json.loads((root / "runs" / "ku" / "choice.json").read_text())
     by_k = {c["k"]: c for c in choice["candidates"]}

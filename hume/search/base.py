@@ -83,6 +83,9 @@ class SeedSearch(ClusterMixin, BaseEstimator):
 
     method: ClassVar[str] = ""
     config_class: ClassVar[type[MethodConfig]] = MethodConfig
+    #: the method's algorithm module: ``group_size(data, k, cfg)`` (seeds per group that fit)
+    #: and ``search_group(data, k, cfg, seed_ids, random_state, state, ...)`` (one group)
+    algorithm: ClassVar[Any] = None
     #: estimator parameters that override single settings of the preset (config field names)
     SETTINGS: ClassVar[tuple[str, ...]] = ()
     #: True: new rows are labelled through every view; False: through the first (φ1) only
@@ -294,7 +297,7 @@ class SeedSearch(ClusterMixin, BaseEstimator):
         raise NotImplementedError
 
     def _group_size(self, data: Any, k: int, cfg: Any) -> int:
-        raise NotImplementedError
+        return int(self.algorithm.group_size(data, k, cfg))
 
     def _search_group(
         self,
@@ -307,7 +310,18 @@ class SeedSearch(ClusterMixin, BaseEstimator):
         save: Callable,
         checkpoint_every_s: float,
     ) -> GroupResult:
-        raise NotImplementedError
+        result: GroupResult = self.algorithm.search_group(
+            data,
+            k,
+            cfg,
+            seed_ids,
+            self.random_state,
+            state,
+            on_progress=report,
+            checkpoint=save,
+            checkpoint_every_s=checkpoint_every_s,
+        )
+        return result
 
     def _score_views(self, tensors: list[torch.Tensor]) -> list[torch.Tensor]:
         """The views (as given) that the label-free score fits classifiers in."""

@@ -9,14 +9,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
 from hume.errors import HumeError
-from hume.search.base import GroupResult, SeedSearch, store_params
+from hume.search.base import SeedSearch, store_params
 from hume.search.hume import outer
 from hume.search.hume.config import HumeConfig
 from hume.search.hume.encoder import hard_labels
@@ -46,18 +46,8 @@ class HUME(SeedSearch):
 
     method = "hume"
     config_class = HumeConfig
-    SETTINGS = (
-        "iters",
-        "inner_steps",
-        "subsets",
-        "subset_size",
-        "train_fraction",
-        "tau",
-        "entropy_weight",
-        "inner_lr",
-        "outer_lr",
-        "anneal",
-    )
+    algorithm: ClassVar[Any] = outer
+    SETTINGS = tuple(HumeConfig.OPTIONS)  # every option is a setting of the same name
     predicts_from_all_views = False  # new rows are labelled through φ1 alone
 
     def __init__(
@@ -124,32 +114,6 @@ class HUME(SeedSearch):
         self.fitted_settings_ = {"inner_lr_resolved": self.inner_lr_}
         self.phi1_mean_ = data.phi1_mean.detach().cpu().double()
         return data
-
-    def _group_size(self, data: outer.Prepared, k: int, cfg: HumeConfig) -> int:
-        return outer.group_size(data, k, cfg)
-
-    def _search_group(
-        self,
-        data: outer.Prepared,
-        k: int,
-        cfg: HumeConfig,
-        seed_ids: list[int],
-        state: dict | None,
-        report: Callable,
-        save: Callable,
-        checkpoint_every_s: float,
-    ) -> GroupResult:
-        return outer.search_group(
-            data,
-            k,
-            cfg,
-            seed_ids,
-            self.random_state,
-            state,
-            on_progress=report,
-            checkpoint=save,
-            checkpoint_every_s=checkpoint_every_s,
-        )
 
     def _score_views(self, tensors: list[torch.Tensor]) -> list[torch.Tensor]:
         # the φ2 views as given (not the search's transform), so that settings with different

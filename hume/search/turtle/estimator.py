@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
-from hume.search.base import GroupResult, SeedSearch, store_params
+from hume.search.base import SeedSearch, store_params
 from hume.search.turtle import outer
 from hume.search.turtle.config import TurtleConfig
 from hume.search.views import standardise
@@ -35,6 +34,7 @@ class TURTLE(SeedSearch):
 
     method = "turtle"
     config_class = TurtleConfig
+    algorithm: ClassVar[Any] = outer
     SETTINGS = (
         "iters",
         "inner_steps",
@@ -103,32 +103,6 @@ class TURTLE(SeedSearch):
                 self.std_.append(None)
             out.append(x)
         return out
-
-    def _group_size(self, data: list[torch.Tensor], k: int, cfg: TurtleConfig) -> int:
-        return outer.group_size(data, k, cfg)
-
-    def _search_group(
-        self,
-        data: list[torch.Tensor],
-        k: int,
-        cfg: TurtleConfig,
-        seed_ids: list[int],
-        state: dict | None,
-        report: Callable,
-        save: Callable,
-        checkpoint_every_s: float,
-    ) -> GroupResult:
-        return outer.search_group(
-            data,
-            k,
-            cfg,
-            seed_ids,
-            self.random_state,
-            state,
-            on_progress=report,
-            checkpoint=save,
-            checkpoint_every_s=checkpoint_every_s,
-        )
 
     def _step_work(self, shapes: list[tuple[int, ...]], k: int, cfg: TurtleConfig) -> float:
         # per view: the encoder's product, and per inner step a forward and a gradient product
