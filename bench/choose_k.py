@@ -308,7 +308,8 @@ def results_section(out: dict, path: str) -> None:
         "## Choosing K without labels",
         "",
         f"Machine: {out['machine']}; {out['seeds']} seeds per K. Command: "
-        "`python bench/choose_k.py --results bench/RESULTS.md`.",
+        "`python bench/choose_k.py --cost --results bench/RESULTS.md` (six seeds per K; the "
+        "cost measured with ten).",
         "",
         "**K chosen** is what `hume search --k` chooses: the most stable K among those whose "
         "ensemble uses all K classes. The other columns pick by one signal alone over every K "
@@ -327,6 +328,22 @@ def results_section(out: dict, path: str) -> None:
             f"| {p['method']} | {p['problem']} | {p['true_k']} | **{by['rule']}** | {acc:.3f} | "
             f"{by['stability']} | {by['score']} | {by['balanced_score']} |"
         )
+    uneven = [p for p in out["problems"] if p["uneven"]]
+    if uneven:
+        lines += [
+            "",
+            "Uneven classes at the true K: the entropy weight the balanced score chose against the "
+            "uniform prior (weight 10), ACC of each ensemble (for the reader only):",
+            "",
+            "| problem | true K | weight chosen | ACC | ACC, uniform prior |",
+            "|---|---|---|---|---|",
+        ]
+        for p in uneven:
+            r = next(r for r in p["rows"] if r["k"] == p["true_k"])
+            lines.append(
+                f"| {p['problem']} | {p['true_k']} | {r['chosen']['entropy_weight']:g} | "
+                f"{r['chosen']['acc']:.3f} | {r['uniform']['acc']:.3f} |"
+            )
     c = out.get("cost")
     if c:
         lines += [
