@@ -50,6 +50,13 @@ def _ok(result):
     return result
 
 
+def _interruptible() -> None:
+    """In the child before it starts: Ctrl-C as a terminal delivers it. A test run started in the
+    background of a non-interactive shell (`make test &`) inherits SIGINT ignored, and Python
+    then installs no KeyboardInterrupt handler."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _cli(*args, env=None, **kwargs):
     """`python -m hume embed ...` in a subprocess (for kills, signals and torchrun)."""
     full_env = {**os.environ, "OMP_NUM_THREADS": "1", **(env or {})}
@@ -60,6 +67,7 @@ def _cli(*args, env=None, **kwargs):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_interruptible,
         **kwargs,
     )
 
@@ -464,7 +472,7 @@ def test_ctrl_c_then_rerun_continues(tmp_path):
                     break
         time.sleep(0.2)
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=180)  # generous: a loaded CI machine
+    _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "run the same command again" in err
     out = _ok(_invoke(*args, "--root", ws)).output
     assert "6 of 9 chunks left" in out
