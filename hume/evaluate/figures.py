@@ -193,30 +193,15 @@ def choice_figure(candidates: Sequence[dict], chosen: str, path: str | os.PathLi
         rows = sorted((c for c in candidates if c["phi1"] == phi1), key=lambda c: c["k"])
         ks = [c["k"] for c in rows]
         tag = f" (φ1 {phi1})" if len(orders) > 1 else ""
-        color = f"C{i}"
-        ax.plot(
-            ks,
-            [c["stability"] for c in rows],
-            "o-",
-            color=color,
-            label=f"stability, the criterion{tag}",
-        )
-        ax.plot(
-            ks,
-            [c["balanced_score"] for c in rows],
-            "s--",
-            color=color,
-            alpha=0.6,
-            label=f"balanced label-free score{tag}",
-        )
+        series = [
+            ("stability", "o-", 1.0, "stability, the criterion"),
+            ("balanced_score", "s--", 0.6, "balanced label-free score"),
+        ]
         if all("acc" in c for c in rows):
+            series.append(("acc", "^:", 0.6, "true ACC (not used)"))
+        for key, style, alpha, label in series:
             ax.plot(
-                ks,
-                [c["acc"] for c in rows],
-                "^:",
-                color=color,
-                alpha=0.6,
-                label=f"true ACC (not used){tag}",
+                ks, [c[key] for c in rows], style, color=f"C{i}", alpha=alpha, label=label + tag
             )
     best = next(c for c in candidates if c["run"] == chosen)
     ax.axvline(best["k"], color="red", lw=1, ls="--", label=f"chosen: K = {best['k']}")
