@@ -43,7 +43,7 @@ from search_speed import write_section  # noqa: E402
 
 from hume.evaluate.metrics import cluster_accuracy, normalized_mutual_info  # noqa: E402
 from hume.search import HUME, TURTLE  # noqa: E402
-from hume.search.k_choice import UNEVEN_WEIGHTS, best, choose, signals  # noqa: E402
+from hume.search.k_choice import UNEVEN_WEIGHTS, choose, signals  # noqa: E402
 
 DIGITS_IMBALANCED = [175, 135, 105, 81, 63, 49, 38, 29, 23, 18]
 
@@ -111,7 +111,9 @@ def scan(method: str, views, y, ks, seeds: int, uneven: bool) -> tuple[list[dict
             cand.setting["acc"] = cluster_accuracy(y, model.labels_)
             cand.setting["nmi"] = normalized_mutual_info(y, model.labels_)
             tried.append(cand)
-        chosen = best(tried, "balanced", "entropy_weight", larger=True)
+        # as --class-sizes uneven chooses (hume/search/sweep.py): the highest balanced score,
+        # ties to the earlier, larger weight
+        chosen = max(tried, key=lambda c: c.balanced)
         chosen_each.append(chosen)
         row = {
             "k": k,

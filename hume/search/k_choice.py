@@ -133,12 +133,3 @@ def choose(candidates: Sequence[Candidate]) -> Candidate:
         pool,
         key=lambda c: (round(c.stability, 9), -c.setting["k"], -c.setting.get("order", 0)),
     )
-
-
-def best(candidates: Sequence[Candidate], by: str, prefer: str, larger: bool) -> Candidate:
-    """The candidate with the highest signal ``by``; ties (within 1e-9) go to the one whose
-    setting ``prefer`` is larger (``larger``) or smaller."""
-    if not candidates:
-        raise HumeError("nothing was searched to choose from")
-    sign = 1 if larger else -1
-    return max(candidates, key=lambda c: (round(getattr(c, by), 9), sign * c.setting[prefer]))
