@@ -9,7 +9,7 @@ import typer
 from hume.commands.common import BarReporter, Root, split_commas
 from hume.devices import MatmulPrecision
 from hume.search.methods import Method
-from hume.search.options import ClassSizes, Phi1, Preset, Setting
+from hume.search.options import ClassSizes, Phi1, Preset, Setting, SizeTerm
 
 HELP = """Search for the human labeling over the given views (never reads labels).
 
@@ -107,6 +107,15 @@ def search(
     entropy_weight: Annotated[
         float | None,
         typer.Option("--entropy-weight", help="Weight of the label-entropy term (10)."),
+    ] = None,
+    size_term: Annotated[
+        SizeTerm | None,
+        typer.Option(
+            "--size-term",
+            help="The class-size term --entropy-weight multiplies: entropy (the papers, default) "
+            "or log, which keeps every class non-empty and, at small weights, lets sizes be "
+            "uneven; with --class-sizes uneven its own weights are tried.",
+        ),
     ] = None,
     inner_lr: Annotated[
         float | None,
@@ -226,6 +235,7 @@ def search(
         train_fraction=train_fraction,
         tau=tau,
         entropy_weight=entropy_weight,
+        size_term=size_term.value if size_term is not None else None,
         inner_lr=inner_lr,
         outer_lr=outer_lr,
         anneal=False if no_anneal else None,

@@ -197,7 +197,11 @@ def _signals(run_dir: Path, views: list[torch.Tensor], all_views: bool) -> Candi
     with np.load(run_dir / "ensemble.npz") as ensemble:
         sizes = class_sizes(ensemble["labels"], k)
     return Candidate(
-        {"k": k, "entropy_weight": config["hyperparameters"].get("entropy_weight")},
+        {
+            "k": k,
+            "size_term": config["hyperparameters"].get("size_term", "entropy"),
+            "entropy_weight": config["hyperparameters"].get("entropy_weight"),
+        },
         stability(labels),
         float(np.mean(scores)),
         float(np.mean(balanced)),

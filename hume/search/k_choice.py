@@ -33,9 +33,10 @@ import numpy as np
 
 from hume.errors import HumeError
 
-#: ``--class-sizes uneven``: entropy weights tried (each with a few seeds) before the search; the
-#: uniform prior's 10 is among them, so balanced data can keep it.
-UNEVEN_WEIGHTS = (10.0, 3.0, 1.0, 0.3)
+#: ``--class-sizes uneven``: the weights of each size term tried (each with a few seeds) before
+#: the search. The entropy's include the uniform prior's 10, so balanced data can keep it; the log
+#: term, which no class can escape, needs smaller weights to let sizes be uneven (§10.3).
+UNEVEN_WEIGHTS = {"entropy": (10.0, 3.0, 1.0, 0.3), "log": (3.0, 1.0, 0.3, 0.1)}
 #: a class with fewer rows than this share of the mean class size N/K counts as empty
 EMPTY_SHARE = 0.05
 

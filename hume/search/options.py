@@ -31,6 +31,14 @@ class ClassSizes(str, Enum):
     uneven = "uneven"
 
 
+class SizeTerm(str, Enum):
+    """The class-size term the entropy weight multiplies (hume.search.size_terms): entropy
+    (the papers) or log (−KL(uniform ‖ p̄): no class can empty, uneven sizes are tolerated)."""
+
+    entropy = "entropy"
+    log = "log"
+
+
 class Phi1(str, Enum):
     """first: the first view of --views is φ1; auto: each view is tried as φ1 (HUME)."""
 
@@ -57,6 +65,7 @@ class SearchOptions:
     train_fraction: float | None = None
     tau: float | None = None
     entropy_weight: float | None = None
+    size_term: str | None = None
     inner_lr: float | None = None
     outer_lr: float | None = None
     anneal: bool | None = None
@@ -119,13 +128,14 @@ class MethodConfig:
         return []
 
     def class_size_points(self) -> list[tuple[dict[str, Any], Any]]:
-        """``--class-sizes uneven``: (settings, config) of every entropy weight tried, largest
-        (the uniform prior's) first (hume.search.k_choice.UNEVEN_WEIGHTS)."""
+        """``--class-sizes uneven``: (settings, config) of every weight of this config's size
+        term tried, largest first (hume.search.k_choice.UNEVEN_WEIGHTS)."""
         from hume.search.k_choice import UNEVEN_WEIGHTS
 
+        term = getattr(self, "size_term", "entropy")
         return [
-            ({"entropy_weight": w}, replace(self, entropy_weight=w))  # type: ignore[call-arg]
-            for w in UNEVEN_WEIGHTS
+            ({"size_term": term, "entropy_weight": w}, replace(self, entropy_weight=w))  # type: ignore[call-arg]
+            for w in UNEVEN_WEIGHTS[term]
         ]
 
     @classmethod

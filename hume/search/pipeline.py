@@ -470,7 +470,7 @@ def _run_sweep(
         config.setdefault("sweep", []).append(trial)
         if ranks.is_main:
             shown = ", ".join(
-                f"{key} {val:g}"
+                f"{key} {val:g}" if isinstance(val, (int, float)) else f"{key} {val}"
                 for key, val in trial.items()
                 if key not in ("mean_score", "scores", "balanced_score")
             )

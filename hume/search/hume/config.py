@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from hume.search.options import MethodConfig
+from hume.search.size_terms import SIZE_TERMS
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class HumeConfig(MethodConfig):
             "train_fraction",
             "tau",
             "entropy_weight",
+            "size_term",
             "inner_lr",
             "outer_lr",
             "anneal",
@@ -59,6 +61,7 @@ class HumeConfig(MethodConfig):
     train_fraction: float = 0.9  # train part of a subset
     tau: float = 0.1  # initial sparsemax temperature t0
     entropy_weight: float = 10.0
+    size_term: str = "entropy"  # the class-size term weighted by entropy_weight (size_terms.py)
     inner_lr: float | None = None  # None: inner_lr_scale / λmax(φ2)
     inner_lr_scale: float = 1.0
     outer_lr: float = 0.2
@@ -88,6 +91,7 @@ class HumeConfig(MethodConfig):
             (0 < self.train_fraction < 1, "train fraction must be in (0, 1)"),
             (self.tau > 0, "tau must be > 0"),
             (self.entropy_weight >= 0, "entropy weight must be ≥ 0"),
+            (self.size_term in SIZE_TERMS, f"size term must be one of {', '.join(SIZE_TERMS)}"),
             (self.inner_lr is None or self.inner_lr > 0, "inner lr must be > 0"),
             (self.inner_lr_scale > 0, "inner lr scale must be > 0"),
             (self.outer_lr > 0, "outer lr must be > 0"),

@@ -35,6 +35,7 @@ from hume.search.hume.encoder import hard_labels, init_params, orthonormal_rows,
 from hume.search.hume.inner import KEEP_PROBS_BYTES, inner_loss, shared_rows_inner_loss
 from hume.search.outer_loop import OuterLoop
 from hume.search.seeds import memory_budget, stream_generator
+from hume.search.size_terms import size_term
 from hume.search.views import l2_normalise, standardise
 
 #: Random stream of outer iteration ``i``: ``ITERATION_STREAM + i`` (−1: the large-K shared
@@ -203,9 +204,9 @@ def outer_loss(
             data.inner_lr[v],
         )
     ce = ce / len(data.phi2)  # (S, B)
-    entropy = -(p_bar * torch.log(p_bar.clamp_min(1e-12))).sum(-1)
-    loss = (ce - cfg.entropy_weight * entropy).mean(0)
-    return loss, entropy.detach().mean(0)
+    entropy = size_term(p_bar.detach(), "entropy")  # reported whatever the term
+    loss = (ce - cfg.entropy_weight * size_term(p_bar, cfg.size_term)).mean(0)
+    return loss, entropy.mean(0)
 
 
 def group_size(data: Prepared, k: int, cfg: HumeConfig, budget_bytes: int | None = None) -> int:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from hume.search.options import MethodConfig
+from hume.search.size_terms import SIZE_TERMS
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class TurtleConfig(MethodConfig):
         "inner_steps": "inner_steps",
         "subset_size": "batch_size",
         "entropy_weight": "entropy_weight",
+        "size_term": "size_term",
         "inner_lr": "inner_lr",
         "outer_lr": "outer_lr",
         "warm_start": "warm_start",
@@ -41,6 +43,7 @@ class TurtleConfig(MethodConfig):
     inner_steps: int = 10  # M [--inner-steps]
     batch_size: int | None = None  # rows per step; None: min(N, 10 000) [--subset-size]
     entropy_weight: float = 10.0  # γ [--entropy-weight]
+    size_term: str = "entropy"  # the class-size term γ weighs [--size-term] (size_terms.py)
     inner_lr: float = 1e-2  # inner Adam lr [--inner-lr]
     outer_lr: float = 1e-2  # task-encoder Adam lr [--outer-lr]
     warm_start: bool = True  # keep inner classifiers across steps [--warm-start]
@@ -52,6 +55,7 @@ class TurtleConfig(MethodConfig):
             (self.inner_steps >= 1, "inner steps must be ≥ 1"),
             (self.batch_size is None or self.batch_size >= 2, "batch (subset) size must be ≥ 2"),
             (self.entropy_weight >= 0, "entropy weight must be ≥ 0"),
+            (self.size_term in SIZE_TERMS, f"size term must be one of {', '.join(SIZE_TERMS)}"),
             (self.inner_lr > 0, "inner lr must be > 0"),
             (self.outer_lr > 0, "outer lr must be > 0"),
         ]

@@ -23,7 +23,7 @@ class TURTLE(SeedSearch):
 
     Parameters (besides those of :class:`~hume.search.base.SeedSearch`): ``preset``
     ``"default"`` (warm start, larger steps, 1000 steps) or ``"paper"`` (the official settings);
-    ``iters``, ``inner_steps``, ``batch_size``, ``entropy_weight``, ``inner_lr``, ``outer_lr``,
+    ``iters``, ``inner_steps``, ``batch_size``, ``entropy_weight``, ``size_term``, ``inner_lr``, ``outer_lr``,
     ``warm_start``, ``standardise`` override single settings (None: the preset's, see
     :class:`~hume.search.turtle.config.TurtleConfig`).
 
@@ -40,6 +40,7 @@ class TURTLE(SeedSearch):
         "inner_steps",
         "batch_size",
         "entropy_weight",
+        "size_term",
         "inner_lr",
         "outer_lr",
         "warm_start",
@@ -57,6 +58,7 @@ class TURTLE(SeedSearch):
         inner_steps: int | None = None,
         batch_size: int | None = None,
         entropy_weight: float | None = None,
+        size_term: str | None = None,
         inner_lr: float | None = None,
         outer_lr: float | None = None,
         warm_start: bool | None = None,

@@ -33,6 +33,7 @@ from hume.search.adam import Adam
 from hume.search.base import GroupResult
 from hume.search.outer_loop import OuterLoop
 from hume.search.seeds import memory_budget, mix_seed, stream_generator
+from hume.search.size_terms import size_term
 from hume.search.turtle.config import TurtleConfig
 
 State = dict[str, Any]
@@ -188,8 +189,10 @@ def outer_loss(
                 st.fit_step(x, target, cfg.inner_lr)
         log_q = [log_softmax(st.logits(x)) for x, st in zip(xs, inner)]
     pred_error = sum(-(labels * lq).sum(-1).mean(0) for lq in log_q)  # (S,)
-    entropy = sum(torch.special.entr(p.mean(0)).sum(-1) for p in probs)  # (S,)
-    return pred_error - cfg.entropy_weight * entropy, entropy.detach()
+    means = [p.mean(0) for p in probs]
+    term = sum(size_term(m, cfg.size_term) for m in means)  # (S,)
+    entropy = sum(size_term(m.detach(), "entropy") for m in means)  # reported whatever the term
+    return pred_error - cfg.entropy_weight * term, entropy
 
 
 # --------------------------------------------------------------------------------------------
