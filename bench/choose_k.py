@@ -97,23 +97,29 @@ def fit(method: str, views, k: int, seeds: int, **settings):
     return cls(k, n_seeds=seeds, device="cpu", **settings).fit(views)
 
 
-def scan(method: str, views, y, ks, seeds: int, uneven: bool) -> tuple[list[dict], int]:
-    """One row per K: the signals of the uniform prior and, with ``uneven``, of the entropy
-    weight the balanced score chose; the accuracy and NMI of each, for the reader. And the K
-    that `hume search --k` chooses from them (hume.search.k_choice.choose)."""
+def scan(
+    method: str, views, y, ks, seeds: int, uneven: bool, term: str = "entropy"
+) -> tuple[list[dict], int]:
+    """One row per K: the signals of the uniform prior (entropy, weight 10) and, with
+    ``uneven``, of the weight of the size term ``term`` the balanced score chose; the accuracy
+    and NMI of each, for the reader. And the K that `hume search --k` chooses from them
+    (hume.search.k_choice.choose)."""
+    uniform = ("entropy", 10.0)
+    grid = [(term, w) for w in UNEVEN_WEIGHTS[term]] if uneven else []
     rows, chosen_each = [], []
     for k in ks:
         t = time.perf_counter()
         tried = []
-        for weight in UNEVEN_WEIGHTS if uneven else UNEVEN_WEIGHTS[:1]:
-            model = fit(method, views, k, seeds, entropy_weight=weight)
-            cand = signals(model, {"k": k, "entropy_weight": weight})
+        for size_term, weight in [uniform] + [g for g in grid if g != uniform]:
+            model = fit(method, views, k, seeds, entropy_weight=weight, size_term=size_term)
+            cand = signals(model, {"k": k, "size_term": size_term, "entropy_weight": weight})
             cand.setting["acc"] = cluster_accuracy(y, model.labels_)
             cand.setting["nmi"] = normalized_mutual_info(y, model.labels_)
             tried.append(cand)
-        # as --class-sizes uneven chooses (hume/search/sweep.py): the highest balanced score,
-        # ties to the earlier, larger weight
-        chosen = max(tried, key=lambda c: c.balanced)
+        # as --class-sizes uneven chooses (hume/search/sweep.py): the highest balanced score
+        # among its grid, ties to the earlier, larger weight
+        pool = [c for c in tried if (c.setting["size_term"], c.setting["entropy_weight"]) in grid]
+        chosen = max(pool or tried, key=lambda c: c.balanced)
         chosen_each.append(chosen)
         row = {
             "k": k,
@@ -125,7 +131,7 @@ def scan(method: str, views, y, ks, seeds: int, uneven: bool) -> tuple[list[dict
         c = row["chosen"]
         print(
             f"  K={k:2d} stab {c['stability']:.3f} score {c['score']:.3f} bal "
-            f"{c['balanced_score']:.3f} λ {c['entropy_weight']:g} ACC {c['acc']:.3f} "
+            f"{c['balanced_score']:.3f} {c['size_term']} λ {c['entropy_weight']:g} ACC {c['acc']:.3f} "
             f"classes used {c['used_classes']} "
             f"(uniform: stab {row['uniform']['stability']:.3f} ACC {row['uniform']['acc']:.3f})"
             f" {row['seconds']:.0f}s",
@@ -250,6 +256,13 @@ def main(argv=None) -> None:
     ap.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--cost", action="store_true", help="first time `hume search --k 5:15`")
     ap.add_argument("--orders", action="store_true", help="only each view as φ1")
+    ap.add_argument("--span", type=int, default=3, help="planted: K from true K − span to + span")
+    ap.add_argument(
+        "--size-term",
+        default="entropy",
+        choices=sorted(UNEVEN_WEIGHTS),
+        help="the class-size term whose weights uneven problems try (its own section)",
+    )
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     machine = f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}"
@@ -267,7 +280,7 @@ def main(argv=None) -> None:
             ratio = 10.0 if family.endswith("imbalanced") else 1.0
             for true_k in (3, 5, 8, 12):
                 views, y = planted(true_k, ratio=ratio, seed=true_k)
-                ks = list(range(max(2, true_k - 3), true_k + 4))
+                ks = list(range(max(2, true_k - args.span), true_k + args.span + 1))
                 problems.append((f"{family} K={true_k}", views, y, true_k, ks, ratio > 1))
         else:
             imb = family.endswith("imbalanced")
@@ -276,13 +289,15 @@ def main(argv=None) -> None:
     out = {
         "machine": machine,
         "seeds": args.seeds,
+        "size_term": args.size_term,
+        "span": args.span,
         "cost": measured_cost,
         "problems": [],
     }
     for method in args.methods.split(","):
         for name, views, y, true_k, ks, uneven in problems:
             print(f"{method} {name} (true K {true_k})", flush=True)
-            rows, by_rule = scan(method, views, y, ks, args.seeds, uneven)
+            rows, by_rule = scan(method, views, y, ks, args.seeds, uneven, args.size_term)
             entry = {
                 "method": method,
                 "problem": name,
@@ -306,18 +321,27 @@ def main(argv=None) -> None:
 
 def results_section(out: dict, path: str) -> None:
     """The bench's section of RESULTS.md (between its markers), replacing an earlier one."""
-    lines = [
-        "## Choosing K without labels",
-        "",
-        f"Machine: {out['machine']}; {out['seeds']} seeds per K. Command: "
+    term = out.get("size_term", "entropy")
+    weights = ", ".join(f"{w:g}" for w in UNEVEN_WEIGHTS[term])
+    command = (
         "`python bench/choose_k.py --cost --results bench/RESULTS.md` (six seeds per K; the "
-        "cost measured with ten).",
+        "cost measured with ten)."
+        if term == "entropy"
+        else f"`python bench/choose_k.py --only {','.join(sorted({p['problem'].split(' ')[0] for p in out['problems']}))} "
+        f"--span {out.get('span', 3)} --size-term {term} --json bench/choose_k_{term}.json "
+        "--results bench/RESULTS.md`."
+    )
+    lines = [
+        "## Choosing K without labels"
+        + ("" if term == "entropy" else f", uneven classes with the {term} size term"),
+        "",
+        f"Machine: {out['machine']}; {out['seeds']} seeds per K. Command: {command}",
         "",
         "**K chosen** is what `hume search --k` chooses: the most stable K among those whose "
         "ensemble uses all K classes. The other columns pick by one signal alone over every K "
         "(stability including labelings with empty classes, the mean label-free score, the "
-        "balanced score). With uneven classes each K is searched with the entropy weight the "
-        "balanced score chose among 10, 3, 1, 0.3.",
+        "balanced score). With uneven classes each K is searched with the weight of the "
+        f"{term} size term that the balanced score chose among {weights}.",
         "",
         "| method | problem | true K | **K chosen** | ACC at it | by stability alone | by score "
         "| by balanced score |",
@@ -334,17 +358,19 @@ def results_section(out: dict, path: str) -> None:
     if uneven:
         lines += [
             "",
-            "Uneven classes at the true K: the entropy weight the balanced score chose against the "
-            "uniform prior (weight 10), ACC of each ensemble (for the reader only):",
+            f"Uneven classes at the true K: the weight of the {term} term the balanced score "
+            "chose against the uniform prior (entropy, weight 10), ACC of each ensemble and the "
+            "classes it uses (for the reader only):",
             "",
-            "| problem | true K | weight chosen | ACC | ACC, uniform prior |",
-            "|---|---|---|---|---|",
+            "| problem | true K | weight chosen | ACC | classes used | ACC, uniform prior |",
+            "|---|---|---|---|---|---|",
         ]
         for p in uneven:
             r = next(r for r in p["rows"] if r["k"] == p["true_k"])
             lines.append(
                 f"| {p['problem']} | {p['true_k']} | {r['chosen']['entropy_weight']:g} | "
-                f"{r['chosen']['acc']:.3f} | {r['uniform']['acc']:.3f} |"
+                f"{r['chosen']['acc']:.3f} | {r['chosen']['used_classes']} | "
+                f"{r['uniform']['acc']:.3f} |"
             )
     c = out.get("cost")
     if c:
@@ -364,7 +390,7 @@ def results_section(out: dict, path: str) -> None:
             "",
             f"{p['problem']} ({p['method']}), every K (ACC and NMI for the reader only):",
             "",
-            "| K | stability | score | balanced score | classes used | entropy weight | ACC | NMI |",
+            f"| K | stability | score | balanced score | classes used | {term} weight | ACC | NMI |",
             "|---|---|---|---|---|---|---|---|",
         ]
         for r in p["rows"]:
@@ -374,7 +400,7 @@ def results_section(out: dict, path: str) -> None:
                 f"{c['balanced_score']:.3f} | {c['used_classes']} | {c['entropy_weight']:g} | "
                 f"{c['acc']:.3f} | {c['nmi']:.3f} |"
             )
-    write_section(path, "choose_k", "\n".join(lines))
+    write_section(path, "choose_k" + ("" if term == "entropy" else f"_{term}"), "\n".join(lines))
 
 
 if __name__ == "__main__":

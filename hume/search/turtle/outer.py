@@ -176,9 +176,9 @@ def outer_loss(
     """Per-seed TURTLE loss (S,) on the batch ``xs`` (one (m, d_v) tensor per view).
 
     Trains ``inner`` (one :class:`InnerClassifiers` per view, modified in place) for M Adam steps on the
-    detached labeling, then returns ``Σ_v CE(classifier_v, ȳ) − γ Σ_v H(mean p_v)`` (the gradient
-    reaches the encoders through ȳ and p_v only: first order) and the per-seed label entropy
-    Σ_v H(mean p_v) (S,).
+    detached labeling, then returns ``Σ_v CE(classifier_v, ȳ) − γ Σ_v R(mean p_v)``, R the size
+    term (``cfg.size_term``; the entropy H by default; the gradient reaches the encoders through ȳ
+    and p_v only: first order) and the per-seed label entropy Σ_v H(mean p_v) (S,).
     """
     probs = [view_probs(x, effective_weights(e), e["b"]) for x, e in zip(xs, encoders)]
     labels = torch.stack(probs).mean(0)  # (m, S, K)
