@@ -16,11 +16,13 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from hume.search.options import SizeTerm
+
 if TYPE_CHECKING:
     import torch
 
-#: the terms by name; ``entropy`` is the papers' and the default
-SIZE_TERMS = ("entropy", "log")
+#: the terms by name (those `--size-term` offers); ``entropy`` is the papers' and the default
+SIZE_TERMS = tuple(term.value for term in SizeTerm)
 
 
 def size_term(p_bar: torch.Tensor, kind: str = "entropy") -> torch.Tensor:
