@@ -183,12 +183,25 @@ def test_the_size_terms_are_largest_at_equal_sizes_and_only_log_forbids_an_empty
 def test_the_log_size_term_keeps_a_small_class_that_a_weak_entropy_term_gives_up(tmp_path):
     """Class sizes in ratio 10:1 over six classes, weight 0.3: with the entropy term one class is
     left empty (ACC 0.943 when written), with ``--size-term log`` every class is kept (1.000);
-    ``--class-sizes uneven --size-term log`` tries the log term's own weights."""
+    ``--class-sizes uneven --size-term log`` tries the log term's own weights. The vote shows
+    the seeds' own classes (a consensus can mend a class the seeds give up: see
+    test_search_consensus.py)."""
     views, y = planted(6, n=400, ratio=10, seed=2)
     root = stores(tmp_path, views, y)
     used, accs = {}, {}
     for term in ("entropy", "log"):
-        r = search(root, term, "--k", "6", "--entropy-weight", "0.3", "--size-term", term)
+        r = search(
+            root,
+            term,
+            "--k",
+            "6",
+            "--entropy-weight",
+            "0.3",
+            "--size-term",
+            term,
+            "--ensemble",
+            "vote",
+        )
         assert r.exit_code == 0, r.output
         labels = run_labels(root, term)
         used[term] = int((np.bincount(labels, minlength=6) > 0).sum())

@@ -99,7 +99,7 @@ def test_both_methods_share_the_estimator_shell(method):
     rng = np.random.default_rng(0)
     y = np.repeat(np.arange(3), 30)
     views = [rng.normal(size=(3, d))[y] * 4 + rng.normal(size=(90, d)) for d in (5, 4)]
-    model = cls(3, n_seeds=2, iters=20, device="cpu")
+    model = cls(3, n_seeds=2, iters=20, device="cpu", ensemble="vote")  # predict = labels_
     assert clone(model).get_params() == model.get_params()
     assert repr(model).startswith(cls.__name__ + "(")
     with pytest.raises(NotFittedError):

@@ -9,7 +9,7 @@ import typer
 from hume.commands.common import BarReporter, Root, split_commas
 from hume.devices import MatmulPrecision
 from hume.search.methods import Method
-from hume.search.options import ClassSizes, Phi1, Preset, Setting, SizeTerm
+from hume.search.options import ClassSizes, Ensemble, Phi1, Preset, Setting, SizeTerm
 
 HELP = """Search for the human labeling over the given views (never reads labels).
 
@@ -115,6 +115,17 @@ def search(
             help="The class-size term --entropy-weight multiplies: entropy (the papers, default) "
             "or log, which keeps every class non-empty and, at small weights, lets sizes be "
             "uneven; with --class-sizes uneven its own weights are tried.",
+        ),
+    ] = None,
+    ensemble: Annotated[
+        Ensemble | None,
+        typer.Option(
+            "--ensemble",
+            help="How the seeds become one labeling: cut (default: normalised cut of how often "
+            "the seeds put two rows together; prefers equal sizes), linkage (average linkage of "
+            "the same; no size preference, used by --class-sizes uneven) or vote (the papers, "
+            "--preset paper: majority vote in the best seed's classes).",
+            show_default=False,
         ),
     ] = None,
     inner_lr: Annotated[
@@ -236,6 +247,7 @@ def search(
         tau=tau,
         entropy_weight=entropy_weight,
         size_term=size_term.value if size_term is not None else None,
+        ensemble=ensemble.value if ensemble is not None else None,
         inner_lr=inner_lr,
         outer_lr=outer_lr,
         anneal=False if no_anneal else None,

@@ -1,12 +1,13 @@
 """Search stage: the labeling searches and their label-free selection (docs/algorithm.md).
 
 - :mod:`hume.search.base`       :class:`SeedSearch`, the estimator shell both methods share
-  (fit/predict, seed groups, threads, precision, selection and vote);
+  (fit/predict, seed groups, threads, precision, selection and ensemble);
 - :mod:`hume.search.hume`       HUME: settings, task encoder, inner fit, outer loop, estimator;
 - :mod:`hume.search.turtle`     TURTLE: settings, outer loop, estimator;
 - :mod:`hume.search.seeds`      seed streams and seed groups; :mod:`hume.search.outer_loop` the
   loop's bookkeeping; :mod:`hume.search.adam` the optimiser; :mod:`hume.search.views` checks;
-- :mod:`hume.search.selection`  label-free scores, Hungarian matching, majority vote;
+- :mod:`hume.search.selection`  label-free scores, Hungarian matching, majority vote, the ensemble;
+- :mod:`hume.search.consensus`  the consensus of the seeds' co-association (cut, linkage);
 - :mod:`hume.search.options`    command-line options → a method's settings;
 - :mod:`hume.search.inputs`     which stores a search reads, loaded as tensors (never labels);
 - :mod:`hume.search.pipeline`   a search request → a run directory (new run, resume, sweep).

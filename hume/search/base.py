@@ -2,7 +2,7 @@
 
 :class:`SeedSearch` owns ``fit``, ``predict``, ``fit_predict``: checking the views, running
 ``n_seeds`` independent searches in groups that fit the device (:mod:`hume.search.seeds`),
-the CPU thread count, the matrix-product precision, label-free selection and the majority vote
+the CPU thread count, the matrix-product precision, label-free selection and the ensemble
 (:mod:`hume.search.selection`). A method (HUME, TURTLE) subclasses it and supplies its settings
 class, its preparation of the views, the search of one group of seeds, and how new rows are
 labelled.
@@ -190,7 +190,7 @@ class SeedSearch(ClusterMixin, BaseEstimator):
 
     def select_seeds(self, ledger: Ledger) -> SeedSearch:
         """Take every seed 0 … n_seeds − 1 from ``ledger`` (after :meth:`prepare_search`), score
-        them all together label-free, pick the reference and vote: the fitted model."""
+        them all together label-free, pick the reference and ensemble: the fitted model."""
         work = self._prepared()
         kept = [ledger.result(s) for s in range(int(self.n_seeds))]
         self.encoders_ = _stack([d["encoder"] for d in kept])
@@ -208,14 +208,15 @@ class SeedSearch(ClusterMixin, BaseEstimator):
         return work
 
     def _select(self, views: Sequence[torch.Tensor], k: int, device: torch.device) -> None:
-        """Score every seed label-free on ``views`` (as given), pick the reference, vote."""
+        """Score every seed label-free on ``views`` (as given), pick the reference, ensemble."""
         from hume.search.selection import ensemble, label_free_scores
 
         labelings = torch.as_tensor(self.seed_labels_, device=device)
         views = [v.to(device=device, dtype=torch.float32) for v in views]
         both = label_free_scores(views, labelings, k, seed=self.random_state, both=True)
         scores = both[:, 0]
-        labels, ref, perms = ensemble(labelings, scores, k)
+        kind = getattr(self.config_, "ensemble", "vote")
+        labels, ref, perms = ensemble(labelings, scores, k, kind, seed=self.random_state)
         self.scores_ = scores.double().cpu().numpy()
         self.balanced_scores_ = both[:, 1].double().cpu().numpy()
         self.labels_ = labels.cpu().numpy().astype(np.int64)
@@ -239,7 +240,9 @@ class SeedSearch(ClusterMixin, BaseEstimator):
         return self._predict_seeds(view_list_for(self, views))
 
     def predict(self, views: Any) -> np.ndarray:
-        """(M,) ensemble labels of new rows: every seed, matched to the reference, majority vote."""
+        """(M,) ensemble labels of new rows: every seed, matched to the ensemble (``perms_``),
+        majority vote. With the vote ensemble it gives the searched rows their ``labels_``
+        exactly; after a consensus (``ensemble`` cut or linkage) on most rows, not all."""
         from hume.search.selection import vote
 
         seeds = torch.as_tensor(self.predict_seeds(views))

@@ -39,6 +39,16 @@ class SizeTerm(str, Enum):
     log = "log"
 
 
+class Ensemble(str, Enum):
+    """How the seeds' labelings become one (docs/algorithm.md §5): vote (the papers: the best
+    seed's classes, majority vote), cut (normalised cut of their co-association, equal-size
+    prior) or linkage (average linkage of it, no size prior; hume.search.consensus)."""
+
+    vote = "vote"
+    cut = "cut"
+    linkage = "linkage"
+
+
 class Phi1(str, Enum):
     """first: the first view of --views is φ1; auto: each view is tried as φ1 (HUME)."""
 
@@ -66,6 +76,7 @@ class SearchOptions:
     tau: float | None = None
     entropy_weight: float | None = None
     size_term: str | None = None
+    ensemble: str | None = None
     inner_lr: float | None = None
     outer_lr: float | None = None
     anneal: bool | None = None
@@ -104,11 +115,25 @@ class MethodConfig:
         """(condition, message) pairs; every condition must hold."""
         return []
 
+    def common_checks(self) -> list[tuple[bool, str]]:
+        """The checks of the settings every method has (the class-size term, the ensemble)."""
+        from hume.search.size_terms import SIZE_TERMS
+
+        ensembles = [e.value for e in Ensemble]
+        return [
+            (self.entropy_weight >= 0, "entropy weight must be ≥ 0"),  # type: ignore[attr-defined]
+            (
+                self.size_term in SIZE_TERMS,  # type: ignore[attr-defined]
+                f"size term must be one of {', '.join(SIZE_TERMS)}",
+            ),
+            (self.ensemble in ensembles, f"ensemble must be one of {', '.join(ensembles)}"),  # type: ignore[attr-defined]
+        ]
+
     def validate(self: C) -> C:
         for name, value in asdict(self).items():
             if isinstance(value, float) and not math.isfinite(value):
                 raise HumeError(f"bad {self.METHOD} setting: {name} must be a finite number")
-        for ok, msg in self.checks():
+        for ok, msg in self.common_checks() + self.checks():
             if not ok:
                 raise HumeError(f"bad {self.METHOD} setting: {msg}")
         return self
@@ -120,6 +145,8 @@ class MethodConfig:
     def from_dict(cls: type[C], d: dict[str, Any]) -> C:
         """The settings a run recorded (keys this class does not know are ignored)."""
         known = {f.name: f for f in fields(cls)}
+        if "ensemble" in known and "ensemble" not in d:  # runs of earlier versions voted
+            d = {**d, "ensemble": "vote"}
         values = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items() if k in known}
         return cls(**values)
 
@@ -129,12 +156,15 @@ class MethodConfig:
 
     def class_size_points(self) -> list[tuple[dict[str, Any], Any]]:
         """``--class-sizes uneven``: (settings, config) of every weight of this config's size
-        term tried, largest first (hume.search.k_choice.UNEVEN_WEIGHTS)."""
+        term tried, largest first (hume.search.k_choice.UNEVEN_WEIGHTS). The cut consensus,
+        which prefers equal sizes, gives way to the linkage (docs/algorithm.md §5.4)."""
         from hume.search.k_choice import UNEVEN_WEIGHTS
 
         term = getattr(self, "size_term", "entropy")
+        ensemble = getattr(self, "ensemble", "vote")
+        settings = {"size_term": term, "ensemble": "linkage" if ensemble == "cut" else ensemble}
         return [
-            ({"size_term": term, "entropy_weight": w}, replace(self, entropy_weight=w))  # type: ignore[call-arg]
+            ({**settings, "entropy_weight": w}, replace(self, entropy_weight=w, **settings))  # type: ignore[call-arg]
             for w in UNEVEN_WEIGHTS[term]
         ]
 

@@ -6,7 +6,8 @@
   batched Armijo line search), instead of one sklearn fit after another.
 - :func:`match_labelings`: Hungarian (maximum-overlap) matching of every seed to a reference.
 - :func:`vote`: per-sample majority vote of matched labelings, ties to the reference.
-- :func:`ensemble`: reference = best-scoring seed, match, vote.
+- :func:`ensemble`: reference = best-scoring seed, match, vote (the papers); or a consensus of
+  the seeds' co-association (hume/search/consensus.py), every seed matched to it.
 
 No ground-truth label is used anywhere in this module.
 """
@@ -351,18 +352,25 @@ def seed_agreement(
 
 
 def ensemble(
-    labelings: torch.Tensor, scores: torch.Tensor, k: int
+    labelings: torch.Tensor, scores: torch.Tensor, k: int, kind: str = "vote", seed: int = 0
 ) -> tuple[torch.Tensor, int, torch.Tensor]:
-    """Label-free ensemble: best-scoring seed as reference, Hungarian matching, majority vote.
+    """Label-free ensemble of the seeds' labelings.
 
     Args:
         labelings: ``(S, N)`` labels in ``[0, k)``.
         scores: ``(S,)`` label-free scores (higher is better).
+        kind: ``vote`` (the papers): every seed matched (Hungarian) to the best-scoring seed,
+            majority vote; ``cut`` or ``linkage``: a consensus of every seed's co-association
+            (hume.search.consensus), so that no single seed's classes frame the result, and
+            every seed matched to it.
+        seed: the consensus's k-means starts and subsample.
 
     Returns:
-        ``(labels, reference_seed, perms)``: ``(N,)`` ensemble labels in the reference's class
-        numbering, the index of the reference seed, and the ``(S, k)`` matchings. Ties in the vote
-        go to the reference seed's label (then to the lowest class index).
+        ``(labels, reference_seed, perms)``: ``(N,)`` ensemble labels, the index of the
+        best-scoring seed, and the ``(S, k)`` matchings of the seeds to the labels. :func:`vote`
+        of the matched seeds labels new rows; with ``vote`` it gives these rows their labels
+        exactly, after a consensus it agrees with it on most rows (not all). Ties in the vote go
+        to the best-scoring seed's label (then to the lowest class index).
     """
     labelings = _check_labelings(labelings, k)
     scores = torch.as_tensor(scores).flatten()
@@ -371,5 +379,10 @@ def ensemble(
     if torch.isnan(scores.double()).any():
         raise HumeError("label-free scores contain NaN: rerun the scoring")
     ref = int(torch.argmax(scores.double().cpu()))
-    perms = match_labelings(labelings, labelings[ref], k)
-    return vote(labelings, perms, ref, k), ref, perms
+    if kind == "vote":
+        perms = match_labelings(labelings, labelings[ref], k)
+        return vote(labelings, perms, ref, k), ref, perms
+    from hume.search.consensus import consensus
+
+    labels = consensus(labelings, k, kind, seed).to(labelings.device)
+    return labels, ref, match_labelings(labelings, labels, k)

@@ -27,7 +27,6 @@ from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from hume.search.options import MethodConfig
-from hume.search.size_terms import SIZE_TERMS
 
 
 @dataclass(frozen=True)
@@ -47,6 +46,7 @@ class HumeConfig(MethodConfig):
             "tau",
             "entropy_weight",
             "size_term",
+            "ensemble",
             "inner_lr",
             "outer_lr",
             "anneal",
@@ -62,6 +62,7 @@ class HumeConfig(MethodConfig):
     tau: float = 0.1  # initial sparsemax temperature t0
     entropy_weight: float = 10.0
     size_term: str = "entropy"  # the class-size term weighted by entropy_weight (size_terms.py)
+    ensemble: str = "cut"  # vote (the papers), cut or linkage (consensus.py; algorithm.md §5.4)
     inner_lr: float | None = None  # None: inner_lr_scale / λmax(φ2)
     inner_lr_scale: float = 1.0
     outer_lr: float = 0.2
@@ -90,8 +91,6 @@ class HumeConfig(MethodConfig):
             (self.max_subset_size >= 2, "max subset size must be ≥ 2"),
             (0 < self.train_fraction < 1, "train fraction must be in (0, 1)"),
             (self.tau > 0, "tau must be > 0"),
-            (self.entropy_weight >= 0, "entropy weight must be ≥ 0"),
-            (self.size_term in SIZE_TERMS, f"size term must be one of {', '.join(SIZE_TERMS)}"),
             (self.inner_lr is None or self.inner_lr > 0, "inner lr must be > 0"),
             (self.inner_lr_scale > 0, "inner lr scale must be > 0"),
             (self.outer_lr > 0, "outer lr must be > 0"),
@@ -146,6 +145,7 @@ PAPER = HumeConfig(
     standardise_phi2=False,
     whiten_phi2=False,
     center_phi1=False,
+    ensemble="vote",
 )
 
 #: The official large-K (ImageNet-1000) variant.

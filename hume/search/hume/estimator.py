@@ -34,7 +34,8 @@ class HUME(SeedSearch):
     Parameters (besides those of :class:`~hume.search.base.SeedSearch`): ``preset``
     ``"default"`` (works across feature scales), ``"paper"`` (the official settings) or
     ``"large-k"`` (the official ImageNet-1000 settings); ``iters``, ``inner_steps``,
-    ``subsets``, ``subset_size``, ``train_fraction``, ``tau``, ``entropy_weight``, ``size_term``, ``inner_lr``,
+    ``subsets``, ``subset_size``, ``train_fraction``, ``tau``, ``entropy_weight``, ``size_term``, ``ensemble``,
+    ``inner_lr``,
     ``outer_lr``, ``anneal`` override single settings (None: the preset's, see
     :class:`~hume.search.hume.config.HumeConfig`); ``allow_single_view`` accepts one view, used
     as both φ1 and φ2.
@@ -64,6 +65,7 @@ class HUME(SeedSearch):
         tau: float | None = None,
         entropy_weight: float | None = None,
         size_term: str | None = None,
+        ensemble: str | None = None,
         inner_lr: float | None = None,
         outer_lr: float | None = None,
         anneal: bool | None = None,

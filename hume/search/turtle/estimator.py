@@ -23,7 +23,8 @@ class TURTLE(SeedSearch):
 
     Parameters (besides those of :class:`~hume.search.base.SeedSearch`): ``preset``
     ``"default"`` (warm start, larger steps, 1000 steps) or ``"paper"`` (the official settings);
-    ``iters``, ``inner_steps``, ``batch_size``, ``entropy_weight``, ``size_term``, ``inner_lr``, ``outer_lr``,
+    ``iters``, ``inner_steps``, ``batch_size``, ``entropy_weight``, ``size_term``, ``ensemble``,
+    ``inner_lr``, ``outer_lr``,
     ``warm_start``, ``standardise`` override single settings (None: the preset's, see
     :class:`~hume.search.turtle.config.TurtleConfig`).
 
@@ -41,6 +42,7 @@ class TURTLE(SeedSearch):
         "batch_size",
         "entropy_weight",
         "size_term",
+        "ensemble",
         "inner_lr",
         "outer_lr",
         "warm_start",
@@ -59,6 +61,7 @@ class TURTLE(SeedSearch):
         batch_size: int | None = None,
         entropy_weight: float | None = None,
         size_term: str | None = None,
+        ensemble: str | None = None,
         inner_lr: float | None = None,
         outer_lr: float | None = None,
         warm_start: bool | None = None,

@@ -1,0 +1,113 @@
+"""Consensus of the seeds' labelings through their co-association (docs/algorithm.md §5.4).
+
+Two rows belong together when many seeds put them in the same class: the co-association of rows
+i and j is C[i, j] = (1/S) Σₛ [lₛ(i) = lₛ(j)] = (H Hᵀ)[i, j] / S, H the (N, S·K) one-hot of every
+seed's labeling. Unlike the papers' vote (:func:`hume.search.selection.vote`), no single seed's
+classes frame the result: a class the reference seed merged with another, or that most seeds
+split differently, can still come out whole.
+
+- ``cut``: the normalised cut of C (spectral clustering, Ng–Jordan–Weiss): the K leading
+  eigenvectors of D^-1/2 C D^-1/2, rows normalised, k-means. Like the uniform class-size prior,
+  it prefers classes of comparable size.
+- ``linkage``: average linkage of 1 − C, cut at K clusters; it has no preference for equal
+  sizes, so it goes with ``--class-sizes uneven``.
+
+Memory is linear in N: the cut works on the (S·K, S·K) Gram matrix of H scaled by D^-1/2
+(:data:`MAX_CUT_COLUMNS` bounds S·K); the linkage clusters at most :data:`MAX_LINKAGE_ROWS` rows
+(a seeded subsample) and every row then joins the cluster whose rows it agrees with most.
+No ground-truth label is used.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from hume.errors import HumeError
+
+#: the consensus kinds by name (besides ``vote``, the papers' ensemble)
+CONSENSUS_KINDS = ("cut", "linkage")
+#: S·K bound of the cut: its Gram matrix has (S·K)² entries (16 384² floats: 1 GiB)
+MAX_CUT_COLUMNS = 16_384
+#: rows clustered by the linkage (its distance matrix has rows² / 2 entries); the rest join
+MAX_LINKAGE_ROWS = 4096
+# rows x seeds x seeds of one scatter of the Gram matrix: bounds memory whatever N is
+_GRAM_BLOCK = 1 << 22
+
+
+def _codes(labelings: torch.Tensor, k: int) -> torch.Tensor:
+    """``(N, S)``: the column of H that row i's class in seed s occupies (s·K + lₛ(i))."""
+    offsets = k * torch.arange(labelings.shape[0], device=labelings.device)
+    return (labelings + offsets[:, None]).T.contiguous()
+
+
+def cut_consensus(labelings: torch.Tensor, k: int, seed: int = 0) -> torch.Tensor:
+    """``(N,)`` labels in ``[0, k)``: the normalised cut of the co-association of ``labelings``
+    ``(S, N)``, by the K leading singular vectors of A = D^-1/2 H (from the Gram AᵀA)."""
+    from hume.kmeans import KMeans
+
+    n_seeds, n = labelings.shape
+    cols = n_seeds * k
+    if cols > MAX_CUT_COLUMNS:
+        raise HumeError(
+            f"the cut consensus of {n_seeds} seeds × {k} classes needs a {cols}² matrix: use "
+            "--ensemble vote or linkage, or fewer seeds"
+        )
+    codes = _codes(labelings, k)
+    sizes = torch.bincount(codes.flatten(), minlength=cols).double()
+    weight = 1.0 / sizes[codes].sum(1)  # 1 / degree: Σⱼ C[i, j] · S = Σₛ |class of i in seed s|
+    gram = torch.zeros(cols * cols, dtype=torch.float64, device=labelings.device)
+    step = max(1, _GRAM_BLOCK // (n_seeds * n_seeds))
+    for start in range(0, n, step):
+        c, w = codes[start : start + step], weight[start : start + step]
+        pairs = (c[:, :, None] * cols + c[:, None, :]).flatten()
+        gram.index_add_(0, pairs, w[:, None, None].expand(-1, n_seeds, n_seeds).flatten())
+    values, vectors = torch.linalg.eigh(gram.view(cols, cols))  # ascending
+    values, vectors = values[-k:], vectors[:, -k:]
+    # U = A V Σ⁻¹: each row sums the rows of V its classes select
+    u = vectors[codes].sum(1) * weight.sqrt()[:, None] / values.clamp_min(1e-12).sqrt()
+    u = u / u.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    labels = KMeans(k, n_init=10, seed=seed).fit(u).labels_
+    return torch.as_tensor(labels, device=labelings.device)
+
+
+def linkage_consensus(
+    labelings: torch.Tensor, k: int, seed: int = 0, max_rows: int = MAX_LINKAGE_ROWS
+) -> torch.Tensor:
+    """``(N,)`` labels in ``[0, k)``: average linkage of 1 − co-association, cut at ``k``
+    clusters, on at most ``max_rows`` rows (seeded subsample); every row then joins the cluster
+    with the highest mean co-association to it."""
+    import numpy as np
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.spatial.distance import squareform
+
+    n_seeds, n = labelings.shape
+    rows = torch.arange(n)
+    if n > max_rows:
+        gen = torch.Generator().manual_seed(int(seed))
+        rows = torch.randperm(n, generator=gen)[:max_rows].sort().values
+    sub = labelings[:, rows.to(labelings.device)].cpu()
+    together = torch.zeros(len(rows), len(rows), dtype=torch.float64)
+    for lab in sub:
+        together += lab[:, None] == lab[None, :]
+    distance = (1.0 - together / n_seeds).numpy()
+    np.fill_diagonal(distance, 0.0)
+    tree = linkage(squareform(distance, checks=False), method="average")
+    clusters = torch.as_tensor(fcluster(tree, t=k, criterion="maxclust") - 1)
+    # share[c, s, l]: of cluster c's rows, the share seed s puts in class l
+    share = torch.zeros(k, n_seeds, k, dtype=torch.float64)
+    for s in range(n_seeds):
+        share[:, s].index_put_((clusters, sub[s]), torch.ones(len(rows), dtype=share.dtype), True)
+    share /= torch.bincount(clusters, minlength=k).clamp_min(1).to(share.dtype)[:, None, None]
+    share = share.to(labelings.device)
+    agreement = sum(share[:, s, labelings[s]] for s in range(n_seeds))  # (k, N)
+    return agreement.argmax(0)
+
+
+def consensus(labelings: torch.Tensor, k: int, kind: str, seed: int = 0) -> torch.Tensor:
+    """``(N,)`` consensus labels of ``labelings`` ``(S, N)`` (integers in ``[0, k)``) by ``kind``
+    (``cut`` or ``linkage``); ``seed`` fixes the k-means starts and the linkage's subsample."""
+    if kind == "cut":
+        return cut_consensus(labelings, k, seed)
+    if kind == "linkage":
+        return linkage_consensus(labelings, k, seed)
+    raise HumeError(f"unknown consensus {kind!r}: use one of {', '.join(CONSENSUS_KINDS)}")

@@ -1,0 +1,137 @@
+"""The ensemble's reference: the best seed (the papers' vote) or a consensus of every seed's
+co-association (cut, linkage); the library functions and the command's --ensemble."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from helpers import assert_one_line_error
+from test_search_choice import planted, run_labels, search, stores
+
+from hume.errors import HumeError
+from hume.evaluate.metrics import adjusted_rand_index, cluster_accuracy
+from hume.search import HUME, TURTLE
+from hume.search import consensus as consensus_module
+from hume.search.consensus import consensus, cut_consensus, linkage_consensus
+from hume.search.selection import ensemble, vote
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+SIZES = (200, 100, 50, 30, 20)
+
+
+def truth(sizes=SIZES):
+    return np.repeat(np.arange(len(sizes)), sizes)
+
+
+def noisy_seed(y, rng, k, noise=0.03):
+    """``y`` under a random renumbering of its classes, with a share ``noise`` of rows moved."""
+    lab = y.copy()
+    moved = rng.random(len(y)) < noise
+    lab[moved] = rng.integers(0, k, moved.sum())
+    return rng.permutation(k)[lab]
+
+
+def seeds_that_miss_the_small_class(rng, good=5, bad=4):
+    """Seeds of a 5-class labeling (sizes 200 … 20): ``good`` ones find it; ``bad`` ones (the
+    best-scoring among them) merge the smallest class into the largest and split the second
+    class in two at random instead, each differently."""
+    y, k = truth(), len(SIZES)
+    out = [noisy_seed(y, rng, k) for _ in range(good)]
+    for _ in range(bad):
+        lab = y.copy()
+        lab[lab == 4] = 0
+        second = np.flatnonzero(lab == 1)
+        lab[rng.choice(second, len(second) // 2, replace=False)] = 4
+        out.append(noisy_seed(lab, rng, k))
+    scores = np.r_[np.full(good, 0.90), np.linspace(0.95, 0.91, bad)]  # a bad seed scores best
+    return y, torch.as_tensor(np.stack(out)), torch.as_tensor(scores)
+
+
+def test_a_consensus_keeps_the_class_that_the_best_seed_merges():
+    y, seeds, scores = seeds_that_miss_the_small_class(np.random.default_rng(0))
+    acc = {}
+    for kind in ("vote", "cut", "linkage"):
+        labels, ref, perms = ensemble(seeds, scores, 5, kind)
+        assert ref == 5  # the best-scoring seed, whatever the reference of the matching
+        acc[kind] = cluster_accuracy(y, labels.numpy())
+        # the matched vote (how new rows are labelled) gives the vote's rows back exactly
+        again = vote(seeds, perms, ref, 5)
+        assert torch.equal(again, labels) if kind == "vote" else (again == labels).any()
+    assert acc["linkage"] >= 0.99 and acc["cut"] >= 0.99, acc
+    assert acc["vote"] < acc["linkage"] - 0.1, acc  # the vote, in the best seed's classes, errs
+
+
+@pytest.mark.parametrize("kind", ["cut", "linkage"])
+def test_a_consensus_depends_on_the_partitions_only(kind):
+    """Renumbering a seed's classes or reordering the seeds leaves the partition unchanged; the
+    labels lie in [0, k); agreeing seeds give their own partition back."""
+    rng = np.random.default_rng(1)
+    y, k = truth((60, 50, 40)), 3
+    seeds = torch.as_tensor(np.stack([noisy_seed(y, rng, k) for _ in range(6)]))
+    labels = consensus(seeds, k, kind).numpy()
+    assert labels.min() >= 0 and labels.max() < k
+    assert cluster_accuracy(y, labels) >= 0.97
+    shuffled = seeds[torch.as_tensor(rng.permutation(6))]
+    renumbered = torch.stack([torch.as_tensor(rng.permutation(k))[s] for s in shuffled])
+    again = consensus(renumbered, k, kind).numpy()
+    assert adjusted_rand_index(labels, again) == pytest.approx(1.0)
+
+
+def test_the_linkage_of_a_subsample_joins_the_other_rows_to_their_cluster():
+    rng = np.random.default_rng(2)
+    y, k = truth((150, 90, 40, 20)), 4
+    seeds = torch.as_tensor(np.stack([noisy_seed(y, rng, k, noise=0.02) for _ in range(8)]))
+    whole = linkage_consensus(seeds, k).numpy()
+    part = linkage_consensus(seeds, k, max_rows=60).numpy()  # 60 of 300 rows clustered
+    assert cluster_accuracy(y, whole) >= 0.98
+    assert adjusted_rand_index(whole, part) >= 0.95
+
+
+def test_the_cut_refuses_more_columns_than_it_can_hold(monkeypatch):
+    monkeypatch.setattr(consensus_module, "MAX_CUT_COLUMNS", 20)
+    seeds = torch.zeros(5, 30, dtype=torch.long)
+    with pytest.raises(HumeError, match="--ensemble vote or linkage"):
+        cut_consensus(seeds, 5)
+    with pytest.raises(HumeError, match="unknown consensus"):
+        consensus(seeds, 5, "median")
+
+
+@pytest.mark.parametrize("cls", [HUME, TURTLE])
+def test_the_estimators_take_the_ensemble_from_the_preset_or_the_parameter(cls):
+    """Default preset: cut; paper: the vote; the parameter overrides both; predict (the matched
+    vote) labels the searched rows as the fit did, exactly after the vote, mostly after a cut."""
+    assert cls(3).resolved_config().ensemble == "cut"
+    assert cls(3, preset="paper").resolved_config().ensemble == "vote"
+    assert cls(3, preset="paper", ensemble="linkage").resolved_config().ensemble == "linkage"
+    with pytest.raises(HumeError, match="ensemble must be one of vote, cut, linkage"):
+        cls(3, ensemble="median").resolved_config()
+    views, _ = planted(3, n=120, seed=3)
+    for kind in ("vote", "cut"):
+        model = cls(3, n_seeds=3, iters=30, device="cpu", ensemble=kind).fit(views)
+        same = np.mean(model.predict(views) == model.labels_)
+        assert same == 1.0 if kind == "vote" else same >= 0.9, (kind, same)
+
+
+@pytest.mark.slow
+def test_the_command_records_the_ensemble_and_uneven_classes_use_the_linkage(tmp_path):
+    views, y = planted(4, n=240, ratio=5, seed=4)
+    root = stores(tmp_path, views, y)
+    expected = {
+        "default": ([], "cut"),
+        "paper": (["--preset", "paper", "--iters", "40", "--inner-steps", "20"], "vote"),
+        "voted": (["--ensemble", "vote"], "vote"),
+        "uneven": (["--class-sizes", "uneven"], "linkage"),
+        "uneven-voted": (["--class-sizes", "uneven", "--ensemble", "vote"], "vote"),
+    }
+    for run, (args, kind) in expected.items():
+        r = search(root, run, "--k", "4", *args)
+        assert r.exit_code == 0, r.output
+        config = json.loads((root / "runs" / run / "config.json").read_text())
+        assert config["hyperparameters"]["ensemble"] == kind, run
+        for trial in config.get("sweep", []):
+            assert trial["ensemble"] == kind, (run, trial)
+        assert run_labels(root, run).shape == (240,)
+    assert_one_line_error(search(root, "bad", "--k", "4", "--ensemble", "median"), "--ensemble")
