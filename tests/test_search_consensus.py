@@ -80,6 +80,15 @@ def test_a_consensus_depends_on_the_partitions_only(kind):
     assert adjusted_rand_index(labels, again) == pytest.approx(1.0)
 
 
+@pytest.mark.parametrize("kind", ["cut", "linkage"])
+def test_a_consensus_invents_no_class_that_no_seed_has(kind):
+    y = torch.as_tensor(truth((40, 30, 20)))
+    two = torch.stack([y.clamp(max=1)] * 3)  # every seed uses 2 of K = 4 classes
+    assert sorted(np.bincount(consensus(two, 4, kind).numpy(), minlength=4)) == [0, 0, 40, 50]
+    one = torch.zeros(4, 90, dtype=torch.long)
+    assert np.bincount(consensus(one, 3, kind).numpy()).max() == 90
+
+
 def test_the_linkage_of_a_subsample_joins_the_other_rows_to_their_cluster():
     rng = np.random.default_rng(2)
     y, k = truth((150, 90, 40, 20)), 4

@@ -26,7 +26,7 @@ from hume.errors import HumeError
 
 #: the consensus kinds by name (besides ``vote``, the papers' ensemble)
 CONSENSUS_KINDS = ("cut", "linkage")
-#: S·K bound of the cut: its Gram matrix has (S·K)² entries (16 384² floats: 1 GiB)
+#: S·K bound of the cut: its Gram matrix has (S·K)² entries (16 384² doubles: 2 GiB)
 MAX_CUT_COLUMNS = 16_384
 #: rows clustered by the linkage (its distance matrix has rows² / 2 entries); the rest join
 MAX_LINKAGE_ROWS = 4096
@@ -63,8 +63,11 @@ def cut_consensus(labelings: torch.Tensor, k: int, seed: int = 0) -> torch.Tenso
         gram.index_add_(0, pairs, w[:, None, None].expand(-1, n_seeds, n_seeds).flatten())
     values, vectors = torch.linalg.eigh(gram.view(cols, cols))  # ascending
     values, vectors = values[-k:], vectors[:, -k:]
-    # U = A V Σ⁻¹: each row sums the rows of V its classes select
-    u = vectors[codes].sum(1) * weight.sqrt()[:, None] / values.clamp_min(1e-12).sqrt()
+    # U = A V Σ⁻¹: each row sums the rows of V its classes select; directions without weight
+    # (seeds that use fewer than K classes) are dropped rather than amplified noise
+    keep = values > 1e-9 * values[-1].clamp_min(1e-300)
+    inv = torch.where(keep, values.clamp_min(1e-300).rsqrt(), torch.zeros_like(values))
+    u = vectors[codes].sum(1) * weight.sqrt()[:, None] * inv
     u = u / u.norm(dim=1, keepdim=True).clamp_min(1e-12)
     labels = KMeans(k, n_init=10, seed=seed).fit(u).labels_
     return torch.as_tensor(labels, device=labelings.device)
