@@ -121,10 +121,11 @@ def search(
         Ensemble | None,
         typer.Option(
             "--ensemble",
-            help="How the seeds become one labeling: cut (default: normalised cut of how often "
-            "the seeds put two rows together; prefers equal sizes), linkage (average linkage of "
-            "the same; no size preference, used by --class-sizes uneven) or vote (the papers, "
-            "--preset paper: majority vote in the best seed's classes).",
+            help="How the seeds become one labeling: cut (HUME's default: normalised cut of how "
+            "often the seeds put two rows together; prefers equal sizes), linkage (average "
+            "linkage of the same; no size preference; replaces cut with --class-sizes uneven) or "
+            "vote (the papers: majority vote in the best seed's classes; TURTLE's default and "
+            "--preset paper's).",
             show_default=False,
         ),
     ] = None,
