@@ -110,16 +110,20 @@ def scan(
     for k in ks:
         t = time.perf_counter()
         tried = []
-        for size_term, weight in [uniform] + [g for g in grid if g != uniform]:
-            model = fit(method, views, k, seeds, entropy_weight=weight, size_term=size_term)
+        # the uniform prior as `hume search` runs it (cut ensemble), then the uneven grid as
+        # `--class-sizes uneven` runs it (linkage ensemble)
+        for size_term, weight in [uniform] + grid:
+            kind = "cut" if not tried else "linkage"
+            model = fit(
+                method, views, k, seeds, entropy_weight=weight, size_term=size_term, ensemble=kind
+            )
             cand = signals(model, {"k": k, "size_term": size_term, "entropy_weight": weight})
             cand.setting["acc"] = cluster_accuracy(y, model.labels_)
             cand.setting["nmi"] = normalized_mutual_info(y, model.labels_)
             tried.append(cand)
         # as --class-sizes uneven chooses (hume/search/sweep.py): the highest balanced score
         # among its grid, ties to the earlier, larger weight
-        pool = [c for c in tried if (c.setting["size_term"], c.setting["entropy_weight"]) in grid]
-        chosen = max(pool or tried, key=lambda c: c.balanced)
+        chosen = max(tried[1:] or tried, key=lambda c: c.balanced)
         chosen_each.append(chosen)
         row = {
             "k": k,
@@ -253,6 +257,11 @@ def main(argv=None) -> None:
     ap.add_argument("--seeds", type=int, default=6)
     ap.add_argument("--json", default="bench/choose_k.json")
     ap.add_argument("--results", default=None)
+    ap.add_argument(
+        "--section",
+        default=None,
+        help="the RESULTS.md section to write (default: choose_k, or choose_k_<term>)",
+    )
     ap.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--cost", action="store_true", help="first time `hume search --k 5:15`")
     ap.add_argument("--orders", action="store_true", help="only each view as φ1")
@@ -291,6 +300,8 @@ def main(argv=None) -> None:
         "seeds": args.seeds,
         "size_term": args.size_term,
         "span": args.span,
+        "ensemble": "cut (uniform prior), linkage (uneven classes)",
+        "command": "python bench/choose_k.py " + " ".join(sys.argv[1:] if argv is None else argv),
         "cost": measured_cost,
         "problems": [],
     }
@@ -316,15 +327,17 @@ def main(argv=None) -> None:
             print(f"  chosen K: {entry['chosen_by']}", flush=True)
             Path(args.json).write_text(json.dumps(out, indent=1))
     if args.results:
-        results_section(out, args.results)
+        results_section(out, args.results, args.section)
 
 
-def results_section(out: dict, path: str) -> None:
+def results_section(out: dict, path: str, section: str | None = None) -> None:
     """The bench's section of RESULTS.md (between its markers), replacing an earlier one."""
     term = out.get("size_term", "entropy")
     weights = ", ".join(f"{w:g}" for w in UNEVEN_WEIGHTS[term])
     command = (
-        "`python bench/choose_k.py --cost --results bench/RESULTS.md` (six seeds per K; the "
+        f"`{out['command']}`."
+        if "command" in out
+        else "`python bench/choose_k.py --cost --results bench/RESULTS.md` (six seeds per K; the "
         "cost measured with ten)."
         if term == "entropy"
         else f"`python bench/choose_k.py --only {','.join(sorted({p['problem'].split(' ')[0] for p in out['problems']}))} "
@@ -333,9 +346,11 @@ def results_section(out: dict, path: str) -> None:
     )
     lines = [
         "## Choosing K without labels"
-        + ("" if term == "entropy" else f", uneven classes with the {term} size term"),
+        + ("" if term == "entropy" else f", uneven classes with the {term} size term")
+        + (", consensus ensembles" if "ensemble" in out else ""),
         "",
-        f"Machine: {out['machine']}; {out['seeds']} seeds per K. Command: {command}",
+        f"Machine: {out['machine']}; {out['seeds']} seeds per K. Command: {command} "
+        f"Ensemble: {out.get('ensemble', 'the vote (measured before `--ensemble` existed)')}.",
         "",
         "**K chosen** is what `hume search --k` chooses: the most stable K among those whose "
         "ensemble uses all K classes. The other columns pick by one signal alone over every K "
@@ -400,7 +415,8 @@ def results_section(out: dict, path: str) -> None:
                 f"{c['balanced_score']:.3f} | {c['used_classes']} | {c['entropy_weight']:g} | "
                 f"{c['acc']:.3f} | {c['nmi']:.3f} |"
             )
-    write_section(path, "choose_k" + ("" if term == "entropy" else f"_{term}"), "\n".join(lines))
+    key = section or "choose_k" + ("" if term == "entropy" else f"_{term}")
+    write_section(path, key, "\n".join(lines))
 
 
 if __name__ == "__main__":
