@@ -215,7 +215,7 @@ class SeedSearch(ClusterMixin, BaseEstimator):
         views = [v.to(device=device, dtype=torch.float32) for v in views]
         both = label_free_scores(views, labelings, k, seed=self.random_state, both=True)
         scores = both[:, 0]
-        kind = getattr(self.config_, "ensemble", "vote")
+        kind = self.config_.ensemble
         labels, ref, perms = ensemble(labelings, scores, k, kind, seed=self.random_state)
         self.scores_ = scores.double().cpu().numpy()
         self.balanced_scores_ = both[:, 1].double().cpu().numpy()

@@ -23,9 +23,10 @@ from __future__ import annotations
 import torch
 
 from hume.errors import HumeError
+from hume.search.options import Ensemble
 
-#: the consensus kinds by name (besides ``vote``, the papers' ensemble)
-CONSENSUS_KINDS = ("cut", "linkage")
+#: the consensus kinds by name: the `--ensemble` choices besides ``vote``, the papers' ensemble
+CONSENSUS_KINDS = tuple(e.value for e in Ensemble if e is not Ensemble.vote)
 #: S·K bound of the cut: its Gram matrix has (S·K)² entries (16 384² doubles: 2 GiB)
 MAX_CUT_COLUMNS = 16_384
 #: rows clustered by the linkage (its distance matrix has rows² / 2 entries); the rest join

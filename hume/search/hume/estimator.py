@@ -34,9 +34,8 @@ class HUME(SeedSearch):
     Parameters (besides those of :class:`~hume.search.base.SeedSearch`): ``preset``
     ``"default"`` (works across feature scales), ``"paper"`` (the official settings) or
     ``"large-k"`` (the official ImageNet-1000 settings); ``iters``, ``inner_steps``,
-    ``subsets``, ``subset_size``, ``train_fraction``, ``tau``, ``entropy_weight``, ``size_term``, ``ensemble``,
-    ``inner_lr``,
-    ``outer_lr``, ``anneal`` override single settings (None: the preset's, see
+    ``subsets``, ``subset_size``, ``train_fraction``, ``tau``, ``entropy_weight``,
+    ``size_term``, ``ensemble``, ``inner_lr``, ``outer_lr``, ``anneal`` override single settings (None: the preset's, see
     :class:`~hume.search.hume.config.HumeConfig`); ``allow_single_view`` accepts one view, used
     as both φ1 and φ2.
 
