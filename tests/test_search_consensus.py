@@ -99,6 +99,26 @@ def test_the_linkage_of_a_subsample_joins_the_other_rows_to_their_cluster():
     assert adjusted_rand_index(whole, part) >= 0.95
 
 
+#: three seeds' labelings of 64 rows, one code per row (found on digits, then shrunk): on their
+#: tied co-associations scipy's average linkage alone returns a tree that merges a cluster twice
+TIED_CODES = {"a": (2, 0, 1), "b": (1, 0, 1), "c": (0, 0, 1), "d": (2, 1, 0)}
+TIED_ROWS = "aaaabbaaaaaaaaaaaaaaaaaabbbbabaaaaaaaaaaaaaaaaaaaaaacaaaaaaaaada"
+
+
+def test_the_linkage_survives_the_ties_that_break_scipys_tree():
+    from scipy.cluster.hierarchy import is_valid_linkage, linkage
+    from scipy.spatial.distance import squareform
+
+    seeds = torch.tensor([TIED_CODES[c] for c in TIED_ROWS]).T
+    together = sum((s[:, None] == s[None, :]).double() for s in seeds) / 3
+    apart = squareform((1.0 - together).fill_diagonal_(0).numpy(), checks=False)
+    assert not is_valid_linkage(linkage(apart, method="average"))  # the trap is still there
+    labels = linkage_consensus(seeds, 3).numpy()
+    # the 55 rows every seed puts together stay together, the 7 of code b form their own class
+    assert np.bincount(labels[[i for i, c in enumerate(TIED_ROWS) if c == "a"]]).max() == 55
+    assert sorted(np.bincount(labels, minlength=3))[1:] in ([7, 56], [8, 55])
+
+
 def test_the_cut_refuses_more_columns_than_it_can_hold(monkeypatch):
     monkeypatch.setattr(consensus_module, "MAX_CUT_COLUMNS", 20)
     seeds = torch.zeros(5, 30, dtype=torch.long)

@@ -20,6 +20,8 @@ No ground-truth label is used.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from hume.errors import HumeError
@@ -81,7 +83,7 @@ def linkage_consensus(
     clusters, on at most ``max_rows`` rows (seeded subsample); every row then joins the cluster
     with the highest mean co-association to it."""
     import numpy as np
-    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.cluster.hierarchy import fcluster
     from scipy.spatial.distance import squareform
 
     n_seeds, n = labelings.shape
@@ -95,7 +97,7 @@ def linkage_consensus(
         together += lab[:, None] == lab[None, :]
     distance = (1.0 - together / n_seeds).numpy()
     np.fill_diagonal(distance, 0.0)
-    tree = linkage(squareform(distance, checks=False), method="average")
+    tree = _average_linkage(squareform(distance, checks=False), seed)
     clusters = torch.as_tensor(fcluster(tree, t=k, criterion="maxclust") - 1)
     # share[c, s, l]: of cluster c's rows, the share seed s puts in class l
     share = torch.zeros(k, n_seeds, k, dtype=torch.float64)
@@ -115,3 +117,23 @@ def consensus(labelings: torch.Tensor, k: int, kind: str, seed: int = 0) -> torc
     if kind == "linkage":
         return linkage_consensus(labelings, k, seed)
     raise HumeError(f"unknown consensus {kind!r}: use one of {', '.join(CONSENSUS_KINDS)}")
+
+
+def _average_linkage(condensed: Any, seed: int) -> Any:
+    """scipy's average-linkage tree of a condensed distance vector whose values tie massively.
+
+    The co-association of S seeds takes only S + 1 values, and on such ties scipy's
+    nearest-neighbour chain can return an invalid tree (a cluster merged twice; seen on digits
+    with three seeds). A seeded jitter far below the 1/S step breaks the ties without reordering
+    any distinct distances; the tree is checked, and a second draw tried, before giving up."""
+    import numpy as np
+    from scipy.cluster.hierarchy import is_valid_linkage, linkage
+
+    for attempt in range(3):
+        noise = np.random.default_rng([int(seed), attempt]).uniform(0.0, 1e-9, condensed.shape)
+        tree = linkage(condensed + noise, method="average")
+        if is_valid_linkage(tree):
+            return tree
+    raise HumeError(
+        "the linkage consensus got no valid tree from scipy; use --ensemble cut or vote"
+    )
