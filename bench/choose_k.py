@@ -44,6 +44,7 @@ from search_speed import write_section  # noqa: E402
 from hume.evaluate.metrics import cluster_accuracy, normalized_mutual_info  # noqa: E402
 from hume.search import HUME, TURTLE  # noqa: E402
 from hume.search.k_choice import UNEVEN_WEIGHTS, choose, signals  # noqa: E402
+from hume.search.sweep import sweep  # noqa: E402
 
 DIGITS_IMBALANCED = [175, 135, 105, 81, 63, 49, 38, 29, 23, 18]
 
@@ -97,33 +98,38 @@ def fit(method: str, views, k: int, seeds: int, **settings):
     return cls(k, n_seeds=seeds, device="cpu", **settings).fit(views)
 
 
+def fit_uneven(method: str, views, k: int, seeds: int, term: str = "entropy"):
+    """As `hume search --class-sizes uneven` searches: the weights of the size term ``term``
+    tried with a few seeds each (hume/search/sweep.py), the chosen one searched with ``seeds``."""
+    cls = HUME if method == "hume" else TURTLE
+    model = cls(k, n_seeds=seeds, device="cpu", size_term=term)
+    cfg, trials = sweep(model, views, grid="class_sizes")
+    return model.set_params(config=cfg).fit(views), trials
+
+
 def scan(
     method: str, views, y, ks, seeds: int, uneven: bool, term: str = "entropy"
 ) -> tuple[list[dict], int]:
-    """One row per K: the signals of the uniform prior (entropy, weight 10) and, with
-    ``uneven``, of the weight of the size term ``term`` the balanced score chose; the accuracy
-    and NMI of each, for the reader. And the K that `hume search --k` chooses from them
-    (hume.search.k_choice.choose)."""
-    uniform = ("entropy", 10.0)
-    grid = [(term, w) for w in UNEVEN_WEIGHTS[term]] if uneven else []
+    """One row per K: the signals of the uniform prior (entropy, weight 10, the cut consensus)
+    and, with ``uneven``, of `--class-sizes uneven` (the weight of the size term ``term`` its
+    trial seeds chose, the linkage consensus); the accuracy and NMI of each, for the reader. And
+    the K that `hume search --k` chooses from them (hume.search.k_choice.choose)."""
     rows, chosen_each = [], []
     for k in ks:
         t = time.perf_counter()
         tried = []
-        # the uniform prior as `hume search` runs it (cut ensemble), then the uneven grid as
-        # `--class-sizes uneven` runs it (linkage ensemble)
-        for size_term, weight in [uniform] + grid:
-            kind = "cut" if not tried else "linkage"
-            model = fit(
-                method, views, k, seeds, entropy_weight=weight, size_term=size_term, ensemble=kind
-            )
-            cand = signals(model, {"k": k, "size_term": size_term, "entropy_weight": weight})
+        models = [fit(method, views, k, seeds)]
+        if uneven:
+            model, trials = fit_uneven(method, views, k, seeds, term)
+            models.append(model)
+        for model in models:
+            hyper = model.resolved_config().to_dict()
+            setting = {"k": k, **{key: hyper[key] for key in ("size_term", "entropy_weight")}}
+            cand = signals(model, setting)
             cand.setting["acc"] = cluster_accuracy(y, model.labels_)
             cand.setting["nmi"] = normalized_mutual_info(y, model.labels_)
             tried.append(cand)
-        # as --class-sizes uneven chooses (hume/search/sweep.py): the highest balanced score
-        # among its grid, ties to the earlier, larger weight
-        chosen = max(tried[1:] or tried, key=lambda c: c.balanced)
+        chosen = tried[-1]
         chosen_each.append(chosen)
         row = {
             "k": k,
@@ -131,14 +137,19 @@ def scan(
             "chosen": chosen.as_dict(),
             "seconds": round(time.perf_counter() - t, 1),
         }
+        if uneven:
+            row["trials"] = [
+                {key: tr[key] for key in ("entropy_weight", "stability", "balanced_score")}
+                for tr in trials
+            ]
         rows.append(row)
         c = row["chosen"]
         print(
-            f"  K={k:2d} stab {c['stability']:.3f} score {c['score']:.3f} bal "
-            f"{c['balanced_score']:.3f} {c['size_term']} λ {c['entropy_weight']:g} ACC {c['acc']:.3f} "
-            f"classes used {c['used_classes']} "
-            f"(uniform: stab {row['uniform']['stability']:.3f} ACC {row['uniform']['acc']:.3f})"
-            f" {row['seconds']:.0f}s",
+            f"  K={k:2d} consensus {c['consensus_stability']:.3f} stab {c['stability']:.3f} "
+            f"score {c['score']:.3f} bal {c['balanced_score']:.3f} {c['size_term']} "
+            f"λ {c['entropy_weight']:g} ACC {c['acc']:.3f} classes used {c['used_classes']} "
+            f"(uniform: consensus {row['uniform']['consensus_stability']:.3f} ACC "
+            f"{row['uniform']['acc']:.3f}) {row['seconds']:.0f}s",
             flush=True,
         )
     return rows, choose(chosen_each).setting["k"]
@@ -245,16 +256,18 @@ def cost(seeds: int = 10) -> dict:
 QUIET = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
 
 
-def chosen_k(rows: list[dict], key: str, signal: str) -> int:
-    """The K with the highest ``signal`` (ties: the smaller K)."""
-    return max(rows, key=lambda r: (round(r[key][signal], 9), -r["k"]))["k"]
+def chosen_k(rows: list[dict], key: str, signal: str, complete: bool = False) -> int:
+    """The K with the highest ``signal`` (ties: the smaller K); with ``complete``, among the K
+    whose ensemble uses every class (if any does)."""
+    pool = [r for r in rows if r[key]["used_classes"] == r["k"]] if complete else []
+    return max(pool or rows, key=lambda r: (round(r[key][signal], 9), -r["k"]))["k"]
 
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--only", default="planted,planted-imbalanced,digits,digits-imbalanced")
     ap.add_argument("--methods", default="hume")
-    ap.add_argument("--seeds", type=int, default=6)
+    ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--json", default="bench/choose_k.json")
     ap.add_argument("--results", default=None)
     ap.add_argument(
@@ -317,9 +330,10 @@ def main(argv=None) -> None:
                 "rows": rows,
                 "chosen_by": {
                     "rule": by_rule,
+                    "former_rule": chosen_k(rows, "chosen", "stability", complete=True),
                     **{
                         sig: chosen_k(rows, "chosen", sig)
-                        for sig in ("stability", "score", "balanced_score")
+                        for sig in ("consensus_stability", "stability", "score", "balanced_score")
                     },
                 },
             }
@@ -352,29 +366,49 @@ def results_section(out: dict, path: str, section: str | None = None) -> None:
         f"Machine: {out['machine']}; {out['seeds']} seeds per K. Command: {command} "
         f"Ensemble: {out.get('ensemble', 'the vote (measured before `--ensemble` existed)')}.",
         "",
-        "**K chosen** is what `hume search --k` chooses: the most stable K among those whose "
-        "ensemble uses all K classes. The other columns pick by one signal alone over every K "
-        "(stability including labelings with empty classes, the mean label-free score, the "
-        "balanced score). With uneven classes each K is searched with the weight of the "
+        "**K chosen** is what `hume search --k` chooses: the K of the highest consensus "
+        "stability (the agreement of the consensuses of two halves of the seeds) among those "
+        "whose ensemble uses all K classes. *Former rule*: the seeds' stability among the same "
+        "K, what `--k` chose before. The other columns pick by one signal alone over every K "
+        "(including labelings with empty classes). With uneven classes each K is searched as "
+        f"`--class-sizes uneven` searches it: the weight of the {term} size term among {weights} "
+        "that two trial seeds agree on most."
+        if "consensus_stability" in out["problems"][0]["chosen_by"]
+        else "**K chosen** is what `hume search --k` chose then: the most stable K among those "
+        "whose ensemble uses all K classes. The other columns pick by one signal alone over "
+        "every K (stability including labelings with empty classes, the mean label-free score, "
+        "the balanced score). With uneven classes each K is searched with the weight of the "
         f"{term} size term that the balanced score chose among {weights}.",
         "",
-        "| method | problem | true K | **K chosen** | ACC at it | by stability alone | by score "
-        "| by balanced score |",
-        "|---|---|---|---|---|---|---|---|",
     ]
+    if "consensus_stability" in out["problems"][0]["chosen_by"]:
+        lines += [
+            "| method | problem | true K | **K chosen** | ACC at it | former rule | by "
+            "consensus stability alone | by stability alone | by score | by balanced score |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        signals_shown = ("former_rule", "consensus_stability", "stability", "score")
+    else:
+        lines += [
+            "| method | problem | true K | **K chosen** | ACC at it | by stability alone | by "
+            "score | by balanced score |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        signals_shown = ("stability", "score")
     for p in out["problems"]:
         by = p["chosen_by"]
         acc = next(r["chosen"]["acc"] for r in p["rows"] if r["k"] == by["rule"])
         lines.append(
             f"| {p['method']} | {p['problem']} | {p['true_k']} | **{by['rule']}** | {acc:.3f} | "
-            f"{by['stability']} | {by['score']} | {by['balanced_score']} |"
+            + " | ".join(str(by[sig]) for sig in signals_shown)
+            + f" | {by['balanced_score']} |"
         )
     uneven = [p for p in out["problems"] if p["uneven"]]
     if uneven:
         lines += [
             "",
-            f"Uneven classes at the true K: the weight of the {term} term the balanced score "
-            "chose against the uniform prior (entropy, weight 10), ACC of each ensemble and the "
+            f"Uneven classes at the true K: the weight of the {term} term chosen without labels "
+            "against the uniform prior (entropy, weight 10), ACC of each ensemble and the "
             "classes it uses (for the reader only):",
             "",
             "| problem | true K | weight chosen | ACC | classes used | ACC, uniform prior |",

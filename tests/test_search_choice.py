@@ -1,5 +1,5 @@
-"""When K, the class sizes or the best φ1 are unknown: a K range chosen by stability, the
-class-size prior chosen by the balanced score, each view tried as φ1; through the command."""
+"""When K, the class sizes or the best φ1 are unknown: a K range chosen by consensus stability,
+the class-size prior by the trial seeds' stability, each view tried as φ1; through the command."""
 
 from __future__ import annotations
 
@@ -13,7 +13,14 @@ from typer.testing import CliRunner
 from hume.cli import app
 from hume.errors import HumeError
 from hume.evaluate.metrics import cluster_accuracy
-from hume.search.k_choice import Candidate, choose, parse_k, stability
+from hume.search.k_choice import (
+    Candidate,
+    choose,
+    class_sizes,
+    consensus_stability,
+    parse_k,
+    stability,
+)
 from hume.store import FeatureStore
 from hume.store.importing import import_features
 
@@ -100,6 +107,39 @@ def test_a_k_whose_labeling_leaves_a_class_empty_is_not_chosen():
         choose([])
 
 
+def test_the_k_whose_consensus_is_reproducible_wins_over_seeds_that_agree_on_a_merge():
+    """Eight classes, the smallest 12 rows. At K = 7 every seed merges it whole into one of two
+    neighbours (half the seeds one, half the other): the seeds agree closely, but two halves of
+    them disagree on the merge. At K = 8 each seed errs elsewhere (some rows moved), the seeds agree less, yet
+    every half's consensus is the eight classes. The consensus stability chooses 8, the seeds'
+    stability alone 7 (what `--k` chose before, on a 10:1 mixture of 8 classes)."""
+    rng = np.random.default_rng(4)
+    sizes = (120, 100, 70, 50, 35, 25, 18, 12)
+    y = np.repeat(np.arange(8), sizes)
+    merged = [np.where(y == 7, 5 + seed % 2, y) for seed in range(10)]  # five seeds each way
+    noisy = []
+    for _ in range(10):
+        lab = y.copy()
+        moved = rng.random(len(y)) < 0.06
+        lab[moved] = rng.integers(0, 8, moved.sum())
+        noisy.append(lab)
+    cands = []
+    for k, seeds in ((7, np.stack(merged)), (8, np.stack(noisy))):
+        c = Candidate({"k": k}, stability(seeds), 1.0, 1.0, class_sizes(seeds[0], k))
+        c.consensus = consensus_stability(seeds, k, "linkage")
+        cands.append(c)
+    seven, eight = cands
+    assert seven.stability > eight.stability  # the seeds alone prefer the merge …
+    assert eight.consensus > seven.consensus  # … their consensus does not
+    assert eight.consensus >= 0.99
+    assert choose(cands) is eight
+    # within the tie margin the seeds' stability decides
+    seven.consensus = eight.consensus - 1e-4
+    assert choose(cands) is seven
+    # fewer than four seeds: no halves to compare, the seeds' stability instead
+    assert consensus_stability(np.stack(merged[:3]), 7, "cut") == stability(np.stack(merged[:3]))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("true_k", [3, 5])
 def test_a_k_range_chooses_the_planted_k_without_reading_labels(tmp_path, monkeypatch, true_k):
@@ -132,6 +172,10 @@ def test_a_k_range_chooses_the_planted_k_without_reading_labels(tmp_path, monkey
     rows = report["choice"]["candidates"]
     assert [c["k"] for c in rows] == [true_k - 1, true_k, true_k + 1]
     assert all(0 <= c["acc"] <= 1 for c in rows)
+    assert report["choice"]["criterion"] == "consensus stability"
+    chosen = next(c for c in rows if c["k"] == true_k)
+    assert chosen["consensus_stability"] == max(c["consensus_stability"] for c in rows)
+    assert "| consensus stability |" in (root / "runs" / "kr" / "report.md").read_text()
     assert (root / "runs" / "kr" / "figures" / "choice.png").stat().st_size > 1000
     assert cluster_accuracy(y, run_labels(root, "kr")) >= 0.95
 
@@ -139,7 +183,7 @@ def test_a_k_range_chooses_the_planted_k_without_reading_labels(tmp_path, monkey
 @pytest.mark.slow
 def test_uneven_class_sizes_keep_a_large_class_whole(tmp_path):
     """Class sizes in ratio 10:1: the uniform prior splits the large class; the entropy weight
-    chosen by the balanced score keeps it whole."""
+    on which the trial seeds agree most keeps it whole."""
     views, y = planted(4, n=400, ratio=10, seed=3)
     root = stores(tmp_path, views, y)
     accs = {}
@@ -151,7 +195,8 @@ def test_uneven_class_sizes_keep_a_large_class_whole(tmp_path):
     config = json.loads((root / "runs" / "uneven" / "config.json").read_text())
     trials = config["sweep"]
     assert [t["entropy_weight"] for t in trials] == [10.0, 3.0, 1.0, 0.3]
-    best = max(trials, key=lambda t: t["balanced_score"])
+    assert all(0 <= t["balanced_score"] <= 1 for t in trials)  # kept for the reader
+    best = max(trials, key=lambda t: t["stability"])  # ties: the first, larger weight
     assert config["hyperparameters"]["entropy_weight"] == best["entropy_weight"] < 10
 
 
@@ -288,3 +333,20 @@ def test_a_k_range_with_uneven_classes_chooses_the_planted_k(tmp_path):
     assert by_k[4]["used_classes"] < 4 and "not a 4-class labeling" in r.output
     assert choice["k"] == 3, by_k
     assert cluster_accuracy(y, run_labels(root, "ku")) >= 0.9
+
+
+@pytest.mark.slow
+def test_a_k_range_with_uneven_classes_finds_eight_classes_the_seeds_alone_merge(tmp_path):
+    """Eight classes in ratio 10:1, K unknown (--k 7:8 --class-sizes uneven): the seeds agree more
+    at K = 7, where they merge a small class, than at 8; the consensus of either half of them is
+    the eight classes every time, so K = 8 is chosen."""
+    views, y = planted(8, n=600, ratio=10, seed=4)
+    root = stores(tmp_path, views, y)
+    r = search(root, "k8", "--k", "7:8", "--class-sizes", "uneven", "--seeds", "10")
+    assert r.exit_code == 0, r.output
+    choice = json.loads((root / "runs" / "k8" / "choice.json").read_text())
+    by_k = {c["k"]: c for c in choice["candidates"]}
+    assert by_k[7]["stability"] > by_k[8]["stability"]  # the former criterion: K = 7
+    assert by_k[8]["consensus_stability"] > by_k[7]["consensus_stability"]
+    assert choice["k"] == 8 and by_k[8]["used_classes"] == 8
+    assert cluster_accuracy(y, run_labels(root, "k8")) >= 0.95

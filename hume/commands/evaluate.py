@@ -66,13 +66,13 @@ def show_report(report: dict[str, Any], written: list) -> None:
     if choice:
         from rich.table import Table
 
-        from hume.evaluate.report import _pct
+        from hume.evaluate.report import _pct, _signal
 
         table = Table(
             title=f"chosen without labels: K = {choice['k']}, φ1 {choice['phi1']} (by "
             f"{choice['criterion']}; ACC and NMI are not used)"
         )
-        for col in ("run", "K", "φ1", "stability", "score", "balanced", "ACC", "NMI"):
+        for col in ("run", "K", "φ1", "consensus", "stability", "score", "balanced", "ACC", "NMI"):
             table.add_column(col, justify="left" if col in ("run", "φ1") else "right")
         for c in choice["candidates"]:
             mark = " ←" if c["run"] == choice["chosen"] else ""
@@ -80,6 +80,7 @@ def show_report(report: dict[str, Any], written: list) -> None:
                 c["run"] + mark,
                 str(c["k"]),
                 c["phi1"],
+                _signal(c.get("consensus_stability")),
                 f"{c['stability']:.3f}",
                 f"{c['score']:.3f}",
                 f"{c['balanced_score']:.3f}",

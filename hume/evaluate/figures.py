@@ -194,9 +194,12 @@ def choice_figure(candidates: Sequence[dict], chosen: str, path: str | os.PathLi
         ks = [c["k"] for c in rows]
         tag = f" (φ1 {phi1})" if len(orders) > 1 else ""
         series = [
-            ("stability", "o-", 1.0, "stability, the criterion"),
+            ("consensus_stability", "o-", 1.0, "consensus stability, the criterion"),
+            ("stability", "d-.", 0.6, "stability of the seeds"),
             ("balanced_score", "s--", 0.6, "balanced label-free score"),
         ]
+        if not all("consensus_stability" in c for c in rows):  # a run of an earlier version
+            series = series[1:]
         if all("acc" in c for c in rows):
             series.append(("acc", "^:", 0.6, "true ACC (not used)"))
         for key, style, alpha, label in series:

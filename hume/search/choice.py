@@ -5,8 +5,9 @@ Every candidate (one K, one order of the views) is a normal run named ``<run>-k0
 ``--phi1 auto`` also ``-phi1-<view>``), searched as ``hume search`` searches it: seeds batched,
 under torchrun shared over the ranks, with ``--class-sizes uneven`` its own choice of the
 entropy weight. The stores are read once for all candidates. Each candidate's label-free
-signals (:mod:`hume.search.k_choice`) come from its seeds; the most stable candidate is chosen
-(ties: the smaller K, then the earlier order). Its run is copied to ``<run>`` itself: a normal
+signals (:mod:`hume.search.k_choice`) come from its seeds; the candidate whose consensus is the
+most reproducible across halves of its seeds is chosen (ties: the more stable seeds, the smaller
+K, then the earlier order). Its run is copied to ``<run>`` itself: a normal
 run of the chosen K whose ``choice.json`` lists every candidate, so ``hume evaluate`` and ``hume
 export`` take ``<run>`` as usual, and any other candidate by its own name. Running the same
 command again continues where it stopped: finished candidates are kept, unfinished ones resumed.
@@ -30,7 +31,14 @@ from hume.names import canonical_model, check_name
 from hume.reporting import SILENT, Reporter, logger
 from hume.runs import CONFIG, default_run_name, load_config, runs_dir
 from hume.search.inputs import LoadedViews, load_views, plan_splits
-from hume.search.k_choice import Candidate, choose, class_sizes, stability
+from hume.search.k_choice import (
+    Candidate,
+    choose,
+    class_sizes,
+    consensus_kind,
+    consensus_stability,
+    stability,
+)
 from hume.search.methods import get_method
 from hume.search.pipeline import WAIT_FOR_RANKS, SearchRequest, resume_search, run_search
 from hume.store import resolve_dataset
@@ -59,7 +67,7 @@ def choose_search(
     reporter: Reporter = SILENT,
 ) -> Path:
     """Search every K of ``ks`` (None: the dataset's K; with ``phi1_auto`` every view as φ1),
-    choose by stability, write the chosen candidate as the run ``req.run``; its path."""
+    choose by consensus stability, write the chosen candidate as the run ``req.run``; its path."""
     cls = get_method(req.method)
     if phi1_auto and cls.predicts_from_all_views:
         raise HumeError(
@@ -108,10 +116,12 @@ def choose_search(
                 candidates.append(cand)
                 if ranks.is_main:
                     logger.info(
-                        "K=%d, φ1 %s (run %s): stability %.3f, score %.3f, balanced score %.3f%s",
+                        "K=%d, φ1 %s (run %s): consensus stability %.3f, stability %.3f, "
+                        "score %.3f, balanced score %.3f%s",
                         k,
                         order[0],
                         name,
+                        cand.criterion,
                         cand.stability,
                         cand.score,
                         cand.balanced,
@@ -196,21 +206,26 @@ def _signals(run_dir: Path, views: list[torch.Tensor], all_views: bool) -> Candi
         ).numpy()
     with np.load(run_dir / "ensemble.npz") as ensemble:
         sizes = class_sizes(ensemble["labels"], k)
+    hyper = config["hyperparameters"]
     return Candidate(
         {
             "k": k,
-            "size_term": config["hyperparameters"].get("size_term", "entropy"),
-            "entropy_weight": config["hyperparameters"].get("entropy_weight"),
+            "size_term": hyper.get("size_term", "entropy"),
+            "entropy_weight": hyper.get("entropy_weight"),
         },
         stability(labels),
         float(np.mean(scores)),
         float(np.mean(balanced)),
         sizes,
+        consensus_stability(labels, k, consensus_kind(hyper.get("ensemble", "vote"))),
     )
 
 
 def _describe(c: Candidate) -> str:
-    return f"K={c.setting['k']}, φ1 {c.setting['phi1']} by stability {c.stability:.3f}"
+    return (
+        f"K={c.setting['k']}, φ1 {c.setting['phi1']} by consensus stability {c.criterion:.3f} "
+        f"(seeds' stability {c.stability:.3f})"
+    )
 
 
 def _write_choice(base_dir: Path, chosen: Candidate, candidates: list[Candidate]) -> None:
@@ -222,7 +237,7 @@ def _write_choice(base_dir: Path, chosen: Candidate, candidates: list[Candidate]
         shutil.copyfile(source / name, tmp)
         tmp.replace(base_dir / name)
     choice = {
-        "criterion": "stability",
+        "criterion": "consensus stability",
         "chosen": chosen.setting["run"],
         "k": chosen.setting["k"],
         "phi1": chosen.setting["phi1"],

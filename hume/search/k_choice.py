@@ -3,23 +3,30 @@ classes are about equally large, and which view is φ1.
 
 The signals (docs/algorithm.md §10, with the measurements behind the choices):
 
-- **stability**: the mean adjusted Rand index between the labelings of every pair of seeds. At
-  the human K the seeds find the same labeling; with too few classes they merge different
-  classes, with too many they cut a class in different places, and disagree;
+- **consensus stability**: the seeds are split at random into two halves, each half's labelings
+  made one by the run's consensus (cut or linkage; the cut for runs that vote), and the two
+  consensuses compared by the adjusted Rand index (mean over :data:`SPLITS` splits). It asks
+  whether the *ensemble* — what the run outputs — is reproducible. At the human K it is: the
+  seeds' errors differ and cancel. With too few classes there are several equally good merges and
+  the halves pick different ones; with too many, a class is cut in different places;
+- **stability**: the mean adjusted Rand index between the labelings of every pair of seeds. The
+  same question asked of single seeds; it breaks the ties of the consensus stability (which
+  reaches 1 on clean data) and chooses the weight of the size term (below). Alone it chose K = 7
+  on a 10:1 mixture of 8 classes: the seeds agree more on a consistent merge of a small class
+  than on the 8 classes, which only their consensus finds every time;
 - **score**: the mean label-free score of the seeds (cross-validated accuracy of a linear
   classifier predicting the labeling). It rises as K falls (fewer classes are easier to learn),
   so on its own it favours small K;
 - **balanced score**: the same with every class weighted equally (:func:`label_free_scores`
-  with ``balanced=True``; an empty class counts 0): labelings with tiny or missing classes score
-  low, so it can compare labelings of different class sizes.
+  with ``balanced=True``; an empty class counts 0), reported beside them.
 
-K is chosen by stability (ties: the smaller K) among the candidates that use all K classes; the
-class-size prior (the weight of the entropy term) by the balanced score; the order of the views by
-stability. A candidate whose ensemble leaves a class (nearly) empty — fewer rows than
-:data:`EMPTY_SHARE` of the mean class size N/K — is a labeling of fewer classes: with a weak
-entropy term (``--class-sizes uneven``) the classes beyond the human K go empty instead of
-cutting a class, and such a labeling is as stable as the human one it contains. It is chosen only
-when every candidate is.
+K is chosen by consensus stability (ties within :data:`TIE`: the higher stability, then the
+smaller K) among the candidates that use all K classes; the order of the views likewise; the
+class-size prior (the weight of the entropy term) by the stability of a few trial seeds. A
+candidate whose ensemble leaves a class (nearly) empty — fewer rows than :data:`EMPTY_SHARE` of
+the mean class size N/K — is a labeling of fewer classes: with a weak entropy term (``--class-sizes
+uneven``) the classes beyond the human K go empty instead of cutting a class, and such a labeling
+is as stable as the human one it contains. It is chosen only when every candidate is.
 """
 
 from __future__ import annotations
@@ -39,6 +46,10 @@ from hume.errors import HumeError
 UNEVEN_WEIGHTS = {"entropy": (10.0, 3.0, 1.0, 0.3), "log": (3.0, 1.0, 0.3, 0.1)}
 #: a class with fewer rows than this share of the mean class size N/K counts as empty
 EMPTY_SHARE = 0.05
+#: random splits of the seeds into halves that the consensus stability averages over
+SPLITS = 4
+#: consensus stabilities closer than this are a tie (broken by the seeds' stability)
+TIE = 1e-3
 
 
 def parse_k(spec: str | int) -> list[int]:
@@ -74,6 +85,36 @@ def stability(seed_labels: np.ndarray) -> float:
     return float(np.mean([adjusted_rand_index(labels[i], labels[j]) for i, j in pairs]))
 
 
+def consensus_stability(seed_labels: np.ndarray, k: int, kind: str, seed: int = 0) -> float:
+    """Mean adjusted Rand index between the consensuses (``kind``: cut or linkage) of two
+    disjoint halves of the seeds' labelings (n_seeds, N), over :data:`SPLITS` seeded random
+    splits; the seeds' stability when there are fewer than four seeds (halves of one seed)."""
+    import torch
+
+    from hume.evaluate.metrics import adjusted_rand_index
+    from hume.search.consensus import consensus
+
+    labels = np.asarray(seed_labels)
+    n_seeds = len(labels)
+    if n_seeds < 4:
+        return stability(labels)
+    values = []
+    for split in range(SPLITS):
+        order = np.random.default_rng([seed, split]).permutation(n_seeds)
+        halves = [
+            consensus(torch.as_tensor(labels[part]), k, kind, seed).numpy()
+            for part in (order[: n_seeds // 2], order[n_seeds // 2 :])
+        ]
+        values.append(adjusted_rand_index(*halves))
+    return float(np.mean(values))
+
+
+def consensus_kind(ensemble: str | None) -> str:
+    """The consensus the stability of a run's ensemble is measured with: the run's own, or the
+    cut for a run that votes (the vote of half the seeds would hang on their best seed)."""
+    return "linkage" if ensemble == "linkage" else "cut"
+
+
 @dataclass
 class Candidate:
     """One searched setting (a K, an entropy weight, an order of the views) and its signals."""
@@ -84,6 +125,13 @@ class Candidate:
     balanced: float
     #: rows per class of the ensemble labeling, largest first
     sizes: tuple[int, ...] = ()
+    #: the criterion (:func:`consensus_stability`); None: not measured (the seeds' stability rules)
+    consensus: float | None = None
+
+    @property
+    def criterion(self) -> float:
+        """The consensus stability, or the seeds' stability where it was not measured."""
+        return self.stability if self.consensus is None else self.consensus
 
     @property
     def used_classes(self) -> int:
@@ -101,21 +149,26 @@ class Candidate:
         return {
             **self.setting,
             **(sizes if self.sizes else {}),
+            **({} if self.consensus is None else {"consensus_stability": round(self.consensus, 6)}),
             "stability": round(self.stability, 6),
             "score": round(self.score, 6),
             "balanced_score": round(self.balanced, 6),
         }
 
 
-def signals(model: Any, setting: dict[str, Any]) -> Candidate:
-    """The signals of a fitted search: stability of its seeds, their mean score and mean balanced
-    score (both computed when the seeds were selected), the class sizes of its ensemble."""
+def signals(model: Any, setting: dict[str, Any], consensus: bool = True) -> Candidate:
+    """The signals of a fitted search: the consensus stability of its seeds (skipped without
+    ``consensus``), their stability, mean score and mean balanced score (both computed when the
+    seeds were selected), the class sizes of its ensemble."""
+    k = int(model.n_classes)
+    kind = consensus_kind(model.resolved_config().to_dict().get("ensemble"))
     return Candidate(
         setting,
         stability(model.seed_labels_),
         float(np.mean(model.scores_)),
         float(np.mean(model.balanced_scores_)),
-        class_sizes(model.labels_, int(model.n_classes)),
+        class_sizes(model.labels_, k),
+        consensus_stability(model.seed_labels_, k, kind) if consensus else None,
     )
 
 
@@ -125,12 +178,14 @@ def class_sizes(labels: Any, k: int) -> tuple[int, ...]:
 
 
 def choose(candidates: Sequence[Candidate]) -> Candidate:
-    """The most stable candidate among those that use all their K classes (all of them when
-    none does); ties: the smaller K, then the earlier order of the views (``order``, if set)."""
+    """The candidate of the highest consensus stability among those that use all their K
+    classes (all of them when none does); within :data:`TIE` of it, the most stable seeds, then
+    the smaller K, then the earlier order of the views (``order``, if set)."""
     if not candidates:
         raise HumeError("nothing was searched to choose from")
     pool = [c for c in candidates if c.complete] or list(candidates)
+    best = max(c.criterion for c in pool)
     return max(
-        pool,
+        (c for c in pool if c.criterion >= best - TIE),
         key=lambda c: (round(c.stability, 9), -c.setting["k"], -c.setting.get("order", 0)),
     )
