@@ -145,7 +145,8 @@ def scan(
         rows.append(row)
         c = row["chosen"]
         print(
-            f"  K={k:2d} consensus {c['consensus_stability']:.3f} stab {c['stability']:.3f} "
+            f"  K={k:2d} criterion {c['criterion']:.3f} consensus {c['consensus_stability']:.3f} "
+            f"stab {c['stability']:.3f} "
             f"score {c['score']:.3f} bal {c['balanced_score']:.3f} {c['size_term']} "
             f"λ {c['entropy_weight']:g} ACC {c['acc']:.3f} classes used {c['used_classes']} "
             f"(uniform: consensus {row['uniform']['consensus_stability']:.3f} ACC "
@@ -366,13 +367,14 @@ def results_section(out: dict, path: str, section: str | None = None) -> None:
         f"Machine: {out['machine']}; {out['seeds']} seeds per K. Command: {command} "
         f"Ensemble: {out.get('ensemble', 'the vote (measured before `--ensemble` existed)')}.",
         "",
-        "**K chosen** is what `hume search --k` chooses: the K of the highest consensus "
-        "stability (the agreement of the consensuses of two halves of the seeds) among those "
-        "whose ensemble uses all K classes. *Former rule*: the seeds' stability among the same "
-        "K, what `--k` chose before. The other columns pick by one signal alone over every K "
-        "(including labelings with empty classes). With uneven classes each K is searched as "
-        f"`--class-sizes uneven` searches it: the weight of the {term} size term among {weights} "
-        "that two trial seeds agree on most."
+        "**K chosen** is what `hume search --k` chooses: the K of the highest criterion, the "
+        "mean of the consensus stability (the agreement of the consensuses of two random halves "
+        "of the seeds) and the seeds' stability, among those whose ensemble uses all K classes. "
+        "*Former rule*: the seeds' stability alone among the same K, what `--k` chose before. "
+        "The other columns pick by one signal alone over every K (including labelings with "
+        "empty classes). With uneven classes each K is searched as `--class-sizes uneven` "
+        f"searches it: the weight of the {term} size term among {weights} with the highest "
+        "balanced score of two trial seeds."
         if "consensus_stability" in out["problems"][0]["chosen_by"]
         else "**K chosen** is what `hume search --k` chose then: the most stable K among those "
         "whose ensemble uses all K classes. The other columns pick by one signal alone over "

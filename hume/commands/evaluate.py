@@ -72,7 +72,8 @@ def show_report(report: dict[str, Any], written: list) -> None:
             title=f"chosen without labels: K = {choice['k']}, φ1 {choice['phi1']} (by "
             f"{choice['criterion']}; ACC and NMI are not used)"
         )
-        for col in ("run", "K", "φ1", "consensus", "stability", "score", "balanced", "ACC", "NMI"):
+        columns = ("run", "K", "φ1", "criterion", "consensus", "stability", "score", "balanced")
+        for col in (*columns, "ACC", "NMI"):
             table.add_column(col, justify="left" if col in ("run", "φ1") else "right")
         for c in choice["candidates"]:
             mark = " ←" if c["run"] == choice["chosen"] else ""
@@ -80,6 +81,7 @@ def show_report(report: dict[str, Any], written: list) -> None:
                 c["run"] + mark,
                 str(c["k"]),
                 c["phi1"],
+                _signal(c.get("criterion")),
                 _signal(c.get("consensus_stability")),
                 f"{c['stability']:.3f}",
                 f"{c['score']:.3f}",

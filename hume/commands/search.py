@@ -49,11 +49,11 @@ def search(
             "--k",
             help="Number of classes K, or a range to choose from without labels: 5:15 (both ends) "
             "or a list 4,8,16 (each K searched as its own run <run>-k07; the chosen one is also "
-            "written as <run>). Chosen by consensus stability: the seeds are split into halves "
-            "and the K whose two half-consensuses agree most (adjusted Rand index) wins, among "
-            "the K whose ensemble uses every class. Distrust it with few seeds (it needs 4, "
-            "better 10) and when neighbouring K score within a few hundredths (see `hume "
-            "evaluate`'s table). Default: the dataset's (store attribute num_classes).",
+            "written as <run>). Chosen, among the K whose ensemble uses every class, by the "
+            "mean of two agreements (adjusted Rand index): of the consensuses of two random "
+            "halves of the seeds, and of the seeds pairwise. Distrust it with few seeds (it "
+            "needs 4, better 10) and when neighbouring K score within a few hundredths (see "
+            "`hume evaluate`'s table). Default: the dataset's (store attribute num_classes).",
             show_default=False,
         ),
     ] = None,
@@ -62,8 +62,8 @@ def search(
         typer.Option(
             "--class-sizes",
             help="uniform: the entropy term pulls the classes to equal sizes (the papers); "
-            "uneven: its weight is chosen among 10, 3, 1, 0.3 (2 seeds each) as the one whose "
-            "seeds agree most, so that one large class is not split to make the sizes equal.",
+            "uneven: its weight is chosen among 10, 3, 1, 0.3 (2 seeds each) by the balanced "
+            "label-free score, so that one large class is not split to make the sizes equal.",
         ),
     ] = ClassSizes.uniform,
     phi1: Annotated[
@@ -71,7 +71,7 @@ def search(
         typer.Option(
             "--phi1",
             help="first: the first of --views is φ1; auto: each view is tried as φ1 (a run per "
-            "order, <run>-k10-phi1-<view>), chosen like K, by consensus stability (HUME).",
+            "order, <run>-k10-phi1-<view>), chosen like K, by the same criterion (HUME).",
         ),
     ] = Phi1.first,
     seeds: Annotated[

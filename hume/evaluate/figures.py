@@ -194,12 +194,13 @@ def choice_figure(candidates: Sequence[dict], chosen: str, path: str | os.PathLi
         ks = [c["k"] for c in rows]
         tag = f" (φ1 {phi1})" if len(orders) > 1 else ""
         series = [
-            ("consensus_stability", "o-", 1.0, "consensus stability, the criterion"),
+            ("criterion", "o-", 1.0, "criterion (mean of the two below)"),
+            ("consensus_stability", "x:", 0.6, "consensus stability"),
             ("stability", "d-.", 0.6, "stability of the seeds"),
             ("balanced_score", "s--", 0.6, "balanced label-free score"),
         ]
-        if not all("consensus_stability" in c for c in rows):  # a run of an earlier version
-            series = series[1:]
+        if not all("criterion" in c for c in rows):  # a run of an earlier version
+            series = series[2:]
         if all("acc" in c for c in rows):
             series.append(("acc", "^:", 0.6, "true ACC (not used)"))
         for key, style, alpha, label in series:

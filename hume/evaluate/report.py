@@ -441,14 +441,15 @@ def markdown(report: dict[str, Any]) -> str:
             "Candidates whose ensemble leaves a class (nearly) empty use fewer than K classes "
             "and are not chosen while another uses all of its K.",
             "",
-            "| run | K | φ1 | classes used | consensus stability | stability | score | "
-            "balanced score | ACC (not used) | NMI (not used) |",
-            "|---|---|---|---|---|---|---|---|---|---|",
+            "| run | K | φ1 | classes used | criterion | consensus stability | stability | "
+            "score | balanced score | ACC (not used) | NMI (not used) |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for c in choice["candidates"]:
             lines.append(
                 f"| `{c['run']}` | {c['k']} | `{c['phi1']}` | {c.get('used_classes', c['k'])} | "
-                f"{_signal(c.get('consensus_stability'))} | {c['stability']:.3f} | "
+                f"{_signal(c.get('criterion'))} | {_signal(c.get('consensus_stability'))} | "
+                f"{c['stability']:.3f} | "
                 f"{c['score']:.3f} | {c['balanced_score']:.3f} | "
                 f"{_pct(c.get('acc'))} | {_pct(c.get('nmi'))} |"
             )

@@ -5,9 +5,9 @@ Every candidate (one K, one order of the views) is a normal run named ``<run>-k0
 ``--phi1 auto`` also ``-phi1-<view>``), searched as ``hume search`` searches it: seeds batched,
 under torchrun shared over the ranks, with ``--class-sizes uneven`` its own choice of the
 entropy weight. The stores are read once for all candidates. Each candidate's label-free
-signals (:mod:`hume.search.k_choice`) come from its seeds; the candidate whose consensus is the
-most reproducible across halves of its seeds is chosen (ties: the more stable seeds, the smaller
-K, then the earlier order). Its run is copied to ``<run>`` itself: a normal
+signals (:mod:`hume.search.k_choice`) come from its seeds; the candidate of the highest mean of
+its consensus stability (do two halves of its seeds give the same consensus?) and its seeds'
+stability is chosen (ties: the smaller K, then the earlier order). Its run is copied to ``<run>`` itself: a normal
 run of the chosen K whose ``choice.json`` lists every candidate, so ``hume evaluate`` and ``hume
 export`` take ``<run>`` as usual, and any other candidate by its own name. Running the same
 command again continues where it stopped: finished candidates are kept, unfinished ones resumed.
@@ -67,7 +67,7 @@ def choose_search(
     reporter: Reporter = SILENT,
 ) -> Path:
     """Search every K of ``ks`` (None: the dataset's K; with ``phi1_auto`` every view as φ1),
-    choose by consensus stability, write the chosen candidate as the run ``req.run``; its path."""
+    choose by the mean of consensus stability and stability, write the chosen candidate as the run ``req.run``; its path."""
     cls = get_method(req.method)
     if phi1_auto and cls.predicts_from_all_views:
         raise HumeError(
@@ -116,12 +116,13 @@ def choose_search(
                 candidates.append(cand)
                 if ranks.is_main:
                     logger.info(
-                        "K=%d, φ1 %s (run %s): consensus stability %.3f, stability %.3f, "
-                        "score %.3f, balanced score %.3f%s",
+                        "K=%d, φ1 %s (run %s): criterion %.3f (consensus stability %.3f, "
+                        "stability %.3f), score %.3f, balanced score %.3f%s",
                         k,
                         order[0],
                         name,
                         cand.criterion,
+                        cand.consensus,
                         cand.stability,
                         cand.score,
                         cand.balanced,
@@ -223,8 +224,8 @@ def _signals(run_dir: Path, views: list[torch.Tensor], all_views: bool) -> Candi
 
 def _describe(c: Candidate) -> str:
     return (
-        f"K={c.setting['k']}, φ1 {c.setting['phi1']} by consensus stability {c.criterion:.3f} "
-        f"(seeds' stability {c.stability:.3f})"
+        f"K={c.setting['k']}, φ1 {c.setting['phi1']} by criterion {c.criterion:.3f} "
+        f"(consensus stability {c.consensus:.3f}, stability {c.stability:.3f})"
     )
 
 
@@ -237,7 +238,7 @@ def _write_choice(base_dir: Path, chosen: Candidate, candidates: list[Candidate]
         shutil.copyfile(source / name, tmp)
         tmp.replace(base_dir / name)
     choice = {
-        "criterion": "consensus stability",
+        "criterion": "mean of consensus stability and stability",
         "chosen": chosen.setting["run"],
         "k": chosen.setting["k"],
         "phi1": chosen.setting["phi1"],

@@ -25,7 +25,7 @@ class Setting(str, Enum):
 
 class ClassSizes(str, Enum):
     """uniform: the entropy term pulls the classes to equal sizes (the papers); uneven: its
-    weight is chosen, without labels, as the one whose trial seeds agree most (stability)."""
+    weight is chosen, without labels, by the balanced label-free score."""
 
     uniform = "uniform"
     uneven = "uneven"

@@ -464,7 +464,7 @@ def _run_sweep(
 ) -> None:
     """Sweep the grid (the ranks share its points), keep the best point in the model and the
     run's config (rank 0 writes it after every trial)."""
-    judged = {"mean_score": "label-free score", "stability": "stability of the seeds"}
+    judged = {"mean_score": "label-free score", "balanced_score": "balanced label-free score"}
 
     def on_trial(trial: dict[str, Any]) -> None:
         config.setdefault("sweep", []).append(trial)
@@ -474,7 +474,7 @@ def _run_sweep(
                 for key, val in trial.items()
                 if key not in ("mean_score", "scores", "balanced_score", "stability")
             )
-            score = "stability" if grid == "class_sizes" else "mean_score"
+            score = "balanced_score" if grid == "class_sizes" else "mean_score"
             logger.info(
                 f"{'class sizes' if grid == 'class_sizes' else 'sweep'}: {shown}: "
                 f"{judged[score]} {trial[score]:.4f}"

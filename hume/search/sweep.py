@@ -3,11 +3,11 @@ point with the best label-free score.
 
 Two grids: ``settings`` (``--sweep``: a method's outer lr / temperature / inner step scale,
 judged by the mean label-free score of the seeds) and ``class_sizes`` (``--class-sizes uneven``:
-the weight of the size term, judged by the *stability* of the trial's seeds, the adjusted Rand
-index between their labelings: the weight at which independent seeds find the same classes;
-ties go to the larger weight, the uniform prior's first). The balanced label-free score, which
-judged the weights before, is kept in each trial: it punished a weight whose seeds each leave a
-different class empty although their consensus uses every class (docs/algorithm.md §10.3). Each grid point is searched with a few
+the weight of the size term, judged by the *balanced* label-free score, which weighs every class
+equally and counts an empty class 0, so that a prior letting classes vanish does not win; ties go
+to the larger weight, the uniform prior's first). The trial seeds' stability is kept beside it:
+as the judge it chose K = 14 on imbalanced digits, its weakest weight letting tiny classes form
+the same way in every seed (docs/algorithm.md §10.3). Each grid point is searched with a few
 seeds (:data:`SWEEP_SEEDS`, from a base seed of their own so the real search's seeds stay
 independent); labels are never read. The best point's settings replace the preset's for the
 search. Processes sharing one search share the grid points too (:func:`sweep`'s ``ranks``).
@@ -50,14 +50,14 @@ def sweep(
     points = base.class_size_points() if grid == "class_sizes" else base.sweep_points()
     if not points:
         raise HumeError(f"--method {model.method} has no --sweep grid: drop --sweep")
-    judge = "stability" if grid == "class_sizes" else "mean_score"
+    judge = "balanced_score" if grid == "class_sizes" else "mean_score"
     trials: list[dict[str, Any]] = []
     for first in range(0, len(points), ranks.world_size):  # one grid point per rank at a time
         mine = first + ranks.rank
         trial = None
         if mine < len(points):
             settings, cfg = points[mine]
-            trial = _trial(model, settings, cfg, views, view_names, judge == "stability")
+            trial = _trial(model, settings, cfg, views, view_names, judge == "balanced_score")
         for each in gather(ranks, trial):
             if each is not None:
                 trials.append(each)
