@@ -126,6 +126,7 @@ def scan(
             hyper = model.resolved_config().to_dict()
             setting = {"k": k, **{key: hyper[key] for key in ("size_term", "entropy_weight")}}
             cand = signals(model, setting)
+            cand.setting["criterion"] = cand.criterion
             cand.setting["acc"] = cluster_accuracy(y, model.labels_)
             cand.setting["nmi"] = normalized_mutual_info(y, model.labels_)
             tried.append(cand)
@@ -362,7 +363,13 @@ def results_section(out: dict, path: str, section: str | None = None) -> None:
     lines = [
         "## Choosing K without labels"
         + ("" if term == "entropy" else f", uneven classes with the {term} size term")
-        + (", consensus ensembles" if "ensemble" in out else ""),
+        + (
+            ", the criterion"
+            if "consensus_stability" in out["problems"][0]["chosen_by"]
+            else ", consensus ensembles"
+            if "ensemble" in out
+            else ""
+        ),
         "",
         f"Machine: {out['machine']}; {out['seeds']} seeds per K. Command: {command} "
         f"Ensemble: {out.get('ensemble', 'the vote (measured before `--ensemble` existed)')}.",
@@ -441,13 +448,24 @@ def results_section(out: dict, path: str, section: str | None = None) -> None:
             "",
             f"{p['problem']} ({p['method']}), every K (ACC and NMI for the reader only):",
             "",
-            f"| K | stability | score | balanced score | classes used | {term} weight | ACC | NMI |",
-            "|---|---|---|---|---|---|---|---|",
+            (
+                "| K | criterion | consensus stability "
+                if "criterion" in p["rows"][0]["chosen"]
+                else "| K "
+            )
+            + f"| stability | score | balanced score | classes used | {term} weight | ACC | NMI |",
+            "|---|---|---|---|---|---|---|---|"
+            + ("---|---|" if "criterion" in p["rows"][0]["chosen"] else ""),
         ]
         for r in p["rows"]:
             c = r["chosen"]
+            both = (
+                f"{c['criterion']:.3f} | {c['consensus_stability']:.3f} | "
+                if "criterion" in c
+                else ""
+            )
             lines.append(
-                f"| {r['k']} | {c['stability']:.3f} | {c['score']:.3f} | "
+                f"| {r['k']} | {both}{c['stability']:.3f} | {c['score']:.3f} | "
                 f"{c['balanced_score']:.3f} | {c['used_classes']} | {c['entropy_weight']:g} | "
                 f"{c['acc']:.3f} | {c['nmi']:.3f} |"
             )

@@ -346,7 +346,7 @@ def test_a_k_range_with_uneven_classes_finds_eight_classes_the_seeds_alone_merge
     """Eight classes in ratio 10:1, K unknown (--k 7:8 --class-sizes uneven): the seeds agree more
     at K = 7, where they merge a small class, than at 8; the consensus of either half of them is
     the eight classes every time, so K = 8 is chosen."""
-    views, y = planted(8, n=600, ratio=10, seed=4)
+    views, y = planted(8, n=600, ratio=10, seed=8)
     root = stores(tmp_path, views, y)
     r = search(root, "k8", "--k", "7:8", "--class-sizes", "uneven", "--seeds", "10")
     assert r.exit_code == 0, r.output
