@@ -126,7 +126,6 @@ def scan(
             hyper = model.resolved_config().to_dict()
             setting = {"k": k, **{key: hyper[key] for key in ("size_term", "entropy_weight")}}
             cand = signals(model, setting)
-            cand.setting["criterion"] = cand.criterion
             cand.setting["acc"] = cluster_accuracy(y, model.labels_)
             cand.setting["nmi"] = normalized_mutual_info(y, model.labels_)
             tried.append(cand)

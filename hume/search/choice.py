@@ -7,8 +7,8 @@ under torchrun shared over the ranks, with ``--class-sizes uneven`` its own choi
 entropy weight. The stores are read once for all candidates. Each candidate's label-free
 signals (:mod:`hume.search.k_choice`) come from its seeds; the candidate of the highest mean of
 its consensus stability (do two halves of its seeds give the same consensus?) and its seeds'
-stability is chosen (ties: the smaller K, then the earlier order). Its run is copied to ``<run>`` itself: a normal
-run of the chosen K whose ``choice.json`` lists every candidate, so ``hume evaluate`` and ``hume
+stability is chosen (ties: the smaller K, then the earlier order). Its run is copied to
+``<run>`` itself: a normal run of the chosen K whose ``choice.json`` lists every candidate, so ``hume evaluate`` and ``hume
 export`` take ``<run>`` as usual, and any other candidate by its own name. Running the same
 command again continues where it stopped: finished candidates are kept, unfinished ones resumed.
 """
@@ -31,14 +31,7 @@ from hume.names import canonical_model, check_name
 from hume.reporting import SILENT, Reporter, logger
 from hume.runs import CONFIG, default_run_name, load_config, runs_dir
 from hume.search.inputs import LoadedViews, load_views, plan_splits
-from hume.search.k_choice import (
-    Candidate,
-    choose,
-    class_sizes,
-    consensus_kind,
-    consensus_stability,
-    stability,
-)
+from hume.search.k_choice import Candidate, choose, measure
 from hume.search.methods import get_method
 from hume.search.pipeline import WAIT_FOR_RANKS, SearchRequest, resume_search, run_search
 from hume.store import resolve_dataset
@@ -67,7 +60,8 @@ def choose_search(
     reporter: Reporter = SILENT,
 ) -> Path:
     """Search every K of ``ks`` (None: the dataset's K; with ``phi1_auto`` every view as φ1),
-    choose by the mean of consensus stability and stability, write the chosen candidate as the run ``req.run``; its path."""
+    choose by the mean of consensus stability and stability, write the chosen candidate as the
+    run ``req.run``; its path."""
     cls = get_method(req.method)
     if phi1_auto and cls.predicts_from_all_views:
         raise HumeError(
@@ -206,19 +200,15 @@ def _signals(run_dir: Path, views: list[torch.Tensor], all_views: bool) -> Candi
             balanced=True,
         ).numpy()
     with np.load(run_dir / "ensemble.npz") as ensemble:
-        sizes = class_sizes(ensemble["labels"], k)
+        ensemble_labels = ensemble["labels"]
     hyper = config["hyperparameters"]
-    return Candidate(
-        {
-            "k": k,
-            "size_term": hyper.get("size_term", "entropy"),
-            "entropy_weight": hyper.get("entropy_weight"),
-        },
-        stability(labels),
-        float(np.mean(scores)),
-        float(np.mean(balanced)),
-        sizes,
-        consensus_stability(labels, k, consensus_kind(hyper.get("ensemble", "vote"))),
+    setting = {
+        "k": k,
+        "size_term": hyper.get("size_term", "entropy"),
+        "entropy_weight": hyper.get("entropy_weight"),
+    }
+    return measure(
+        setting, labels, scores, balanced, ensemble_labels, hyper.get("ensemble", "vote")
     )
 
 

@@ -25,12 +25,12 @@ The signals (docs/algorithm.md §10, with the measurements behind the choices):
   low, so it can compare labelings of different class sizes.
 
 K is chosen by the criterion (ties: the smaller K) among the candidates that use all K classes;
-the order of the views likewise; the
-class-size prior (the weight of the entropy term) by the balanced score of a few trial seeds. A
-candidate whose ensemble leaves a class (nearly) empty — fewer rows than :data:`EMPTY_SHARE` of
-the mean class size N/K — is a labeling of fewer classes: with a weak entropy term (``--class-sizes
-uneven``) the classes beyond the human K go empty instead of cutting a class, and such a labeling
-is as stable as the human one it contains. It is chosen only when every candidate is.
+the order of the views likewise; the class-size prior (the weight of the entropy term) by the
+balanced score of a few trial seeds. A candidate whose ensemble leaves a class (nearly) empty —
+fewer rows than :data:`EMPTY_SHARE` of the mean class size N/K — is a labeling of fewer classes:
+with a weak entropy term (``--class-sizes uneven``) the classes beyond the human K go empty
+instead of cutting a class, and such a labeling is as stable as the human one it contains. It is
+chosen only when every candidate is.
 """
 
 from __future__ import annotations
@@ -168,19 +168,41 @@ class Candidate:
         }
 
 
-def signals(model: Any, setting: dict[str, Any], consensus: bool = True) -> Candidate:
-    """The signals of a fitted search: the consensus stability of its seeds (skipped without
-    ``consensus``), their stability, mean score and mean balanced score (both computed when the
-    seeds were selected), the class sizes of its ensemble."""
-    k = int(model.n_classes)
-    kind = consensus_kind(model.resolved_config().to_dict().get("ensemble"))
+def measure(
+    setting: dict[str, Any],
+    seed_labels: np.ndarray,
+    scores: np.ndarray,
+    balanced: np.ndarray,
+    labels: np.ndarray,
+    ensemble: str | None,
+    consensus: bool = True,
+) -> Candidate:
+    """The signals of a search from its seeds' labelings (n_seeds, N), their scores and balanced
+    scores (n_seeds,) and its ensemble's labels (N,) of ``setting["k"]`` classes made by
+    ``ensemble``: the consensus stability (skipped without ``consensus``), the stability, the
+    mean scores, the class sizes."""
+    k = int(setting["k"])
     return Candidate(
         setting,
-        stability(model.seed_labels_),
-        float(np.mean(model.scores_)),
-        float(np.mean(model.balanced_scores_)),
-        class_sizes(model.labels_, k),
-        consensus_stability(model.seed_labels_, k, kind) if consensus else None,
+        stability(seed_labels),
+        float(np.mean(scores)),
+        float(np.mean(balanced)),
+        class_sizes(labels, k),
+        consensus_stability(seed_labels, k, consensus_kind(ensemble)) if consensus else None,
+    )
+
+
+def signals(model: Any, setting: dict[str, Any], consensus: bool = True) -> Candidate:
+    """:func:`measure` of a fitted search (its scores were computed when its seeds were
+    selected)."""
+    return measure(
+        {"k": int(model.n_classes), **setting},
+        model.seed_labels_,
+        model.scores_,
+        model.balanced_scores_,
+        model.labels_,
+        model.resolved_config().ensemble,
+        consensus,
     )
 
 

@@ -35,8 +35,8 @@ class HUME(SeedSearch):
     ``"default"`` (works across feature scales), ``"paper"`` (the official settings) or
     ``"large-k"`` (the official ImageNet-1000 settings); ``iters``, ``inner_steps``,
     ``subsets``, ``subset_size``, ``train_fraction``, ``tau``, ``entropy_weight``,
-    ``size_term``, ``ensemble``, ``inner_lr``, ``outer_lr``, ``anneal`` override single settings (None: the preset's, see
-    :class:`~hume.search.hume.config.HumeConfig`); ``allow_single_view`` accepts one view, used
+    ``size_term``, ``ensemble``, ``inner_lr``, ``outer_lr``, ``anneal`` override single
+    settings (None: the preset's, see :class:`~hume.search.hume.config.HumeConfig`); ``allow_single_view`` accepts one view, used
     as both φ1 and φ2.
 
     Fitted attributes (besides the shared ones): ``encoders_`` (n_seeds, K, d1),
