@@ -1,4 +1,4 @@
-"""`hume import`: turn embeddings a user already has (.npy) into a store.
+"""`hume import`: turn embeddings a user already has (.npy, .parquet) into a store.
 
 The source is read memory-mapped, checked and checksummed chunk by chunk (the CRC-32 of each
 chunk as it will be stored) before anything is written. Those checksums decide what an existing
@@ -22,6 +22,7 @@ from hume.disk_errors import disk_errors
 from hume.errors import HumeError
 from hume.names import canonical_model, check_name
 from hume.reporting import SILENT, Reporter, logger
+from hume.store.catalog import list_stores
 from hume.store.feature_store import (
     DEFAULT_CHUNK_ROWS,
     FeatureStore,
@@ -31,40 +32,104 @@ from hume.store.feature_store import (
     open_store,
     remove_leftovers,
 )
-from hume.store.integrity import LABELS_CRC, crc32, verify_store
+from hume.store.import_sources import (
+    ParquetVectors,
+    image_paths,
+    load_npy,
+    open_parquet,
+    read_paths_file,
+)
+from hume.store.integrity import LABELS_CRC, PATHS_CRC, crc32, crc32_of_strings, verify_store
 from hume.store.locking import StoreLock
 from hume.store.paths import StoreFormat, check_format, store_path
 from hume.store.validate import check_features, check_labels, to_stored
 
 LABELS_SOURCE = "labels_source"  # store attribute: the absolute path of the imported labels
+VECTOR_COLUMN = "vector_column"  # store attribute: the parquet column the features came from
 
 
-def _load_npy(path: str | os.PathLike, what: str) -> np.ndarray:
-    path = Path(path)
-    if not path.is_file():
-        raise HumeError(f"{what} file {path} does not exist (or is not a file)")
-    try:
-        array = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise HumeError(f"{what} file {path} is not a readable .npy array ({exc})") from None
-    if not isinstance(array, np.ndarray):  # an .npz archive holds several arrays
-        raise HumeError(f"{what} file {path} is an .npz archive, not one .npy array: np.save it")
-    return array
-
-
-def _source_features(path: str | os.PathLike) -> np.ndarray:
-    x = _load_npy(path, "features")
+def _source_features(
+    path: str | os.PathLike, vector_column: str | None = None, path_column: str | None = None
+) -> tuple[Any, list[str] | None]:
+    """The (N, D) rows of a features file (.npy, or .parquet with a vector column) and the
+    paths a parquet file lists beside them (None where it has none)."""
+    x: Any
+    if Path(path).suffix.lower() == ".parquet":
+        x, listed = open_parquet(path, vector_column, path_column)
+    else:
+        if vector_column is not None or path_column is not None:
+            raise HumeError(
+                "--vector-column and --path-column name the columns of a .parquet file; "
+                f"{path} is an .npy array: drop them (and give its files with --paths)"
+            )
+        x, listed = load_npy(path, "features"), None
     if x.ndim != 2:
         raise HumeError(f"features must be a 2-D array (rows x dims), got shape {x.shape}")
     check_features(x[:1])  # empty, non-numeric (structured, bool, complex) arrays
-    return x
+    return x, listed
+
+
+def _row_files(
+    listed: list[str] | None,
+    paths: str | os.PathLike | None,
+    image_root: str | os.PathLike | None,
+    n_rows: int,
+) -> tuple[str, list[str]] | None:
+    """(folder, each row's file relative to it) from ``--paths`` or the parquet's path column;
+    None when neither names the files."""
+    if paths is not None:
+        listed = read_paths_file(paths)
+    elif image_root is not None and listed is None:
+        raise HumeError("--image-root applies to the files of the rows: give them with --paths")
+    if listed is None:
+        return None
+    if len(listed) != n_rows:
+        raise HumeError(
+            f"{len(listed)} paths for {n_rows} rows of features: give one file per row, in "
+            "the rows' order"
+        )
+    return image_paths(listed, image_root)
+
+
+def _check_same_files(
+    root: str | None, dataset: str, split: str, model: str, files: tuple[str, list[str]] | None
+) -> None:
+    """Refuse files that differ from those of another view of this dataset and split that names
+    its rows' files: two views of the same images list the same files in the same order."""
+    if files is None:
+        return
+    mine = [os.path.join(files[0], p) for p in files[1]]
+    for entry in list_stores(root):
+        if (entry.dataset, entry.split) != (dataset, split) or entry.model == model:
+            continue
+        try:
+            with open_store(entry.path, allow_incomplete=True) as other:
+                theirs = other.read_paths()
+                folder = (other.attrs.get("dataset_info") or {}).get("root")
+        except HumeError:
+            continue  # a damaged store is verify's business, not this import's
+        if theirs is None or folder is None:
+            continue
+        if len(theirs) != len(mine):
+            raise HumeError(
+                f"the {entry.model!r} view of {dataset}/{split} lists {len(theirs)} files, these "
+                f"features {len(mine)}: the views of one dataset must list the same files in the "
+                "same order"
+            )
+        for i, (a, b) in enumerate(zip(mine, theirs)):
+            if os.path.normpath(a) != os.path.normpath(os.path.join(folder, b)):
+                raise HumeError(
+                    f"row {i} is {a} here but {os.path.join(folder, b)} in the {entry.model!r} "
+                    f"view of {dataset}/{split}: the views of one dataset must list the same "
+                    "files in the same order"
+                )
 
 
 def _source_labels(path: str | os.PathLike | None, n_rows: int) -> np.ndarray:
     """The labels to store (N,) int64: the file's, or −1 everywhere without one."""
     if path is None:
         return np.full(n_rows, -1, dtype=np.int64)
-    return check_labels(np.asarray(_load_npy(path, "labels")), n_rows)
+    return check_labels(np.asarray(load_npy(path, "labels")), n_rows)
 
 
 def _chunks(n_rows: int, chunk_rows: int) -> Iterator[tuple[int, int]]:
@@ -72,7 +137,7 @@ def _chunks(n_rows: int, chunk_rows: int) -> Iterator[tuple[int, int]]:
         yield start, min(start + chunk_rows, n_rows)
 
 
-def source_crcs(x: np.ndarray, chunk_rows: int, dtype: str) -> list[int]:
+def source_crcs(x: Any, chunk_rows: int, dtype: str) -> list[int]:
     """Check every row of ``x`` (N x D) and return the CRC-32 of each chunk as it will be stored.
 
     One pass, one chunk in memory: NaN/Inf rows are counted over the whole array (and refused),
@@ -109,7 +174,12 @@ def _content_crcs(store: FeatureStore) -> np.ndarray:
 
 
 def _resume_point(
-    store: FeatureStore, shape: tuple[int, int], dtype: str, crcs: list[int], labels: np.ndarray
+    store: FeatureStore,
+    shape: tuple[int, int],
+    dtype: str,
+    crcs: list[int],
+    labels: np.ndarray,
+    files: tuple[str, list[str]] | None,
 ) -> list[int] | None:
     """The chunks still to write into an existing store of the same content (None: it is
     complete); raises when its content differs from the source."""
@@ -120,6 +190,8 @@ def _resume_point(
         (store.n_rows, store.dim) == shape
         and store.dtype == dtype
         and (labels_crc is None or labels_crc == crc32(labels))
+        and (store.attrs.get(PATHS_CRC) == (None if files is None else crc32_of_strings(files[1])))
+        and (store.attrs.get("dataset_info") or {}).get("root") == (files[0] if files else None)
         and all(int(have[c]) == crcs[c] for c in np.flatnonzero(done))
     )
     if not same:
@@ -135,7 +207,7 @@ def _resume_point(
     return store.missing_chunks()
 
 
-def _copy(store: FeatureStore, x: np.ndarray, chunks: list[int]) -> None:
+def _copy(store: FeatureStore, x: Any, chunks: list[int]) -> None:
     for i in chunks:
         start, stop = store.chunk_bounds(i)
         store.write_chunk(i, np.asarray(x[start:stop]))
@@ -153,22 +225,39 @@ def import_features(
     dtype: StoreDtype | str = StoreDtype.float16,
     overwrite: bool = False,
     chunk_rows: int | None = None,
+    paths: str | os.PathLike | None = None,
+    image_root: str | os.PathLike | None = None,
+    vector_column: str | None = None,
+    path_column: str | None = None,
 ) -> Path | None:
-    """Write ``features`` (N x D .npy) and optional ``labels`` (N .npy) into a complete store;
-    return its path, or None when it already held them (nothing written).
+    """Write ``features`` (N x D: .npy, or .parquet with a vector column) and optional
+    ``labels`` (N .npy) into a complete store; return its path, or None when it already held
+    them (nothing written).
 
-    The array is memory-mapped, checked and checksummed, then copied chunk by chunk, so host
-    memory stays bounded; nothing is created unless every check passes. An existing store with
-    the same content is left alone when complete (logged as nothing to do) and finished when not
-    (an interrupted import resumes); one with other content is refused unless ``overwrite``.
+    Each row's file, when known (``paths``: one path a line; or the parquet's path column;
+    relative paths from ``image_root``, default the current directory), is kept as `hume embed`
+    keeps it, so that export and the gallery can name and show it; another view of the same
+    dataset and split must list the same files in the same order. The source is read in chunks
+    (memory-mapped, or one parquet row group at a time), checked and checksummed, then copied
+    chunk by chunk, so host memory stays bounded; nothing is created unless every check passes.
+    An existing store with the same content is left alone when complete (logged as nothing to
+    do) and finished when not (an interrupted import resumes); one with other content is
+    refused unless ``overwrite``.
     """
     check_format(fmt)
     dtype_name = choose(StoreDtype, dtype, "dtype").value
     model = canonical_model(model)
     for kind, name in (("dataset", dataset), ("split", split), ("model", model)):
         check_name(kind, name)
-    x = _source_features(features)
+    x, listed = _source_features(features, vector_column, path_column)
+    if paths is not None and listed is not None:
+        raise HumeError(
+            f"{features} lists the files of its rows already (a path column): drop --paths, or "
+            "name another column with --path-column"
+        )
     y = _source_labels(labels, x.shape[0])
+    files = _row_files(listed, paths, image_root, x.shape[0])
+    _check_same_files(root, dataset, split, model, files)
     path = store_path(root, dataset, split, model, fmt)
     existing = path.exists() and not overwrite
     if existing:
@@ -184,7 +273,11 @@ def import_features(
         "feature_kind": "imported",
         "preprocessing": "unknown (imported)",
         "source": str(Path(features).resolve()),
+        VECTOR_COLUMN: x.column if isinstance(x, ParquetVectors) else None,
         LABELS_SOURCE: str(Path(labels).resolve()) if labels is not None else None,
+        # how a row is identified: its file (as `hume embed` keeps an image folder's) or index
+        "row_ids": "paths" if files is not None else "index",
+        "dataset_info": {"root": files[0]} if files is not None else {},
     }
     if (y >= 0).any():
         attrs["num_classes"] = int(y.max()) + 1
@@ -194,7 +287,7 @@ def import_features(
         remove_leftovers(path)
         if existing:
             with open_store(path, mode="r+", allow_incomplete=True) as store:
-                todo = _resume_point(store, x.shape, dtype_name, crcs, y)
+                todo = _resume_point(store, x.shape, dtype_name, crcs, y, files)
                 if todo is None:
                     logger.info("nothing to do: %s already holds these features", path)
                     return None
@@ -209,6 +302,7 @@ def import_features(
             chunk_rows=rows,
             attrs=attrs,
             labels=y,
+            paths=files[1] if files is not None else None,
             overwrite=overwrite,
         ) as store:
             _copy(store, x, list(range(store.n_chunks)))
@@ -233,7 +327,7 @@ def repair_import(path: str | os.PathLike, reporter: Reporter = SILENT) -> bool:
             again = f"re-import it: `hume import … --features {attrs.get('source')} --overwrite`"
             crcs = store.recorded_crcs()
             bad = [d.chunk for d in damage if d.chunk is not None]
-            x = _source_features(attrs["source"]) if bad else None
+            x = _source_features(attrs["source"], attrs.get(VECTOR_COLUMN))[0] if bad else None
             if x is not None and (x.shape != (store.n_rows, store.dim) or crcs is None):
                 raise HumeError(f"the source of {path} changed shape (or no checksums): {again}")
             for c in bad:
