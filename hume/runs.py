@@ -39,6 +39,8 @@ from hume.names import check_name
 from hume.store.paths import resolve_root
 
 CONFIG = "config.json"
+#: a run chosen among candidates (a K range, ``--phi1 auto``) lists them here
+CHOICE = "choice.json"
 
 
 def runs_dir(root: str | os.PathLike | None = None) -> Path:
@@ -73,24 +75,54 @@ def run_lock(root: str | os.PathLike | None, name: str) -> ExclusiveLock:
     )
 
 
+def _order(path: Path, config: dict[str, Any]) -> tuple[str, float]:
+    """When a run last changed state: its end (``finished``), else its start (``created``)."""
+    return (str(config.get("finished") or config.get("created") or ""), path.stat().st_mtime)
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        return read_json(path / CONFIG)
+    except (OSError, ValueError):
+        return {}
+
+
 def list_runs(root: str | os.PathLike | None = None) -> list[Path]:
-    """Run directories (those with a config), oldest first by creation time."""
+    """Run directories (those with a config), oldest first by the time they last changed state
+    (finished, else created): the last one is the run the last search produced."""
     base = runs_dir(root)
     if not base.is_dir():
         return []
-    runs = [p for p in base.iterdir() if (p / CONFIG).is_file()]
+    runs = [(p, _read(p)) for p in base.iterdir() if (p / CONFIG).is_file()]
+    return [p for p, config in sorted(runs, key=lambda pc: _order(*pc))]
 
-    def created(p: Path) -> str:
-        try:
-            return str(read_json(p / CONFIG).get("created", ""))
-        except (OSError, ValueError):
-            return ""
 
-    return sorted(runs, key=lambda p: (created(p), p.stat().st_mtime))
+def candidates(root: str | os.PathLike | None = None) -> dict[str, str]:
+    """{candidate run: the run it was searched for} of every K range (or ``--phi1 auto``) under
+    the root: what the candidates' configs say (``candidate_of``, also while the choice is under
+    way), and what finished choices list (``choice.json``, also for runs of earlier versions)."""
+    out: dict[str, str] = {}
+    for path in list_runs(root):
+        base = _read(path).get("candidate_of")
+        if base:
+            out[path.name] = str(base)
+        choice = path / CHOICE
+        if choice.is_file():
+            try:
+                listed = read_json(choice).get("candidates", [])
+            except (OSError, ValueError):
+                listed = []
+            for cand in listed:
+                if cand.get("run") and cand["run"] != path.name:
+                    out[str(cand["run"])] = path.name
+    return out
 
 
 def resolve_run(root: str | os.PathLike | None, name: str | None = None) -> Path:
-    """The run called ``name``, or the newest run under the root."""
+    """The run called ``name``, or the run the last search produced.
+
+    That is the newest run, except that a candidate of a K range stands for the run chosen among
+    the candidates; while that choice has not finished, the newest run is refused."""
     if name:
         check_name("run", name)
         path = runs_dir(root) / name
@@ -102,7 +134,25 @@ def resolve_run(root: str | os.PathLike | None, name: str | None = None) -> Path
     runs = list_runs(root)
     if not runs:
         raise HumeError(f"no runs under {runs_dir(root)}: run `hume search` first")
-    return runs[-1]
+    newest = runs[-1]
+    base = candidates(root).get(newest.name)
+    if base is None:
+        return newest
+    chosen = runs_dir(root) / base
+    if _read(chosen).get("status") == "complete":
+        return chosen
+    raise HumeError(
+        f"the newest search, the choice among candidates for run {base!r}, has not finished: "
+        f"run the same `hume search` (or `hume label`) command again to finish it, or name a "
+        f"run with --run (e.g. --run {newest.name})"
+    )
+
+
+def shown_ks(ks: list[int]) -> str:
+    """``5:15`` for a whole range, else ``4,8,16``."""
+    if len(ks) > 2 and ks == list(range(ks[0], ks[-1] + 1)):
+        return f"{ks[0]}:{ks[-1]}"
+    return ",".join(str(k) for k in ks)
 
 
 def load_config(run_dir: str | os.PathLike) -> dict[str, Any]:

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from hume.errors import HumeError
-from hume.runs import CONFIG, list_runs, load_config, runs_dir
+from hume.files import read_json
+from hume.runs import CHOICE, CONFIG, candidates, list_runs, load_config, runs_dir, shown_ks
 from hume.store import FORMATS, StoreEntry, list_stores, open_store, resolve_root
 from hume.store.paths import features_dir
 
@@ -39,6 +40,11 @@ class RunSummary:
     n_seeds: Any
     status: str
     has_report: bool
+    k: Any = None
+    #: the run this one is a candidate for (a K range or --phi1 auto), or None
+    candidate_of: str | None = None
+    #: for a run chosen among candidates: what was chosen among (``"K 5:15"``), else None
+    chosen_from: str | None = None
 
 
 @dataclass(frozen=True)
@@ -105,8 +111,9 @@ def store_summaries(root: str | os.PathLike | None = None) -> list[StoreSummary]
 
 
 def run_summaries(root: str | os.PathLike | None = None) -> list[RunSummary]:
-    """Every run under the root, oldest first."""
+    """Every run under the root, oldest first (the last is what `evaluate` takes by default)."""
     out = []
+    of = candidates(root)
     for path in list_runs(root):
         cfg = load_config(path)
         out.append(
@@ -119,9 +126,28 @@ def run_summaries(root: str | os.PathLike | None = None) -> list[RunSummary]:
                 cfg.get("n_seeds", "?"),
                 str(cfg.get("status", "?")),
                 (path / "report.json").exists(),
+                cfg.get("k"),
+                of.get(path.name),
+                _chosen_from(path),
             )
         )
     return out
+
+
+def _chosen_from(path: Path) -> str | None:
+    """``K 5:15``, ``φ1 auto`` or both, for a run chosen among candidates; else None."""
+    choice = path / CHOICE
+    if not choice.is_file():
+        return None
+    try:
+        rows = read_json(choice).get("candidates", [])
+    except (OSError, ValueError):
+        return None
+    ks = sorted({int(c["k"]) for c in rows if "k" in c})
+    parts = [f"K {shown_ks(ks)}"] if len(ks) > 1 else []
+    if len({c.get("phi1") for c in rows}) > 1:
+        parts.append("φ1 auto")
+    return ", ".join(parts) or None
 
 
 def describe(path: str | os.PathLike) -> StoreDetails | RunDetails:

@@ -18,8 +18,14 @@ def _listing(root: str | None, console) -> None:
 
     ws = summarise(root)
     stores = Table(title=f"stores under {ws.stores_dir}")
+    widths = {
+        "dataset": max([len(s.entry.dataset) for s in ws.stores], default=7),
+        "split": max([len(s.entry.split) for s in ws.stores], default=5),
+        "model": max([len(s.entry.model) for s in ws.stores], default=5),
+    }
     for col in ("dataset", "split", "model", "format", "rows x dims", "dtype", "state", "size"):
-        stores.add_column(col)
+        # whole names (folded only when one alone is wider than the terminal); the rest wraps
+        stores.add_column(col, overflow="fold", min_width=widths.get(col))
     for s in ws.stores:
         e = s.entry
         known = s.n_rows is not None
@@ -34,20 +40,48 @@ def _listing(root: str | None, console) -> None:
             size_text(s.nbytes) if s.nbytes is not None else "?",
         )
     console.print(stores if ws.stores else f"no stores under {ws.stores_dir}")
-    runs = Table(title=f"runs under {ws.runs_dir}")
-    for col in ("run", "method", "dataset", "views", "seeds", "status", "report"):
-        runs.add_column(col)
+    if not ws.runs:
+        console.print(f"no runs under {ws.runs_dir}", markup=False, soft_wrap=True)
+        return
+    from hume.errors import HumeError
+    from hume.runs import resolve_run
+
+    try:
+        taken: str | None = resolve_run(root).name
+    except HumeError:
+        taken = None
+    console.print(f"runs under {ws.runs_dir}, oldest first:", markup=False, soft_wrap=True)
+    under: dict[str, list] = {}
     for r in ws.runs:
-        runs.add_row(
-            r.name,
-            r.method,
-            r.dataset,
-            ",".join(r.views),
-            str(r.n_seeds),
-            r.status,
-            "yes" if r.has_report else "no",
-        )
-    console.print(runs if ws.runs else f"no runs under {ws.runs_dir}")
+        if r.candidate_of is not None:
+            under.setdefault(r.candidate_of, []).append(r)
+    shown = {r.name for r in ws.runs}
+    for r in ws.runs:
+        if r.candidate_of is not None and r.candidate_of in shown:
+            continue  # listed under the run chosen among them
+        _run_lines(console, r, "", r.name == taken)
+        for cand in under.get(r.name, []):
+            _run_lines(console, cand, "    candidate ", False)
+
+
+def _run_lines(console, r, lead: str, taken: bool) -> None:
+    """A run as two lines: its whole name (at any width), then what it is."""
+    mark = "   ← evaluate, export and predict take this run unless given --run" if taken else ""
+    console.print(f"{lead}{r.name}{mark}", markup=False, soft_wrap=True, highlight=False)
+    k = f"K={r.k}" if r.k is not None else "K=?"
+    if r.chosen_from:
+        k += f" chosen from {r.chosen_from}"
+    facts = [
+        r.method,
+        f"dataset {r.dataset}",
+        f"views {','.join(r.views)}",
+        k,
+        f"{r.n_seeds} seeds",
+        r.status,
+        "evaluated" if r.has_report else "not evaluated",
+    ]
+    indent = " " * (8 if lead else 4)
+    console.print(indent + " · ".join(facts), markup=False, soft_wrap=True, highlight=False)
 
 
 def _details(path: str, console) -> None:

@@ -95,6 +95,7 @@ class SearchRequest:
     group_size: int | None = None  # seeds per group; None: as many as fit, shared over ranks
     seed_range: str | None = None  # "A:B": search only seeds A … B−1 into the run
     class_sizes: str = "uniform"  # "uneven": the entropy weight chosen by the balanced score
+    candidate_of: str | None = None  # the run this one is a candidate for (a K range)
 
 
 def _estimator(
@@ -266,6 +267,7 @@ def run_search(
             "world_size": ranks.world_size,
             "created": datetime.now(UTC).isoformat(),
             "hume_version": hume.__version__,
+            **({"candidate_of": req.candidate_of} if req.candidate_of else {}),
         }
         model = _estimator(cls, config, cfg, dev)
         model.check_inputs(loaded.search, view_names=views)  # before the run directory exists
