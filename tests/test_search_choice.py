@@ -152,7 +152,7 @@ def test_a_k_range_chooses_the_planted_k_without_reading_labels(tmp_path, monkey
         raise AssertionError("the search read ground-truth labels")
 
     monkeypatch.setattr(FeatureStore, "read_labels", no_labels)
-    r = search(root, "kr", "--k", f"{true_k - 1}:{true_k + 1}")
+    r = search(root, "kr", "--k", f"{true_k - 1}:{true_k + 1}", "--k-scan", "exhaustive")
     assert r.exit_code == 0, r.output
     choice = json.loads((root / "runs" / "kr" / "choice.json").read_text())
     assert choice["k"] == true_k and choice["chosen"] == f"kr-k{true_k:02d}"
@@ -164,7 +164,7 @@ def test_a_k_range_chooses_the_planted_k_without_reading_labels(tmp_path, monkey
         cfg = json.loads((root / "runs" / f"kr-k{k:02d}" / "config.json").read_text())
         assert cfg["k"] == k and cfg["status"] == "complete"
     assert np.array_equal(run_labels(root, "kr"), run_labels(root, f"kr-k{true_k:02d}"))
-    again = search(root, "kr", "--k", f"{true_k - 1}:{true_k + 1}")
+    again = search(root, "kr", "--k", f"{true_k - 1}:{true_k + 1}", "--k-scan", "exhaustive")
     assert again.exit_code == 0 and "nothing to do" in again.output
     monkeypatch.undo()
     # evaluate shows every candidate; the accuracy is there for the reader only
@@ -357,3 +357,94 @@ def test_a_k_range_with_uneven_classes_finds_eight_classes_the_seeds_alone_merge
     assert by_k[8]["criterion"] > by_k[7]["criterion"]
     assert choice["k"] == 8 and by_k[8]["used_classes"] == 8
     assert cluster_accuracy(y, run_labels(root, "k8")) >= 0.95
+
+
+def test_a_candidate_is_searched_in_full_while_its_screen_could_still_win():
+    from hume.search.choice import FINALISTS, MARGIN, could_win
+
+    def cand(k, criterion, sizes=None):
+        c = Candidate({"k": k, "run": f"r{k}"}, criterion, None, None, sizes or (10,) * k)
+        c.consensus = criterion
+        return c
+
+    screens = {f"r{k}": cand(k, c) for k, c in ((4, 0.60), (5, 0.58), (6, 0.50), (7, 0.40))}
+    full: dict = {}
+    assert FINALISTS == 2 and could_win(screens["r7"], screens, full)  # none searched yet
+    full["r4"] = cand(4, 0.70)  # the screen rose by 0.10
+    assert could_win(screens["r7"], screens, full)  # one complete finalist: go on
+    full["r5"] = cand(5, 0.66)  # rose by 0.08
+    # 0.50 + 0.10 + MARGIN reaches 0.70 only if MARGIN >= 0.10; 0.40 never does
+    assert could_win(screens["r6"], screens, full) == (0.50 + 0.10 + MARGIN >= 0.70)
+    assert not could_win(screens["r7"], screens, full)
+    # a finalist that leaves a class empty does not count as one
+    full = {"r4": cand(4, 0.70, (40, 0, 0, 0)), "r5": cand(5, 0.66)}
+    assert could_win(screens["r7"], screens, full)
+
+
+@pytest.mark.slow
+def test_the_fast_scan_chooses_what_the_exhaustive_one_does_and_searches_fewer_in_full(tmp_path):
+    views, y = planted(4, seed=11)
+    root = stores(tmp_path, views, y)
+    for scan in ("exhaustive", "fast"):
+        r = search(root, scan, "--k", "2:6", "--k-scan", scan)
+        assert r.exit_code == 0, r.output
+    ex = json.loads((root / "runs" / "exhaustive" / "choice.json").read_text())
+    fast = json.loads((root / "runs" / "fast" / "choice.json").read_text())
+    assert ex["k"] == fast["k"] == 4 and fast["scan"] == "fast" and ex["scan"] == "exhaustive"
+    searched = [c for c in fast["candidates"] if c["searched"] == "full"]
+    assert 2 <= len(searched) < 5 and fast["screen"]["searched_in_full"] == len(searched)
+    assert all("screen" in c for c in fast["candidates"])  # every K was screened
+    for c in fast["candidates"]:  # only the candidates searched in full are runs
+        assert (root / "runs" / c["run"] / "config.json").is_file() == (c["searched"] == "full")
+        assert (root / "runs" / "fast" / "screens" / f"{c['run']}.npz").is_file()
+    # a candidate searched in full has the same signals as in the exhaustive scan
+    by_k = {c["k"]: c for c in ex["candidates"]}
+    for c in searched:
+        assert c["criterion"] == by_k[c["k"]]["criterion"]
+    assert np.array_equal(run_labels(root, "fast"), run_labels(root, "exhaustive"))
+    # again: nothing to do; with other settings: refused; evaluate shows the screened candidates
+    again = search(root, "fast", "--k", "2:6")
+    assert again.exit_code == 0 and "nothing to do" in again.output
+    assert_one_line_error(search(root, "fast", "--k", "2:7"), "chosen with other settings")
+    r = _invoke("evaluate", "--run", "fast", "--root", root, "--no-baselines")
+    assert r.exit_code == 0, r.output
+    rows = json.loads((root / "runs" / "fast" / "report.json").read_text())["choice"]["candidates"]
+    assert all(0 <= c["acc"] <= 1 for c in rows)  # the screens' consensus, for the reader
+    assert "| screen |" in (root / "runs" / "fast" / "report.md").read_text()
+
+
+@pytest.mark.slow
+def test_an_interrupted_choice_continues_and_the_newest_run_is_the_chosen_one(
+    tmp_path, monkeypatch
+):
+    """Commands without --run take the run the last search produced: the chosen one, not the
+    candidate searched last; while the choice is unfinished they refuse and say how to go on."""
+    import hume.search.choice as choice_module
+    from hume.runs import resolve_run
+
+    views, y = planted(3, seed=2)
+    root = stores(tmp_path, views, y)
+    real = choice_module._write_choice
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(choice_module, "_write_choice", killed)
+    r = search(root, "kc", "--k", "2:5")
+    assert r.exit_code == 130, r.output
+    screens = sorted((root / "runs" / "kc" / "screens").glob("*.npz"))
+    assert len(screens) == 4
+    with pytest.raises(HumeError, match="has not finished"):
+        resolve_run(root)
+    assert_one_line_error(_invoke("export", "--root", root), "has not finished", "--run")
+    stamps = [p.stat().st_mtime_ns for p in screens]
+    monkeypatch.setattr(choice_module, "_write_choice", real)
+    r = search(root, "kc", "--k", "2:5")
+    assert r.exit_code == 0, r.output
+    assert "screen K=" in r.output  # read back, not searched again
+    assert [p.stat().st_mtime_ns for p in screens] == stamps
+    assert resolve_run(root).name == "kc"
+    out = tmp_path / "out"
+    r = _invoke("export", "--root", root, "--out", out)
+    assert r.exit_code == 0, r.output
+    assert len(set(np.loadtxt(out / "labels.csv", delimiter=",", skiprows=1, usecols=4))) == 3

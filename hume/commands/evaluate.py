@@ -66,26 +66,44 @@ def show_report(report: dict[str, Any], written: list) -> None:
     if choice:
         from rich.table import Table
 
-        from hume.evaluate.report import _pct, _signal
+        from hume.evaluate.report import _pct, _signal, candidate_signals
 
         table = Table(
             title=f"chosen without labels: K = {choice['k']}, φ1 {choice['phi1']} (by "
             f"{choice['criterion']}; ACC and NMI are not used)"
+            + (
+                "; screened rows show their screen's signals"
+                if choice.get("scan") == "fast"
+                else ""
+            )
         )
-        columns = ("run", "K", "φ1", "criterion", "consensus", "stability", "score", "balanced")
+        columns = (
+            "run",
+            "K",
+            "φ1",
+            "searched",
+            "criterion",
+            "consensus",
+            "stability",
+            "score",
+            "balanced",
+        )
         for col in (*columns, "ACC", "NMI"):
-            table.add_column(col, justify="left" if col in ("run", "φ1") else "right")
+            left = col in ("run", "φ1", "searched")
+            table.add_column(col, justify="left" if left else "right", overflow="fold")
         for c in choice["candidates"]:
             mark = " ←" if c["run"] == choice["chosen"] else ""
+            sig = candidate_signals(c)
             table.add_row(
                 c["run"] + mark,
                 str(c["k"]),
                 c["phi1"],
-                _signal(c.get("criterion")),
-                _signal(c.get("consensus_stability")),
-                f"{c['stability']:.3f}",
-                f"{c['score']:.3f}",
-                f"{c['balanced_score']:.3f}",
+                c.get("searched", "full"),
+                _signal(sig.get("criterion")),
+                _signal(sig.get("consensus_stability")),
+                _signal(sig.get("stability")),
+                _signal(sig.get("score")),
+                _signal(sig.get("balanced_score")),
                 _pct(c.get("acc")),
                 _pct(c.get("nmi")),
             )

@@ -9,7 +9,7 @@ import typer
 from hume.commands.common import BarReporter, Root, split_commas
 from hume.devices import MatmulPrecision
 from hume.search.methods import Method
-from hume.search.options import ClassSizes, Ensemble, Phi1, Preset, Setting, SizeTerm
+from hume.search.options import ClassSizes, Ensemble, KScan, Phi1, Preset, Setting, SizeTerm
 
 HELP = """Search for the human labeling over the given views (never reads labels).
 
@@ -57,6 +57,16 @@ def search(
             show_default=False,
         ),
     ] = None,
+    k_scan: Annotated[
+        KScan,
+        typer.Option(
+            "--k-scan",
+            help="How a K range (or --phi1 auto) is searched: fast (every K first screened with "
+            "6 seeds of a fifth of the iterations; the two best by the same criterion are "
+            "searched in full and the better chosen) or exhaustive (every K searched in full, "
+            "every candidate a run with every curve).",
+        ),
+    ] = KScan.fast,
     class_sizes: Annotated[
         ClassSizes,
         typer.Option(
@@ -284,7 +294,7 @@ def search(
     if (ks is not None and len(ks) > 1) or phi1 == Phi1.auto:
         from hume.search.choice import choose_search
 
-        choose_search(request, ks, phi1_auto=phi1 == Phi1.auto, reporter=BarReporter())
+        choose_search(request, ks, phi1_auto=phi1 == Phi1.auto, reporter=BarReporter(), scan=k_scan)
         return
     run_search(request, reporter=BarReporter())
 

@@ -184,14 +184,15 @@ def agreement_figure(
 
 
 def choice_figure(candidates: Sequence[dict], chosen: str, path: str | os.PathLike) -> Path:
-    """The label-free signals of a K range (and of each view as φ1) against K; with ground truth
-    the accuracy too, for the reader only (the choice never reads it)."""
+    """The label-free signals of a K range (and of each view as φ1) against K: of the candidates
+    searched in full, and the screens' criterion where the scan was fast; with ground truth the
+    accuracy too, for the reader only (the choice never reads it)."""
     fig = _figure(7, 4.5)
     ax = fig.add_subplot()
     orders = sorted({c["phi1"] for c in candidates})
     for i, phi1 in enumerate(orders):
-        rows = sorted((c for c in candidates if c["phi1"] == phi1), key=lambda c: c["k"])
-        ks = [c["k"] for c in rows]
+        mine = sorted((c for c in candidates if c["phi1"] == phi1), key=lambda c: c["k"])
+        rows = [c for c in mine if c.get("searched", "full") == "full"]
         tag = f" (φ1 {phi1})" if len(orders) > 1 else ""
         series = [
             ("criterion", "o-", 1.0, "criterion (mean of the two below)"),
@@ -201,12 +202,36 @@ def choice_figure(candidates: Sequence[dict], chosen: str, path: str | os.PathLi
         ]
         if not all("criterion" in c for c in rows):  # a run of an earlier version
             series = series[2:]
-        if all("acc" in c for c in rows):
+        if rows and all("acc" in c for c in rows):
             series.append(("acc", "^:", 0.6, "true ACC (not used)"))
         for key, style, alpha, label in series:
             ax.plot(
-                ks, [c[key] for c in rows], style, color=f"C{i}", alpha=alpha, label=label + tag
+                [c["k"] for c in rows],
+                [c[key] for c in rows],
+                style,
+                color=f"C{i}",
+                alpha=alpha,
+                label=label + tag,
             )
+        screened = [c for c in mine if "screen" in c]
+        if screened:
+            ax.plot(
+                [c["k"] for c in screened],
+                [c["screen"]["criterion"] for c in screened],
+                ".--",
+                color=f"C{i}",
+                alpha=0.45,
+                label="criterion of the screens" + tag,
+            )
+            if all("acc" in c for c in screened):
+                ax.plot(
+                    [c["k"] for c in screened],
+                    [c["acc"] for c in screened],
+                    "v:",
+                    color=f"C{i}",
+                    alpha=0.3,
+                    label="true ACC (not used; searched in full where searched)" + tag,
+                )
     best = next(c for c in candidates if c["run"] == chosen)
     ax.axvline(best["k"], color="red", lw=1, ls="--", label=f"chosen: K = {best['k']}")
     ax.set_xlabel("K")

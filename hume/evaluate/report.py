@@ -65,10 +65,11 @@ def spearman(scores: np.ndarray, accs: np.ndarray) -> dict[str, Any]:
 
 def choice_report(inp: RunInputs, fig_dir: Path) -> tuple[dict[str, Any] | None, list[Path]]:
     """For a run chosen from several (``--k 5:15``, ``--phi1 auto``): every candidate's
-    label-free signals and, with ground truth, its ACC and NMI, which the choice never read;
-    and the figure of them against K."""
+    label-free signals and, with ground truth, its ACC and NMI, which the choice never read (of
+    its run when it was searched in full, else of its screen's consensus); and the figure of
+    them against K."""
     from hume.files import read_json
-    from hume.search.choice import CHOICE_FILE
+    from hume.search.choice import CHOICE_FILE, SCREENS
 
     path = inp.run_dir / CHOICE_FILE
     if not path.is_file():
@@ -78,17 +79,34 @@ def choice_report(inp: RunInputs, fig_dir: Path) -> tuple[dict[str, Any] | None,
     for cand in choice["candidates"]:
         row = dict(cand)
         if inp.has_ground_truth:
-            try:
-                other = load_inputs(inp.run_dir.parent / cand["run"], inp.root)
-            except HumeError as exc:  # a candidate run that is gone: its signals remain
-                row["note"] = str(exc)
-            else:
-                known = other.y_true >= 0
-                m = score_labeling(other.y_true[known], other.ensemble[known], detail=False)
+            truth, labels = inp.y_true, None
+            if cand.get("searched", "full") == "full":
+                try:
+                    other = load_inputs(inp.run_dir.parent / cand["run"], inp.root)
+                except HumeError as exc:  # a candidate run that is gone: its signals remain
+                    row["note"] = str(exc)
+                else:
+                    truth, labels = other.y_true, other.ensemble
+            else:  # a screen labelled the searched rows
+                screen = inp.run_dir / SCREENS / f"{cand['run']}.npz"
+                if screen.is_file():
+                    with np.load(screen) as z:
+                        labels = z["labels"]
+                    truth = inp.y_true if inp.same_rows else inp.labels_of(inp.fit_splits)
+            if labels is not None and len(labels) == len(truth):
+                known = truth >= 0
+                m = score_labeling(truth[known], labels[known], detail=False)
                 row.update(acc=m["acc"], nmi=m["nmi"])
         rows.append(row)
     figure = figures.choice_figure(rows, choice["chosen"], fig_dir / "choice.png")
     return {**choice, "candidates": rows}, [figure]
+
+
+def candidate_signals(cand: dict[str, Any]) -> dict[str, Any]:
+    """The signals a table shows for a candidate: its full search's, else its screen's."""
+    if cand.get("searched", "full") == "full":
+        return cand
+    return {**cand.get("screen", {}), "score": None, "balanced_score": None}
 
 
 def seed_agreements(inp: RunInputs) -> tuple[np.ndarray, dict[str, Any]]:
@@ -441,18 +459,27 @@ def markdown(report: dict[str, Any]) -> str:
             "Candidates whose ensemble leaves a class (nearly) empty use fewer than K classes "
             "and are not chosen while another uses all of its K.",
             "",
-            "| run | K | φ1 | classes used | criterion | consensus stability | stability | "
-            "score | balanced score | ACC (not used) | NMI (not used) |",
-            "|---|---|---|---|---|---|---|---|---|---|---|",
+            "| run | K | φ1 | searched | classes used | criterion | consensus stability | "
+            "stability | score | balanced score | ACC (not used) | NMI (not used) |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for c in choice["candidates"]:
+            sig = candidate_signals(c)
             lines.append(
-                f"| `{c['run']}` | {c['k']} | `{c['phi1']}` | {c.get('used_classes', c['k'])} | "
-                f"{_signal(c.get('criterion'))} | {_signal(c.get('consensus_stability'))} | "
-                f"{c['stability']:.3f} | "
-                f"{c['score']:.3f} | {c['balanced_score']:.3f} | "
+                f"| `{c['run']}` | {c['k']} | `{c['phi1']}` | {c.get('searched', 'full')} | "
+                f"{sig.get('used_classes', c['k'])} | {_signal(sig.get('criterion'))} | "
+                f"{_signal(sig.get('consensus_stability'))} | {_signal(sig.get('stability'))} | "
+                f"{_signal(sig.get('score'))} | {_signal(sig.get('balanced_score'))} | "
                 f"{_pct(c.get('acc'))} | {_pct(c.get('nmi'))} |"
             )
+        if choice.get("scan") == "fast":
+            sc = choice.get("screen", {})
+            lines += [
+                "",
+                f"Screened candidates ({sc.get('seeds')} seeds, {sc.get('iters')} iterations, no "
+                "label-free scores) show their screen's signals, lower than a full search's and "
+                "compared only among screens; their ACC is that of the screen's consensus.",
+            ]
     if report.get("metrics"):
         lines += [
             "",

@@ -143,6 +143,21 @@ class SeedSearch(ClusterMixin, BaseEstimator):
         self.search_groups(groups, ledger, progress, checkpoint_every_s)
         return self.select_seeds(ledger)
 
+    def search_labelings(
+        self, views: Any, view_names: Sequence[str] | None = None, progress: Progress | None = None
+    ) -> np.ndarray:
+        """The seeds' labelings alone, (n_seeds, N) int64: the search of :meth:`fit` without
+        the label-free scores, the selection and the ensemble (e.g. to screen a K quickly). The
+        estimator is left unfitted."""
+        fits = self.prepare_search(views, view_names)
+        ledger = MemoryLedger(None, None, int(self.group_size or fits))
+        try:
+            seeds = range(int(self.n_seeds))
+            self.search_groups(seed_groups(seeds, ledger.group_size), ledger, progress)
+            return torch.stack([ledger.result(s)["labels"] for s in seeds]).numpy().astype(np.int64)
+        finally:
+            del self._work
+
     def prepare_search(self, views: Any, view_names: Sequence[str] | None = None) -> int:
         """Check ``views`` and put them on the device, prepared for the method (once per
         process); how many seeds fit in one group on this device."""

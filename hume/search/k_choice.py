@@ -123,8 +123,9 @@ class Candidate:
 
     setting: dict[str, Any]
     stability: float
-    score: float
-    balanced: float
+    #: the seeds' mean label-free score and balanced score; None where not computed (a screen)
+    score: float | None
+    balanced: float | None
     #: rows per class of the ensemble labeling, largest first
     sizes: tuple[int, ...] = ()
     #: :func:`consensus_stability`; None: not measured (the seeds' stability alone decides)
@@ -163,30 +164,30 @@ class Candidate:
                 }
             ),
             "stability": round(self.stability, 6),
-            "score": round(self.score, 6),
-            "balanced_score": round(self.balanced, 6),
+            **({} if self.score is None else {"score": round(self.score, 6)}),
+            **({} if self.balanced is None else {"balanced_score": round(self.balanced, 6)}),
         }
 
 
 def measure(
     setting: dict[str, Any],
     seed_labels: np.ndarray,
-    scores: np.ndarray,
-    balanced: np.ndarray,
+    scores: np.ndarray | None,
+    balanced: np.ndarray | None,
     labels: np.ndarray,
     ensemble: str | None,
     consensus: bool = True,
 ) -> Candidate:
     """The signals of a search from its seeds' labelings (n_seeds, N), their scores and balanced
-    scores (n_seeds,) and its ensemble's labels (N,) of ``setting["k"]`` classes made by
-    ``ensemble``: the consensus stability (skipped without ``consensus``), the stability, the
-    mean scores, the class sizes."""
+    scores (n_seeds,; None: not computed) and its ensemble's labels (N,) of ``setting["k"]``
+    classes made by ``ensemble``: the consensus stability (skipped without ``consensus``), the
+    stability, the mean scores, the class sizes."""
     k = int(setting["k"])
     return Candidate(
         setting,
         stability(seed_labels),
-        float(np.mean(scores)),
-        float(np.mean(balanced)),
+        None if scores is None else float(np.mean(scores)),
+        None if balanced is None else float(np.mean(balanced)),
         class_sizes(labels, k),
         consensus_stability(seed_labels, k, consensus_kind(ensemble)) if consensus else None,
     )
@@ -211,14 +212,24 @@ def class_sizes(labels: Any, k: int) -> tuple[int, ...]:
     return tuple(sorted(np.bincount(np.asarray(labels), minlength=k).tolist(), reverse=True))
 
 
+def ranked(candidates: Sequence[Candidate]) -> list[Candidate]:
+    """The candidates best first: those that use all their K classes before those that do not,
+    then by the highest criterion (mean of consensus stability and stability); ties: the smaller
+    K, then the earlier order of the views (``order``, if set)."""
+    return sorted(
+        candidates,
+        key=lambda c: (
+            not c.complete,
+            -round(c.criterion, 9),
+            c.setting["k"],
+            c.setting.get("order", 0),
+        ),
+    )
+
+
 def choose(candidates: Sequence[Candidate]) -> Candidate:
-    """The candidate of the highest criterion (mean of consensus stability and stability) among
-    those that use all their K classes (all of them when none does); ties: the smaller K, then
-    the earlier order of the views (``order``, if set)."""
+    """The first of :func:`ranked`: the highest criterion among the candidates that use all
+    their K classes (among all of them when none does)."""
     if not candidates:
         raise HumeError("nothing was searched to choose from")
-    pool = [c for c in candidates if c.complete] or list(candidates)
-    return max(
-        pool,
-        key=lambda c: (round(c.criterion, 9), -c.setting["k"], -c.setting.get("order", 0)),
-    )
+    return ranked(candidates)[0]

@@ -56,6 +56,14 @@ class Phi1(str, Enum):
     auto = "auto"
 
 
+class KScan(str, Enum):
+    """How a K range is searched: fast (every K screened with a few short seeds, the most
+    promising searched in full) or exhaustive (every K searched in full)."""
+
+    fast = "fast"
+    exhaustive = "exhaustive"
+
+
 class Preset(str, Enum):
     """Named settings: the product defaults, the official ones, the official large-K ones."""
 
