@@ -15,6 +15,7 @@ from hume.commands.embed import embed
 from hume.commands.evaluate import evaluate
 from hume.commands.export import export, predict
 from hume.commands.info import info
+from hume.commands.label import label
 from hume.commands.search import search
 from hume.commands.store_import import import_
 from hume.commands.verify import verify
@@ -62,10 +63,14 @@ class _OneLineErrors(TyperGroup):
 app = typer.Typer(
     cls=_OneLineErrors,
     help="Infer the human labeling of a dataset without labels (HUME).\n\n"
-    "Pipeline: `hume embed` features into stores, `hume search` a labeling over views, "
-    "`hume evaluate` it against ground truth. `hume demo` runs all three offline.",
+    "One command: `hume label FOLDER` embeds, chooses K, searches and writes the classes. "
+    "Step by step: `hume embed` features into stores, `hume search` a labeling over views, "
+    "`hume export` its classes, `hume evaluate` it against ground truth. `hume demo` runs the "
+    "pipeline offline.",
     add_completion=False,
     pretty_exceptions_enable=False,
+    # help texts are plain text: rich markup would eat `[…]` and turn `A:B:` into an emoji
+    rich_markup_mode=None,
 )
 
 
@@ -77,6 +82,7 @@ def _main(ctx: typer.Context) -> None:
 
 
 for _name, _command in (
+    ("label", label),
     ("embed", embed),
     ("import", import_),
     ("search", search),

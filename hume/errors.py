@@ -10,6 +10,10 @@ class HumeError(ValueError):
     """Bad input or state that the user can fix; the message says what to do."""
 
 
+class WeightsUnavailable(HumeError):
+    """A model's pretrained weights are neither cached here nor downloadable (offline)."""
+
+
 class Interrupted(KeyboardInterrupt):
     """Ctrl-C (or SIGINT) stopped a long step after its progress was saved.
 

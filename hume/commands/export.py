@@ -53,21 +53,22 @@ def _formats(values: list[str] | None) -> list[Any]:
     return [ExportFormat(n) for n in names]
 
 
-def _write(
+def write_rows(
     rows: Any,
     out: Path,
-    formats: list[str] | None,
+    formats: list[Any],
     copy: bool,
     overwrite: bool,
     run_dir: Path,
     finished: str | None,
 ) -> None:
+    """Export ``rows`` of the run into ``out`` in ``formats`` and say what was written."""
     from hume.export.exporter import export
 
     done = export(
         rows,
         out,
-        _formats(formats),
+        formats,
         copy=copy,
         overwrite=overwrite,
         run_dir=run_dir,
@@ -110,7 +111,7 @@ def export(
     config = finished_config(run_dir)
     rows = run_rows(run_dir, root)
     target = Path(out) if out else run_dir / "export"
-    _write(rows, target, format, copy, overwrite, run_dir, config.get("finished"))
+    write_rows(rows, target, _formats(format), copy, overwrite, run_dir, config.get("finished"))
 
 
 def predict(
@@ -118,9 +119,8 @@ def predict(
         str,
         typer.Option(
             "--dataset",
-            help="The dataset to label: its stores, "
-            "embedded with the run's views (e.g. imagefolder:PATH's "
-            "folder name).",
+            help="The dataset to label: imagefolder:PATH (embedded first with the run's views "
+            "where needed), or the name of stores embedded with the run's views.",
         ),
     ],
     run: RunName = None,
@@ -136,10 +136,19 @@ def predict(
     out: Out = None,
     copy: Copy = False,
     overwrite: Overwrite = False,
+    device: Annotated[
+        str,
+        typer.Option("--device", help="auto, cpu, cuda or cuda:N: for embedding new images."),
+    ] = "auto",
+    workers: Annotated[
+        int,
+        typer.Option("--workers", min=0, help="DataLoader worker processes for embedding."),
+    ] = 4,
     root: Root = None,
 ) -> None:
-    """Label another dataset with a finished run (new images embedded with the same views),
-    for either method, and write the labels as `hume export` does."""
+    """Label another dataset with a finished run, for either method, and write the labels as
+    `hume export` does. A folder (imagefolder:PATH) not embedded yet with the run's views is
+    embedded first, as the run's stores were (same model, weights, feature, precision)."""
     from hume.export.rows import predict_rows
     from hume.names import canonical_dataset
     from hume.runs import resolve_run
@@ -147,10 +156,33 @@ def predict(
 
     run_dir = resolve_run(root, run)
     config = finished_config(run_dir)
-    name = _store_dataset(canonical_dataset(dataset))
+    spec = canonical_dataset(dataset)
+    name = _store_dataset(spec)
+    if ":" in spec:  # a folder (or other dataset) the run's views have not embedded yet
+        _embed_missing(config, spec, name, root, device, workers)
     rows = predict_rows(run_dir, root, name, split)
     target = Path(out) if out else run_dir / "predictions" / name
-    _write(rows, target, format, copy, overwrite, run_dir, config.get("finished"))
+    write_rows(rows, target, _formats(format), copy, overwrite, run_dir, config.get("finished"))
+
+
+def _embed_missing(
+    config: dict[str, Any], spec: str, name: str, root: str | None, device: str, workers: int
+) -> None:
+    """Embed ``spec`` with every view the run labels new rows through that has no store of it
+    yet, as the run's own store of that view was embedded."""
+    from hume.embed.pipeline import embed_like
+    from hume.search.methods import get_method
+    from hume.store import splits_of
+
+    views = list(config["views"])
+    if not get_method(config["method"]).predicts_from_all_views:
+        views = views[:1]  # HUME labels new rows through φ1 alone
+    for view in views:
+        if splits_of(root, name, view):
+            continue
+        store = next(e["path"] for key, e in config["stores"].items() if key.startswith(f"{view}/"))
+        typer.echo(f"embedding {name} with {view} first, as the run's {view} store was embedded")
+        embed_like(store, spec, root=root, device=device, workers=workers, reporter=BarReporter())
 
 
 def _store_dataset(name: str) -> str:

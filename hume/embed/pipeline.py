@@ -472,6 +472,35 @@ def _store_attrs(
     }
 
 
+#: what of a store's ``embed_options`` makes its features what they are (another dataset embedded
+#: with them lands in the same feature space)
+SAME_SPACE = ("model", "batch_size", "precision", "weights", "feature", "dtype")
+
+
+def embed_like(
+    store: str | os.PathLike,
+    dataset: str,
+    root: str | os.PathLike | None = None,
+    device: str = "auto",
+    workers: int = 4,
+    reporter: Reporter = SILENT,
+) -> list[Path]:
+    """Embed ``dataset`` (every split it has) as the store at ``store`` was embedded: the same
+    model, weights, feature kind, precision and dtype; the stores written or found complete.
+    Refuses a store that does not record how it was embedded (an imported one, say)."""
+    with open_store(store, allow_incomplete=True) as st:
+        options = st.attrs.get(OPTIONS_ATTR)
+    if not isinstance(options, dict) or "model" not in options:
+        raise HumeError(
+            f"the store {store} does not record how it was embedded (imported, or made before "
+            "hume recorded it): embed or import the new images the same way yourself"
+        )
+    kwargs = {key: options[key] for key in SAME_SPACE if options.get(key) is not None}
+    return embed(
+        dataset=dataset, root=root, device=device, workers=workers, reporter=reporter, **kwargs
+    )
+
+
 def _local(path: str | os.PathLike | None) -> str | None:
     """A path option as an absolute path when it names something here (else as given)."""
     if path is None:
@@ -499,8 +528,8 @@ def embed(
     repair: bool = False,
     reporter: Reporter = SILENT,
 ) -> list[Path]:
-    """Embed every requested split of ``dataset`` with ``model`` into stores; return the paths
-    written.
+    """Embed every requested split of ``dataset`` with ``model`` into stores; return the stores
+    of the request, one per split (written now or found complete).
 
     ``split=None`` embeds every split the dataset has. A complete store made with the same
     settings is left alone (a no-op that says so; one made with other settings is refused) unless
@@ -603,9 +632,8 @@ def embed(
                     "re-embeds damaged chunks)",
                     shown,
                 )
-            return []
+            return [path for _, _, path, *_ in plan]
         backbone.to(dev)
-        written = []
         for split_name, data, path, attrs, n_rows, done in plan:
             if done and not repair:
                 if ranks.is_main:
@@ -643,7 +671,7 @@ def embed(
             ):
                 try:
                     target = dist_.on_main(ranks, prepare)
-                    if _run_target(
+                    _run_target(
                         target,
                         data,
                         backbone,
@@ -653,11 +681,10 @@ def embed(
                         workers,
                         ranks,
                         reporter,
-                    ):
-                        written.append(path)
+                    )
                 finally:
                     lock.release()  # held on rank 0 only
-        return written
+        return [path for _, _, path, *_ in plan]
     finally:
         dist_.stop(joined)
 

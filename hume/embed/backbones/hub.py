@@ -9,7 +9,7 @@ import socket
 from pathlib import Path
 from urllib.parse import urlparse
 
-from hume.errors import HumeError
+from hume.errors import WeightsUnavailable
 
 
 @functools.lru_cache(maxsize=1)
@@ -57,7 +57,9 @@ def revision(repo: str) -> str | None:
     return snapshot_of(hit)[1:] or None
 
 
-def no_weights(name: str, what: str, repo: str, filename: str, exc: Exception | None) -> HumeError:
+def no_weights(
+    name: str, what: str, repo: str, filename: str, exc: Exception | None
+) -> WeightsUnavailable:
     """The error for model ``name`` whose weights are neither cached nor downloadable; ``exc``
     is the download failure, None when the hub was not tried (offline)."""
     why = (
@@ -68,7 +70,7 @@ def no_weights(name: str, what: str, repo: str, filename: str, exc: Exception | 
     fetch = (
         f"`hf download {repo}{' ' + filename if filename else ''}`" if repo else "its checkpoint"
     )
-    return HumeError(
+    return WeightsUnavailable(
         f"no weights for model {name!r} ({what}): {why}. On a machine with internet run {fetch} "
         f"and copy the Hugging Face cache to {cache_dir()} (or set HF_HOME), or pass --weights "
         "PATH (a checkpoint file or model directory)"

@@ -93,6 +93,16 @@ def walk_files(folder: Path) -> list[Path]:
     return sorted(out, key=lambda p: p.relative_to(folder).as_posix())
 
 
+def has_image_files(folder: Path) -> bool:
+    """Whether any visible file under ``folder`` has an image's suffix (decoding is not tried:
+    a quick look before the scan)."""
+    for _here, dirs, files in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        if any(Path(f).suffix.lower() in IMAGE_SUFFIXES for f in files if not f.startswith(".")):
+            return True
+    return False
+
+
 def check_image(path: Path) -> str | None:
     """None when ``path`` decodes as an image, else why not (one short phrase).
 

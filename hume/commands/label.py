@@ -1,0 +1,294 @@
+"""`hume label`: from a folder of images (or any dataset) to its classes in one command.
+
+Embeds the folder with each model (stores that are complete are reused), searches its labeling
+with K chosen without labels from a range and each view tried as φ1, and exports the classes
+(labels.csv, labels.parquet, a folder per class, the gallery) beside the folder. Every stage
+resumes where it stopped; run again once finished, each stage says it has nothing to do.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from hume.commands.common import BarReporter, Root, split_commas
+from hume.search.methods import Method
+from hume.search.options import ClassSizes, KScan, Phi1
+
+#: the backbones the README recommends: a self-supervised φ1 and a language-supervised φ2
+DEFAULT_MODELS = "dinov2,clip"
+#: the range K is chosen from when --k is not given (docs/algorithm.md §10.6)
+DEFAULT_K = "2:20"
+
+
+def dataset_spec(path: str) -> tuple[str, Path | None]:
+    """(the dataset to embed, the image folder or None) for what the user named: a folder of
+    images, or a dataset name such as ``digits`` or ``imagefolder:PATH``."""
+    from hume.embed.datasets import list_datasets
+    from hume.errors import HumeError
+    from hume.names import canonical_dataset
+
+    given = Path(path).expanduser()
+    if given.is_dir():
+        return f"imagefolder:{given.resolve()}", given.resolve()
+    if given.exists():
+        raise HumeError(f"{path} is a file: give the folder of images (or a dataset name)")
+    if path.startswith("imagefolder:"):
+        folder = Path(path.split(":", 1)[1]).expanduser()
+        if not folder.is_dir():
+            raise HumeError(f"no folder {folder}: give an existing folder of images")
+        return f"imagefolder:{folder.resolve()}", folder.resolve()
+    name = canonical_dataset(path)
+    if ":" in name or name in list_datasets():
+        return name, None
+    raise HumeError(
+        f"no folder or dataset {path!r}: give a folder of images, or one of "
+        f"{', '.join(list_datasets())}"
+    )
+
+
+def _weights(values: list[str] | None, models: list[str]) -> dict[str, str]:
+    """``--weights`` as {model: path}: ``MODEL=PATH`` each, or one PATH for a single model."""
+    from hume.errors import HumeError
+    from hume.names import canonical_model
+
+    out: dict[str, str] = {}
+    for value in split_commas(values):
+        model, sep, where = value.partition("=")
+        if not sep:
+            if len(models) != 1:
+                raise HumeError(
+                    f"--weights {value}: with several models write MODEL=PATH (e.g. --weights "
+                    f"{models[0]}={value})"
+                )
+            model, where = models[0], value
+        model = canonical_model(model)
+        if model not in {canonical_model(m) for m in models}:
+            raise HumeError(
+                f"--weights {value}: {model!r} is not one of --models {','.join(models)}"
+            )
+        out[model] = where
+    return out
+
+
+def _out_dir(out: str | None, folder: Path | None, dataset: str) -> Path:
+    """Where the classes go: ``--out``, else ``<folder>-by-class`` beside the folder (for a
+    named dataset, in the current directory); never inside the folder itself."""
+    from hume.errors import HumeError
+
+    target = (
+        Path(out).expanduser().resolve()
+        if out
+        else (folder.parent / f"{folder.name}-by-class" if folder else Path(f"{dataset}-by-class"))
+    ).resolve()
+    if folder is not None and (target == folder or folder in target.parents):
+        raise HumeError(
+            f"--out {target} lies inside the image folder {folder}: choose a folder outside it "
+            "(the classes link to the images; a second run would read them as new images)"
+        )
+    return target
+
+
+def _skipped(stores: list[Path]) -> str:
+    """What the embedding skipped, from the first view's stores (the image folder's scan)."""
+    from hume.store import open_store
+
+    not_images = unreadable = 0
+    for path in stores:
+        with open_store(path) as st:
+            info = (st.attrs.get("dataset_info") or {}).get("skipped") or {}
+        not_images += int(info.get("n_not_images", 0))
+        unreadable += int(info.get("n_unreadable", 0))
+    if not (not_images or unreadable):
+        return "no file skipped"
+    parts = [f"{not_images} not images"] if not_images else []
+    parts += [f"{unreadable} unreadable"] if unreadable else []
+    return f"{not_images + unreadable} files skipped ({', '.join(parts)}; named when embedded)"
+
+
+def label(
+    path: Annotated[
+        str,
+        typer.Argument(
+            help="A folder of images (any layout, sub-folders of any depth), or a dataset: "
+            "digits, cifar10, imagefolder:PATH, …",
+            show_default=False,
+        ),
+    ],
+    models: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--models",
+            help="Backbones, comma-separated; the first is tried as φ1 first. Offline, without "
+            "weights: --models hog,pixels. Default: dinov2,clip.",
+            show_default=False,
+        ),
+    ] = None,
+    k: Annotated[
+        str,
+        typer.Option(
+            "--k",
+            help="Number of classes K, or the range (or list) to choose it from without labels: "
+            "5:15, 4,8,16.",
+        ),
+    ] = DEFAULT_K,
+    out: Annotated[
+        str | None,
+        typer.Option(
+            "--out",
+            help="Folder to write the classes into. Default: <folder>-by-class beside the folder "
+            "(a named dataset: <dataset>-by-class here). Never inside the image folder.",
+            show_default=False,
+        ),
+    ] = None,
+    weights: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--weights",
+            help="Local weights: MODEL=PATH (a checkpoint file or model folder), repeated or "
+            "comma-separated; PATH alone with one model.",
+            show_default=False,
+        ),
+    ] = None,
+    seeds: Annotated[
+        int, typer.Option("--seeds", min=1, help="Search seeds per candidate (hume search).")
+    ] = 10,
+    method: Annotated[
+        Method, typer.Option("--method", help="hume or turtle (hume search).")
+    ] = Method.hume,
+    class_sizes: Annotated[
+        ClassSizes,
+        typer.Option("--class-sizes", help="uniform or uneven (hume search --class-sizes)."),
+    ] = ClassSizes.uniform,
+    phi1: Annotated[
+        Phi1,
+        typer.Option(
+            "--phi1",
+            help="auto: each model tried as φ1 (HUME, two models or more); first: the first of "
+            "--models.",
+        ),
+    ] = Phi1.auto,
+    k_scan: Annotated[
+        KScan,
+        typer.Option("--k-scan", help="fast or exhaustive (hume search --k-scan)."),
+    ] = KScan.fast,
+    run: Annotated[
+        str | None,
+        typer.Option(
+            "--run",
+            help="Run name. Default: <dataset>-<models>, so that the same command continues it.",
+            show_default=False,
+        ),
+    ] = None,
+    device: Annotated[
+        str, typer.Option("--device", help="auto (CUDA when available), cpu, cuda or cuda:N.")
+    ] = "auto",
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, help="Images per forward pass (hume embed).")
+    ] = 256,
+    workers: Annotated[
+        int, typer.Option("--workers", min=0, help="DataLoader worker processes (hume embed).")
+    ] = 4,
+    random_state: Annotated[
+        int, typer.Option("--random-state", help="Base seed of the search.")
+    ] = 0,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an earlier export in --out.")
+    ] = False,
+    root: Root = None,
+) -> None:
+    """From a folder of images to its classes: embed, choose K, search, export, in one command.
+
+    Embeds the folder with each model (complete stores are reused), searches its labeling with K
+    chosen without labels from --k and each model tried as φ1, then writes labels.csv (and
+    labels.parquet), a folder per class and the gallery report.html into --out. Interrupted, the
+    same command continues; once finished, it says there is nothing to do.
+    """
+    from hume.devices import check_device_name
+    from hume.embed.datasets import store_dataset_name
+    from hume.embed.datasets.imagefolder import IMAGE_SUFFIXES, has_image_files
+    from hume.embed.pipeline import embed
+    from hume.errors import HumeError, WeightsUnavailable
+    from hume.export.exporter import ExportFormat, default_formats
+    from hume.export.rows import run_rows
+    from hume.names import canonical_model, safe_name
+    from hume.search.choice import choose_search
+    from hume.search.k_choice import parse_k
+    from hume.search.pipeline import SearchRequest
+
+    check_device_name(device)
+    spec, folder = dataset_spec(path)
+    names = [canonical_model(m) for m in split_commas(models or [DEFAULT_MODELS])]
+    if not names:
+        raise HumeError("--models is empty: give one model or more, e.g. --models hog,pixels")
+    ks = parse_k(k)
+    local = _weights(weights, names)
+    dataset = store_dataset_name(spec)
+    target = _out_dir(out, folder, dataset)
+    if folder is not None and not has_image_files(folder):  # before anything is written
+        raise HumeError(
+            f"no images in {folder}: it needs image files ({', '.join(IMAGE_SUFFIXES)}) at any "
+            "depth"
+        )
+    bars = BarReporter()
+    views: list[str] = []
+    first_stores: list[Path] = []
+    for i, model in enumerate(names):
+        typer.echo(f"[1/3] embedding {dataset} with {model} ({i + 1} of {len(names)})")
+        try:
+            stores = embed(
+                model,
+                spec,
+                root=root,
+                device=device,
+                workers=workers,
+                batch_size=batch_size,
+                weights=local.get(model),
+                reporter=bars,
+            )
+        except WeightsUnavailable as exc:
+            raise HumeError(
+                f"{exc}. To try hume offline, use training-free views: `hume label {path} "
+                f"--models hog,pixels`; with local weights: --weights {model}=PATH"
+            ) from None
+        views.append(stores[0].stem)
+        first_stores = first_stores or stores
+    auto = phi1 == Phi1.auto and method == Method.hume and len(views) > 1
+    name = run or safe_name("run", f"{dataset}-{'-'.join(views)}")
+    typer.echo(
+        f"[2/3] searching {dataset} over {','.join(views)}: K from {k}"
+        + (", each model as φ1" if auto else "")
+        + f" (run {name}; labels are not read)"
+    )
+    request = SearchRequest(
+        views=views,
+        dataset=dataset,
+        seeds=seeds,
+        method=method.value,
+        device=device,
+        run=name,
+        root=root,
+        random_state=random_state,
+        class_sizes=class_sizes.value,
+        single_view=len(views) == 1 and method == Method.hume,
+    )
+    run_dir = choose_search(request, ks, phi1_auto=auto, reporter=bars, scan=k_scan)
+    typer.echo(f"[3/3] writing the classes into {target}")
+    formats: list[Any] = [*default_formats(), ExportFormat.folders, ExportFormat.html]
+    from hume.commands.export import write_rows
+    from hume.search.saved import finished_config
+
+    config = finished_config(run_dir)
+    rows = run_rows(run_dir, root)
+    write_rows(rows, target, formats, False, overwrite, run_dir, config.get("finished"))
+    chosen = config.get("choice") or {}
+    how = f"chosen from {k}" if len(ks) > 1 else "as given"
+    phi = f", φ1 {chosen['phi1']}" if auto and chosen.get("phi1") else ""
+    gallery = target / "report.html"
+    typer.echo(
+        f"done: {rows.n_rows} images in K={rows.k} classes ({how}{phi}); gallery: "
+        f"{os.fspath(gallery)}" + (f"; {_skipped(first_stores)}" if folder else "")
+    )
