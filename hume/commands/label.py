@@ -15,6 +15,14 @@ from typing import Annotated, Any
 import typer
 
 from hume.commands.common import BarReporter, Root, split_commas
+from hume.commands.search_options import (
+    ClassSizesOption,
+    KScanOption,
+    MethodOption,
+    Phi1Option,
+    RandomStateOption,
+    SeedsOption,
+)
 from hume.search.methods import Method
 from hume.search.options import ClassSizes, KScan, Phi1
 
@@ -153,28 +161,11 @@ def label(
             show_default=False,
         ),
     ] = None,
-    seeds: Annotated[
-        int, typer.Option("--seeds", min=1, help="Search seeds per candidate (hume search).")
-    ] = 10,
-    method: Annotated[
-        Method, typer.Option("--method", help="hume or turtle (hume search).")
-    ] = Method.hume,
-    class_sizes: Annotated[
-        ClassSizes,
-        typer.Option("--class-sizes", help="uniform or uneven (hume search --class-sizes)."),
-    ] = ClassSizes.uniform,
-    phi1: Annotated[
-        Phi1,
-        typer.Option(
-            "--phi1",
-            help="auto: each model tried as φ1 (HUME, two models or more); first: the first of "
-            "--models.",
-        ),
-    ] = Phi1.auto,
-    k_scan: Annotated[
-        KScan,
-        typer.Option("--k-scan", help="fast or exhaustive (hume search --k-scan)."),
-    ] = KScan.fast,
+    seeds: SeedsOption = 10,
+    method: MethodOption = Method.hume,
+    class_sizes: ClassSizesOption = ClassSizes.uniform,
+    phi1: Phi1Option = Phi1.auto,
+    k_scan: KScanOption = KScan.fast,
     run: Annotated[
         str | None,
         typer.Option(
@@ -192,9 +183,7 @@ def label(
     workers: Annotated[
         int, typer.Option("--workers", min=0, help="DataLoader worker processes (hume embed).")
     ] = 4,
-    random_state: Annotated[
-        int, typer.Option("--random-state", help="Base seed of the search.")
-    ] = 0,
+    random_state: RandomStateOption = 0,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace an earlier export in --out.")
     ] = False,

@@ -7,13 +7,23 @@ from typing import Annotated
 import typer
 
 from hume.commands.common import BarReporter, Root, split_commas
+from hume.commands.search_options import (
+    ClassSizesOption,
+    KScanOption,
+    MethodOption,
+    Phi1Option,
+    RandomStateOption,
+    SeedsOption,
+)
 from hume.devices import MatmulPrecision
 from hume.search.methods import Method
 from hume.search.options import ClassSizes, Ensemble, KScan, Phi1, Preset, Setting, SizeTerm
 
 HELP = """Search for the human labeling over the given views (never reads labels).
 
-The first view is φ1 (the task encoder reads it, rows L2-normalised); every further view is a φ2 space where linear classifiers are fitted; with several φ2 views the held-out loss is averaged over them. Seeds are ranked by the label-free score (10-fold cross-validated logistic regression predicting the seed's own labeling: on the φ2 views for HUME, on every view for TURTLE) and ensembled by Hungarian matching to the best seed and majority vote.
+The first view is φ1 (the task encoder reads it, rows L2-normalised); every further view is a φ2 space where linear classifiers are fitted; with several φ2 views the held-out loss is averaged over them. Seeds are scored by the label-free score (10-fold cross-validated logistic regression predicting the seed's own labeling: on the φ2 views for HUME, on every view for TURTLE) and made one labeling by a consensus of how often they put two rows together (HUME's default, --ensemble cut) or by the papers' majority vote in the best seed's classes (TURTLE's, --ensemble vote).
+
+Not sure of K? --k 5:15 chooses it without labels (every K screened, the promising searched in full; --k-scan).
 
 Default settings (chosen on digits by the label-free score only) differ from the paper: φ2 is standardised and whitened, φ1 centred before normalising, the inner step is 1/λmax of the second-moment matrix of the transformed φ2 (with its bias column), T=20 inner steps, 3 subsets, 150 outer iterations with outer lr 0.2, annealing at 60%/85% of the iterations.
 
@@ -57,36 +67,10 @@ def search(
             show_default=False,
         ),
     ] = None,
-    k_scan: Annotated[
-        KScan,
-        typer.Option(
-            "--k-scan",
-            help="How a K range (or --phi1 auto) is searched: fast (every K first screened with "
-            "6 seeds of a fifth of the iterations; the two best by the same criterion are "
-            "searched in full and the better chosen) or exhaustive (every K searched in full, "
-            "every candidate a run with every curve).",
-        ),
-    ] = KScan.fast,
-    class_sizes: Annotated[
-        ClassSizes,
-        typer.Option(
-            "--class-sizes",
-            help="uniform: the entropy term pulls the classes to equal sizes (the papers); "
-            "uneven: its weight is chosen among 10, 3, 1, 0.3 (2 seeds each) by the balanced "
-            "label-free score, so that one large class is not split to make the sizes equal.",
-        ),
-    ] = ClassSizes.uniform,
-    phi1: Annotated[
-        Phi1,
-        typer.Option(
-            "--phi1",
-            help="first: the first of --views is φ1; auto: each view is tried as φ1 (a run per "
-            "order, <run>-k10-phi1-<view>), chosen like K, by the same criterion (HUME).",
-        ),
-    ] = Phi1.first,
-    seeds: Annotated[
-        int, typer.Option("--seeds", help="Seeds to run (batched) and ensemble.")
-    ] = 10,
+    k_scan: KScanOption = KScan.fast,
+    class_sizes: ClassSizesOption = ClassSizes.uniform,
+    phi1: Phi1Option = Phi1.first,
+    seeds: SeedsOption = 10,
     setting: Annotated[
         Setting,
         typer.Option(
@@ -172,13 +156,7 @@ def search(
             help="Try a small grid (outer lr, tau, inner step scale) and keep the best label-free score (overrides those options; HUME).",
         ),
     ] = False,
-    method: Annotated[
-        Method,
-        typer.Option(
-            "--method",
-            help="hume (second order, φ1 parametrises the labeling) or turtle (first order, every view does).",
-        ),
-    ] = Method.hume,
+    method: MethodOption = Method.hume,
     warm_start: Annotated[
         bool | None,
         typer.Option(
@@ -217,7 +195,7 @@ def search(
             help="Run name. Default: time-dataset-method. Under torchrun write --run-name (torchrun takes --run for its own --run-path).",
         ),
     ] = None,
-    random_state: Annotated[int, typer.Option("--random-state", help="Base seed of the run.")] = 0,
+    random_state: RandomStateOption = 0,
     single_view: Annotated[
         bool, typer.Option("--single-view", help="Allow one view (used as both φ1 and φ2; HUME).")
     ] = False,

@@ -39,7 +39,13 @@ from hume.search.inputs import LoadedViews, load_views, plan_splits
 from hume.search.k_choice import Candidate, consensus_kind, measure, ranked
 from hume.search.methods import get_method
 from hume.search.options import KScan
-from hume.search.pipeline import WAIT_FOR_RANKS, SearchRequest, resume_search, run_search
+from hume.search.pipeline import (
+    WAIT_FOR_RANKS,
+    SearchRequest,
+    check_request,
+    resume_search,
+    run_search,
+)
 from hume.search.sweep import SWEEP_SEEDS
 from hume.store import resolve_dataset
 
@@ -57,6 +63,9 @@ SCREEN_SHARE = 0.2
 #: every one that could still win, by its screen criterion plus the largest rise seen plus MARGIN
 FINALISTS = 2
 MARGIN = 0.02
+#: the margin with ``--class-sizes uneven``, whose full runs may choose another weight than the
+#: best one a screen kept, so that the rise from screen to full varies far more between K
+MARGIN_UNEVEN = 0.1
 
 
 @dataclass(frozen=True)
@@ -105,6 +114,7 @@ def choose_search(
         raise HumeError("--phi1 auto needs at least two views to order")
     if req.seed_range is not None:
         raise HumeError("--seed-range searches one run: give a single --k (and no --phi1 auto)")
+    cfg, _ = check_request(req)
     views = [check_name("view", canonical_model(v)) for v in req.views]
     dataset = resolve_dataset(req.root, views, req.dataset)
     base = req.run or default_run_name(cls.method, dataset)
@@ -143,8 +153,7 @@ def choose_search(
         asked = _request(req, dataset, views, ks, phi1_auto, scan)
         dist_.on_main(ranks, lambda: _claim(base_dir, asked))
         fast = scan is KScan.fast and len(plan) > FINALISTS
-        cfg = cls.config_class.from_options(req.preset, req.options)
-        screen_cfg = _screen_config(cfg, req)
+        screen_cfg = _screen_config(cfg)
         full_units = _units(cfg, req.seeds, req)
         screen_units = _units(screen_cfg, min(req.seeds, SCREEN_SEEDS), req, screen=True)
         total = (
@@ -161,7 +170,8 @@ def choose_search(
             by_run = {p.run: p for p in plan}
             queue = [by_run[c.setting["run"]] for c in ranked(list(screens.values()))]
             for p in queue if fast else plan:
-                if fast and not could_win(screens[p.run], screens, full):
+                margin = MARGIN_UNEVEN if req.class_sizes == "uneven" else MARGIN
+                if fast and not could_win(screens[p.run], screens, full, margin):
                     continue
                 start = task.completed
                 if start + full_units > task.total:  # one more than the finalists planned
@@ -202,17 +212,20 @@ def choose_search(
 
 
 def could_win(
-    screened: Candidate, screens: dict[str, Candidate], full: dict[str, Candidate]
+    screened: Candidate,
+    screens: dict[str, Candidate],
+    full: dict[str, Candidate],
+    margin: float = MARGIN,
 ) -> bool:
     """Whether a screened candidate must be searched in full: until :data:`FINALISTS` candidates
     searched in full use all their K classes, always; then when its screen criterion, raised by
-    the largest rise from screen to full criterion seen so far plus :data:`MARGIN`, reaches the
-    best full criterion (docs/algorithm.md §10.6)."""
+    the largest rise from screen to full criterion seen so far plus ``margin``, reaches the best
+    full criterion (docs/algorithm.md §10.6)."""
     if sum(c.complete for c in full.values()) < FINALISTS:
         return True
     best = ranked(list(full.values()))[0]
     rise = max(c.criterion - screens[run].criterion for run, c in full.items())
-    return screened.criterion + rise + MARGIN >= best.criterion
+    return screened.criterion + rise + margin >= best.criterion
 
 
 def _label(p: Planned, phi1_auto: bool) -> str:
@@ -300,7 +313,7 @@ def _claim(base_dir: Path, asked: dict[str, Any]) -> None:
         write_json(path, asked)
 
 
-def _screen_config(cfg: Any, req: SearchRequest) -> Any:
+def _screen_config(cfg: Any) -> Any:
     """A screen's settings: the run's, with :data:`SCREEN_SHARE` of its iterations."""
     return replace(cfg, iters=max(1, round(cfg.iters * SCREEN_SHARE)))
 

@@ -160,22 +160,9 @@ def _grid_points(cfg: Any, grid: str) -> list[tuple[dict[str, Any], Any]]:
     return cfg.class_size_points() if grid == "class_sizes" else cfg.sweep_points()
 
 
-def run_search(
-    req: SearchRequest,
-    reporter: Reporter = SILENT,
-    cache: dict[Any, Any] | None = None,
-) -> Path:
-    """Start a run: check everything, create ``<root>/runs/<name>``, search, write; its path.
-
-    Under torchrun (``WORLD_SIZE`` > 1) every rank calls this with the same request; ranks that
-    were given different requests are refused, on every rank. With ``req.seed_range`` this
-    process searches only those seeds into the run, creating the run or joining it, and writes
-    no selection (:mod:`hume.search.shards`). A caller running several searches under torchrun
-    (e.g. one per K) may join the process group once around them (:func:`hume.distributed.start`)
-    and pass one ``cache`` to every call, so that the stores are read once
-    (:func:`hume.search.inputs.load_views`).
-    """
-    ranks = dist_.ranks_from_env()
+def check_request(req: SearchRequest) -> tuple[Any, range]:
+    """Refuse a request that no data could make right (one line naming the option); its
+    method's settings and the seeds this process searches."""
     cls = get_method(req.method)
     if not req.views:
         raise HumeError(
@@ -214,6 +201,27 @@ def run_search(
         )
     if req.run is not None:
         check_name("run", req.run)  # an empty or unsafe name is refused before any work
+    return cfg, seeds
+
+
+def run_search(
+    req: SearchRequest,
+    reporter: Reporter = SILENT,
+    cache: dict[Any, Any] | None = None,
+) -> Path:
+    """Start a run: check everything, create ``<root>/runs/<name>``, search, write; its path.
+
+    Under torchrun (``WORLD_SIZE`` > 1) every rank calls this with the same request; ranks that
+    were given different requests are refused, on every rank. With ``req.seed_range`` this
+    process searches only those seeds into the run, creating the run or joining it, and writes
+    no selection (:mod:`hume.search.shards`). A caller running several searches under torchrun
+    (e.g. one per K) may join the process group once around them (:func:`hume.distributed.start`)
+    and pass one ``cache`` to every call, so that the stores are read once
+    (:func:`hume.search.inputs.load_views`).
+    """
+    ranks = dist_.ranks_from_env()
+    cls = get_method(req.method)
+    cfg, seeds = check_request(req)
     views = [check_name("view", canonical_model(v)) for v in req.views]
     dataset = resolve_dataset(req.root, views, req.dataset)
     search_splits, predict_splits = plan_splits(

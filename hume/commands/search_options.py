@@ -1,0 +1,53 @@
+"""The options `hume search` shares with `hume label`, declared once."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from hume.search.methods import Method
+from hume.search.options import ClassSizes, KScan, Phi1
+
+KScanOption = Annotated[
+    KScan,
+    typer.Option(
+        "--k-scan",
+        help="How a K range (or --phi1 auto) is searched: fast (every K first screened with "
+        "6 seeds of a fifth of the iterations, then searched in full, best screen first, while "
+        "it could still win; docs/algorithm.md §10.6) or exhaustive (every K searched in full: "
+        "every candidate a run, every curve).",
+    ),
+]
+
+ClassSizesOption = Annotated[
+    ClassSizes,
+    typer.Option(
+        "--class-sizes",
+        help="uniform: the entropy term pulls the classes to equal sizes (the papers); "
+        "uneven: its weight is chosen among 10, 3, 1, 0.3 (2 seeds each) by the balanced "
+        "label-free score, so that one large class is not split to make the sizes equal.",
+    ),
+]
+
+Phi1Option = Annotated[
+    Phi1,
+    typer.Option(
+        "--phi1",
+        help="first: the first view is φ1; auto: each view is tried as φ1 (a run per order, "
+        "<run>-k10-phi1-<view>), chosen like K, by the same criterion (HUME, two views or "
+        "more).",
+    ),
+]
+
+SeedsOption = Annotated[int, typer.Option("--seeds", help="Seeds to run (batched) and ensemble.")]
+
+MethodOption = Annotated[
+    Method,
+    typer.Option(
+        "--method",
+        help="hume (second order, φ1 parametrises the labeling) or turtle (first order, every view does).",
+    ),
+]
+
+RandomStateOption = Annotated[int, typer.Option("--random-state", help="Base seed of the run.")]
