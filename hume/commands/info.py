@@ -60,7 +60,7 @@ def _listing(root: str | None, console) -> None:
         if r.candidate_of is not None and r.candidate_of in shown:
             continue  # listed under the run chosen among them
         _run_lines(console, r, "", r.name == taken)
-        for cand in under.get(r.name, []):
+        for cand in sorted(under.get(r.name, []), key=lambda c: c.name):
             _run_lines(console, cand, "    candidate ", False)
 
 

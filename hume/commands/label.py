@@ -239,9 +239,11 @@ def label(
                 reporter=bars,
             )
         except WeightsUnavailable as exc:
+            said = str(exc).split(", or pass --weights")[0]  # label names its own --weights
             raise HumeError(
-                f"{exc}. To try hume offline, use training-free views: `hume label {path} "
-                f"--models hog,pixels`; with local weights: --weights {model}=PATH"
+                f"{said}, or pass --weights {model}=PATH (a checkpoint file or model folder). "
+                f"To try hume offline, use training-free views: `hume label {path} --models "
+                "hog,pixels`"
             ) from None
         views.append(stores[0].stem)
         first_stores = first_stores or stores
