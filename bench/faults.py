@@ -345,7 +345,7 @@ def section(args: argparse.Namespace, machine: str, r: dict, seconds: float) -> 
             f"Machine: {machine}. Command: `python bench/faults.py"
             f"{' --quick' if args.quick else ''}` (seed {args.seed}, {seconds / 60:.1f} min). "
             "Kills are SIGKILLs of child processes, half at a random instant, half through the "
-            "test hooks at a random chunk or checkpoint (`hume/faults.py`); damaged copies of the stores, each of one kind drawn at random; bad command lines from tests/test_faults.py's table, each a real process. Damage to the metadata (broken, another dtype or shape, a truncated HDF5 file) is not drawn here: tests/test_faults.py refuses each kind. Every choice is drawn from the seed, but whether a kill at a random instant lands before the child finishes depends on the machine's timing, so the counts differ from run to run; the losses must not.",
+            "test hooks at a random chunk or checkpoint (`hume/core/faults.py`); damaged copies of the stores, each of one kind drawn at random; bad command lines from tests/test_faults.py's table, each a real process. Damage to the metadata (broken, another dtype or shape, a truncated HDF5 file) is not drawn here: tests/test_faults.py refuses each kind. Every choice is drawn from the seed, but whether a kill at a random instant lands before the child finishes depends on the machine's timing, so the counts differ from run to run; the losses must not.",
             "",
             "| what | killed | result |",
             "|---|---|---|",

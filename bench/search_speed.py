@@ -38,7 +38,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from hume.devices import matmul_precision
+from hume.core.devices import matmul_precision
 from hume.search.hume.config import LARGE_K, PAPER
 from hume.search.hume.outer import prepare, search_group
 from hume.search.hume.sparsemax import sparsemax

@@ -32,10 +32,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from hume.errors import HumeError
-from hume.files import read_json
-from hume.locking import ExclusiveLock
-from hume.names import check_name
+from hume.core.errors import HumeError
+from hume.core.files import read_json
+from hume.core.locks import ExclusiveLock
+from hume.core.names import check_name
 from hume.store.paths import resolve_root
 
 CONFIG = "config.json"

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hume.errors import HumeError
-from hume.files import read_json
+from hume.core.errors import HumeError
+from hume.core.files import read_json
 from hume.runs import CHOICE, CONFIG, candidates, list_runs, load_config, runs_dir, shown_ks
 from hume.store import FORMATS, StoreEntry, list_stores, open_store, resolve_root
 from hume.store.paths import features_dir

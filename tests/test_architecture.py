@@ -40,7 +40,7 @@ def test_library_modules_neither_print_nor_import_the_cli_toolkits(path):
 @pytest.mark.parametrize(
     "code",
     [
-        "import hume.store, hume.names, hume.runs, hume.errors, hume.reporting",
+        "import hume.store, hume.core.names, hume.runs, hume.core.errors, hume.core.reporting",
         "import hume.search; hume.search.Method",
         "from hume.cli import app",
     ],

@@ -179,7 +179,7 @@ def test_workspace_is_data_for_the_info_command(tmp_path, rng):
     ]
 
 
-LIBRARY = ["embed", "store", "names.py", "registry.py", "choices.py", "versions.py", "workspace.py"]
+LIBRARY = ["embed", "store", "core", "workspace.py", "runs.py"]
 
 
 @pytest.mark.parametrize("part", LIBRARY)
@@ -202,7 +202,7 @@ def test_atomic_write_is_readable_by_others_and_leaves_no_temp(tmp_path):
     import os
     import stat
 
-    from hume.files import atomic_write, write_json
+    from hume.core.files import atomic_write, write_json
 
     write_json(tmp_path / "a.json", {"x": 1})
     umask = os.umask(0)

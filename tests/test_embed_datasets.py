@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from hume.core.errors import HumeError
 from hume.embed.datasets import (
     dataset_splits,
     get_dataset,
@@ -18,7 +19,6 @@ from hume.embed.datasets import (
     store_dataset_name,
 )
 from hume.embed.datasets import torchvision_sets as D
-from hume.errors import HumeError
 
 
 def _save(path, seed, size=(6, 7)):
@@ -243,8 +243,8 @@ def test_stl10_binary_layout_and_unlabeled_split(tmp_path, monkeypatch):
 
 
 def test_one_alias_table_with_the_papers_spellings():
+    from hume.core.names import ALIASES, canonical_dataset
     from hume.embed.datasets import dataset_patterns
-    from hume.names import ALIASES, canonical_dataset
 
     for alias, name in ALIASES["dataset"].items():
         assert name in list_datasets() and alias not in list_datasets(), alias

@@ -13,8 +13,8 @@ import pytest
 import torch
 from PIL import Image
 
+from hume.core.errors import HumeError
 from hume.embed.backbones import create_backbone, hub, list_backbones, openclip
-from hume.errors import HumeError
 
 TINY_CLIP = {
     "embed_dim": 16,
@@ -286,7 +286,7 @@ def test_offline_hub_cache_and_unreachable_weights(tiny_dino, tmp_path):
     code = (
         "import time, torch\n"
         "from hume.embed.backbones import create_backbone\n"
-        "from hume.errors import HumeError\n"
+        "from hume.core.errors import HumeError\n"
         "bb = create_backbone('dinov2-s')\n"
         "print('RESULT', bb.name, bb.dim, bb.info['weights'], bb.module.training,"
         " tuple(bb.encode(torch.zeros(1, 3, 56, 56)).shape))\n"
@@ -366,8 +366,8 @@ def test_open_clip_tag_from_offline_hub_cache(tiny_clip, tmp_path, monkeypatch):
 
 
 def test_registry_lists_names_by_pattern_and_every_alias_resolves():
+    from hume.core.names import ALIASES
     from hume.embed.backbones import backbone_patterns
-    from hume.names import ALIASES
 
     assert list_backbones("dinov2*") == ["dinov2", "dinov2-b", "dinov2-l", "dinov2-s"]
     assert list_backbones("clip-b*") == ["clip-b16", "clip-b32"]
@@ -387,7 +387,7 @@ def test_a_family_registers_itself_and_options_are_checked_for_it(monkeypatch):
     """The timm idiom: a decorated builder is a backbone; the registry checks feature and weights."""
     from hume.embed.backbones import FeatureKind, registry
     from hume.embed.backbones.base import Backbone
-    from hume.registry import Registry
+    from hume.embed.name_registry import Registry
 
     monkeypatch.setattr(registry, "_BACKBONES", Registry("model"))
     built = []
@@ -445,8 +445,8 @@ def test_store_names_from_hub_repos_and_folders_follow_one_rule(tmp_path):
     unsafe characters become '-', runs of dots one dot."""
     from transformers import Dinov2Config, Dinov2Model
 
+    from hume.core.names import safe_name
     from hume.embed.datasets import store_dataset_name
-    from hume.names import safe_name
 
     folder = tmp_path / "my..odd dir"
     Dinov2Model(

@@ -633,8 +633,8 @@ def test_library_reports_progress_and_messages_and_prints_nothing(
 ):
     """`embed` tells its caller through a Reporter (one task per store, in images) and the `hume`
     logger (skip / resume / wrote), the same texts the command prints."""
+    from hume.core.reporting import Reporter, Task, logger
     from hume.embed.pipeline import embed
-    from hume.reporting import Reporter, Task, logger
 
     # as a library user has it: no command-layer handler (an earlier CLI test may have added one)
     monkeypatch.setattr(logger, "handlers", [])
@@ -724,9 +724,9 @@ def test_chunk_batches_cover_each_row_once_within_chunks():
 def test_write_failure_in_writer_thread_reaches_the_caller(tmp_path):
     import torch
 
+    from hume.core.errors import HumeError
     from hume.embed.backbones import Backbone
     from hume.embed.pipeline import Transformed, compute_chunks
-    from hume.errors import HumeError
     from hume.store import create_store
 
     x = np.ones((12, 3), dtype=np.float32)

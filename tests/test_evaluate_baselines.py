@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from hume.errors import HumeError
+from hume.core.errors import HumeError
 from hume.evaluate.baselines import (
     KMeans,
     concat_normalised,

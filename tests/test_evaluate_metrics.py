@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
-from hume.errors import HumeError
+from hume.core.errors import HumeError
 from hume.evaluate.metrics import (
     adjusted_rand_index,
     cluster_accuracy,

@@ -12,9 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from hume.cli import app
-from hume.errors import HumeError
+from hume.core.errors import HumeError
+from hume.core.files import write_json
 from hume.evaluate.report import evaluate_run, markdown, spearman
-from hume.files import write_json
 from hume.store import open_store, store_path
 from hume.store.importing import import_features
 

@@ -11,7 +11,7 @@ from helpers import assert_one_line_error
 from typer.testing import CliRunner
 
 from hume.cli import app
-from hume.errors import HumeError
+from hume.core.errors import HumeError
 from hume.evaluate.metrics import cluster_accuracy
 from hume.search.k_choice import (
     Candidate,

@@ -474,7 +474,7 @@ def test_resume_keeps_the_runs_precision_unless_given(tmp_path, monkeypatch):
 
 
 def test_matmul_precision_sets_tf32_on_cuda_only_and_restores():
-    from hume.devices import matmul_precision
+    from hume.core.devices import matmul_precision
 
     matmul = torch.backends.cuda.matmul
     if hasattr(matmul, "fp32_precision"):

@@ -11,7 +11,7 @@ import torch
 from helpers import assert_one_line_error
 from test_search_choice import planted, run_labels, search, stores
 
-from hume.errors import HumeError
+from hume.core.errors import HumeError
 from hume.evaluate.metrics import adjusted_rand_index, cluster_accuracy
 from hume.search import HUME, TURTLE
 from hume.search import consensus as consensus_module

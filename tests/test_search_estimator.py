@@ -5,7 +5,7 @@ import pytest
 import torch
 from scipy.optimize import linear_sum_assignment
 
-from hume.errors import HumeError
+from hume.core.errors import HumeError
 from hume.search import HUME
 from hume.search.hume.config import HumeConfig
 from hume.search.hume.outer import outer_loss, prepare, search_group

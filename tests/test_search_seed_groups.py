@@ -92,7 +92,7 @@ def test_both_methods_share_the_estimator_shell(method):
     fit's validation: the shell both methods inherit."""
     from sklearn.exceptions import NotFittedError
 
-    from hume.errors import HumeError
+    from hume.core.errors import HumeError
     from hume.search import get_method
 
     cls = get_method(method)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from hume.errors import HumeError
+from hume.core.errors import HumeError
 from hume.search.selection import (
     ensemble,
     fold_ids,

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from hume.errors import HumeError
+from hume.core.errors import HumeError
 from hume.search.options import SearchOptions
 from hume.search.turtle import config as C
 from hume.search.turtle import outer as O

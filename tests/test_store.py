@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from hume.errors import HumeError
+from hume.core.errors import HumeError
 from hume.search.inputs import load_view
 from hume.store import (
     create_store,

@@ -10,9 +10,9 @@ from typing import Annotated, Any
 
 import typer
 
-from hume.disk_errors import disk_problem
-from hume.errors import HumeError, Interrupted
-from hume.reporting import Reporter, Task, logger
+from hume.core.disk_errors import disk_problem
+from hume.core.errors import HumeError, Interrupted
+from hume.core.reporting import Reporter, Task, logger
 
 Root = Annotated[
     str | None,

@@ -22,7 +22,7 @@ VIEWS = ("hog", "pixels")  # φ1 first
 
 
 def _store_ready(root: str | None, model: str) -> bool:
-    from hume.errors import HumeError
+    from hume.core.errors import HumeError
     from hume.store import open_store, store_path
 
     try:
@@ -41,7 +41,7 @@ def demo(
 ) -> None:
     """Run the whole pipeline offline on scikit-learn's digits (embed, search, evaluate)."""
     from hume.commands.evaluate import show_report
-    from hume.devices import check_device_name
+    from hume.core.devices import check_device_name
     from hume.embed.pipeline import embed
     from hume.evaluate.report import evaluate_run
     from hume.export.gallery import write_run_gallery

@@ -154,8 +154,8 @@ def evaluate(
     ] = False,
 ) -> None:
     """Score a search run against ground truth and baselines; write report and figures."""
-    from hume.devices import check_device_name
-    from hume.errors import HumeError
+    from hume.core.devices import check_device_name
+    from hume.core.errors import HumeError
     from hume.evaluate.done import existing_report
     from hume.evaluate.report import evaluate_run
     from hume.export.gallery import write_run_gallery

@@ -40,7 +40,7 @@ RunName = Annotated[
 
 
 def _formats(values: list[str] | None) -> list[Any]:
-    from hume.errors import HumeError
+    from hume.core.errors import HumeError
     from hume.export.exporter import ExportFormat, default_formats
 
     names = split_commas(values)
@@ -149,8 +149,8 @@ def predict(
     """Label another dataset with a finished run, for either method, and write the labels as
     `hume export` does. A folder (imagefolder:PATH) not embedded yet with the run's views is
     embedded first, as the run's stores were (same model, weights, feature, precision)."""
+    from hume.core.names import canonical_dataset
     from hume.export.rows import predict_rows
-    from hume.names import canonical_dataset
     from hume.runs import resolve_run
     from hume.search.saved import finished_config
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from hume.commands.common import Root
-from hume.disk_errors import size_text
+from hume.core.disk_errors import size_text
 
 
 def _listing(root: str | None, console) -> None:
@@ -43,7 +43,7 @@ def _listing(root: str | None, console) -> None:
     if not ws.runs:
         console.print(f"no runs under {ws.runs_dir}", markup=False, soft_wrap=True)
         return
-    from hume.errors import HumeError
+    from hume.core.errors import HumeError
     from hume.runs import resolve_run
 
     try:

@@ -35,9 +35,9 @@ DEFAULT_K = "2:20"
 def dataset_spec(path: str) -> tuple[str, Path | None]:
     """(the dataset to embed, the image folder or None) for what the user named: a folder of
     images, or a dataset name such as ``digits`` or ``imagefolder:PATH``."""
+    from hume.core.errors import HumeError
+    from hume.core.names import canonical_dataset
     from hume.embed.datasets import list_datasets
-    from hume.errors import HumeError
-    from hume.names import canonical_dataset
 
     given = Path(path).expanduser()
     if given.is_dir():
@@ -60,8 +60,8 @@ def dataset_spec(path: str) -> tuple[str, Path | None]:
 
 def _weights(values: list[str] | None, models: list[str]) -> dict[str, str]:
     """``--weights`` as {model: path}: ``MODEL=PATH`` each, or one PATH for a single model."""
-    from hume.errors import HumeError
-    from hume.names import canonical_model
+    from hume.core.errors import HumeError
+    from hume.core.names import canonical_model
 
     out: dict[str, str] = {}
     for value in split_commas(values):
@@ -85,7 +85,7 @@ def _weights(values: list[str] | None, models: list[str]) -> dict[str, str]:
 def _out_dir(out: str | None, folder: Path | None, dataset: str) -> Path:
     """Where the classes go: ``--out``, else ``<folder>-by-class`` beside the folder (for a
     named dataset, in the current directory); never inside the folder itself."""
-    from hume.errors import HumeError
+    from hume.core.errors import HumeError
 
     target = (
         Path(out).expanduser().resolve()
@@ -196,14 +196,14 @@ def label(
     labels.parquet), a folder per class and the gallery report.html into --out. Interrupted, the
     same command continues; once finished, it says there is nothing to do.
     """
-    from hume.devices import check_device_name
+    from hume.core.devices import check_device_name
+    from hume.core.errors import HumeError, WeightsUnavailable
+    from hume.core.names import canonical_model, safe_name
     from hume.embed.datasets import store_dataset_name
     from hume.embed.datasets.imagefolder import IMAGE_SUFFIXES, has_image_files
     from hume.embed.pipeline import embed
-    from hume.errors import HumeError, WeightsUnavailable
     from hume.export.exporter import ExportFormat, default_formats
     from hume.export.rows import run_rows
-    from hume.names import canonical_model, safe_name
     from hume.search.choice import choose_search
     from hume.search.k_choice import parse_k
     from hume.search.pipeline import SearchRequest

@@ -15,7 +15,7 @@ from hume.commands.search_options import (
     RandomStateOption,
     SeedsOption,
 )
-from hume.devices import MatmulPrecision
+from hume.core.devices import MatmulPrecision
 from hume.search.methods import Method
 from hume.search.options import ClassSizes, Ensemble, KScan, Phi1, Preset, Setting, SizeTerm
 

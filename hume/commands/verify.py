@@ -26,8 +26,8 @@ def verify(
     An intact store prints one `ok` line; a damaged one is one `error:` line naming its damaged
     rows (exit 2), or with --repair is repaired and verified again.
     """
-    from hume.errors import HumeError
-    from hume.repair import repair_store
+    from hume.core.errors import HumeError
+    from hume.embed.store_repair import repair_store
     from hume.store import open_store
     from hume.store.integrity import damage_message, verify_store
 

@@ -25,16 +25,17 @@ from typing import Any
 
 import numpy as np
 
-from hume import distributed as dist_
-from hume.choices import choose
-from hume.devices import resolve_device
-from hume.disk_errors import disk_errors
-from hume.distributed import Ranks
+from hume.core import distributed as dist_
+from hume.core.devices import resolve_device
+from hume.core.disk_errors import disk_errors
+from hume.core.distributed import Ranks
+from hume.core.errors import HumeError
+from hume.core.faults import fault_point, maybe_fault
+from hume.core.fixed_choices import choose
+from hume.core.reporting import SILENT, Reporter, logger
+from hume.core.versions import library_versions
 from hume.embed.backbones import Backbone, FeatureKind, create_backbone
 from hume.embed.datasets import get_dataset, requested_splits, store_dataset_name
-from hume.errors import HumeError
-from hume.faults import fault_point, maybe_fault
-from hume.reporting import SILENT, Reporter, logger
 from hume.store import (
     FeatureStore,
     StoreDtype,
@@ -49,7 +50,6 @@ from hume.store import (
     store_path,
 )
 from hume.store.integrity import Damage, verify_store
-from hume.versions import library_versions
 
 
 class EmbedPrecision(StrEnum):
@@ -78,7 +78,7 @@ IDENTITY_KEYS = (
     "rows_digest",  # image folders: the same files in the same order
 )
 
-#: Test hook (never set by users; :mod:`hume.faults`): ``kill:K`` SIGKILLs this process once it
+#: Test hook (never set by users; :mod:`hume.core.faults`): ``kill:K`` SIGKILLs this process once it
 #: has written K chunks, ``kill-before-flag:K`` once the K-th chunk's rows are written but not yet
 #: its checksum and flag, ``pause:K`` sleeps after K chunks until a signal arrives. Lets tests
 #: interrupt a run at a known point.
@@ -537,7 +537,7 @@ def embed(
     again); an unfinished store made with the same settings is resumed: its written chunks are
     verified, then the missing and damaged ones are computed. Under torchrun (``WORLD_SIZE`` > 1)
     the ranks share those chunks; only Zarr allows that. ``device``: ``auto``, ``cpu``, ``cuda``
-    or ``cuda:N`` (:func:`hume.devices.resolve_device`). ``backbone``: an already-built
+    or ``cuda:N`` (:func:`hume.core.devices.resolve_device`). ``backbone``: an already-built
     :class:`~hume.embed.backbones.Backbone` of ``model`` to reuse (e.g. to embed several
     datasets with one loaded model); ``weights`` and ``feature`` are then ignored.
 

@@ -1,6 +1,6 @@
 """Baselines a reviewer asks for, on the same views and samples as the run.
 
-- :func:`kmeans_labels`: k-means (hume/kmeans.py: torch, k-means++ init, seeded restarts,
+- :func:`kmeans_labels`: k-means (hume/core/kmeans.py: torch, k-means++ init, seeded restarts,
   best inertia kept), so it runs on the run's device; fitted on the searched rows and applied to
   the evaluated rows.
 - :func:`linear_probe`: the supervised ceiling, a multinomial logistic regression trained with
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hume.errors import HumeError
-from hume.kmeans import KMeans
+from hume.core.errors import HumeError
+from hume.core.kmeans import KMeans
 
 
 def concat_normalised(views: list):

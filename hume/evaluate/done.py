@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from hume.core.files import read_json
 from hume.evaluate.inputs import ENSEMBLE_FILE
 from hume.evaluate.report import REPORT_JSON
-from hume.files import read_json
 
 
 def existing_report(run_dir: str | os.PathLike, baselines: bool, restarts: int) -> Path | None:

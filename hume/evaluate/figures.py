@@ -21,7 +21,7 @@ def _figure(width: float, height: float):
 
 
 def _save(fig, path: str | os.PathLike) -> Path:
-    from hume.files import atomic_write
+    from hume.core.files import atomic_write
 
     path = Path(path)
     with atomic_write(path, suffix=".png") as tmp:

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from hume.errors import HumeError
+from hume.core.errors import HumeError
 from hume.runs import load_config
 from hume.store import find_store, open_store, resolve_root
 

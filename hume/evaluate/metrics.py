@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from hume.errors import HumeError
+from hume.core.errors import HumeError
 
 
 def check_labelings(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

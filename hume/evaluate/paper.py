@@ -68,7 +68,7 @@ _ROWS: list[tuple[str, str, str, dict[str, tuple[float, float]]]] = [
 
 def paper_dataset(dataset: str) -> str | None:
     """The paper dataset (cifar10, cifar100-20, stl10, imagenet) a run's dataset is, or None."""
-    from hume.names import canonical_dataset
+    from hume.core.names import canonical_dataset
 
     key = canonical_dataset(dataset).lower()
     return key if any(key in vals for *_, vals in _ROWS) else None

@@ -13,14 +13,14 @@ from typing import Any
 
 import numpy as np
 
-from hume.errors import HumeError
+from hume.core.errors import HumeError
+from hume.core.files import save_npz, write_json, write_text
+from hume.core.reporting import SILENT, Reporter
 from hume.evaluate import figures
 from hume.evaluate.baselines import concat_normalised, kmeans_labels, linear_probe, subsample
 from hume.evaluate.inputs import RunInputs, load_inputs
 from hume.evaluate.metrics import score_labeling
 from hume.evaluate.paper import paper_numbers
-from hume.files import save_npz, write_json, write_text
-from hume.reporting import SILENT, Reporter
 
 REPORT_JSON = "report.json"
 REPORT_MD = "report.md"
@@ -37,7 +37,7 @@ def evaluation_device(requested: str | None, config: dict[str, Any]) -> str:
     """``requested``, else the run's device; ``auto``/unavailable CUDA fall back to CPU."""
     import torch
 
-    from hume.devices import resolve_device
+    from hume.core.devices import resolve_device
 
     want = requested or config.get("device") or (config.get("hyperparameters") or {}).get("device")
     want = str(want or "auto")
@@ -68,7 +68,7 @@ def choice_report(inp: RunInputs, fig_dir: Path) -> tuple[dict[str, Any] | None,
     label-free signals and, with ground truth, its ACC and NMI, which the choice never read (of
     its run when it was searched in full, else of its screen's consensus); and the figure of
     them against K."""
-    from hume.files import read_json
+    from hume.core.files import read_json
     from hume.search.choice import CHOICE_FILE, SCREENS
 
     path = inp.run_dir / CHOICE_FILE

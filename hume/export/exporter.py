@@ -16,11 +16,11 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from hume.errors import HumeError
+from hume.core.errors import HumeError
+from hume.core.files import read_json, write_json
+from hume.core.reporting import SILENT, Reporter
 from hume.export.rows import RunRows
 from hume.export.tables import class_folder, write_classes_json, write_csv, write_parquet
-from hume.files import read_json, write_json
-from hume.reporting import SILENT, Reporter
 
 MARKER = "export.json"
 #: the gallery's thumbnails: hidden, so that the class tree stays a clean `imagefolder:` input

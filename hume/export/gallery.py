@@ -20,11 +20,11 @@ from typing import Any
 
 import numpy as np
 
+from hume.core.files import write_text
+from hume.core.reporting import SILENT, Reporter, logger
 from hume.export.images import image_source
 from hume.export.rows import RunRows
 from hume.export.tables import class_summaries
-from hume.files import write_text
-from hume.reporting import SILENT, Reporter, logger
 
 MOST, LEAST = 12, 6  # thumbnails per class: most and least confident members
 MAX_THUMBNAILS = 3000

@@ -44,8 +44,8 @@ def image_source(part: SplitRows) -> tuple[ImageOf | None, str | None]:
 
 def _open_dataset(spec: str, split: str, root: str | None) -> Any:
     """The dataset's items without downloading anything; None when that is not possible."""
+    from hume.core.errors import HumeError
     from hume.embed.datasets import get_dataset
-    from hume.errors import HumeError
 
     candidates = [Path(root), Path(root).parent] if root else [Path(".")]
     for data_dir in candidates:

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from hume.errors import HumeError
+from hume.core.errors import HumeError
 from hume.search.base import SeedSearch
 from hume.store import open_store
 
@@ -221,8 +221,8 @@ def predict_rows(
 ) -> RunRows:
     """The rows of another dataset's stores (new images embedded with the run's views) as a
     finished run labels them; every split the stores have, or ``split``."""
+    from hume.core.names import check_name
     from hume.evaluate.inputs import check_stores
-    from hume.names import check_name
     from hume.search.saved import finished_config, load_model
     from hume.store import find_store, resolve_root, splits_of
 

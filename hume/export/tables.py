@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from hume.errors import HumeError
+from hume.core.errors import HumeError
+from hume.core.files import atomic_write, write_json
 from hume.export.rows import RunRows
-from hume.files import atomic_write, write_json
 
 COLUMNS = ("dataset", "split", "row", "path", "class", "confidence", "margin")
 

@@ -20,8 +20,8 @@ import torch
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.utils.validation import check_is_fitted
 
-from hume.devices import check_precision, matmul_precision, resolve_device
-from hume.errors import HumeError
+from hume.core.devices import check_precision, matmul_precision, resolve_device
+from hume.core.errors import HumeError
 from hume.search.options import MethodConfig
 from hume.search.seeds import Ledger, MemoryLedger, Progress, run_seed_groups, seed_groups
 from hume.search.views import check_classes, check_views

@@ -26,13 +26,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from hume import distributed as dist_
-from hume.devices import resolve_device
-from hume.distributed import Ranks
-from hume.errors import HumeError, Interrupted
-from hume.files import read_json, save_npz, write_json
-from hume.names import canonical_model, check_name
-from hume.reporting import SILENT, Reporter, Task, logger
+from hume.core import distributed as dist_
+from hume.core.devices import resolve_device
+from hume.core.distributed import Ranks
+from hume.core.errors import HumeError, Interrupted
+from hume.core.files import read_json, save_npz, write_json
+from hume.core.names import canonical_model, check_name
+from hume.core.reporting import SILENT, Reporter, Task, logger
 from hume.runs import CHOICE, CONFIG, default_run_name, load_config, runs_dir, shown_ks
 from hume.search.base import SeedSearch
 from hume.search.inputs import LoadedViews, load_views, plan_splits

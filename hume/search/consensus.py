@@ -24,7 +24,7 @@ from typing import Any
 
 import torch
 
-from hume.errors import HumeError
+from hume.core.errors import HumeError
 from hume.search.options import Ensemble
 
 #: the consensus kinds by name: the `--ensemble` choices besides ``vote``, the papers' ensemble
@@ -46,7 +46,7 @@ def _codes(labelings: torch.Tensor, k: int) -> torch.Tensor:
 def cut_consensus(labelings: torch.Tensor, k: int, seed: int = 0) -> torch.Tensor:
     """``(N,)`` labels in ``[0, k)``: the normalised cut of the co-association of ``labelings``
     ``(S, N)``, by the K leading singular vectors of A = D^-1/2 H (from the Gram AᵀA)."""
-    from hume.kmeans import KMeans
+    from hume.core.kmeans import KMeans
 
     n_seeds, n = labelings.shape
     cols = n_seeds * k

@@ -8,8 +8,8 @@ from typing import Any
 
 import torch
 
-from hume.errors import HumeError
-from hume.names import canonical_model
+from hume.core.errors import HumeError
+from hume.core.names import canonical_model
 from hume.search.options import Setting
 from hume.store import FeatureStore, find_store, open_store, splits_of
 

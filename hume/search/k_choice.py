@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from hume.errors import HumeError
+from hume.core.errors import HumeError
 
 #: ``--class-sizes uneven``: the weights of each size term tried (each with a few seeds) before
 #: the search. The entropy's include the uniform prior's 10, so balanced data can keep it; the log

@@ -7,7 +7,7 @@ import importlib
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from hume.errors import HumeError
+from hume.core.errors import HumeError
 
 if TYPE_CHECKING:
     from hume.search.base import SeedSearch

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from enum import Enum
 from typing import Any, ClassVar, TypeVar
 
-from hume.errors import HumeError
+from hume.core.errors import HumeError
 
 
 class Setting(str, Enum):

@@ -3,9 +3,9 @@
 :func:`run_search` starts a run, :func:`resume_search` continues an interrupted one (a complete
 run is a no-op); both write ``<root>/runs/<name>/`` as docs/data.md §3 describes, holding the
 run's lock, so two searches never write one run. Labels are never read. Messages go to the
-``hume`` logger, progress to the caller's :class:`~hume.reporting.Reporter`; Ctrl-C leaves a
-resumable state and raises :class:`~hume.errors.Interrupted` saying how to continue; a full disk
-or a read-only root raises one :class:`~hume.errors.HumeError`, the run staying resumable.
+``hume`` logger, progress to the caller's :class:`~hume.core.reporting.Reporter`; Ctrl-C leaves a
+resumable state and raises :class:`~hume.core.errors.Interrupted` saying how to continue; a full disk
+or a read-only root raises one :class:`~hume.core.errors.HumeError`, the run staying resumable.
 
 The unit of work is one run (one K). Its seeds run in groups fixed when the run starts
 (``group_size`` in config.json); every finished seed and every group in flight has a file of its
@@ -29,16 +29,16 @@ import numpy as np
 import torch
 
 import hume
-from hume import distributed as dist_
-from hume.devices import check_precision, resolve_device
-from hume.disk_errors import disk_errors
-from hume.distributed import Ranks
-from hume.errors import HumeError, Interrupted
-from hume.faults import fault_point, maybe_fault
-from hume.files import remove_partial_writes, save_npz, save_torch, write_json
-from hume.locking import ExclusiveLock
-from hume.names import canonical_model, check_name
-from hume.reporting import SILENT, Reporter, logger
+from hume.core import distributed as dist_
+from hume.core.devices import check_precision, resolve_device
+from hume.core.disk_errors import disk_errors
+from hume.core.distributed import Ranks
+from hume.core.errors import HumeError, Interrupted
+from hume.core.faults import fault_point, maybe_fault
+from hume.core.files import remove_partial_writes, save_npz, save_torch, write_json
+from hume.core.locks import ExclusiveLock
+from hume.core.names import canonical_model, check_name
+from hume.core.reporting import SILENT, Reporter, logger
 from hume.runs import (
     default_run_name,
     load_config,
@@ -58,7 +58,7 @@ from hume.search.shards import Shards, check_seed_range, parse_seed_range, shown
 from hume.search.sweep import sweep
 from hume.store import resolve_dataset
 
-#: Test hook (never set by users; :mod:`hume.faults`): ``kill:K`` SIGKILLs the search once its
+#: Test hook (never set by users; :mod:`hume.core.faults`): ``kill:K`` SIGKILLs the search once its
 #: K-th checkpoint is saved, ``pause:K`` sleeps there until a signal arrives. While it is set the
 #: state is saved after every outer iteration (not every 60 s), so kills land at known points.
 FAULT_ENV = "HUME_SEARCH_FAULT"
@@ -215,7 +215,7 @@ def run_search(
     were given different requests are refused, on every rank. With ``req.seed_range`` this
     process searches only those seeds into the run, creating the run or joining it, and writes
     no selection (:mod:`hume.search.shards`). A caller running several searches under torchrun
-    (e.g. one per K) may join the process group once around them (:func:`hume.distributed.start`)
+    (e.g. one per K) may join the process group once around them (:func:`hume.core.distributed.start`)
     and pass one ``cache`` to every call, so that the stores are read once
     (:func:`hume.search.inputs.load_views`).
     """

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from hume.errors import HumeError
+from hume.core.errors import HumeError
 from hume.runs import load_config
 from hume.search.base import SeedSearch
 from hume.search.methods import get_method

@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from hume.errors import HumeError
-from hume.files import remove_partial_writes, save_torch
+from hume.core.errors import HumeError
+from hume.core.files import remove_partial_writes, save_torch
 
 FOLDER = "seeds"
 LEGACY_STATE = "state.pt"

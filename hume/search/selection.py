@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import torch
 
-from hume.errors import HumeError
+from hume.core.errors import HumeError
 from hume.search.views import standardise
 
 # Elements (rows x problems x classes) of one logits tensor; bounds memory by chunking problems.

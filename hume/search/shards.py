@@ -15,9 +15,9 @@ import socket
 from datetime import UTC, datetime
 from pathlib import Path
 
-from hume.errors import HumeError
-from hume.files import read_json, write_json
-from hume.locking import ExclusiveLock
+from hume.core.errors import HumeError
+from hume.core.files import read_json, write_json
+from hume.core.locks import ExclusiveLock
 
 FOLDER = "shards"
 

@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 from sklearn.base import clone
 
-from hume.distributed import Ranks, gather
-from hume.errors import HumeError
+from hume.core.distributed import Ranks, gather
+from hume.core.errors import HumeError
 from hume.search.base import SeedSearch
 
 SWEEP_SEEDS = 2

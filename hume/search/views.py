@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from hume.errors import HumeError
+from hume.core.errors import HumeError
 
 
 def as_view(x: Any, name: str) -> torch.Tensor:

@@ -6,8 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from hume.errors import HumeError
-from hume.names import canonical_model, check_name
+from hume.core.errors import HumeError
+from hume.core.names import canonical_model, check_name
 from hume.store.paths import FORMATS, features_dir, resolve_root
 
 

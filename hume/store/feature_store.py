@@ -30,8 +30,9 @@ from typing import Any
 
 import numpy as np
 
-from hume.choices import choose
-from hume.errors import HumeError
+from hume.core.errors import HumeError
+from hume.core.fixed_choices import choose
+from hume.core.versions import library_versions
 from hume.store.integrity import (
     CRC_ARRAY,
     LABELS_CRC,
@@ -44,7 +45,6 @@ from hume.store.integrity import (
 )
 from hume.store.paths import StoreFormat, format_of
 from hume.store.validate import check_features, check_labels, to_stored
-from hume.versions import library_versions
 
 
 class StoreDtype(StrEnum):

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from hume.errors import HumeError
+from hume.core.errors import HumeError
 
 #: columns tried, in order, when ``--path-column`` / ``--vector-column`` are not given
 PATH_COLUMNS = ("path", "image_path", "filepath", "file_path", "filename", "file", "image")

@@ -17,11 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from hume.choices import choose
-from hume.disk_errors import disk_errors
-from hume.errors import HumeError
-from hume.names import canonical_model, check_name
-from hume.reporting import SILENT, Reporter, logger
+from hume.core.disk_errors import disk_errors
+from hume.core.errors import HumeError
+from hume.core.fixed_choices import choose
+from hume.core.names import canonical_model, check_name
+from hume.core.reporting import SILENT, Reporter, logger
 from hume.store.catalog import list_stores
 from hume.store.feature_store import (
     DEFAULT_CHUNK_ROWS,

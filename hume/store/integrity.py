@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from hume.reporting import SILENT, Reporter
+from hume.core.reporting import SILENT, Reporter
 
 if TYPE_CHECKING:
     from hume.store.feature_store import FeatureStore

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from hume.locking import ExclusiveLock
+from hume.core.locks import ExclusiveLock
 
 
 class StoreLock(ExclusiveLock):

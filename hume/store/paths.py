@@ -6,9 +6,9 @@ import os
 from enum import StrEnum
 from pathlib import Path
 
-from hume.choices import choose
-from hume.errors import HumeError
-from hume.names import check_name
+from hume.core.errors import HumeError
+from hume.core.fixed_choices import choose
+from hume.core.names import check_name
 
 
 class StoreFormat(StrEnum):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hume.errors import HumeError
+from hume.core.errors import HumeError
 
 
 def check_features(x: np.ndarray, what: str = "features") -> np.ndarray:

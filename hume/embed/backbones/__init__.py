@@ -1,7 +1,7 @@
 """Backbones: one short name -> a frozen feature extractor with its own preprocessing.
 
 ``create_backbone(name)`` is the one factory; ``list_backbones("dinov2*")`` lists registered
-names (aliases such as ``dino`` resolve through :data:`hume.names.ALIASES`), and
+names (aliases such as ``dino`` resolve through :data:`hume.core.names.ALIASES`), and
 ``backbone_patterns()`` the prefixed families. The families register themselves here:
 
 * :mod:`~hume.embed.backbones.openclip`: ``clip``, ``clip-b32``, ``clip-b16``, ``clip-h14``,
@@ -9,7 +9,7 @@ names (aliases such as ``dino`` resolve through :data:`hume.names.ALIASES`), and
 * :mod:`~hume.embed.backbones.hf`: ``dinov2``, ``dinov2-s|-b|-l``, ``hf:REPO``;
 * :mod:`~hume.embed.backbones.classical`: ``pixels``, ``hog`` (training-free).
 
-With no weights reachable a loader raises :class:`~hume.errors.HumeError` saying what to
+With no weights reachable a loader raises :class:`~hume.core.errors.HumeError` saying what to
 download and where to put it (:mod:`~hume.embed.backbones.hub`), without waiting on retries.
 """
 

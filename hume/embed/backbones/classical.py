@@ -25,9 +25,9 @@ from typing import Any
 
 import numpy as np
 
+from hume.core.errors import HumeError
 from hume.embed.backbones.base import Backbone
 from hume.embed.backbones.registry import register_backbone
-from hume.errors import HumeError
 
 DEFAULT_SIZE = 32
 HOG_CELL = 8  # pixels per cell side

@@ -9,7 +9,7 @@ import socket
 from pathlib import Path
 from urllib.parse import urlparse
 
-from hume.errors import WeightsUnavailable
+from hume.core.errors import WeightsUnavailable
 
 
 @functools.lru_cache(maxsize=1)

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from hume.choices import choose
+from hume.core.errors import HumeError
+from hume.core.fixed_choices import choose
 from hume.embed.backbones.base import Backbone, FeatureKind
-from hume.errors import HumeError
-from hume.registry import Registry
+from hume.embed.name_registry import Registry
 
 
 class Builder(Protocol):

@@ -1,7 +1,7 @@
 """Datasets: one name + split -> a map-style dataset whose item i is row i of a store.
 
 ``get_dataset(name, split, data_dir)`` opens a split; ``list_datasets("cifar*")`` lists registered
-names (aliases such as ``cifar20`` resolve through :data:`hume.names.ALIASES`), and
+names (aliases such as ``cifar20`` resolve through :data:`hume.core.names.ALIASES`), and
 ``dataset_patterns()`` the prefixed families. The families register themselves here:
 
 * :mod:`~hume.embed.datasets.torchvision_sets`: ``cifar10``, ``cifar100``, ``cifar100-20``, ``stl10``;

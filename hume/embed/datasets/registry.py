@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from hume.core.errors import HumeError
 from hume.embed.datasets.base import DatasetSplit
-from hume.errors import HumeError
-from hume.registry import Match, Registry
+from hume.embed.name_registry import Match, Registry
 
 
 class Opener(Protocol):

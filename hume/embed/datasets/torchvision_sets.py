@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
+from hume.core.errors import HumeError
 from hume.embed.datasets.base import DatasetSplit
 from hume.embed.datasets.registry import register_dataset
-from hume.errors import HumeError
 
 #: Coarse superclass of each CIFAR-100 fine label (index = fine label), the dataset's own mapping.
 CIFAR100_COARSE = [

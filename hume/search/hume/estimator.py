@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from hume.errors import HumeError
+from hume.core.errors import HumeError
 from hume.search.base import SeedSearch, store_params
 from hume.search.hume import outer
 from hume.search.hume.config import HumeConfig

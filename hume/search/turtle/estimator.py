@@ -79,7 +79,7 @@ class TURTLE(SeedSearch):
     def _fit_views(
         self, tensors: list[torch.Tensor], names: Any, k: int, cfg: TurtleConfig
     ) -> list[torch.Tensor]:
-        from hume.errors import HumeError
+        from hume.core.errors import HumeError
 
         tensors = super()._fit_views(tensors, names, k, cfg)
         n = tensors[0].shape[0]

@@ -1,7 +1,7 @@
 """A table of names for one kind of thing (models, datasets): what the embed registries share.
 
 A name is either registered as it is (``clip``, ``cifar10``; matched case-blind, aliases from
-:data:`hume.names.ALIASES` resolved) or starts with a registered prefix (``hf:``,
+:data:`hume.core.names.ALIASES` resolved) or starts with a registered prefix (``hf:``,
 ``imagefolder:``; matched as typed, since what follows is a hub repo or a path). Families
 register themselves when their module is imported, in the timm manner.
 """
@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from hume.errors import HumeError
-from hume.names import canonical
+from hume.core.errors import HumeError
+from hume.core.names import canonical
 
 E = TypeVar("E")
 

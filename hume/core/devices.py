@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from enum import Enum
 from typing import Any
 
-from hume.errors import HumeError
+from hume.core.errors import HumeError
 
 
 def check_device_name(device: Any = "auto") -> str:

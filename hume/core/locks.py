@@ -6,7 +6,7 @@ import contextlib
 import os
 from pathlib import Path
 
-from hume.errors import HumeError
+from hume.core.errors import HumeError
 
 
 class ExclusiveLock:

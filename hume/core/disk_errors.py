@@ -2,7 +2,7 @@
 
 The steps that write (embed, import, search) wrap their writing in :func:`disk_errors`, which
 turns the operating system's ENOSPC/EDQUOT (full) and EROFS/EACCES/EPERM (not writable) into a
-:class:`~hume.errors.HumeError` that says what was being written, where, how much more space is
+:class:`~hume.core.errors.HumeError` that says what was being written, where, how much more space is
 needed when the caller can tell, and how to continue (the steps leave their work resumable).
 """
 
@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from hume.errors import HumeError
+from hume.core.errors import HumeError
 
 _FULL = {errno.ENOSPC: "no space is left", errno.EDQUOT: "the disk quota is exceeded"}
 _DENIED = {

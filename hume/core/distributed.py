@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from hume.errors import HumeError
+from hume.core.errors import HumeError
 
 T = TypeVar("T")
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from hume.errors import HumeError
+from hume.core.errors import HumeError
 
 # rows x clusters of one distance block: bounds memory whatever N and K are
 _BLOCK_ELEMS = 1 << 24

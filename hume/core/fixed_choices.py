@@ -6,7 +6,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from hume.errors import HumeError
+from hume.core.errors import HumeError
 
 C = TypeVar("C", bound=StrEnum)
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from hume.errors import HumeError
-from hume.reporting import SILENT, Reporter
+from hume.core.errors import HumeError
+from hume.core.reporting import SILENT, Reporter
 from hume.store import open_store
 from hume.store.importing import repair_import
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hume.errors import HumeError
+from hume.core.errors import HumeError
 
 #: kind -> {alias: canonical name}. Aliases are matched case-blind. A model alias also names the
 #: store (``dinov2-g`` writes the ``dinov2`` store: same weights, same features).
