@@ -223,15 +223,15 @@ def test_leftovers_of_a_killed_creation_are_removed(tmp_path, fmt):
 
 
 def test_store_lock_is_exclusive_and_released(tmp_path):
-    from hume.store import StoreLock
+    from hume.store import store_lock
 
     path = store_path(tmp_path, "toy", "train", "m")
-    with StoreLock(path) as lock:
+    with store_lock(path) as lock:
         assert lock.path.name == ".m.zarr.lock" and lock.path.exists()
         with pytest.raises(HumeError, match=f"another `hume embed` is writing {path}"):
-            StoreLock(path).acquire()
+            store_lock(path).acquire()
     assert not lock.path.exists()
-    with StoreLock(path):  # free again
+    with store_lock(path):  # free again
         pass
 
 

@@ -32,6 +32,7 @@ from hume.core.distributed import Ranks
 from hume.core.errors import HumeError
 from hume.core.faults import fault_point, maybe_fault
 from hume.core.fixed_choices import choose
+from hume.core.locks import ExclusiveLock
 from hume.core.reporting import SILENT, Reporter, logger
 from hume.core.versions import library_versions
 from hume.embed.backbones import Backbone, FeatureKind, create_backbone
@@ -40,13 +41,13 @@ from hume.store import (
     FeatureStore,
     StoreDtype,
     StoreFormat,
-    StoreLock,
     bytes_to_write,
     check_format,
     create_store,
     open_store,
     remove_leftovers,
     resolve_root,
+    store_lock,
     store_path,
 )
 from hume.store.integrity import Damage, verify_store
@@ -639,10 +640,10 @@ def embed(
                 if ranks.is_main:
                     logger.info("skip %s: already complete (--overwrite to redo it)", path)
                 continue
-            lock = StoreLock(path)
+            lock = store_lock(path)
 
             def prepare(
-                lock: StoreLock = lock,
+                lock: ExclusiveLock = lock,
                 path: Path = path,
                 data: Any = data,
                 n_rows: int = n_rows,

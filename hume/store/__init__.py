@@ -17,8 +17,14 @@ from hume.store.feature_store import (
     remove_leftovers,
     remove_store,
 )
-from hume.store.locking import StoreLock
-from hume.store.paths import FORMATS, StoreFormat, check_format, resolve_root, store_path
+from hume.store.paths import (
+    FORMATS,
+    StoreFormat,
+    check_format,
+    resolve_root,
+    store_lock,
+    store_path,
+)
 from hume.store.validate import check_features, check_labels
 
 __all__ = [
@@ -27,7 +33,6 @@ __all__ = [
     "StoreDtype",
     "StoreEntry",
     "StoreFormat",
-    "StoreLock",
     "bytes_to_write",
     "check_features",
     "check_format",
@@ -42,5 +47,6 @@ __all__ = [
     "resolve_dataset",
     "resolve_root",
     "splits_of",
+    "store_lock",
     "store_path",
 ]

@@ -40,8 +40,7 @@ from hume.store.import_sources import (
     read_paths_file,
 )
 from hume.store.integrity import LABELS_CRC, PATHS_CRC, crc32, crc32_of_strings, verify_store
-from hume.store.locking import StoreLock
-from hume.store.paths import StoreFormat, check_format, store_path
+from hume.store.paths import StoreFormat, check_format, store_lock, store_path
 from hume.store.validate import check_features, check_labels, to_stored
 
 LABELS_SOURCE = "labels_source"  # store attribute: the absolute path of the imported labels
@@ -283,7 +282,7 @@ def import_features(
         attrs["num_classes"] = int(y.max()) + 1
     needed = lambda: bytes_to_write(path, x.shape[0], x.shape[1], dtype_name)  # noqa: E731
     then = "run the same `hume import` again (it resumes)"
-    with disk_errors("importing into", path, needed, then), StoreLock(path):
+    with disk_errors("importing into", path, needed, then), store_lock(path):
         remove_leftovers(path)
         if existing:
             with open_store(path, mode="r+", allow_incomplete=True) as store:
@@ -317,7 +316,7 @@ def repair_import(path: str | os.PathLike, reporter: Reporter = SILENT) -> bool:
     checksum); otherwise the import must be done again with ``--overwrite``.
     """
     path = Path(path)
-    with disk_errors("repairing", path, then="run the repair again"), StoreLock(path):
+    with disk_errors("repairing", path, then="run the repair again"), store_lock(path):
         remove_leftovers(path)
         with open_store(path, mode="r+", allow_incomplete=True) as store:
             damage = verify_store(store, reporter)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from hume.core.errors import HumeError
 from hume.core.fixed_choices import choose
+from hume.core.locks import ExclusiveLock
 from hume.core.names import check_name
 
 
@@ -62,3 +63,13 @@ def store_path(
     for kind, name in (("dataset", dataset), ("split", split), ("model", model)):
         check_name(kind, name)
     return features_dir(resolve_root(root)) / dataset / split / f"{model}{FORMATS[fmt]}"
+
+
+def store_lock(path: str | os.PathLike) -> ExclusiveLock:
+    """The lock ``.<name>.lock`` beside the store at ``path``, held while one process fills it."""
+    store = Path(path)
+    return ExclusiveLock(
+        store.with_name(f".{store.name}.lock"),
+        f"another `hume embed` is writing {store} right now (or a `hume import` or a repair of "
+        "it): wait for it to finish (or stop it) and run again",
+    )
