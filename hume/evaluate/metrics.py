@@ -1,4 +1,5 @@
-"""Clustering metrics against ground truth: ACC (Hungarian), ARI, NMI, per-class accuracy.
+"""Clustering metrics against ground truth: ACC (Hungarian), ARI, NMI, per-class accuracy
+(the comparison of two labelings itself is :mod:`hume.core.labelings`).
 
 Every function takes ``y_true`` (N,) non-negative integer class labels and ``y_pred`` (N,)
 non-negative integer cluster ids. Cluster ids need not be contiguous (empty clusters are
@@ -13,53 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from hume.core.errors import HumeError
-
-
-def check_labelings(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Validate two labelings of the same N samples; return them as int64 arrays."""
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    for name, y in (("y_true", y_true), ("y_pred", y_pred)):
-        if y.ndim != 1:
-            raise HumeError(f"{name} must be 1-D, got shape {y.shape}")
-        if not np.issubdtype(y.dtype, np.integer):
-            raise HumeError(f"{name} must hold integers, got dtype {y.dtype}")
-        if y.size and y.min() < 0:
-            raise HumeError(f"{name} must be ≥ 0 (drop unlabelled rows, −1, before scoring)")
-    if y_true.shape != y_pred.shape:
-        raise HumeError(f"y_true has {y_true.size} entries but y_pred has {y_pred.size}")
-    if y_true.size == 0:
-        raise HumeError("cannot score an empty labeling")
-    return y_true.astype(np.int64), y_pred.astype(np.int64)
-
-
-def contingency(
-    y_true: np.ndarray,
-    y_pred: np.ndarray,
-    n_classes: int | None = None,
-    n_clusters: int | None = None,
-) -> np.ndarray:
-    """Counts (n_classes, n_clusters): entry [c, j] = samples of class c put in cluster j.
-
-    Sizes default to ``max + 1`` of each labeling, so empty classes/clusters are zero rows/cols.
-    """
-    y_true, y_pred = check_labelings(y_true, y_pred)
-    kt = max(int(y_true.max()) + 1, n_classes or 0)
-    kp = max(int(y_pred.max()) + 1, n_clusters or 0)
-    flat = np.bincount(y_true * kp + y_pred, minlength=kt * kp)
-    return flat.reshape(kt, kp).astype(np.int64)
-
-
-def match_clusters(table: np.ndarray) -> dict[int, int]:
-    """Hungarian matching of clusters to classes maximising overlap: ``{cluster: class}``.
-
-    ``table`` is a contingency table (classes × clusters). With more clusters than classes some
-    clusters stay unmatched (their samples count as errors); with fewer, some classes do.
-    """
-    from scipy.optimize import linear_sum_assignment
-
-    rows, cols = linear_sum_assignment(table, maximize=True)
-    return {int(j): int(c) for c, j in zip(rows, cols)}
+from hume.core.labelings import (
+    adjusted_rand_index,
+    check_labelings,
+    contingency,
+    match_clusters,
+)
 
 
 def cluster_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
@@ -67,25 +27,6 @@ def cluster_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     table = contingency(y_true, y_pred)
     mapping = match_clusters(table)
     return float(sum(table[c, j] for j, c in mapping.items()) / table.sum())
-
-
-def _comb2(x: np.ndarray) -> float:
-    x = np.asarray(x, dtype=np.float64)
-    return float((x * (x - 1) / 2).sum())
-
-
-def adjusted_rand_index(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    """Adjusted Rand index (Hubert & Arabie). 1.0 when both labelings are trivially equal."""
-    table = contingency(y_true, y_pred)
-    n = float(table.sum())
-    index = _comb2(table)
-    a, b = _comb2(table.sum(axis=1)), _comb2(table.sum(axis=0))
-    expected = a * b / (n * (n - 1) / 2) if n > 1 else 0.0
-    maximum = (a + b) / 2
-    # max == expected only when both are one cluster or both all singletons: identical labelings
-    if maximum == expected:
-        return 1.0
-    return float((index - expected) / (maximum - expected))
 
 
 def _entropy(counts: np.ndarray) -> float:

@@ -78,7 +78,7 @@ def parse_k(spec: str | int) -> list[int]:
 
 def stability(seed_labels: np.ndarray) -> float:
     """Mean adjusted Rand index over every pair of seeds' labelings (n_seeds, N); 1 for one seed."""
-    from hume.evaluate.metrics import adjusted_rand_index
+    from hume.core.labelings import adjusted_rand_index
 
     labels = np.asarray(seed_labels)
     pairs = list(itertools.combinations(range(len(labels)), 2))
@@ -93,7 +93,7 @@ def consensus_stability(seed_labels: np.ndarray, k: int, kind: str, seed: int = 
     splits; the seeds' stability when there are fewer than four seeds (halves of one seed)."""
     import torch
 
-    from hume.evaluate.metrics import adjusted_rand_index
+    from hume.core.labelings import adjusted_rand_index
     from hume.search.consensus import consensus
 
     labels = np.asarray(seed_labels)

@@ -316,13 +316,13 @@ def match_labelings(labelings: torch.Tensor, reference: torch.Tensor, k: int) ->
         ``(S, k)`` long permutations (on the labelings' device): ``perms[s, c]`` is the reference
         class matched to class c of labeling s, so ``perms[s][labelings[s]]`` is in reference terms.
     """
-    from scipy.optimize import linear_sum_assignment
+    from hume.core.labelings import best_matching
 
     labelings = _check_labelings(labelings, k)
     counts = overlap_counts(labelings, reference, k).cpu().numpy()  # one copy of S*k*k counts
     perms = torch.empty(labelings.shape[0], k, dtype=torch.long)
     for s, c in enumerate(counts):
-        rows, cols = linear_sum_assignment(c, maximize=True)
+        rows, cols = best_matching(c)
         perms[s, torch.as_tensor(rows)] = torch.as_tensor(cols)
     return perms.to(labelings.device)
 
