@@ -29,20 +29,21 @@ def verify(
     from hume.core.errors import HumeError
     from hume.embed.store_repair import repair_store
     from hume.store import open_store
-    from hume.store.integrity import damage_message, verify_store
+    from hume.store.checksums import damage_message
+    from hume.store.verification import verify_store
 
     bars = BarReporter(transient=True)
     with open_store(path, allow_incomplete=True) as store:
         damage = verify_store(store, bars)
         if damage and not repair:
-            raise HumeError(damage_message(store, damage))
+            raise HumeError(damage_message(store.path, damage))
     if damage:
         repair_store(path, bars)
     with open_store(path, allow_incomplete=True) as store:
         if damage:
             left = verify_store(store, bars)
             if left:
-                raise HumeError(damage_message(store, left))
+                raise HumeError(damage_message(store.path, left))
         checked = (
             f"{store.n_chunks} chunks checked against their crc32"
             if store.has_checksums

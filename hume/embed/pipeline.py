@@ -50,7 +50,8 @@ from hume.store import (
     store_lock,
     store_path,
 )
-from hume.store.integrity import Damage, verify_store
+from hume.store.checksums import Damage
+from hume.store.verification import verify_store
 
 
 class EmbedPrecision(StrEnum):

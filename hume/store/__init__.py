@@ -8,9 +8,8 @@ from hume.store.catalog import (
     resolve_dataset,
     splits_of,
 )
-from hume.store.feature_store import (
-    FeatureStore,
-    StoreDtype,
+from hume.store.feature_store import FeatureStore, StoreDtype
+from hume.store.lifecycle import (
     bytes_to_write,
     create_store,
     open_store,

@@ -5,7 +5,7 @@ A store holds, for one (dataset, split, model):
 - ``features``: N x D float16 (default) or float32, chunked along rows;
 - ``labels``: N int64 ground truth, −1 where unknown (only ``evaluate`` reads them);
 - ``_done``: one flag per row chunk, set when that chunk has been written;
-- ``_crc32``: the CRC-32 of every written chunk, verified on every read (:mod:`hume.store.integrity`);
+- ``_crc32``: the CRC-32 of every written chunk, verified on every read (:mod:`hume.store.checksums`);
 - ``paths`` (image folders only): N strings, each row's file relative to the dataset's folder;
 - attributes (docs/data.md §2.3), among them ``complete``, set only once every chunk is done.
 
@@ -19,9 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import shutil
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -31,19 +28,17 @@ from typing import Any
 import numpy as np
 
 from hume.core.errors import HumeError
-from hume.core.fixed_choices import choose
-from hume.core.versions import library_versions
-from hume.store.integrity import (
+from hume.store.backends import H5_ATTRS
+from hume.store.checksums import (
     CRC_ARRAY,
     LABELS_CRC,
     PATHS_CRC,
-    SCHEME,
     Damage,
     crc32,
     crc32_of_strings,
     damage_message,
 )
-from hume.store.paths import StoreFormat, format_of
+from hume.store.paths import StoreFormat
 from hume.store.validate import check_features, check_labels, to_stored
 
 
@@ -56,7 +51,6 @@ class StoreDtype(StrEnum):
 
 DEFAULT_CHUNK_ROWS = 1024
 PATHS = "paths"  # the optional array naming every row's file
-_H5_ATTRS = "hume_attrs"  # HDF5 keeps the attribute dict as one JSON string
 
 
 def _read_small(arr: Any, fill: int) -> np.ndarray:
@@ -106,7 +100,7 @@ class FeatureStore:
     def _read_attrs(self) -> dict[str, Any]:
         if self.format == "zarr":
             return dict(self._handle.attrs.asdict())
-        raw = self._handle.attrs.get(_H5_ATTRS)
+        raw = self._handle.attrs.get(H5_ATTRS)
         return json.loads(raw) if raw is not None else {}
 
     @property
@@ -121,7 +115,7 @@ class FeatureStore:
         if self.format == "zarr":
             self._handle.attrs.update(_to_jsonable(values))
         else:
-            self._handle.attrs[_H5_ATTRS] = json.dumps(new)
+            self._handle.attrs[H5_ATTRS] = json.dumps(new)
             self._handle.flush()
         self._attrs = new
 
@@ -339,7 +333,7 @@ class FeatureStore:
         """Chunk ``i``'s rows, verified; a damaged chunk raises naming its rows and the repair."""
         rows, damage = self.check_chunk(i, done, crcs)
         if damage is not None:
-            raise HumeError(damage_message(self, [damage]))
+            raise HumeError(damage_message(self.path, [damage]))
         assert rows is not None
         return rows
 
@@ -397,7 +391,7 @@ class FeatureStore:
         """Ground-truth labels (N,), −1 where unknown, verified. Only ``evaluate`` may call this."""
         y, damage = self._checked_labels()
         if damage is not None:
-            raise HumeError(damage_message(self, [damage]))
+            raise HumeError(damage_message(self.path, [damage]))
         assert y is not None
         return y
 
@@ -413,7 +407,7 @@ class FeatureStore:
             return None
         paths, damage = self._checked_paths()
         if damage is not None:
-            raise HumeError(damage_message(self, [damage]))
+            raise HumeError(damage_message(self.path, [damage]))
         return paths
 
     def nbytes_on_disk(self) -> int:
@@ -440,247 +434,3 @@ class FeatureStore:
             else f"incomplete ({len(self.missing_chunks())} chunks missing)"
         )
         return f"FeatureStore({str(self.path)!r}, {self.n_rows}x{self.dim} {self.dtype}, {state})"
-
-
-# -- backends ------------------------------------------------------------------------------
-def _create_zarr(path: Path, n_rows: int, dim: int, dtype: str, chunk_rows: int, n_chunks: int):
-    import zarr
-
-    group = zarr.open_group(str(path), mode="w")
-    features = group.create_array(
-        "features",
-        shape=(n_rows, dim),
-        chunks=(chunk_rows, dim),
-        dtype=dtype,
-        fill_value=np.nan,
-        compressors=None,
-    )
-    labels = group.create_array(
-        "labels", shape=(n_rows,), chunks=(max(n_rows, 1),), dtype="int64", fill_value=-1
-    )
-    done = group.create_array("_done", shape=(n_chunks,), chunks=(1,), dtype="uint8", fill_value=0)
-    group.create_array(CRC_ARRAY, shape=(n_chunks,), chunks=(1,), dtype="int64", fill_value=-1)
-    return group, features, labels, done
-
-
-def _open_zarr(path: Path, writable: bool):
-    import zarr
-
-    group = zarr.open_group(str(path), mode="r+" if writable else "r")
-    return group, group["features"], group["labels"], group["_done"]
-
-
-def _create_hdf5(path: Path, n_rows: int, dim: int, dtype: str, chunk_rows: int, n_chunks: int):
-    import h5py
-
-    def allocated() -> Any:
-        """Space allocated (and filled) at creation: later writes touch raw data only."""
-        dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
-        dcpl.set_alloc_time(h5py.h5d.ALLOC_TIME_EARLY)
-        return dcpl
-
-    handle = h5py.File(path, "w")
-    features = handle.create_dataset(
-        "features",
-        shape=(n_rows, dim),
-        dtype=dtype,
-        chunks=(chunk_rows, dim),
-        fillvalue=np.nan,
-        dcpl=allocated(),
-    )
-    labels = handle.create_dataset(
-        "labels", shape=(n_rows,), dtype="int64", fillvalue=-1, dcpl=allocated()
-    )
-    done = handle.create_dataset(
-        "_done", shape=(n_chunks,), dtype="uint8", fillvalue=0, dcpl=allocated()
-    )
-    handle.create_dataset(
-        CRC_ARRAY, shape=(n_chunks,), dtype="int64", fillvalue=-1, dcpl=allocated()
-    )
-    return handle, features, labels, done
-
-
-def _open_hdf5(path: Path, writable: bool):
-    import h5py
-
-    handle = h5py.File(path, "r+" if writable else "r")
-    try:
-        return handle, handle["features"], handle["labels"], handle["_done"]
-    except KeyError:
-        handle.close()
-        raise
-
-
-_BACKENDS = {"zarr": (_create_zarr, _open_zarr), "hdf5": (_create_hdf5, _open_hdf5)}
-
-
-def bytes_to_write(path: str | os.PathLike, n_rows: int, dim: int, dtype: str) -> int:
-    """Bytes of features a store at ``path`` still needs: its unwritten chunks, or all N x D
-    rows when there is no readable store there yet."""
-    rows = n_rows
-    with contextlib.suppress(HumeError):
-        with open_store(path, allow_incomplete=True) as store:
-            rows = sum(stop - start for start, stop in store.missing_ranges())
-    return rows * dim * np.dtype(str(dtype)).itemsize
-
-
-def remove_store(path: str | os.PathLike) -> None:
-    path = Path(path)
-    if path.is_dir():
-        shutil.rmtree(path)
-    elif path.exists():
-        path.unlink()
-
-
-def _creating(path: Path, tag: str) -> Path:
-    """Where a store for ``path`` is built before it moves into place (a hidden sibling)."""
-    return path.with_name(f".{path.stem}.{tag}.creating{path.suffix}")
-
-
-def remove_leftovers(path: str | os.PathLike) -> None:
-    """Remove half-built siblings of ``path`` and half-written objects inside it (Zarr's
-    ``*.partial``), left by a process killed while creating or writing it.
-
-    Only for a caller that holds the store's lock: another process may be building one now.
-    """
-    path = Path(path)
-    if path.parent.is_dir():
-        for old in path.parent.glob(_creating(path, "*").name):
-            remove_store(old)
-    if path.is_dir():
-        for partial in path.rglob("*.partial"):
-            partial.unlink(missing_ok=True)
-
-
-def create_store(
-    path: str | os.PathLike,
-    n_rows: int,
-    dim: int,
-    *,
-    dtype: StoreDtype | str = StoreDtype.float16,
-    chunk_rows: int | None = None,
-    attrs: dict[str, Any] | None = None,
-    labels: np.ndarray | None = None,
-    paths: Sequence[str] | None = None,
-    overwrite: bool = False,
-) -> FeatureStore:
-    """Create an empty, incomplete store for ``n_rows`` x ``dim`` features and open it for writing.
-
-    ``attrs`` should carry the description of docs/data.md §2.3 (dataset, split, model, weights, feature kind,
-    preprocessing, ...); shape, dtype, chunking, versions, creation time and the completeness
-    marker are added here. An existing store is refused unless ``overwrite``.
-
-    ``paths`` (N,) names each row's file (relative to the dataset's folder) when rows are files.
-
-    The store is built beside ``path`` and moved there once its attributes, ``labels`` and
-    ``paths`` are in, so a store at ``path`` is never half-created whatever kills the process; with
-    ``overwrite`` the old store goes only once the new one is ready.
-    """
-    path = Path(path)
-    fmt = format_of(path)
-    dtype = choose(StoreDtype, dtype, "feature dtype")
-    if n_rows < 1 or dim < 1:
-        raise HumeError(f"a store needs at least one row and one dimension, got {n_rows}x{dim}")
-    if path.exists() and not overwrite:
-        raise HumeError(f"a store already exists at {path}: pass --overwrite to replace it")
-    chunk_rows = int(chunk_rows or DEFAULT_CHUNK_ROWS)
-    if chunk_rows < 1:
-        raise HumeError(f"chunk rows must be ≥ 1, got {chunk_rows}")
-    chunk_rows = min(chunk_rows, n_rows)
-    n_chunks = -(-n_rows // chunk_rows)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _creating(path, uuid.uuid4().hex[:8])
-    try:
-        handle, feats, labs, done = _BACKENDS[fmt][0](
-            tmp, n_rows, dim, dtype.value, chunk_rows, n_chunks
-        )
-        with FeatureStore(tmp, fmt, handle, feats, labs, done, writable=True) as store:
-            base = {
-                "format": fmt.value,
-                "dtype": dtype.value,
-                "n_rows": int(n_rows),
-                "dim": int(dim),
-                "chunk_rows": chunk_rows,
-                "store_id": uuid.uuid4().hex,
-                "created": datetime.now(UTC).isoformat(),
-                "complete": False,
-                "checksums": SCHEME,
-            }
-            given = dict(attrs or {})
-            versions = {
-                **library_versions("hume", "numpy", "zarr" if fmt == "zarr" else "h5py"),
-                **given.pop("versions", {}),
-            }
-            store.update_attrs(**given, **base, versions=versions)
-            store.write_labels(labels if labels is not None else np.full(n_rows, -1))
-            if paths is not None:
-                store.write_paths(paths)
-        if path.exists():  # os.replace cannot replace a directory that has files
-            remove_store(path)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            remove_store(tmp)
-    return open_store(path, mode="r+", allow_incomplete=True)
-
-
-def _layout_problem(store: FeatureStore) -> str | None:
-    """What contradicts between a store's arrays and its attributes (None when nothing does)."""
-    a = store.attrs
-    want = (a.get("n_rows", store.n_rows), a.get("dim", store.dim))
-    if (store.n_rows, store.dim) != want:
-        return (
-            f"features are {store.n_rows} x {store.dim}, the attributes say {want[0]} x {want[1]}"
-        )
-    if store.dtype != a.get("dtype", store.dtype):
-        return f"features are {store.dtype}, the attributes say {a['dtype']}"
-    chunks = tuple(store._features.chunks or ())
-    if chunks != (store.chunk_rows, store.dim):
-        return f"features are chunked {chunks}, the attributes say {store.chunk_rows} rows"
-    for name, arr in (("_done", store._done), (CRC_ARRAY, store._crc)):
-        if arr is not None and tuple(arr.shape) != (store.n_chunks,):
-            return f"{name} has shape {tuple(arr.shape)} for {store.n_chunks} chunks"
-    if tuple(store._labels.shape) != (store.n_rows,):
-        return f"labels have shape {tuple(store._labels.shape)} for {store.n_rows} rows"
-    if a.get("checksums") and store._crc is None:
-        return f"the {CRC_ARRAY} array its attributes announce is missing"
-    return None
-
-
-def open_store(
-    path: str | os.PathLike, *, mode: str = "r", allow_incomplete: bool = False
-) -> FeatureStore:
-    """Open an existing store (``mode`` ``"r"`` or ``"r+"``).
-
-    Refuses, with a message that says what to do, a missing path, something that is not a
-    readable store, and (unless ``allow_incomplete``) a store whose rows are not all written.
-    """
-    path = Path(path)
-    fmt = format_of(path)
-    if not path.exists():
-        raise HumeError(f"no feature store at {path}: create it with `hume embed` or `hume import`")
-    try:
-        handle, feats, labs, done = _BACKENDS[fmt][1](path, mode == "r+")
-        store = FeatureStore(path, fmt, handle, feats, labs, done, writable=mode == "r+")
-        broken = _layout_problem(store)
-    except HumeError:
-        raise
-    except Exception as exc:  # any backend failure means the store cannot be trusted
-        raise HumeError(
-            f"the store at {path} is corrupt or not a hume store ({type(exc).__name__}); "
-            "delete it and create it again with `hume embed` or `hume import` (--overwrite)"
-        ) from None
-    if broken:
-        store.close()
-        raise HumeError(
-            f"the store at {path} has broken metadata ({broken}); delete it and create it "
-            "again with `hume embed` or `hume import` (--overwrite)"
-        )
-    if not allow_incomplete and not store.is_complete:
-        n_missing, n_chunks = len(store.missing_chunks()), store.n_chunks
-        store.close()
-        raise HumeError(
-            f"the store at {path} is incomplete ({n_missing} of {n_chunks} chunks "
-            "unwritten): run the same `hume embed` command again to finish it, or delete it"
-        )
-    return store

@@ -23,15 +23,8 @@ from hume.core.fixed_choices import choose
 from hume.core.names import canonical_model, check_name
 from hume.core.reporting import SILENT, Reporter, logger
 from hume.store.catalog import list_stores
-from hume.store.feature_store import (
-    DEFAULT_CHUNK_ROWS,
-    FeatureStore,
-    StoreDtype,
-    bytes_to_write,
-    create_store,
-    open_store,
-    remove_leftovers,
-)
+from hume.store.checksums import LABELS_CRC, PATHS_CRC, crc32, crc32_of_strings
+from hume.store.feature_store import DEFAULT_CHUNK_ROWS, FeatureStore, StoreDtype
 from hume.store.import_sources import (
     ParquetVectors,
     image_paths,
@@ -39,9 +32,10 @@ from hume.store.import_sources import (
     open_parquet,
     read_paths_file,
 )
-from hume.store.integrity import LABELS_CRC, PATHS_CRC, crc32, crc32_of_strings, verify_store
+from hume.store.lifecycle import bytes_to_write, create_store, open_store, remove_leftovers
 from hume.store.paths import StoreFormat, check_format, store_lock, store_path
 from hume.store.validate import check_features, check_labels, to_stored
+from hume.store.verification import verify_store
 
 LABELS_SOURCE = "labels_source"  # store attribute: the absolute path of the imported labels
 VECTOR_COLUMN = "vector_column"  # store attribute: the parquet column the features came from
