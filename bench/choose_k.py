@@ -43,8 +43,9 @@ from search_speed import write_section  # noqa: E402
 
 from hume.evaluate.metrics import cluster_accuracy, normalized_mutual_info  # noqa: E402
 from hume.search import HUME, TURTLE  # noqa: E402
-from hume.search.k_choice import UNEVEN_WEIGHTS, choose, signals  # noqa: E402
+from hume.search.k_choice import choose, signals  # noqa: E402
 from hume.search.sweep import sweep  # noqa: E402
+from hume.search.vocabulary import UNEVEN_WEIGHTS
 
 DIGITS_IMBALANCED = [175, 135, 105, 81, 63, 49, 38, 29, 23, 18]
 

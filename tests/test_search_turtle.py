@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from hume.core.errors import HumeError
-from hume.search.options import SearchOptions
+from hume.search.settings import SearchOptions
 from hume.search.turtle import config as C
 from hume.search.turtle import outer as O
 from hume.search.turtle.estimator import TURTLE

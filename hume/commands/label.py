@@ -24,7 +24,7 @@ from hume.commands.search_options import (
     SeedsOption,
 )
 from hume.search.methods import Method
-from hume.search.options import ClassSizes, KScan, Phi1
+from hume.search.vocabulary import ClassSizes, KScan, Phi1
 
 #: the backbones the README recommends: a self-supervised φ1 and a language-supervised φ2
 DEFAULT_MODELS = "dinov2,clip"

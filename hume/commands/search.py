@@ -17,7 +17,7 @@ from hume.commands.search_options import (
 )
 from hume.core.devices import MatmulPrecision
 from hume.search.methods import Method
-from hume.search.options import ClassSizes, Ensemble, KScan, Phi1, Preset, Setting, SizeTerm
+from hume.search.vocabulary import ClassSizes, Ensemble, KScan, Phi1, Preset, Setting, SizeTerm
 
 HELP = """Search for the human labeling over the given views (never reads labels).
 
@@ -217,8 +217,8 @@ def search(
     ] = None,
     root: Root = None,
 ) -> None:
-    from hume.search.options import SearchOptions
     from hume.search.pipeline import SearchRequest, resume_search, run_search
+    from hume.search.settings import SearchOptions
 
     precision_name = precision.value if precision is not None else None
     if resume:

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from hume.search.methods import Method
-from hume.search.options import ClassSizes, KScan, Phi1
+from hume.search.vocabulary import ClassSizes, KScan, Phi1
 
 KScanOption = Annotated[
     KScan,

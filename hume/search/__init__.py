@@ -8,7 +8,7 @@
   loop's bookkeeping; :mod:`hume.search.adam` the optimiser; :mod:`hume.search.views` checks;
 - :mod:`hume.search.selection`  label-free scores, Hungarian matching, majority vote, the ensemble;
 - :mod:`hume.search.consensus`  the consensus of the seeds' co-association (cut, linkage);
-- :mod:`hume.search.options`    command-line options → a method's settings;
+- :mod:`hume.search.settings`    command-line options → a method's settings;
 - :mod:`hume.search.inputs`     which stores a search reads, loaded as tensors (never labels);
 - :mod:`hume.search.pipeline`   a search request → a run directory (new run, resume, sweep).
 
@@ -34,8 +34,8 @@ _HOMES = {
     "TURTLE": "turtle.estimator",
     "HumeConfig": "hume.config",
     "TurtleConfig": "turtle.config",
-    "SearchOptions": "options",
-    "Preset": "options",
+    "SearchOptions": "settings",
+    "Preset": "vocabulary",
     "Method": "methods",
     "get_method": "methods",
     "list_methods": "methods",

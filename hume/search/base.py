@@ -22,8 +22,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from hume.core.devices import check_precision, matmul_precision, resolve_device
 from hume.core.errors import HumeError
-from hume.search.options import MethodConfig
 from hume.search.seeds import Ledger, MemoryLedger, Progress, run_seed_groups, seed_groups
+from hume.search.settings import MethodConfig
 from hume.search.views import check_classes, check_views
 
 #: A CPU search whose outer step (all seeds) costs fewer multiply-adds than this runs on one

@@ -38,7 +38,6 @@ from hume.search.base import SeedSearch
 from hume.search.inputs import LoadedViews, load_views, plan_splits
 from hume.search.k_choice import Candidate, consensus_kind, measure, ranked
 from hume.search.methods import get_method
-from hume.search.options import KScan
 from hume.search.pipeline import (
     WAIT_FOR_RANKS,
     SearchRequest,
@@ -47,6 +46,7 @@ from hume.search.pipeline import (
     run_search,
 )
 from hume.search.sweep import SWEEP_SEEDS
+from hume.search.vocabulary import KScan
 from hume.store import resolve_dataset
 
 CHOICE_FILE = CHOICE

@@ -25,7 +25,7 @@ from typing import Any
 import torch
 
 from hume.core.errors import HumeError
-from hume.search.options import Ensemble
+from hume.search.vocabulary import Ensemble
 
 #: the consensus kinds by name: the `--ensemble` choices besides ``vote``, the papers' ensemble
 CONSENSUS_KINDS = tuple(e.value for e in Ensemble if e is not Ensemble.vote)

@@ -10,7 +10,7 @@ import torch
 
 from hume.core.errors import HumeError
 from hume.core.names import canonical_model
-from hume.search.options import Setting
+from hume.search.vocabulary import Setting
 from hume.store import FeatureStore, find_store, open_store, splits_of
 
 

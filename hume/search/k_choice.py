@@ -44,10 +44,6 @@ import numpy as np
 
 from hume.core.errors import HumeError
 
-#: ``--class-sizes uneven``: the weights of each size term tried (each with a few seeds) before
-#: the search. The entropy's include the uniform prior's 10, so balanced data can keep it; the log
-#: term, which no class can escape, needs smaller weights to let sizes be uneven (§10.3).
-UNEVEN_WEIGHTS = {"entropy": (10.0, 3.0, 1.0, 0.3), "log": (3.0, 1.0, 0.3, 0.1)}
 #: a class with fewer rows than this share of the mean class size N/K counts as empty
 EMPTY_SHARE = 0.05
 #: random splits of the seeds into halves that the consensus stability averages over

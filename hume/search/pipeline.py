@@ -50,10 +50,10 @@ from hume.runs import (
 from hume.search.base import SeedSearch
 from hume.search.inputs import LoadedViews, load_views, plan_splits
 from hume.search.methods import get_method
-from hume.search.options import SearchOptions
 from hume.search.seed_files import SeedFiles, seed_ranges
 from hume.search.seeds import seed_groups
 from hume.search.selection import vote
+from hume.search.settings import SearchOptions
 from hume.search.shards import Shards, check_seed_range, parse_seed_range, shown
 from hume.search.sweep import sweep
 from hume.store import resolve_dataset

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from hume.search.options import SizeTerm
+from hume.search.vocabulary import SizeTerm
 
 if TYPE_CHECKING:
     import torch

@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
-from hume.search.options import MethodConfig
+from hume.search.settings import MethodConfig
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from hume.search.options import MethodConfig
+from hume.search.settings import MethodConfig
 
 
 @dataclass(frozen=True)

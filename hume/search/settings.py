@@ -10,66 +10,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, fields, replace
-from enum import Enum
 from typing import Any, ClassVar, TypeVar
 
 from hume.core.errors import HumeError
-
-
-class Setting(str, Enum):
-    """Inductive: search on train, label test through the encoders; transductive: train ∪ test."""
-
-    inductive = "inductive"
-    transductive = "transductive"
-
-
-class ClassSizes(str, Enum):
-    """uniform: the entropy term pulls the classes to equal sizes (the papers); uneven: its
-    weight is chosen, without labels, by the balanced label-free score."""
-
-    uniform = "uniform"
-    uneven = "uneven"
-
-
-class SizeTerm(str, Enum):
-    """The class-size term the entropy weight multiplies (hume.search.size_terms): entropy
-    (the papers) or log (−KL(uniform ‖ p̄): no class can empty, uneven sizes are tolerated)."""
-
-    entropy = "entropy"
-    log = "log"
-
-
-class Ensemble(str, Enum):
-    """How the seeds' labelings become one (docs/algorithm.md §5): vote (the papers: the best
-    seed's classes, majority vote), cut (normalised cut of their co-association, equal-size
-    prior) or linkage (average linkage of it, no size prior; hume.search.consensus)."""
-
-    vote = "vote"
-    cut = "cut"
-    linkage = "linkage"
-
-
-class Phi1(str, Enum):
-    """first: the first view of --views is φ1; auto: each view is tried as φ1 (HUME)."""
-
-    first = "first"
-    auto = "auto"
-
-
-class KScan(str, Enum):
-    """How a K range is searched: fast (every K screened with a few short seeds, the most
-    promising searched in full) or exhaustive (every K searched in full)."""
-
-    fast = "fast"
-    exhaustive = "exhaustive"
-
-
-class Preset(str, Enum):
-    """Named settings: the product defaults, the official ones, the official large-K ones."""
-
-    default = "default"
-    paper = "paper"
-    large_k = "large-k"
+from hume.search.vocabulary import UNEVEN_WEIGHTS, Ensemble, Preset, SizeTerm
 
 
 @dataclass(frozen=True)
@@ -125,14 +69,13 @@ class MethodConfig:
 
     def common_checks(self) -> list[tuple[bool, str]]:
         """The checks of the settings every method has (the class-size term, the ensemble)."""
-        from hume.search.size_terms import SIZE_TERMS
-
+        terms = [t.value for t in SizeTerm]
         ensembles = [e.value for e in Ensemble]
         return [
             (self.entropy_weight >= 0, "entropy weight must be ≥ 0"),  # type: ignore[attr-defined]
             (
-                self.size_term in SIZE_TERMS,  # type: ignore[attr-defined]
-                f"size term must be one of {', '.join(SIZE_TERMS)}",
+                self.size_term in terms,  # type: ignore[attr-defined]
+                f"size term must be one of {', '.join(terms)}",
             ),
             (self.ensemble in ensembles, f"ensemble must be one of {', '.join(ensembles)}"),  # type: ignore[attr-defined]
         ]
@@ -164,10 +107,8 @@ class MethodConfig:
 
     def class_size_points(self) -> list[tuple[dict[str, Any], Any]]:
         """``--class-sizes uneven``: (settings, config) of every weight of this config's size
-        term tried, largest first (hume.search.k_choice.UNEVEN_WEIGHTS). The cut consensus,
+        term tried, largest first (hume.search.vocabulary.UNEVEN_WEIGHTS). The cut consensus,
         which prefers equal sizes, gives way to the linkage (docs/algorithm.md §5.4)."""
-        from hume.search.k_choice import UNEVEN_WEIGHTS
-
         term = getattr(self, "size_term", "entropy")
         ensemble = getattr(self, "ensemble", "vote")
         settings = {"size_term": term, "ensemble": "linkage" if ensemble == "cut" else ensemble}
