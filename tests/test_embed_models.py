@@ -385,7 +385,8 @@ def test_dinov2_g_is_an_alias_writing_the_dinov2_store(tiny_dino):
 
 def test_a_family_registers_itself_and_options_are_checked_for_it(monkeypatch):
     """The timm idiom: a decorated builder is a backbone; the registry checks feature and weights."""
-    from hume.embed.backbones import FeatureKind, registry
+    from hume.embed.backbones import FeatureKind
+    from hume.embed.backbones import backbone_registry as registry
     from hume.embed.backbones.base import Backbone
     from hume.embed.name_registry import Registry
 

@@ -387,7 +387,7 @@ def test_device_resolution():
 def test_features_of_selected_rows_across_chunks_and_splits(tmp_path):
     import torch
 
-    from hume.evaluate.inputs import load_inputs
+    from hume.evaluate.run_inputs import load_inputs
 
     inp = load_inputs(fabricate_run(tmp_path, setting="transductive"), tmp_path)
     full = inp.features("clip", ["train", "test"])
@@ -397,8 +397,8 @@ def test_features_of_selected_rows_across_chunks_and_splits(tmp_path):
 
 
 def test_inductive_baselines_read_a_subsample_of_the_train_rows(tmp_path):
-    from hume.evaluate.inputs import load_inputs
     from hume.evaluate.report import run_baselines
+    from hume.evaluate.run_inputs import load_inputs
 
     inp = load_inputs(fabricate_run(tmp_path), tmp_path)
     out = run_baselines(inp, "cpu", n_init=1, max_fit_rows=40)

@@ -340,7 +340,7 @@ def test_stores_without_checksums_still_load_and_say_so(tmp_path, references):
     """A store written before checksums existed: no _crc32 array, no `checksums` attribute."""
     import zarr
 
-    from hume.search.inputs import load_view
+    from hume.search.view_loading import load_view
 
     path = store_path(tmp_path, "digits", "all", "pixels")
     shutil.copytree(references["zarr"], path)

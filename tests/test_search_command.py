@@ -84,7 +84,7 @@ def test_inductive_labels_the_test_split_through_phi1(tmp_path):
 
 
 def test_interrupted_run_resumes_to_the_same_result(tmp_path, monkeypatch):
-    import hume.search.hume.outer as algorithm
+    import hume.search.hume_method.hume_outer as algorithm
 
     root, _ = _planted_stores(tmp_path)
     r = _invoke("search", "--views", "va,vb", "--root", root, "--run", "full", *FAST)
@@ -137,7 +137,7 @@ def test_corrupt_resume_state_is_one_line_exit_2(tmp_path):
 def test_a_run_of_an_earlier_version_resumes_from_its_state_pt(tmp_path, monkeypatch):
     """Earlier versions kept every finished seed and the group in flight in one state.pt and
     no group_size in config.json: it is read once into seed files, with its grouping."""
-    import hume.search.hume.outer as algorithm
+    import hume.search.hume_method.hume_outer as algorithm
 
     root, _ = _planted_stores(tmp_path)
     fast = [*FAST[:-4], "--seeds", "3", "--device", "cpu", "--group-size", "2"]
@@ -436,7 +436,7 @@ def test_resume_keeps_the_runs_precision_unless_given(tmp_path, monkeypatch):
     import contextlib
 
     import hume.search.base as estimator
-    import hume.search.hume.outer as algorithm
+    import hume.search.hume_method.hume_outer as algorithm
 
     seen = []
 

@@ -1,4 +1,4 @@
-"""TURTLE, the first-order multi-space search (hume/search/turtle.py)."""
+"""TURTLE, the first-order multi-space search (hume/search/turtle_method.py)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from torch import nn
 
 from hume.core.errors import HumeError
 from hume.search.settings import SearchOptions
-from hume.search.turtle import config as C
-from hume.search.turtle import outer as O
-from hume.search.turtle.estimator import TURTLE
+from hume.search.turtle_method import turtle_config as C
+from hume.search.turtle_method import turtle_outer as O
+from hume.search.turtle_method.turtle_estimator import TURTLE
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -6,6 +6,6 @@
   concatenation) and the supervised linear probe (the ceiling).
 - :mod:`hume.evaluate.paper`     published numbers of the papers, kept apart from measurements.
 - :mod:`hume.evaluate.figures`   confusion matrix, score vs. accuracy, class sizes (PNG).
-- :mod:`hume.evaluate.inputs`    reading a run and its stores, refusing changed stores.
+- :mod:`hume.evaluate.run_inputs`    reading a run and its stores, refusing changed stores.
 - :mod:`hume.evaluate.report`    :func:`evaluate_run`: report.json, report.md, figures/.
 """

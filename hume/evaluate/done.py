@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 
 from hume.core.files import read_json
-from hume.evaluate.inputs import ENSEMBLE_FILE
 from hume.evaluate.report import REPORT_JSON
+from hume.evaluate.run_inputs import ENSEMBLE_FILE
 
 
 def existing_report(run_dir: str | os.PathLike, baselines: bool, restarts: int) -> Path | None:

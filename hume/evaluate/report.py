@@ -18,9 +18,9 @@ from hume.core.files import save_npz, write_json, write_text
 from hume.core.reporting import SILENT, Reporter
 from hume.evaluate import figures
 from hume.evaluate.baselines import concat_normalised, kmeans_labels, linear_probe, subsample
-from hume.evaluate.inputs import RunInputs, load_inputs
 from hume.evaluate.metrics import score_labeling
 from hume.evaluate.paper import paper_numbers
+from hume.evaluate.run_inputs import RunInputs, load_inputs
 
 REPORT_JSON = "report.json"
 REPORT_MD = "report.md"

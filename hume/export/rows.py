@@ -97,8 +97,8 @@ def label_rows(
     (searched rows); without them the rows are predicted now."""
     import torch
 
-    from hume.search.inputs import load_view
     from hume.search.selection import seed_agreement, vote
+    from hume.search.view_loading import load_view
 
     views = list(stores)
     needed = views if model.predicts_from_all_views else views[:1]
@@ -145,7 +145,7 @@ def class_names_of(stores: list[Path]) -> list[str] | None:
 
 def run_rows(run_dir: str | os.PathLike, root: str | os.PathLike | None = None) -> RunRows:
     """Every row a finished run labeled: its searched splits and its predicted ones."""
-    from hume.evaluate.inputs import check_stores, load_npz
+    from hume.evaluate.run_inputs import check_stores, load_npz
     from hume.search.saved import finished_config, load_model
     from hume.store import resolve_root
 
@@ -222,7 +222,7 @@ def predict_rows(
     """The rows of another dataset's stores (new images embedded with the run's views) as a
     finished run labels them; every split the stores have, or ``split``."""
     from hume.core.names import check_name
-    from hume.evaluate.inputs import check_stores
+    from hume.evaluate.run_inputs import check_stores
     from hume.search.saved import finished_config, load_model
     from hume.store import find_store, resolve_root, splits_of
 

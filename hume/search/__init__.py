@@ -2,14 +2,14 @@
 
 - :mod:`hume.search.base`       :class:`SeedSearch`, the estimator shell both methods share
   (fit/predict, seed groups, threads, precision, selection and ensemble);
-- :mod:`hume.search.hume`       HUME: settings, task encoder, inner fit, outer loop, estimator;
-- :mod:`hume.search.turtle`     TURTLE: settings, outer loop, estimator;
+- :mod:`hume.search.hume_method`       HUME: settings, task encoder, inner fit, outer loop, estimator;
+- :mod:`hume.search.turtle_method`     TURTLE: settings, outer loop, estimator;
 - :mod:`hume.search.seeds`      seed streams and seed groups; :mod:`hume.search.outer_loop` the
   loop's bookkeeping; :mod:`hume.search.adam` the optimiser; :mod:`hume.search.views` checks;
 - :mod:`hume.search.selection`  label-free scores, Hungarian matching, majority vote, the ensemble;
 - :mod:`hume.search.consensus`  the consensus of the seeds' co-association (cut, linkage);
 - :mod:`hume.search.settings`    command-line options → a method's settings;
-- :mod:`hume.search.inputs`     which stores a search reads, loaded as tensors (never labels);
+- :mod:`hume.search.view_loading`     which stores a search reads, loaded as tensors (never labels);
 - :mod:`hume.search.pipeline`   a search request → a run directory (new run, resume, sweep).
 
 Python API: ``HUME(n_classes=10).fit([phi1, phi2])``, ``TURTLE``, ``get_method(name)``.
@@ -30,10 +30,10 @@ __all__ = [
 ]
 
 _HOMES = {
-    "HUME": "hume.estimator",
-    "TURTLE": "turtle.estimator",
-    "HumeConfig": "hume.config",
-    "TurtleConfig": "turtle.config",
+    "HUME": "hume_method.hume_estimator",
+    "TURTLE": "turtle_method.turtle_estimator",
+    "HumeConfig": "hume_method.hume_config",
+    "TurtleConfig": "turtle_method.turtle_config",
     "SearchOptions": "settings",
     "Preset": "vocabulary",
     "Method": "methods",

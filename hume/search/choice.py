@@ -35,7 +35,6 @@ from hume.core.names import canonical_model, check_name
 from hume.core.reporting import SILENT, Reporter, Task, logger
 from hume.runs import CHOICE, CONFIG, default_run_name, load_config, runs_dir, shown_ks
 from hume.search.base import SeedSearch
-from hume.search.inputs import LoadedViews, load_views, plan_splits
 from hume.search.k_choice import Candidate, consensus_kind, measure, ranked
 from hume.search.methods import get_method
 from hume.search.pipeline import (
@@ -46,6 +45,7 @@ from hume.search.pipeline import (
     run_search,
 )
 from hume.search.sweep import SWEEP_SEEDS
+from hume.search.view_loading import LoadedViews, load_views, plan_splits
 from hume.search.vocabulary import KScan
 from hume.store import resolve_dataset
 

@@ -22,8 +22,8 @@ class Method(str, Enum):
 
 #: name → (module, estimator class); imported on demand (``hume --help`` skips torch)
 _METHODS: dict[str, tuple[str, str]] = {
-    "hume": ("hume.search.hume.estimator", "HUME"),
-    "turtle": ("hume.search.turtle.estimator", "TURTLE"),
+    "hume": ("hume.search.hume_method.hume_estimator", "HUME"),
+    "turtle": ("hume.search.turtle_method.turtle_estimator", "TURTLE"),
 }
 
 

@@ -48,7 +48,6 @@ from hume.runs import (
     runs_dir,
 )
 from hume.search.base import SeedSearch
-from hume.search.inputs import LoadedViews, load_views, plan_splits
 from hume.search.methods import get_method
 from hume.search.seed_files import SeedFiles, seed_ranges
 from hume.search.seeds import seed_groups
@@ -56,6 +55,7 @@ from hume.search.selection import vote
 from hume.search.settings import SearchOptions
 from hume.search.shards import Shards, check_seed_range, parse_seed_range, shown
 from hume.search.sweep import sweep
+from hume.search.view_loading import LoadedViews, load_views, plan_splits
 from hume.store import resolve_dataset
 
 #: Test hook (never set by users; :mod:`hume.core.faults`): ``kill:K`` SIGKILLs the search once its
@@ -217,7 +217,7 @@ def run_search(
     no selection (:mod:`hume.search.shards`). A caller running several searches under torchrun
     (e.g. one per K) may join the process group once around them (:func:`hume.core.distributed.start`)
     and pass one ``cache`` to every call, so that the stores are read once
-    (:func:`hume.search.inputs.load_views`).
+    (:func:`hume.search.view_loading.load_views`).
     """
     ranks = dist_.ranks_from_env()
     cls = get_method(req.method)

@@ -14,14 +14,14 @@ download and where to put it (:mod:`~hume.embed.backbones.hub`), without waiting
 """
 
 from hume.embed.backbones import classical, hf, openclip  # noqa: F401 - they register themselves
-from hume.embed.backbones.base import Backbone, FeatureKind
-from hume.embed.backbones.registry import (
+from hume.embed.backbones.backbone_registry import (
     backbone_patterns,
     create_backbone,
     list_backbones,
     register_backbone,
     register_backbone_prefix,
 )
+from hume.embed.backbones.base import Backbone, FeatureKind
 
 __all__ = [
     "Backbone",

@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 
 from hume.core.errors import HumeError
+from hume.embed.backbones.backbone_registry import register_backbone
 from hume.embed.backbones.base import Backbone
-from hume.embed.backbones.registry import register_backbone
 
 DEFAULT_SIZE = 32
 HOG_CELL = 8  # pixels per cell side

@@ -14,7 +14,7 @@ Items are ``(sample, label)`` with PIL images as samples and int labels (−1 wh
 
 from hume.embed.datasets import digits, imagefolder, imagenet, torchvision_sets  # noqa: F401 - they register themselves
 from hume.embed.datasets.base import DatasetSplit
-from hume.embed.datasets.registry import (
+from hume.embed.datasets.dataset_registry import (
     dataset_patterns,
     dataset_splits,
     get_dataset,

@@ -37,7 +37,7 @@ from hume.core.files import write_json
 from hume.core.names import safe_name
 from hume.core.reporting import logger
 from hume.embed.datasets.base import DatasetSplit
-from hume.embed.datasets.registry import register_dataset_prefix
+from hume.embed.datasets.dataset_registry import register_dataset_prefix
 
 #: File name endings of the images a folder may hold (torchvision's ImageFolder's list).
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")

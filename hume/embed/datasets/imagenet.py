@@ -13,8 +13,8 @@ import numpy as np
 
 from hume.core.errors import HumeError
 from hume.embed.datasets.base import DatasetSplit
+from hume.embed.datasets.dataset_registry import register_dataset
 from hume.embed.datasets.imagefolder import has_class_dirs
-from hume.embed.datasets.registry import register_dataset
 
 IMAGENET_FILES = (
     "ILSVRC2012_devkit_t12.tar.gz",

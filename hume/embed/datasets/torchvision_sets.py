@@ -14,7 +14,7 @@ import numpy as np
 
 from hume.core.errors import HumeError
 from hume.embed.datasets.base import DatasetSplit
-from hume.embed.datasets.registry import register_dataset
+from hume.embed.datasets.dataset_registry import register_dataset
 
 #: Coarse superclass of each CIFAR-100 fine label (index = fine label), the dataset's own mapping.
 CIFAR100_COARSE = [

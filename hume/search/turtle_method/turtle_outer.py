@@ -34,7 +34,7 @@ from hume.search.base import GroupResult
 from hume.search.outer_loop import OuterLoop
 from hume.search.seeds import memory_budget, mix_seed, stream_generator
 from hume.search.size_terms import size_term
-from hume.search.turtle.config import TurtleConfig
+from hume.search.turtle_method.turtle_config import TurtleConfig
 
 State = dict[str, Any]
 #: Random stream of outer step ``i``: ``STEP_STREAM + i``; seeds use streams 0, 1, 2, …

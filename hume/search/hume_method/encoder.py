@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from hume.search.hume.sparsemax import sparsemax
+from hume.search.hume_method.sparsemax import sparsemax
 from hume.search.seeds import mix_seed
 
 

@@ -17,9 +17,9 @@ import torch
 
 from hume.core.errors import HumeError
 from hume.search.base import SeedSearch, store_params
-from hume.search.hume import outer
-from hume.search.hume.config import HumeConfig
-from hume.search.hume.encoder import hard_labels
+from hume.search.hume_method import hume_outer as outer
+from hume.search.hume_method.encoder import hard_labels
+from hume.search.hume_method.hume_config import HumeConfig
 from hume.search.views import l2_normalise
 
 
@@ -36,7 +36,7 @@ class HUME(SeedSearch):
     ``"large-k"`` (the official ImageNet-1000 settings); ``iters``, ``inner_steps``,
     ``subsets``, ``subset_size``, ``train_fraction``, ``tau``, ``entropy_weight``,
     ``size_term``, ``ensemble``, ``inner_lr``, ``outer_lr``, ``anneal`` override single
-    settings (None: the preset's, see :class:`~hume.search.hume.config.HumeConfig`); ``allow_single_view`` accepts one view, used
+    settings (None: the preset's, see :class:`~hume.search.hume_method.hume_config.HumeConfig`); ``allow_single_view`` accepts one view, used
     as both φ1 and φ2.
 
     Fitted attributes (besides the shared ones): ``encoders_`` (n_seeds, K, d1),

@@ -8,8 +8,8 @@ import numpy as np
 import torch
 
 from hume.search.base import SeedSearch, store_params
-from hume.search.turtle import outer
-from hume.search.turtle.config import TurtleConfig
+from hume.search.turtle_method import turtle_outer as outer
+from hume.search.turtle_method.turtle_config import TurtleConfig
 from hume.search.views import standardise
 
 
@@ -26,7 +26,7 @@ class TURTLE(SeedSearch):
     ``iters``, ``inner_steps``, ``batch_size``, ``entropy_weight``, ``size_term``, ``ensemble``,
     ``inner_lr``, ``outer_lr``,
     ``warm_start``, ``standardise`` override single settings (None: the preset's, see
-    :class:`~hume.search.turtle.config.TurtleConfig`).
+    :class:`~hume.search.turtle_method.turtle_config.TurtleConfig`).
 
     Fitted attributes (besides the shared ones): ``encoders_``, a list per view of
     ``{"weight": (n_seeds, K, d_v), "bias": (n_seeds, K)}`` acting on the preprocessed
