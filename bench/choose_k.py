@@ -2,7 +2,7 @@
 sizes and the best φ1 are unknown).
 
 For every dataset and every K of a range it runs the search (the estimator, as `hume search`
-does) and records the label-free signals of hume.search.k_choice (stability across seeds, mean
+does) and records the label-free signals of hume.search.choice_signals (stability across seeds, mean
 score, balanced score) and, for the reader only, the accuracy against the true labels, which no
 choice ever reads. Datasets: planted Gaussian mixtures in two views (linearly separable in both,
 the views at very different scales), balanced and with class sizes in ratio 10:1, K ∈ {3, 5, 8,
@@ -43,7 +43,7 @@ from search_speed import write_section  # noqa: E402
 
 from hume.evaluate.metrics import cluster_accuracy, normalized_mutual_info  # noqa: E402
 from hume.search import HUME, TURTLE  # noqa: E402
-from hume.search.k_choice import choose, signals  # noqa: E402
+from hume.search.choice_signals import choose, signals  # noqa: E402
 from hume.search.sweep import sweep  # noqa: E402
 from hume.search.vocabulary import UNEVEN_WEIGHTS
 
@@ -114,7 +114,7 @@ def scan(
     """One row per K: the signals of the uniform prior (entropy, weight 10, the cut consensus)
     and, with ``uneven``, of `--class-sizes uneven` (the weight of the size term ``term`` its
     trial seeds chose, the linkage consensus); the accuracy and NMI of each, for the reader. And
-    the K that `hume search --k` chooses from them (hume.search.k_choice.choose)."""
+    the K that `hume search --k` chooses from them (hume.search.choice_signals.choose)."""
     rows, chosen_each = [], []
     for k in ks:
         t = time.perf_counter()

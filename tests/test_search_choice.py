@@ -11,14 +11,14 @@ from helpers import assert_one_line_error
 from typer.testing import CliRunner
 
 from hume.cli import app
+from hume.commands.search_options import parse_k
 from hume.core.errors import HumeError
 from hume.evaluate.metrics import cluster_accuracy
-from hume.search.k_choice import (
+from hume.search.choice_signals import (
     Candidate,
     choose,
     class_sizes,
     consensus_stability,
-    parse_k,
     stability,
 )
 from hume.store import FeatureStore
@@ -360,7 +360,7 @@ def test_a_k_range_with_uneven_classes_finds_eight_classes_the_seeds_alone_merge
 
 
 def test_a_candidate_is_searched_in_full_while_its_screen_could_still_win():
-    from hume.search.choice import FINALISTS, MARGIN, could_win
+    from hume.search.choosing import FINALISTS, MARGIN, could_win
 
     def cand(k, criterion, sizes=None):
         c = Candidate({"k": k, "run": f"r{k}"}, criterion, None, None, sizes or (10,) * k)
@@ -419,17 +419,17 @@ def test_an_interrupted_choice_continues_and_the_newest_run_is_the_chosen_one(
 ):
     """Commands without --run take the run the last search produced: the chosen one, not the
     candidate searched last; while the choice is unfinished they refuse and say how to go on."""
-    import hume.search.choice as choice_module
+    import hume.search.choosing as choice_module
     from hume.runs import resolve_run
 
     views, y = planted(3, seed=2)
     root = stores(tmp_path, views, y)
-    real = choice_module._write_choice
+    real = choice_module.write_choice
 
     def killed(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(choice_module, "_write_choice", killed)
+    monkeypatch.setattr(choice_module, "write_choice", killed)
     r = search(root, "kc", "--k", "2:5")
     assert r.exit_code == 130, r.output
     screens = sorted((root / "runs" / "kc" / "screens").glob("*.npz"))
@@ -438,7 +438,7 @@ def test_an_interrupted_choice_continues_and_the_newest_run_is_the_chosen_one(
         resolve_run(root)
     assert_one_line_error(_invoke("export", "--root", root), "has not finished", "--run")
     stamps = [p.stat().st_mtime_ns for p in screens]
-    monkeypatch.setattr(choice_module, "_write_choice", real)
+    monkeypatch.setattr(choice_module, "write_choice", real)
     r = search(root, "kc", "--k", "2:5")
     assert r.exit_code == 0, r.output
     assert "screen K=" in r.output  # read back, not searched again

@@ -196,6 +196,7 @@ def label(
     labels.parquet), a folder per class and the gallery report.html into --out. Interrupted, the
     same command continues; once finished, it says there is nothing to do.
     """
+    from hume.commands.search_options import parse_k
     from hume.core.devices import check_device_name
     from hume.core.errors import HumeError, WeightsUnavailable
     from hume.core.names import canonical_model, safe_name
@@ -204,8 +205,7 @@ def label(
     from hume.embed.pipeline import embed
     from hume.export.exporter import ExportFormat, default_formats
     from hume.export.rows import run_rows
-    from hume.search.choice import choose_search
-    from hume.search.k_choice import parse_k
+    from hume.search.choosing import choose_search
     from hume.search.pipeline import SearchRequest
 
     check_device_name(device)

@@ -246,7 +246,7 @@ def search(
         anneal=False if no_anneal else None,
         warm_start=warm_start,
     )
-    from hume.search.k_choice import parse_k
+    from hume.commands.search_options import parse_k
 
     ks = parse_k(k) if k is not None else None
     request = SearchRequest(
@@ -270,7 +270,7 @@ def search(
         class_sizes=class_sizes.value,
     )
     if (ks is not None and len(ks) > 1) or phi1 == Phi1.auto:
-        from hume.search.choice import choose_search
+        from hume.search.choosing import choose_search
 
         choose_search(request, ks, phi1_auto=phi1 == Phi1.auto, reporter=BarReporter(), scan=k_scan)
         return

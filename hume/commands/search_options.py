@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from hume.core.errors import HumeError
 from hume.search.methods import Method
 from hume.search.vocabulary import ClassSizes, KScan, Phi1
 
@@ -51,3 +52,25 @@ MethodOption = Annotated[
 ]
 
 RandomStateOption = Annotated[int, typer.Option("--random-state", help="Base seed of the run.")]
+
+
+def parse_k(spec: str | int) -> list[int]:
+    """``10`` → [10]; ``5:15`` → 5, 6, …, 15 (both ends included); ``4,8,16`` → [4, 8, 16]."""
+    text = str(spec).strip()
+    try:
+        bounds = [int(p) for p in text.split(":", 1)] if ":" in text else None
+        listed = [int(p) for p in text.split(",") if p.strip()] if bounds is None else []
+    except ValueError:
+        raise HumeError(
+            f"--k {text!r} is not a number, a range low:high or a list a,b,c: e.g. --k 10, "
+            "--k 5:15 or --k 4,8,16"
+        ) from None
+    if bounds is not None and bounds[1] < bounds[0]:
+        raise HumeError(f"--k {text}: the range is reversed; write it low:high, e.g. 5:15")
+    values = list(range(bounds[0], bounds[1] + 1)) if bounds is not None else listed
+    if not values:
+        raise HumeError(f"--k {text!r} names no K: e.g. --k 10, --k 5:15 or --k 4,8,16")
+    small = [k for k in values if k < 2]
+    if small:
+        raise HumeError(f"--k {text}: every K must be at least 2 (got {small[0]})")
+    return sorted(set(values))

@@ -69,7 +69,8 @@ def choice_report(inp: RunInputs, fig_dir: Path) -> tuple[dict[str, Any] | None,
     its run when it was searched in full, else of its screen's consensus); and the figure of
     them against K."""
     from hume.core.files import read_json
-    from hume.search.choice import CHOICE_FILE, SCREENS
+    from hume.search.choice_files import CHOICE_FILE
+    from hume.search.screens import SCREENS
 
     path = inp.run_dir / CHOICE_FILE
     if not path.is_file():

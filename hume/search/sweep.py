@@ -92,7 +92,7 @@ def _trial(
         "scores": trial_model.scores_.tolist(),
     }
     if sizes:
-        from hume.search.k_choice import signals
+        from hume.search.choice_signals import signals
 
         measured = signals(trial_model, settings, consensus=False)
         trial["stability"], trial["balanced_score"] = measured.stability, measured.balanced

@@ -1,36 +1,13 @@
-"""Choosing, without labels, what a user may not know: the number of classes K, whether the
-classes are about equally large, and which view is φ1.
+"""The label-free signals that choose among searched candidates (a K, an order of the views,
+a class-size weight), and the ranking by them (docs/algorithm.md §10.1–10.2, where the choices
+and their measurements are).
 
-The signals (docs/algorithm.md §10, with the measurements behind the choices):
-
-- **consensus stability**: the seeds are split at random into two halves, each half's labelings
-  made one by the run's consensus (cut or linkage; the cut for runs that vote), and the two
-  consensuses compared by the adjusted Rand index (mean over :data:`SPLITS` splits). It asks
-  whether the *ensemble* — what the run outputs — is reproducible. At the human K it is: the
-  seeds' errors differ and cancel. With too few classes there are several equally good merges and
-  the halves pick different ones; with too many, a class is cut in different places;
-- **stability**: the mean adjusted Rand index between the labelings of every pair of seeds. The
-  same question asked of single seeds. Alone it chose K = 7 on a 10:1 mixture of 8 classes: the
-  seeds agree more on a consistent merge of a small class than on the 8 classes, which only their
-  consensus finds every time; the consensus stability alone, in turn, reaches 1 on clean data
-  at a K below the true one too, and is noisier on real data (it chose 11 on digits, 13 on
-  imbalanced digits);
-- **the criterion**: the mean of the two, which found the planted K on every mixture tried and 10
-  on digits and on imbalanced digits (docs/algorithm.md §10.2);
-- **score**: the mean label-free score of the seeds (cross-validated accuracy of a linear
-  classifier predicting the labeling). It rises as K falls (fewer classes are easier to learn),
-  so on its own it favours small K;
-- **balanced score**: the same with every class weighted equally (:func:`label_free_scores`
-  with ``balanced=True``; an empty class counts 0): labelings with tiny or missing classes score
-  low, so it can compare labelings of different class sizes.
-
-K is chosen by the criterion (ties: the smaller K) among the candidates that use all K classes;
-the order of the views likewise; the class-size prior (the weight of the entropy term) by the
-balanced score of a few trial seeds. A candidate whose ensemble leaves a class (nearly) empty —
-fewer rows than :data:`EMPTY_SHARE` of the mean class size N/K — is a labeling of fewer classes:
-with a weak entropy term (``--class-sizes uneven``) the classes beyond the human K go empty
-instead of cutting a class, and such a labeling is as stable as the human one it contains. It is
-chosen only when every candidate is.
+- ``stability``: the mean adjusted Rand index between every pair of seeds' labelings;
+- ``consensus stability``: the same between the consensuses of two random halves of the seeds;
+- the **criterion**: their mean, maximised among the candidates whose ensemble uses all K classes
+  (a class below :data:`EMPTY_SHARE` of the mean class size counts as empty);
+- ``score`` and ``balanced score``: the seeds' mean label-free scores (the balanced one weighs
+  every class equally), kept for the reader and for the class-size weight.
 """
 
 from __future__ import annotations
@@ -48,28 +25,6 @@ from hume.core.errors import HumeError
 EMPTY_SHARE = 0.05
 #: random splits of the seeds into halves that the consensus stability averages over
 SPLITS = 4
-
-
-def parse_k(spec: str | int) -> list[int]:
-    """``10`` → [10]; ``5:15`` → 5, 6, …, 15 (both ends included); ``4,8,16`` → [4, 8, 16]."""
-    text = str(spec).strip()
-    try:
-        bounds = [int(p) for p in text.split(":", 1)] if ":" in text else None
-        listed = [int(p) for p in text.split(",") if p.strip()] if bounds is None else []
-    except ValueError:
-        raise HumeError(
-            f"--k {text!r} is not a number, a range low:high or a list a,b,c: e.g. --k 10, "
-            "--k 5:15 or --k 4,8,16"
-        ) from None
-    if bounds is not None and bounds[1] < bounds[0]:
-        raise HumeError(f"--k {text}: the range is reversed; write it low:high, e.g. 5:15")
-    values = list(range(bounds[0], bounds[1] + 1)) if bounds is not None else listed
-    if not values:
-        raise HumeError(f"--k {text!r} names no K: e.g. --k 10, --k 5:15 or --k 4,8,16")
-    small = [k for k in values if k < 2]
-    if small:
-        raise HumeError(f"--k {text}: every K must be at least 2 (got {small[0]})")
-    return sorted(set(values))
 
 
 def stability(seed_labels: np.ndarray) -> float:
