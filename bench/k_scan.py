@@ -99,7 +99,7 @@ def agreement(problem: tuple, seeds: int) -> dict:
     torch.set_num_threads(1)
     from hume.evaluate.metrics import cluster_accuracy
     from hume.search.choosing import choose_search
-    from hume.search.pipeline import SearchRequest
+    from hume.search.request import SearchRequest
     from hume.store.importing import import_features
 
     name, views, y, true_k, ks, uneven = problem

@@ -194,7 +194,7 @@ def time_hume(
 def time_turtle(phi1, phi2, k, device, n_seeds: int, iters: int) -> float:
     """Seconds per outer step per seed of TURTLE's search loop (hume.search.turtle_method.turtle_outer, default
     settings; selection not included)."""
-    from hume.search.turtle_method import outer as turtle
+    from hume.search.turtle_method import turtle_outer as turtle
     from hume.search.turtle_method.turtle_config import TurtleConfig
 
     dev = torch.device(device)

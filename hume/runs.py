@@ -1,39 +1,21 @@
-"""The run directory: what `search` writes and `evaluate` reads (docs/data.md §3).
-
-Layout of ``<root>/runs/<name>/``:
-
-- ``config.json``    resolved configuration: ``method``, ``dataset``, ``views`` (canonical model
-                     names, first = φ1), ``setting``, ``k``, ``n_seeds``, ``hyperparameters``,
-                     ``search_splits`` (splits whose rows were searched, in order, concatenated),
-                     ``predict_splits`` (splits labelled through φ1 afterwards; inductive: test),
-                     ``stores`` (``"<view>/<split>"`` -> ``{path, n_rows, store_id}``),
-                     ``status`` (``"running"`` until the search finished, then ``"complete"``),
-                     ``created``, ``hume_version``.
-- ``seeds.npz``      ``labels`` (n_seeds, N_search) int64, ``scores`` (n_seeds,) label-free
-                     scores, ``objectives`` (n_seeds,), and for every predict split ``<split>_labels``
-                     (n_seeds, N_split).
-- ``ensemble.npz``   ``labels`` (N_search,), ``<split>_labels`` per predict split,
-                     ``reference_seed`` (index of the best-scoring seed).
-- ``encoders.pt``    the fitted model (``SeedSearch.fitted_state()``): ``method``, ``n_classes``,
-                     ``encoders`` of every seed, ``perms`` (matching to the reference),
-                     ``reference_seed``, ``dims``, and the method's preprocessing
-                     (HUME ``phi1_mean``; TURTLE ``mean``/``std`` per view).
-- ``seeds/``         one file per finished seed and per seed group in flight, for
-                     ``search --resume`` (:mod:`hume.search.seed_files`); ``state.pt`` in runs
-                     of earlier versions.
-- ``shards/``        the ``--seed-range`` shards of the run (:mod:`hume.search.shards`).
-- ``report.json``, ``report.md``, ``figures/``   written by ``evaluate``.
-"""
+"""The run directory ``<root>/runs/<name>/`` (docs/data.md §3): its configuration as one typed
+record (:class:`RunConfig`, config.json), the files a finished search leaves
+(:func:`write_results`: seeds.npz, ensemble.npz, encoders.pt), and naming, locking and finding
+runs. Only this module writes those files; the resume state (``seeds/``, ``shards/``) is the
+search's (hume.search.seed_files, hume.search.shards), the reports are evaluate's."""
 
 from __future__ import annotations
 
 import os
-from datetime import datetime
+from dataclasses import asdict, dataclass, field, fields
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from hume.core.errors import HumeError
-from hume.core.files import read_json
+from hume.core.files import read_json, save_npz, save_torch, write_json
 from hume.core.locks import ExclusiveLock
 from hume.core.names import check_name
 from hume.store.paths import resolve_root
@@ -41,6 +23,97 @@ from hume.store.paths import resolve_root
 CONFIG = "config.json"
 #: a run chosen among candidates (a K range, ``--phi1 auto``) lists them here
 CHOICE = "choice.json"
+SEEDS = "seeds.npz"
+ENSEMBLE = "ensemble.npz"
+MODEL = "encoders.pt"
+
+
+@dataclass
+class RunConfig:
+    """A run's config.json as one record (every key: docs/data.md §3.1).
+
+    ``hyperparameters`` holds the method's settings (its config class reads them back) plus
+    ``random_state``, ``preset``, ``sweep`` and ``class_sizes``; ``stores`` maps
+    ``"<view>/<split>"`` to ``{path, n_rows, store_id}``. Keys this version does not know are
+    kept in ``extra`` and written back as they were.
+    """
+
+    method: str
+    dataset: str
+    views: list[str]
+    setting: str
+    k: int
+    n_seeds: int
+    hyperparameters: dict[str, Any]
+    search_splits: list[str]
+    predict_splits: list[str]
+    stores: dict[str, dict[str, Any]]
+    status: str = "running"
+    device: str = "auto"
+    precision: str = "fp32"
+    single_view: bool = False
+    group_size: int | None = None
+    world_size: int = 1
+    created: str = ""
+    finished: str | None = None
+    hume_version: str = ""
+    #: the run this one is a candidate for (a K range, ``--phi1 auto``)
+    candidate_of: str | None = None
+    #: a run chosen among candidates: ``criterion``, ``scan``, ``chosen``, ``k``, ``phi1``
+    choice: dict[str, Any] | None = None
+    #: the trials of ``--sweep`` or ``--class-sizes uneven``, and whether they are all in
+    sweep: list[dict[str, Any]] | None = None
+    sweep_done: bool = False
+    error: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    #: keys every config.json has had
+    REQUIRED = (
+        "method dataset views setting k n_seeds hyperparameters search_splits predict_splits stores"
+    ).split()
+
+    @property
+    def complete(self) -> bool:
+        return self.status == "complete"
+
+    @property
+    def random_state(self) -> int:
+        return int(self.hyperparameters.get("random_state", 0))
+
+    def to_dict(self) -> dict[str, Any]:
+        """config.json's content: optional keys without a value are left out."""
+        out = {k: v for k, v in asdict(self).items() if k != "extra"}
+        for key in ("finished", "candidate_of", "choice", "sweep", "error"):
+            if out[key] is None:
+                del out[key]
+        if not out["sweep_done"]:
+            del out["sweep_done"]
+        return {**out, **self.extra}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], where: str = "config.json") -> RunConfig:
+        """The record of a config.json of any version (keys it lacks take their defaults)."""
+        missing = [key for key in cls.REQUIRED if key not in d]
+        if missing:
+            raise HumeError(
+                f"{where} lacks {', '.join(missing)}: it is damaged or not a run's; run the "
+                "search again"
+            )
+        known = {f.name for f in fields(cls)} - {"extra"}
+        given = {k: v for k, v in d.items() if k in known}
+        given["hyperparameters"] = _hyperparameters(d["method"], d["hyperparameters"])
+        if "device" not in d:  # runs of earlier versions kept it among the hyperparameters
+            given["device"] = d["hyperparameters"].get("device") or "auto"
+        return cls(**given, extra={k: v for k, v in d.items() if k not in known})
+
+
+def _hyperparameters(method: str, hyper: dict[str, Any]) -> dict[str, Any]:
+    """A run's hyperparameters in this version's terms: what runs of earlier versions lacked
+    takes the value they searched with (they voted; HUME's ``subset_size`` was the cap)."""
+    hyper = {"ensemble": "vote", "size_term": "entropy", **hyper}
+    if method == "hume" and "max_subset_size" not in hyper:
+        hyper.update(max_subset_size=hyper.get("subset_size") or 10_000, subset_size=None)
+    return hyper
 
 
 def runs_dir(root: str | os.PathLike | None = None) -> Path:
@@ -155,7 +228,8 @@ def shown_ks(ks: list[int]) -> str:
     return ",".join(str(k) for k in ks)
 
 
-def load_config(run_dir: str | os.PathLike) -> dict[str, Any]:
+def read_config_json(run_dir: str | os.PathLike) -> dict[str, Any]:
+    """config.json as it is on disk (a listing shows whatever it holds)."""
     path = Path(run_dir) / CONFIG
     try:
         return read_json(path)
@@ -163,3 +237,54 @@ def load_config(run_dir: str | os.PathLike) -> dict[str, Any]:
         raise HumeError(f"{run_dir} is not a run: it has no {CONFIG}") from None
     except ValueError:
         raise HumeError(f"{path} is corrupt (not valid JSON)") from None
+
+
+def load_config(run_dir: str | os.PathLike) -> RunConfig:
+    """The run's :class:`RunConfig`; a HumeError for a directory that is no run (or whose
+    config is damaged)."""
+    return RunConfig.from_dict(read_config_json(run_dir), str(Path(run_dir) / CONFIG))
+
+
+def write_config(run_dir: str | os.PathLike, config: RunConfig) -> None:
+    """config.json, atomically."""
+    write_json(Path(run_dir) / CONFIG, config.to_dict())
+
+
+def finished_config(run_dir: str | os.PathLike) -> RunConfig:
+    """The run's configuration, or a HumeError saying how to finish an unfinished run."""
+    config = load_config(run_dir)
+    if not config.complete:
+        name = Path(run_dir).name
+        raise HumeError(
+            f"run {name} has not finished (status {config.status!r}): continue it with "
+            f"`hume search --resume --run {name}`"
+        )
+    return config
+
+
+def write_results(
+    run_dir: str | os.PathLike,
+    config: RunConfig,
+    seeds: dict[str, np.ndarray],
+    ensemble: dict[str, np.ndarray],
+    model_state: dict[str, Any],
+    settings: dict[str, Any],
+) -> None:
+    """What a finished search leaves, then config.json marked complete (written last: a run is
+    complete once it says so):
+
+    - seeds.npz: ``labels`` (n_seeds, N_search) int64, ``scores``, ``balanced_scores``,
+      ``objectives`` (n_seeds,), ``<split>_labels`` (n_seeds, N_split) per predicted split;
+    - ensemble.npz: ``labels`` (N_search,), ``<split>_labels`` per predicted split,
+      ``reference_seed``;
+    - encoders.pt: ``model_state``, the fitted model (``SeedSearch.fitted_state``);
+    - ``settings`` derived from the data (e.g. HUME's inner step) join the hyperparameters.
+    """
+    run_dir = Path(run_dir)
+    save_npz(run_dir / SEEDS, seeds)
+    save_npz(run_dir / ENSEMBLE, ensemble)
+    save_torch(model_state, run_dir / MODEL)
+    config.status = "complete"
+    config.finished = datetime.now(UTC).isoformat()
+    config.hyperparameters.update(settings)
+    write_config(run_dir, config)

@@ -9,7 +9,15 @@ from typing import Any
 
 from hume.core.errors import HumeError
 from hume.core.files import read_json
-from hume.runs import CHOICE, CONFIG, candidates, list_runs, load_config, runs_dir, shown_ks
+from hume.runs import (
+    CHOICE,
+    CONFIG,
+    candidates,
+    list_runs,
+    read_config_json,
+    runs_dir,
+    shown_ks,
+)
 from hume.store import FORMATS, StoreEntry, list_stores, open_store, resolve_root
 from hume.store.paths import features_dir
 
@@ -115,7 +123,7 @@ def run_summaries(root: str | os.PathLike | None = None) -> list[RunSummary]:
     out = []
     of = candidates(root)
     for path in list_runs(root):
-        cfg = load_config(path)
+        cfg = read_config_json(path)
         out.append(
             RunSummary(
                 path.name,
@@ -169,5 +177,5 @@ def describe(path: str | os.PathLike) -> StoreDetails | RunDetails:
                 st.has_checksums,
             )
     if (p / CONFIG).is_file():
-        return RunDetails(p, load_config(p), sorted(f.name for f in p.iterdir()))
+        return RunDetails(p, read_config_json(p), sorted(f.name for f in p.iterdir()))
     raise HumeError(f"{path} is neither a store (.zarr, .h5) nor a run directory")

@@ -377,11 +377,11 @@ def test_a_baseline_that_cannot_run_is_skipped_not_fatal(tmp_path):
 def test_device_resolution():
     from hume.evaluate.report import evaluation_device
 
-    assert evaluation_device("cpu", {"device": "cuda"}) == "cpu"
-    assert evaluation_device(None, {"device": "cpu"}) == "cpu"
-    assert evaluation_device(None, {}) in ("cpu", "cuda")
+    assert evaluation_device("cpu", "cuda") == "cpu"
+    assert evaluation_device(None, "cpu") == "cpu"
+    assert evaluation_device(None, None) in ("cpu", "cuda")
     with pytest.raises(HumeError, match="unknown device"):
-        evaluation_device("tpu", {})
+        evaluation_device("tpu", None)
 
 
 def test_features_of_selected_rows_across_chunks_and_splits(tmp_path):

@@ -63,7 +63,9 @@ def _command(args, env):
 
 
 _SERVER = mp.get_context("forkserver")
-_SERVER.set_forkserver_preload(["torch", "hume.cli", "hume.embed.pipeline", "hume.search.pipeline"])
+_SERVER.set_forkserver_preload(
+    ["torch", "hume.cli", "hume.embed.pipeline", "hume.search.run_lifecycle"]
+)
 
 
 def _cli(*args, env):

@@ -39,7 +39,9 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 _SERVER = mp.get_context("forkserver")  # one server per pytest process: the same preload as
 # tests/test_faults.py, whichever module sets it last
-_SERVER.set_forkserver_preload(["torch", "hume.cli", "hume.embed.pipeline", "hume.search.pipeline"])
+_SERVER.set_forkserver_preload(
+    ["torch", "hume.cli", "hume.embed.pipeline", "hume.search.run_lifecycle"]
+)
 
 
 def _rank(args, env, log):

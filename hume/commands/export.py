@@ -104,14 +104,13 @@ def export(
     row: split, row, file path, class, confidence, margin, true label where known),
     classes.json, a folder per class (--format folders) and a gallery (--format html)."""
     from hume.export.rows import run_rows
-    from hume.runs import resolve_run
-    from hume.search.saved import finished_config
+    from hume.runs import finished_config, resolve_run
 
     run_dir = resolve_run(root, run)
     config = finished_config(run_dir)
     rows = run_rows(run_dir, root)
     target = Path(out) if out else run_dir / "export"
-    write_rows(rows, target, _formats(format), copy, overwrite, run_dir, config.get("finished"))
+    write_rows(rows, target, _formats(format), copy, overwrite, run_dir, config.finished)
 
 
 def predict(
@@ -151,8 +150,7 @@ def predict(
     embedded first, as the run's stores were (same model, weights, feature, precision)."""
     from hume.core.names import canonical_dataset
     from hume.export.rows import predict_rows
-    from hume.runs import resolve_run
-    from hume.search.saved import finished_config
+    from hume.runs import finished_config, resolve_run
 
     run_dir = resolve_run(root, run)
     config = finished_config(run_dir)
@@ -162,11 +160,11 @@ def predict(
         _embed_missing(config, spec, name, root, device, workers)
     rows = predict_rows(run_dir, root, name, split)
     target = Path(out) if out else run_dir / "predictions" / name
-    write_rows(rows, target, _formats(format), copy, overwrite, run_dir, config.get("finished"))
+    write_rows(rows, target, _formats(format), copy, overwrite, run_dir, config.finished)
 
 
 def _embed_missing(
-    config: dict[str, Any], spec: str, name: str, root: str | None, device: str, workers: int
+    config: Any, spec: str, name: str, root: str | None, device: str, workers: int
 ) -> None:
     """Embed ``spec`` with every view the run labels new rows through that has no store of it
     yet, as the run's own store of that view was embedded."""
@@ -174,13 +172,13 @@ def _embed_missing(
     from hume.search.methods import get_method
     from hume.store import splits_of
 
-    views = list(config["views"])
-    if not get_method(config["method"]).predicts_from_all_views:
+    views = list(config.views)
+    if not get_method(config.method).predicts_from_all_views:
         views = views[:1]  # HUME labels new rows through φ1 alone
     for view in views:
         if splits_of(root, name, view):
             continue
-        store = next(e["path"] for key, e in config["stores"].items() if key.startswith(f"{view}/"))
+        store = next(e["path"] for key, e in config.stores.items() if key.startswith(f"{view}/"))
         typer.echo(f"embedding {name} with {view} first, as the run's {view} store was embedded")
         embed_like(store, spec, root=root, device=device, workers=workers, reporter=BarReporter())
 

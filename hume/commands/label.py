@@ -206,7 +206,7 @@ def label(
     from hume.export.exporter import ExportFormat, default_formats
     from hume.export.rows import run_rows
     from hume.search.choosing import choose_search
-    from hume.search.pipeline import SearchRequest
+    from hume.search.request import SearchRequest
 
     check_device_name(device)
     spec, folder = dataset_spec(path)
@@ -270,12 +270,12 @@ def label(
     typer.echo(f"[3/3] writing the classes into {target}")
     formats: list[Any] = [*default_formats(), ExportFormat.folders, ExportFormat.html]
     from hume.commands.export import write_rows
-    from hume.search.saved import finished_config
+    from hume.runs import finished_config
 
     config = finished_config(run_dir)
     rows = run_rows(run_dir, root)
-    write_rows(rows, target, formats, False, overwrite, run_dir, config.get("finished"))
-    chosen = config.get("choice") or {}
+    write_rows(rows, target, formats, False, overwrite, run_dir, config.finished)
+    chosen = config.choice or {}
     how = f"chosen from {k}" if len(ks) > 1 else "as given"
     phi = f", φ1 {chosen['phi1']}" if auto and chosen.get("phi1") else ""
     gallery = target / "report.html"

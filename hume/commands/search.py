@@ -1,4 +1,4 @@
-"""`hume search`: the command-line layer of the search stage (over hume.search.pipeline)."""
+"""`hume search`: the command-line layer of the search stage (over hume.search.run_lifecycle)."""
 
 from __future__ import annotations
 
@@ -217,7 +217,8 @@ def search(
     ] = None,
     root: Root = None,
 ) -> None:
-    from hume.search.pipeline import SearchRequest, resume_search, run_search
+    from hume.search.request import SearchRequest
+    from hume.search.run_lifecycle import resume_search, run_search
     from hume.search.settings import SearchOptions
 
     precision_name = precision.value if precision is not None else None

@@ -7,14 +7,14 @@ from pathlib import Path
 
 from hume.core.files import read_json
 from hume.evaluate.report import REPORT_JSON
-from hume.evaluate.run_inputs import ENSEMBLE_FILE
+from hume.runs import ENSEMBLE
 
 
 def existing_report(run_dir: str | os.PathLike, baselines: bool, restarts: int) -> Path | None:
     """``report.json`` of ``run_dir`` when it describes the run's labelings as they are now and
     was made with these options (baselines or not, k-means restarts); else None."""
     run_dir = Path(run_dir)
-    path, labelings = run_dir / REPORT_JSON, run_dir / ENSEMBLE_FILE
+    path, labelings = run_dir / REPORT_JSON, run_dir / ENSEMBLE
     try:
         report = read_json(path)
         fresh = path.stat().st_mtime >= labelings.stat().st_mtime

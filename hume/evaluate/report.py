@@ -33,14 +33,14 @@ def _finite(x: float) -> float | None:
     return None if x is None or not math.isfinite(float(x)) else float(x)
 
 
-def evaluation_device(requested: str | None, config: dict[str, Any]) -> str:
-    """``requested``, else the run's device; ``auto``/unavailable CUDA fall back to CPU."""
+def evaluation_device(requested: str | None, recorded: str | None) -> str:
+    """``requested``, else the device the run ``recorded``; ``auto``/unavailable CUDA fall back
+    to CPU."""
     import torch
 
     from hume.core.devices import resolve_device
 
-    want = requested or config.get("device") or (config.get("hyperparameters") or {}).get("device")
-    want = str(want or "auto")
+    want = str(requested or recorded or "auto")
     if want not in ("auto", "cpu", "cuda") and not want.startswith("cuda:"):
         if requested:
             raise HumeError(f"unknown device {requested!r}: use auto, cpu or cuda")
@@ -117,7 +117,7 @@ def seed_agreements(inp: RunInputs) -> tuple[np.ndarray, dict[str, Any]]:
 
     from hume.search.selection import match_labelings, seed_agreement
 
-    k = int(inp.config.get("k") or inp.seed_labels.max() + 1)
+    k = int(inp.config.k or inp.seed_labels.max() + 1)
     labelings = torch.as_tensor(inp.seed_labels)
     perms = _run_perms(inp)
     if perms is None:  # runs that kept no matching: match on these rows, as the run did
@@ -183,7 +183,7 @@ def run_baselines(
     """
     known = inp.y_true >= 0
     y_eval = inp.y_true
-    k = int(inp.config.get("k") or len(np.unique(y_eval[known])))
+    k = int(inp.config.k or len(np.unique(y_eval[known])))
     views = inp.views
     # inductive: the searched (train) rows only fit k-means and the probe, so a seeded subsample
     # of at most max_fit_rows of them is read (ImageNet's train split never sits in memory)
@@ -273,7 +273,7 @@ def _confusion_and_sizes(inp: RunInputs, ens_metrics: dict, fig_dir: Path) -> li
             clusters,
             fig_dir / "confusion.png",
             inp.class_names,
-            title=f"ensemble labeling, {'+'.join(inp.eval_splits)} ({inp.config['dataset']})",
+            title=f"ensemble labeling, {'+'.join(inp.eval_splits)} ({inp.config.dataset})",
         )
     )
     written.append(
@@ -300,13 +300,13 @@ def build_report(
     known = inp.y_true >= 0
     report: dict[str, Any] = {
         "run": inp.run_dir.name,
-        "dataset": cfg["dataset"],
-        "method": cfg.get("method"),
-        "setting": cfg["setting"],
+        "dataset": cfg.dataset,
+        "method": cfg.method,
+        "setting": cfg.setting,
         "views": inp.views,
         "phi1": inp.views[0],
         "phi2": inp.views[1:],
-        "k": cfg.get("k"),
+        "k": cfg.k,
         "n_seeds": int(len(inp.scores)),
         "evaluated_on": {
             "splits": inp.eval_splits,
@@ -320,7 +320,7 @@ def build_report(
     }
     seeds = _seed_table(inp, known)
     report["seeds"] = seeds
-    found_sizes = np.bincount(inp.ensemble, minlength=int(cfg.get("k") or 0)).tolist()
+    found_sizes = np.bincount(inp.ensemble, minlength=int(cfg.k or 0)).tolist()
     report["class_sizes"] = {"found": found_sizes}
     per_row, report["agreement"] = seed_agreements(inp)
     written: list[Path] = [
@@ -396,7 +396,7 @@ def build_report(
         )
         for view, why in ((report["baselines"] or {}).get("skipped") or {}).items():
             report["notes"].append(f"baseline {view} skipped: {why}")
-    report["paper"] = paper_numbers(cfg["dataset"])
+    report["paper"] = paper_numbers(cfg.dataset)
     report["figures"] = [str(p.relative_to(inp.run_dir)) for p in written]
     return report
 
@@ -574,7 +574,7 @@ def evaluate_run(
 ) -> tuple[dict[str, Any], list[Path]]:
     """Evaluate one run; returns the report and the paths written (report files, figures)."""
     inp = load_inputs(run_dir, root)
-    dev = evaluation_device(device, inp.config)
+    dev = evaluation_device(device, inp.config.device)
     report = build_report(inp, dev, baselines=baselines, n_init=n_init, reporter=reporter)
     run_dir = Path(run_dir)
     write_json(run_dir / REPORT_JSON, report)

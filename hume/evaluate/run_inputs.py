@@ -1,7 +1,7 @@
 """What `evaluate` reads from a run and its stores, checked against each other.
 
 A run's labelings are only meaningful against the very rows they were computed on: every store
-named in ``config["stores"]`` must still have the same number of rows and the same ``store_id``
+named in ``config.stores`` must still have the same number of rows and the same ``store_id``
 (a rewritten store gets a new id), and the labelings' lengths must match. Ground truth comes
 from the stores' ``labels`` (only this stage reads them).
 """
@@ -17,11 +17,8 @@ from typing import Any
 import numpy as np
 
 from hume.core.errors import HumeError
-from hume.runs import load_config
+from hume.runs import ENSEMBLE, SEEDS, RunConfig, finished_config
 from hume.store import find_store, open_store, resolve_root
-
-SEEDS_FILE = "seeds.npz"
-ENSEMBLE_FILE = "ensemble.npz"
 
 
 @dataclass
@@ -35,7 +32,7 @@ class RunInputs:
     """
 
     run_dir: Path
-    config: dict[str, Any]
+    config: RunConfig
     root: Path
     eval_splits: list[str]
     fit_splits: list[str]
@@ -52,7 +49,7 @@ class RunInputs:
 
     @property
     def views(self) -> list[str]:
-        return list(self.config["views"])
+        return list(self.config.views)
 
     @property
     def has_ground_truth(self) -> bool:
@@ -73,8 +70,8 @@ class RunInputs:
         path = self.store_paths.get(f"{view}/{split}")
         if path is not None:
             return path
-        path = find_store(self.root, self.config["dataset"], split, view)
-        expected = self.config["stores"].get(f"{self.views[0]}/{split}", {}).get("n_rows")
+        path = find_store(self.root, self.config.dataset, split, view)
+        expected = self.config.stores.get(f"{self.views[0]}/{split}", {}).get("n_rows")
         with open_store(path) as st:
             if expected is not None and st.n_rows != expected:
                 raise HumeError(
@@ -85,7 +82,7 @@ class RunInputs:
 
     def n_rows(self, splits: list[str]) -> int:
         """Rows of ``splits`` together (as the run recorded them for φ1)."""
-        return sum(int(self.config["stores"][f"{self.views[0]}/{s}"]["n_rows"]) for s in splits)
+        return sum(int(self.config.stores[f"{self.views[0]}/{s}"]["n_rows"]) for s in splits)
 
     def features(
         self, view: str, splits: list[str], device: str = "cpu", rows: np.ndarray | None = None
@@ -143,14 +140,14 @@ def _store_path(root: Path, dataset: str, key: str, entry: dict[str, Any]) -> Pa
     return find_store(root, dataset, split, view)
 
 
-def check_stores(config: dict[str, Any], root: Path) -> dict[str, Path]:
+def check_stores(config: RunConfig, root: Path) -> dict[str, Path]:
     """Paths of the run's stores; refuses any store changed since the search."""
-    stores = config.get("stores") or {}
+    stores = config.stores
     if not stores:
         raise HumeError("the run's config.json records no stores: run `hume search` again")
     paths = {}
     for key, entry in stores.items():
-        path = _store_path(root, config["dataset"], key, entry)
+        path = _store_path(root, config.dataset, key, entry)
         with open_store(path) as st:
             n_rows, store_id = st.n_rows, st.attrs.get("store_id")
         if n_rows != entry.get("n_rows") or (
@@ -206,26 +203,18 @@ def _class_info(store_paths: dict[str, Path]) -> tuple[int | None, list[str] | N
 def load_inputs(run_dir: str | os.PathLike, root: str | os.PathLike | None = None) -> RunInputs:
     """Read and cross-check a finished run: config, stores, labelings, ground truth."""
     run_dir = Path(run_dir)
-    config = load_config(run_dir)
-    for key in ("dataset", "views", "setting", "search_splits"):
-        if key not in config:
-            raise HumeError(f"{run_dir / 'config.json'} lacks {key!r}: run `hume search` again")
-    if config.get("status", "complete") != "complete":
-        raise HumeError(
-            f"run {run_dir.name} has not finished (status {config.get('status')!r}): "
-            f"continue it with `hume search --resume --run {run_dir.name}`"
-        )
+    config = finished_config(run_dir)
     root = resolve_root(root)
     store_paths = check_stores(config, root)
-    seeds = load_npz(run_dir / SEEDS_FILE, ["labels", "scores"])
-    ens = load_npz(run_dir / ENSEMBLE_FILE, ["labels"])
-    search_splits = list(config["search_splits"])
-    predict_splits = list(config.get("predict_splits") or [])
-    phi1 = config["views"][0]
+    seeds = load_npz(run_dir / SEEDS, ["labels", "scores"])
+    ens = load_npz(run_dir / ENSEMBLE, ["labels"])
+    search_splits = list(config.search_splits)
+    predict_splits = list(config.predict_splits or [])
+    phi1 = config.views[0]
     notes: list[str] = []
 
     def n_rows(splits: list[str]) -> int:
-        return sum(int(config["stores"][f"{phi1}/{s}"]["n_rows"]) for s in splits)
+        return sum(int(config.stores[f"{phi1}/{s}"]["n_rows"]) for s in splits)
 
     def check_len(arr: np.ndarray, expected: int, what: str) -> None:
         if arr.shape[-1] != expected:
@@ -236,7 +225,7 @@ def load_inputs(run_dir: str | os.PathLike, root: str | os.PathLike | None = Non
 
     check_len(seeds["labels"], n_rows(search_splits), "seeds.npz labels")
     check_len(ens["labels"], n_rows(search_splits), "ensemble.npz labels")
-    inductive = config["setting"] == "inductive"
+    inductive = config.setting == "inductive"
     if (
         inductive
         and predict_splits

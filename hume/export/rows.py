@@ -146,7 +146,8 @@ def class_names_of(stores: list[Path]) -> list[str] | None:
 def run_rows(run_dir: str | os.PathLike, root: str | os.PathLike | None = None) -> RunRows:
     """Every row a finished run labeled: its searched splits and its predicted ones."""
     from hume.evaluate.run_inputs import check_stores, load_npz
-    from hume.search.saved import finished_config, load_model
+    from hume.runs import finished_config
+    from hume.search.run_readers import load_model
     from hume.store import resolve_root
 
     run_dir = Path(run_dir)
@@ -155,16 +156,16 @@ def run_rows(run_dir: str | os.PathLike, root: str | os.PathLike | None = None) 
     store_paths = check_stores(config, resolve_root(root))
     seeds = load_npz(run_dir / "seeds.npz", ["labels"])
     ens = load_npz(run_dir / "ensemble.npz", ["labels"])
-    views = list(config["views"])
+    views = list(config.views)
     parts, offset = [], 0
-    for split in config["search_splits"]:
+    for split in config.search_splits:
         stores = {v: store_paths[f"{v}/{split}"] for v in views if f"{v}/{split}" in store_paths}
-        n = int(config["stores"][f"{views[0]}/{split}"]["n_rows"])
+        n = int(config.stores[f"{views[0]}/{split}"]["n_rows"])
         rows = slice(offset, offset + n)
         parts.append(
             label_rows(
                 model,
-                config["dataset"],
+                config.dataset,
                 split,
                 stores,
                 seeds["labels"][:, rows],
@@ -172,7 +173,7 @@ def run_rows(run_dir: str | os.PathLike, root: str | os.PathLike | None = None) 
             )
         )
         offset += n
-    for split in config.get("predict_splits") or []:
+    for split in config.predict_splits or []:
         stores = {v: store_paths[f"{v}/{split}"] for v in views if f"{v}/{split}" in store_paths}
         if f"{split}_labels" not in ens:
             raise HumeError(
@@ -181,7 +182,7 @@ def run_rows(run_dir: str | os.PathLike, root: str | os.PathLike | None = None) 
         parts.append(
             label_rows(
                 model,
-                config["dataset"],
+                config.dataset,
                 split,
                 stores,
                 seeds[f"{split}_labels"],
@@ -223,14 +224,15 @@ def predict_rows(
     finished run labels them; every split the stores have, or ``split``."""
     from hume.core.names import check_name
     from hume.evaluate.run_inputs import check_stores
-    from hume.search.saved import finished_config, load_model
+    from hume.runs import finished_config
+    from hume.search.run_readers import load_model
     from hume.store import find_store, resolve_root, splits_of
 
     run_dir = Path(run_dir)
     config = finished_config(run_dir)
     model = load_model(run_dir)
     check_name("dataset", dataset)
-    views = list(config["views"])
+    views = list(config.views)
     needed = views if model.predicts_from_all_views else views[:1]
     run_stores = check_stores(config, resolve_root(root))
     if split is not None:

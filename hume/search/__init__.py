@@ -10,7 +10,7 @@
 - :mod:`hume.search.consensus`  the consensus of the seeds' co-association (cut, linkage);
 - :mod:`hume.search.settings`    command-line options → a method's settings;
 - :mod:`hume.search.view_loading`     which stores a search reads, loaded as tensors (never labels);
-- :mod:`hume.search.pipeline`   a search request → a run directory (new run, resume, sweep).
+- :mod:`hume.search.run_lifecycle`   a search request → a run directory (new run, resume, sweep).
 
 Python API: ``HUME(n_classes=10).fit([phi1, phi2])``, ``TURTLE``, ``get_method(name)``.
 """

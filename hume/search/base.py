@@ -102,6 +102,25 @@ class SeedSearch(ClusterMixin, BaseEstimator):
         """Refuse a problem the method cannot search: 2 ≤ K ≤ N (methods add their own rules)."""
         check_classes(k, n)
 
+    @classmethod
+    def for_run(cls, run: Any, device: Any) -> SeedSearch:
+        """The estimator of a run's configuration (:class:`hume.runs.RunConfig`) on this
+        process's ``device``."""
+        return cls(
+            n_classes=run.k,
+            n_seeds=run.n_seeds,
+            config=cls.config_class.from_dict(run.hyperparameters),
+            device=str(device),
+            precision=run.precision,
+            random_state=run.random_state,
+            **cls._run_parameters(run),
+        )
+
+    @classmethod
+    def _run_parameters(cls, run: Any) -> dict[str, Any]:
+        """Parameters of a method's own that a run's configuration sets."""
+        return {}
+
     # -- fitting ---------------------------------------------------------------------------
     def check_inputs(
         self, views: Any, view_names: Sequence[str] | None = None

@@ -16,10 +16,11 @@ import torch
 
 from hume.core.errors import HumeError
 from hume.core.files import read_json, write_json
-from hume.runs import CHOICE, CONFIG, load_config, shown_ks
+from hume.runs import CHOICE, CONFIG, ENSEMBLE, load_config, shown_ks, write_config
 from hume.search.candidates import Planned
 from hume.search.choice_signals import Candidate, measure
-from hume.search.pipeline import SearchRequest
+from hume.search.request import SearchRequest
+from hume.search.run_readers import seed_signals
 from hume.search.vocabulary import KScan
 
 CHOICE_FILE = CHOICE
@@ -92,31 +93,16 @@ def claim(base_dir: Path, asked: dict[str, Any]) -> None:
 def full_signals(run_dir: Path, views: list[torch.Tensor], all_views: bool) -> Candidate:
     """A candidate run's label-free signals, from its seeds (labels are never read)."""
     config = load_config(run_dir)
-    k = int(config["k"])
-    with np.load(run_dir / "seeds.npz") as seeds:
-        labels, scores = seeds["labels"], seeds["scores"]
-        balanced = seeds["balanced_scores"] if "balanced_scores" in seeds else None
-    if balanced is None:  # a run written before the balanced score was kept with the seeds
-        from hume.search.selection import label_free_scores
-
-        balanced = label_free_scores(
-            views if all_views else (views[1:] or views),
-            torch.as_tensor(labels),
-            k,
-            seed=int(config["hyperparameters"].get("random_state", 0)),
-            balanced=True,
-        ).numpy()
-    with np.load(run_dir / "ensemble.npz") as ensemble:
+    labels, scores, balanced = seed_signals(run_dir, views, all_views)
+    with np.load(run_dir / ENSEMBLE) as ensemble:
         ensemble_labels = ensemble["labels"]
-    hyper = config["hyperparameters"]
+    hyper = config.hyperparameters
     setting = {
-        "k": k,
-        "size_term": hyper.get("size_term", "entropy"),
+        "k": config.k,
+        "size_term": hyper["size_term"],
         "entropy_weight": hyper.get("entropy_weight"),
     }
-    return measure(
-        setting, labels, scores, balanced, ensemble_labels, hyper.get("ensemble", "vote")
-    )
+    return measure(setting, labels, scores, balanced, ensemble_labels, hyper["ensemble"])
 
 
 def describe(c: Candidate) -> str:
@@ -164,11 +150,11 @@ def write_choice(
         "candidates": rows,
     }
     write_json(base_dir / CHOICE_FILE, choice)
-    config = read_json(source / CONFIG)
-    config.pop("candidate_of", None)
-    config["choice"] = {key: choice[key] for key in ("criterion", "scan", "chosen", "k", "phi1")}
-    config["finished"] = datetime.now(UTC).isoformat()  # the run the last search produced
-    write_json(base_dir / CONFIG, config)  # last: the run is complete once this is written
+    config = load_config(source)
+    config.candidate_of = None
+    config.choice = {key: choice[key] for key in ("criterion", "scan", "chosen", "k", "phi1")}
+    config.finished = datetime.now(UTC).isoformat()  # the run the last search produced
+    write_config(base_dir, config)  # last: the run is complete once this is written
 
 
 def summary(base_dir: Path) -> str:

@@ -42,13 +42,8 @@ from hume.search.choice_files import (
 )
 from hume.search.choice_signals import Candidate, ranked
 from hume.search.methods import get_method
-from hume.search.pipeline import (
-    WAIT_FOR_RANKS,
-    SearchRequest,
-    check_request,
-    resume_search,
-    run_search,
-)
+from hume.search.request import WAIT_FOR_RANKS, SearchRequest, check_request
+from hume.search.run_lifecycle import resume_search, run_search
 from hume.search.screens import SCREEN_SEEDS, screen_all, screen_config
 from hume.search.sweep import SWEEP_SEEDS
 from hume.search.view_loading import LoadedViews, load_views, plan_splits
@@ -91,7 +86,7 @@ def choose_search(
     base = req.run or default_run_name(cls.method, dataset)
     check_name("run", base)
     base_dir = runs_dir(req.root) / base
-    if (base_dir / CHOICE_FILE).is_file() and load_config(base_dir).get("status") == "complete":
+    if (base_dir / CHOICE_FILE).is_file() and load_config(base_dir).complete:
         if ks is not None:  # (without ks the dataset's K, known only once its views are read)
             claim(base_dir, request_record(req, dataset, views, ks, phi1_auto, scan))
         logger.info("nothing to do: run %s is complete (%s)", base, summary(base_dir))

@@ -22,7 +22,7 @@ from hume.core.reporting import CountedTask
 from hume.search.base import SeedSearch
 from hume.search.candidates import Planned, log_candidate, planned_label
 from hume.search.choice_signals import Candidate, consensus_kind, measure, ranked
-from hume.search.pipeline import SearchRequest
+from hume.search.request import SearchRequest
 
 #: a screen's seeds (at most the run's) and its share of the run's iterations
 SCREEN_SEEDS = 6

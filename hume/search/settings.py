@@ -96,8 +96,6 @@ class MethodConfig:
     def from_dict(cls: type[C], d: dict[str, Any]) -> C:
         """The settings a run recorded (keys this class does not know are ignored)."""
         known = {f.name: f for f in fields(cls)}
-        if "ensemble" in known and "ensemble" not in d:  # runs of earlier versions voted
-            d = {**d, "ensemble": "vote"}
         values = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items() if k in known}
         return cls(**values)
 

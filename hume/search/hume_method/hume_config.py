@@ -24,7 +24,7 @@ label-free score of the seeds only, never by accuracy (the scores are in bench/R
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from hume.search.settings import MethodConfig
 
@@ -100,12 +100,6 @@ class HumeConfig(MethodConfig):
     def subset_rows(self, n: int) -> int:
         """m: rows per subset for N = ``n`` rows."""
         return self.subset_size if self.subset_size is not None else min(n, self.max_subset_size)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> HumeConfig:
-        if "max_subset_size" not in d:  # runs of earlier versions: subset_size was the cap
-            d = {**d, "max_subset_size": d.get("subset_size") or 10_000, "subset_size": None}
-        return super().from_dict(d)
 
     def sweep_points(self) -> list[tuple[dict[str, float], HumeConfig]]:
         """``--sweep``: (settings, config) of every grid point, on top of these settings."""

@@ -80,6 +80,10 @@ class HUME(SeedSearch):
         store_params(self, locals())
 
     @classmethod
+    def _run_parameters(cls, run: Any) -> dict[str, Any]:
+        return {"allow_single_view": bool(run.single_view)}
+
+    @classmethod
     def check_problem(cls, k: int, n: int, dims: Sequence[int], names: Sequence[str]) -> None:
         """2 ≤ K ≤ N, and K ≤ d1: the task encoder has K orthonormal rows in φ1's space."""
         super().check_problem(k, n, dims, names)

@@ -1,0 +1,70 @@
+"""A finished run's files read back by the search's side, whatever version wrote them: its
+fitted model (encoders.pt: to label rows, ``hume export``, ``hume predict``) and its seeds'
+signals (seeds.npz: for a choice among candidates)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hume.core.errors import HumeError
+from hume.runs import ENSEMBLE, MODEL, SEEDS, finished_config
+from hume.search.base import SeedSearch
+from hume.search.methods import get_method
+
+
+def load_model(run_dir: str | os.PathLike) -> SeedSearch:
+    """The fitted estimator of a finished run (any version's ``encoders.pt``)."""
+    import torch
+
+    run_dir = Path(run_dir)
+    config = finished_config(run_dir)
+    path = run_dir / MODEL
+    try:
+        saved = torch.load(path, weights_only=True)
+    except FileNotFoundError:
+        raise HumeError(f"run {run_dir.name} has no {MODEL}: run the search again") from None
+    except Exception as exc:  # anything else: the file cannot be trusted
+        raise HumeError(
+            f"{path} is unreadable ({type(exc).__name__}): run the search again"
+        ) from None
+    defaults: dict[str, Any] = {"n_classes": config.k}
+    if "reference_seed" not in saved:  # runs of earlier versions kept it in ensemble.npz only
+        with np.load(run_dir / ENSEMBLE) as ens:
+            defaults["reference_seed"] = int(ens["reference_seed"])
+    state = {**defaults, **saved}
+    hp = config.hyperparameters
+    if state.get("method") == "turtle" and "mean" not in state and hp.get("standardise"):
+        raise HumeError(
+            f"run {run_dir.name} standardised its views but was written by an earlier version "
+            "that did not save the statistics: run the search again to label new rows"
+        )
+    return get_method(state.get("method") or config.method).from_fitted_state(state)
+
+
+def seed_signals(
+    run_dir: Path, views: list[Any], all_views: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(labels (n_seeds, N), scores, balanced scores (n_seeds,)) of a finished run's seeds; a
+    run written before the balanced score was kept has it computed now on its ``views`` (the
+    φ2 views, or every view with ``all_views``), as the search would have."""
+    import torch
+
+    config = finished_config(run_dir)
+    with np.load(run_dir / SEEDS) as seeds:
+        labels, scores = seeds["labels"], seeds["scores"]
+        if "balanced_scores" in seeds:
+            return labels, scores, seeds["balanced_scores"]
+    from hume.search.selection import label_free_scores
+
+    balanced = label_free_scores(
+        views if all_views else (views[1:] or views),
+        torch.as_tensor(labels),
+        config.k,
+        seed=config.random_state,
+        balanced=True,
+    ).numpy()
+    return labels, scores, balanced
