@@ -158,8 +158,8 @@ def reference(args: argparse.Namespace, backbone) -> tuple[int, int]:
     import torch
     from torch.utils.data import DataLoader
 
+    from hume.embed.chunk_compute import Transformed
     from hume.embed.datasets import get_dataset
-    from hume.embed.pipeline import Transformed
 
     device = torch.device("cuda" if args.device == "cuda" else "cpu")
     data = get_dataset(f"imagefolder:{args.images}", "all", args.images)

@@ -711,7 +711,7 @@ def test_unreachable_weights_name_the_model(tmp_path):
 
 # -- pieces -----------------------------------------------------------------------------------------
 def test_chunk_batches_cover_each_row_once_within_chunks():
-    from hume.embed.pipeline import ChunkBatches
+    from hume.embed.chunk_compute import ChunkBatches
 
     sampler = ChunkBatches([3, 0, 4], chunk_rows=10, n_rows=47, batch_size=4)
     batches = list(sampler)
@@ -726,7 +726,7 @@ def test_write_failure_in_writer_thread_reaches_the_caller(tmp_path):
 
     from hume.core.errors import HumeError
     from hume.embed.backbones import Backbone
-    from hume.embed.pipeline import Transformed, compute_chunks
+    from hume.embed.chunk_compute import Transformed, compute_chunks
     from hume.store import create_store
 
     x = np.ones((12, 3), dtype=np.float32)

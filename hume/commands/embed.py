@@ -10,7 +10,7 @@ from hume.commands.common import BarReporter, Device, Root
 from hume.core.names import ALIASES
 from hume.embed.backbones import FeatureKind, backbone_patterns, list_backbones
 from hume.embed.datasets import dataset_patterns, list_datasets
-from hume.embed.pipeline import EmbedPrecision
+from hume.embed.embed_settings import EmbedPrecision
 from hume.embed.pipeline import embed as run_embed
 from hume.store import StoreDtype, StoreFormat
 

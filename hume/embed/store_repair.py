@@ -34,7 +34,8 @@ _EMBED_PARAMS = (
 def repair_store(path: str | os.PathLike, reporter: Reporter = SILENT) -> bool:
     """Compute exactly the damaged chunks (and labels, paths) of the store at ``path`` again;
     False when it was intact."""
-    from hume.embed.pipeline import OPTIONS_ATTR, embed
+    from hume.embed.embed_settings import OPTIONS_ATTR
+    from hume.embed.pipeline import embed
 
     path = Path(path)
     with open_store(path, allow_incomplete=True) as store:
