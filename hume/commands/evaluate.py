@@ -12,7 +12,7 @@ from hume.commands.common import BarReporter, Root
 def _table(report: dict[str, Any]):
     from rich.table import Table
 
-    from hume.evaluate.report import _pct, result_rows
+    from hume.evaluate.report_markdown import percent_text, result_rows
 
     ev = report["evaluated_on"]
     table = Table(
@@ -22,7 +22,7 @@ def _table(report: dict[str, Any]):
     for col in ("method", "ACC", "ARI", "NMI"):
         table.add_column(col, justify="left" if col == "method" else "right")
     for label, m in result_rows(report):
-        table.add_row(label, _pct(m["acc"]), _pct(m["ari"]), _pct(m["nmi"]))
+        table.add_row(label, percent_text(m["acc"]), percent_text(m["ari"]), percent_text(m["nmi"]))
     return table
 
 
@@ -30,7 +30,7 @@ def _paper_table(paper: dict[str, Any]):
     """The published numbers, in a table of their own: never mixed with measurements."""
     from rich.table import Table
 
-    from hume.evaluate.report import _pct
+    from hume.evaluate.report_markdown import percent_text
 
     table = Table(
         title=f"published numbers for {paper['dataset']}: the papers' own backbones, "
@@ -40,7 +40,13 @@ def _paper_table(paper: dict[str, Any]):
     for col in ("method (paper)", "setting", "backbones", "ACC", "ARI"):
         table.add_column(col, justify="right" if col in ("ACC", "ARI") else "left")
     for r in paper["rows"]:
-        table.add_row(r["method"], r["setting"], r["backbones"], _pct(r["acc"]), _pct(r["ari"]))
+        table.add_row(
+            r["method"],
+            r["setting"],
+            r["backbones"],
+            percent_text(r["acc"]),
+            percent_text(r["ari"]),
+        )
     return table
 
 
@@ -66,7 +72,8 @@ def show_report(report: dict[str, Any], written: list) -> None:
     if choice:
         from rich.table import Table
 
-        from hume.evaluate.report import _pct, _signal, candidate_signals
+        from hume.evaluate.choice_report import candidate_signals
+        from hume.evaluate.report_markdown import percent_text, signal_text
 
         table = Table(
             title=f"chosen without labels: K = {choice['k']}, φ1 {choice['phi1']} (by "
@@ -99,13 +106,13 @@ def show_report(report: dict[str, Any], written: list) -> None:
                 str(c["k"]),
                 c["phi1"],
                 c.get("searched", "full"),
-                _signal(sig.get("criterion")),
-                _signal(sig.get("consensus_stability")),
-                _signal(sig.get("stability")),
-                _signal(sig.get("score")),
-                _signal(sig.get("balanced_score")),
-                _pct(c.get("acc")),
-                _pct(c.get("nmi")),
+                signal_text(sig.get("criterion")),
+                signal_text(sig.get("consensus_stability")),
+                signal_text(sig.get("stability")),
+                signal_text(sig.get("score")),
+                signal_text(sig.get("balanced_score")),
+                percent_text(c.get("acc")),
+                percent_text(c.get("nmi")),
             )
         console.print(table)
     agree = report.get("agreement")

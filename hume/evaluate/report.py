@@ -18,8 +18,10 @@ from hume.core.files import save_npz, write_json, write_text
 from hume.core.reporting import SILENT, Reporter
 from hume.evaluate import figures
 from hume.evaluate.baselines import concat_normalised, kmeans_labels, linear_probe, subsample
+from hume.evaluate.choice_report import choice_report
 from hume.evaluate.metrics import score_labeling
 from hume.evaluate.paper import paper_numbers
+from hume.evaluate.report_markdown import markdown
 from hume.evaluate.run_inputs import RunInputs, load_inputs
 
 REPORT_JSON = "report.json"
@@ -61,53 +63,6 @@ def spearman(scores: np.ndarray, accs: np.ndarray) -> dict[str, Any]:
         # no p-value: its t-approximation is meaningless for the few seeds a run has
         rho = _finite(spearmanr(scores[ok], accs[ok]).statistic)
     return {"rho": rho, "n_seeds": n}
-
-
-def choice_report(inp: RunInputs, fig_dir: Path) -> tuple[dict[str, Any] | None, list[Path]]:
-    """For a run chosen from several (``--k 5:15``, ``--phi1 auto``): every candidate's
-    label-free signals and, with ground truth, its ACC and NMI, which the choice never read (of
-    its run when it was searched in full, else of its screen's consensus); and the figure of
-    them against K."""
-    from hume.core.files import read_json
-    from hume.search.choice_files import CHOICE_FILE
-    from hume.search.screens import SCREENS
-
-    path = inp.run_dir / CHOICE_FILE
-    if not path.is_file():
-        return None, []
-    choice = read_json(path)
-    rows = []
-    for cand in choice["candidates"]:
-        row = dict(cand)
-        if inp.has_ground_truth:
-            truth, labels = inp.y_true, None
-            if cand.get("searched", "full") == "full":
-                try:
-                    other = load_inputs(inp.run_dir.parent / cand["run"], inp.root)
-                except HumeError as exc:  # a candidate run that is gone: its signals remain
-                    row["note"] = str(exc)
-                else:
-                    truth, labels = other.y_true, other.ensemble
-            else:  # a screen labelled the searched rows
-                screen = inp.run_dir / SCREENS / f"{cand['run']}.npz"
-                if screen.is_file():
-                    with np.load(screen) as z:
-                        labels = z["labels"]
-                    truth = inp.y_true if inp.same_rows else inp.labels_of(inp.fit_splits)
-            if labels is not None and len(labels) == len(truth):
-                known = truth >= 0
-                m = score_labeling(truth[known], labels[known], detail=False)
-                row.update(acc=m["acc"], nmi=m["nmi"])
-        rows.append(row)
-    figure = figures.choice_figure(rows, choice["chosen"], fig_dir / "choice.png")
-    return {**choice, "candidates": rows}, [figure]
-
-
-def candidate_signals(cand: dict[str, Any]) -> dict[str, Any]:
-    """The signals a table shows for a candidate: its full search's, else its screen's."""
-    if cand.get("searched", "full") == "full":
-        return cand
-    return {**cand.get("screen", {}), "score": None, "balanced_score": None}
 
 
 def seed_agreements(inp: RunInputs) -> tuple[np.ndarray, dict[str, Any]]:
@@ -399,169 +354,6 @@ def build_report(
     report["paper"] = paper_numbers(cfg.dataset)
     report["figures"] = [str(p.relative_to(inp.run_dir)) for p in written]
     return report
-
-
-def _signal(value: float | None) -> str:
-    """A signal of choice.json, or – where the run predates it."""
-    return "–" if value is None else f"{value:.3f}"
-
-
-def _pct(x: float | None) -> str:
-    return "–" if x is None else f"{100 * x:.1f}"
-
-
-def result_rows(report: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """(label, metrics) rows of the measured results, in the order tables print them."""
-    if not report.get("metrics"):
-        return []
-    method = str(report.get("method") or "hume").upper()
-    rows = [
-        (f"{method} ensemble", report["metrics"]),
-        (f"selected seed #{report['selected_seed']['seed']} (label-free)", report["selected_seed"]),
-        (f"best seed #{report['best_seed']['seed']} (oracle, uses labels)", report["best_seed"]),
-        (f"median seed #{report['median_seed']['seed']}", report["median_seed"]),
-    ]
-    base = report.get("baselines") or {}
-    for view, m in base.get("kmeans", {}).items():
-        rows.append((f"k-means on {view}", m))
-    for view, m in base.get("linear_probe", {}).items():
-        rows.append((f"supervised linear probe on {view} ({m['role']}, {m['protocol']})", m))
-    return rows
-
-
-def markdown(report: dict[str, Any]) -> str:
-    """report.md: compact tables, ×100 with one decimal."""
-    views = report["views"]
-    ev = report["evaluated_on"]
-    lines = [
-        f"# Evaluation of run `{report['run']}`",
-        "",
-        f"- dataset `{report['dataset']}`, method `{report['method']}`, setting "
-        f"`{report['setting']}`, K = {report['k']}, {report['n_seeds']} seeds",
-        f"- views: φ1 = `{views[0]}`, φ2 = {', '.join(f'`{v}`' for v in views[1:]) or '–'}",
-        f"- evaluated on {'+'.join(ev['splits'])}: {ev['n_rows']} rows, "
-        f"{ev['n_labelled']} with a label",
-    ]
-    lines += [f"- note: {n}" for n in report.get("notes", [])]
-    agree = report.get("agreement")
-    if agree:
-        lines.append(
-            f"- agreement between seeds (label-free): on average {100 * agree['mean']:.1f} % of "
-            f"the seeds give a row the ensemble's class; all seeds agree on "
-            f"{100 * agree['all_seeds_agree']:.1f} % of the rows"
-        )
-    choice = report.get("choice")
-    if choice:
-        lines += [
-            "",
-            f"## Chosen without labels: K = {choice['k']}, φ1 `{choice['phi1']}` "
-            f"(by {choice['criterion']}, run `{choice['chosen']}`)",
-            "",
-            "Candidates whose ensemble leaves a class (nearly) empty use fewer than K classes "
-            "and are not chosen while another uses all of its K.",
-            "",
-            "| run | K | φ1 | searched | classes used | criterion | consensus stability | "
-            "stability | score | balanced score | ACC (not used) | NMI (not used) |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|",
-        ]
-        for c in choice["candidates"]:
-            sig = candidate_signals(c)
-            lines.append(
-                f"| `{c['run']}` | {c['k']} | `{c['phi1']}` | {c.get('searched', 'full')} | "
-                f"{sig.get('used_classes', c['k'])} | {_signal(sig.get('criterion'))} | "
-                f"{_signal(sig.get('consensus_stability'))} | {_signal(sig.get('stability'))} | "
-                f"{_signal(sig.get('score'))} | {_signal(sig.get('balanced_score'))} | "
-                f"{_pct(c.get('acc'))} | {_pct(c.get('nmi'))} |"
-            )
-        if choice.get("scan") == "fast":
-            sc = choice.get("screen", {})
-            lines += [
-                "",
-                f"Screened candidates ({sc.get('seeds')} seeds, {sc.get('iters')} iterations, no "
-                "label-free scores) show their screen's signals, lower than a full search's and "
-                "compared only among screens; their ACC is that of the screen's consensus.",
-            ]
-    if report.get("metrics"):
-        lines += [
-            "",
-            "## Measured results (×100)",
-            "",
-            "| method | ACC | ARI | NMI | clusters |",
-            "|---|---|---|---|---|",
-        ]
-        for label, m in result_rows(report):
-            lines.append(
-                f"| {label} | {_pct(m['acc'])} | {_pct(m['ari'])} | {_pct(m['nmi'])} "
-                f"| {m['n_clusters']} |"
-            )
-        sp = report["spearman"]
-        rho = "n/a" if sp["rho"] is None else f"{sp['rho']:.3f}"
-        lines += [
-            "",
-            "## Label-free score vs. true accuracy",
-            "",
-            f"Spearman ρ = {rho} over {sp['n_seeds']} seeds.",
-            "",
-            "| seed | label-free score | objective | ACC | ARI | NMI |",
-            "|---|---|---|---|---|---|",
-        ]
-        for s in report["seeds"]:
-            score = "–" if s["score"] is None else f"{s['score']:.4f}"
-            obj = "–" if s["objective"] is None else f"{s['objective']:.4f}"
-            lines.append(
-                f"| {s['seed']} | {score} | {obj} | {_pct(s['acc'])} | {_pct(s['ari'])} "
-                f"| {_pct(s['nmi'])} |"
-            )
-        pc = report["metrics"]["per_class_acc"]
-        if len(pc) <= 50:
-            names = report.get("class_names") or [str(i) for i in range(len(pc))]
-            true, found = report["class_sizes"]["true"], report["class_sizes"]["found_matched"]
-            sel = report["selected_seed"]["per_class_acc"]
-            lines += [
-                "",
-                "## Per class (after matching; found size is the ensemble's)",
-                "",
-                "| class | true size | found size | ensemble acc | selected seed acc |",
-                "|---|---|---|---|---|",
-            ]
-            for i, acc in enumerate(pc):
-                name = names[i] if i < len(names) else str(i)
-                lines.append(
-                    f"| {name} | {true[i]} | {int(found[i])} | {_pct(acc)} | {_pct(sel[i])} |"
-                )
-    else:
-        lines += [
-            "",
-            "**No ground truth exists for these rows**: only label-free scores and "
-            "class sizes are reported.",
-            "",
-            "| seed | label-free score | clusters |",
-            "|---|---|---|",
-        ]
-        for s in report["seeds"]:
-            score = "–" if s["score"] is None else f"{s['score']:.4f}"
-            lines.append(f"| {s['seed']} | {score} | {s['n_clusters']} |")
-        lines += ["", "Found class sizes: " + ", ".join(map(str, report["class_sizes"]["found"]))]
-    paper = report.get("paper")
-    if paper:
-        lines += [
-            "",
-            f"## Published numbers for {paper['dataset']} (the papers', NOT measured here)",
-            "",
-            f"Source: {paper['source']}. These used the authors' backbones, listed "
-            "per row; compare with the measured table only where the backbones match.",
-            "",
-            "| method (paper) | setting | backbones | ACC | ARI |",
-            "|---|---|---|---|---|",
-        ]
-        for r in paper["rows"]:
-            lines.append(
-                f"| {r['method']} | {r['setting']} | {r['backbones']} | {_pct(r['acc'])} "
-                f"| {_pct(r['ari'])} |"
-            )
-    if report.get("figures"):
-        lines += ["", "## Figures", ""] + [f"![{Path(f).stem}]({f})" for f in report["figures"]]
-    return "\n".join(lines) + "\n"
 
 
 def evaluate_run(

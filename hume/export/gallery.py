@@ -46,7 +46,7 @@ img.figure{max-width:480px;margin:.5em 1em .5em 0;border:1px solid #eee}
 """
 
 
-def _pct(x: float | None) -> str:
+def percent_text(x: float | None) -> str:
     return "–" if x is None else f"{100 * x:.1f}"
 
 
@@ -66,7 +66,7 @@ def _figures(run_dir: Path | None) -> list[str]:
 def _evaluation(run_dir: Path | None, has_truth: bool) -> list[str]:
     """The measured results of report.json when the run was evaluated; without ground truth, a
     note that no accuracy can be computed."""
-    from hume.evaluate.report import result_rows
+    from hume.evaluate.report_markdown import result_rows
 
     if not has_truth:
         return [
@@ -90,8 +90,8 @@ def _evaluation(run_dir: Path | None, has_truth: bool) -> list[str]:
         )
         for label, m in rows:
             lines.append(
-                f"<tr><td>{html.escape(label)}</td><td>{_pct(m['acc'])}</td>"
-                f"<td>{_pct(m['ari'])}</td><td>{_pct(m['nmi'])}</td></tr>"
+                f"<tr><td>{html.escape(label)}</td><td>{percent_text(m['acc'])}</td>"
+                f"<td>{percent_text(m['ari'])}</td><td>{percent_text(m['nmi'])}</td></tr>"
             )
         lines.append("</table>")
     return lines
@@ -181,7 +181,7 @@ def write_gallery(
             if "true_class" in entry:
                 meta.append(
                     f"matched true class <b>{html.escape(str(entry['true_class']))}</b>, "
-                    f"accuracy {_pct(entry.get('true_share'))} % (of its labelled rows)"
+                    f"accuracy {percent_text(entry.get('true_share'))} % (of its labelled rows)"
                 )
             sections.append(
                 f'<section class="class" id="{entry["name"]}"><h2>{entry["name"]}</h2>'
@@ -249,7 +249,7 @@ def _page(
             f"{e['margin'].get('mean', 0):.2f}",
         ]
         if rows.has_truth:
-            cells += [html.escape(str(e.get("true_class", "–"))), _pct(e.get("true_share"))]
+            cells += [html.escape(str(e.get("true_class", "–"))), percent_text(e.get("true_share"))]
         index.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     index.append("</table>")
     body = [

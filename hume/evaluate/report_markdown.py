@@ -1,0 +1,172 @@
+"""report.md: the numbers of an evaluation (report.json) as compact tables, ×100 with one
+decimal, and the rows the command layer prints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from hume.evaluate.choice_report import candidate_signals
+
+
+def signal_text(value: float | None) -> str:
+    """A signal of choice.json, or – where the run predates it."""
+    return "–" if value is None else f"{value:.3f}"
+
+
+def percent_text(x: float | None) -> str:
+    return "–" if x is None else f"{100 * x:.1f}"
+
+
+def result_rows(report: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(label, metrics) rows of the measured results, in the order tables print them."""
+    if not report.get("metrics"):
+        return []
+    method = str(report.get("method") or "hume").upper()
+    rows = [
+        (f"{method} ensemble", report["metrics"]),
+        (f"selected seed #{report['selected_seed']['seed']} (label-free)", report["selected_seed"]),
+        (f"best seed #{report['best_seed']['seed']} (oracle, uses labels)", report["best_seed"]),
+        (f"median seed #{report['median_seed']['seed']}", report["median_seed"]),
+    ]
+    base = report.get("baselines") or {}
+    for view, m in base.get("kmeans", {}).items():
+        rows.append((f"k-means on {view}", m))
+    for view, m in base.get("linear_probe", {}).items():
+        rows.append((f"supervised linear probe on {view} ({m['role']}, {m['protocol']})", m))
+    return rows
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """report.md: compact tables, ×100 with one decimal."""
+    views = report["views"]
+    ev = report["evaluated_on"]
+    lines = [
+        f"# Evaluation of run `{report['run']}`",
+        "",
+        f"- dataset `{report['dataset']}`, method `{report['method']}`, setting "
+        f"`{report['setting']}`, K = {report['k']}, {report['n_seeds']} seeds",
+        f"- views: φ1 = `{views[0]}`, φ2 = {', '.join(f'`{v}`' for v in views[1:]) or '–'}",
+        f"- evaluated on {'+'.join(ev['splits'])}: {ev['n_rows']} rows, "
+        f"{ev['n_labelled']} with a label",
+    ]
+    lines += [f"- note: {n}" for n in report.get("notes", [])]
+    agree = report.get("agreement")
+    if agree:
+        lines.append(
+            f"- agreement between seeds (label-free): on average {100 * agree['mean']:.1f} % of "
+            f"the seeds give a row the ensemble's class; all seeds agree on "
+            f"{100 * agree['all_seeds_agree']:.1f} % of the rows"
+        )
+    choice = report.get("choice")
+    if choice:
+        lines += [
+            "",
+            f"## Chosen without labels: K = {choice['k']}, φ1 `{choice['phi1']}` "
+            f"(by {choice['criterion']}, run `{choice['chosen']}`)",
+            "",
+            "Candidates whose ensemble leaves a class (nearly) empty use fewer than K classes "
+            "and are not chosen while another uses all of its K.",
+            "",
+            "| run | K | φ1 | searched | classes used | criterion | consensus stability | "
+            "stability | score | balanced score | ACC (not used) | NMI (not used) |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for c in choice["candidates"]:
+            sig = candidate_signals(c)
+            lines.append(
+                f"| `{c['run']}` | {c['k']} | `{c['phi1']}` | {c.get('searched', 'full')} | "
+                f"{sig.get('used_classes', c['k'])} | {signal_text(sig.get('criterion'))} | "
+                f"{signal_text(sig.get('consensus_stability'))} | {signal_text(sig.get('stability'))} | "
+                f"{signal_text(sig.get('score'))} | {signal_text(sig.get('balanced_score'))} | "
+                f"{percent_text(c.get('acc'))} | {percent_text(c.get('nmi'))} |"
+            )
+        if choice.get("scan") == "fast":
+            sc = choice.get("screen", {})
+            lines += [
+                "",
+                f"Screened candidates ({sc.get('seeds')} seeds, {sc.get('iters')} iterations, no "
+                "label-free scores) show their screen's signals, lower than a full search's and "
+                "compared only among screens; their ACC is that of the screen's consensus.",
+            ]
+    if report.get("metrics"):
+        lines += [
+            "",
+            "## Measured results (×100)",
+            "",
+            "| method | ACC | ARI | NMI | clusters |",
+            "|---|---|---|---|---|",
+        ]
+        for label, m in result_rows(report):
+            lines.append(
+                f"| {label} | {percent_text(m['acc'])} | {percent_text(m['ari'])} | {percent_text(m['nmi'])} "
+                f"| {m['n_clusters']} |"
+            )
+        sp = report["spearman"]
+        rho = "n/a" if sp["rho"] is None else f"{sp['rho']:.3f}"
+        lines += [
+            "",
+            "## Label-free score vs. true accuracy",
+            "",
+            f"Spearman ρ = {rho} over {sp['n_seeds']} seeds.",
+            "",
+            "| seed | label-free score | objective | ACC | ARI | NMI |",
+            "|---|---|---|---|---|---|",
+        ]
+        for s in report["seeds"]:
+            score = "–" if s["score"] is None else f"{s['score']:.4f}"
+            obj = "–" if s["objective"] is None else f"{s['objective']:.4f}"
+            lines.append(
+                f"| {s['seed']} | {score} | {obj} | {percent_text(s['acc'])} | {percent_text(s['ari'])} "
+                f"| {percent_text(s['nmi'])} |"
+            )
+        pc = report["metrics"]["per_class_acc"]
+        if len(pc) <= 50:
+            names = report.get("class_names") or [str(i) for i in range(len(pc))]
+            true, found = report["class_sizes"]["true"], report["class_sizes"]["found_matched"]
+            sel = report["selected_seed"]["per_class_acc"]
+            lines += [
+                "",
+                "## Per class (after matching; found size is the ensemble's)",
+                "",
+                "| class | true size | found size | ensemble acc | selected seed acc |",
+                "|---|---|---|---|---|",
+            ]
+            for i, acc in enumerate(pc):
+                name = names[i] if i < len(names) else str(i)
+                lines.append(
+                    f"| {name} | {true[i]} | {int(found[i])} | {percent_text(acc)} | {percent_text(sel[i])} |"
+                )
+    else:
+        lines += [
+            "",
+            "**No ground truth exists for these rows**: only label-free scores and "
+            "class sizes are reported.",
+            "",
+            "| seed | label-free score | clusters |",
+            "|---|---|---|",
+        ]
+        for s in report["seeds"]:
+            score = "–" if s["score"] is None else f"{s['score']:.4f}"
+            lines.append(f"| {s['seed']} | {score} | {s['n_clusters']} |")
+        lines += ["", "Found class sizes: " + ", ".join(map(str, report["class_sizes"]["found"]))]
+    paper = report.get("paper")
+    if paper:
+        lines += [
+            "",
+            f"## Published numbers for {paper['dataset']} (the papers', NOT measured here)",
+            "",
+            f"Source: {paper['source']}. These used the authors' backbones, listed "
+            "per row; compare with the measured table only where the backbones match.",
+            "",
+            "| method (paper) | setting | backbones | ACC | ARI |",
+            "|---|---|---|---|---|",
+        ]
+        for r in paper["rows"]:
+            lines.append(
+                f"| {r['method']} | {r['setting']} | {r['backbones']} | {percent_text(r['acc'])} "
+                f"| {percent_text(r['ari'])} |"
+            )
+    if report.get("figures"):
+        lines += ["", "## Figures", ""] + [f"![{Path(f).stem}]({f})" for f in report["figures"]]
+    return "\n".join(lines) + "\n"
