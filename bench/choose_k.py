@@ -169,7 +169,7 @@ def weak_planted(k: int, n: int = 1200, seed: int = 0):
 def orders(seeds: int) -> list[dict]:
     """Each view as φ1 (HUME) on digits and on planted data with one weak view: stability (the
     rule of --phi1 auto), the mean score on φ2, the mean score on every view, and ACC."""
-    from hume.search.selection import label_free_scores
+    from hume.search.label_free_score import label_free_scores
 
     sets = {
         "digits (hog, pixels)": (*digits(), 10),

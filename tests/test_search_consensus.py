@@ -16,7 +16,7 @@ from hume.evaluate.metrics import adjusted_rand_index, cluster_accuracy
 from hume.search import HUME, TURTLE
 from hume.search import consensus as consensus_module
 from hume.search.consensus import consensus, cut_consensus, linkage_consensus
-from hume.search.selection import ensemble, vote
+from hume.search.ensembling import ensemble, vote
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 SIZES = (200, 100, 50, 30, 20)

@@ -1,4 +1,4 @@
-"""Label-free selection and ensembling (hume/search/selection.py)."""
+"""Label-free selection and ensembling (hume/search/label_free_score.py)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,8 @@ import pytest
 import torch
 
 from hume.core.errors import HumeError
-from hume.search.selection import (
-    ensemble,
-    fold_ids,
-    label_free_scores,
-    match_labelings,
-    overlap_counts,
-)
+from hume.search.ensembling import ensemble, match_labelings, overlap_counts
+from hume.search.label_free_score import fold_ids, label_free_scores
 
 
 def _problem(n=300, d=5, k=3, seed=0):

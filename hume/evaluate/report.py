@@ -70,7 +70,7 @@ def seed_agreements(inp: RunInputs) -> tuple[np.ndarray, dict[str, Any]]:
     to the reference as the run matched them) giving the ensemble's label, and its summary."""
     import torch
 
-    from hume.search.selection import match_labelings, seed_agreement
+    from hume.search.ensembling import match_labelings, seed_agreement
 
     k = int(inp.config.k or inp.seed_labels.max() + 1)
     labelings = torch.as_tensor(inp.seed_labels)

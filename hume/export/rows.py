@@ -97,7 +97,7 @@ def label_rows(
     (searched rows); without them the rows are predicted now."""
     import torch
 
-    from hume.search.selection import seed_agreement, vote
+    from hume.search.ensembling import seed_agreement, vote
     from hume.search.view_loading import load_view
 
     views = list(stores)

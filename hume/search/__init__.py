@@ -6,7 +6,7 @@
 - :mod:`hume.search.turtle_method`     TURTLE: settings, outer loop, estimator;
 - :mod:`hume.search.seeds`      seed streams and seed groups; :mod:`hume.search.outer_loop` the
   loop's bookkeeping; :mod:`hume.search.adam` the optimiser; :mod:`hume.search.views` checks;
-- :mod:`hume.search.selection`  label-free scores, Hungarian matching, majority vote, the ensemble;
+- :mod:`hume.search.label_free_score`  label-free scores, Hungarian matching, majority vote, the ensemble;
 - :mod:`hume.search.consensus`  the consensus of the seeds' co-association (cut, linkage);
 - :mod:`hume.search.settings`    command-line options → a method's settings;
 - :mod:`hume.search.view_loading`     which stores a search reads, loaded as tensors (never labels);

@@ -3,7 +3,7 @@
 :class:`SeedSearch` owns ``fit``, ``predict``, ``fit_predict``: checking the views, running
 ``n_seeds`` independent searches in groups that fit the device (:mod:`hume.search.seeds`),
 the CPU thread count, the matrix-product precision, label-free selection and the ensemble
-(:mod:`hume.search.selection`). A method (HUME, TURTLE) subclasses it and supplies its settings
+(:mod:`hume.search.label_free_score`). A method (HUME, TURTLE) subclasses it and supplies its settings
 class, its preparation of the views, the search of one group of seeds, and how new rows are
 labelled.
 """
@@ -243,7 +243,8 @@ class SeedSearch(ClusterMixin, BaseEstimator):
 
     def _select(self, views: Sequence[torch.Tensor], k: int, device: torch.device) -> None:
         """Score every seed label-free on ``views`` (as given), pick the reference, ensemble."""
-        from hume.search.selection import ensemble, label_free_scores
+        from hume.search.ensembling import ensemble
+        from hume.search.label_free_score import label_free_scores
 
         labelings = torch.as_tensor(self.seed_labels_, device=device)
         views = [v.to(device=device, dtype=torch.float32) for v in views]
@@ -277,7 +278,7 @@ class SeedSearch(ClusterMixin, BaseEstimator):
         """(M,) ensemble labels of new rows: every seed, matched to the ensemble (``perms_``),
         majority vote. With the vote ensemble it gives the searched rows their ``labels_``
         exactly; after a consensus (``ensemble`` cut or linkage) on most rows, not all."""
-        from hume.search.selection import vote
+        from hume.search.ensembling import vote
 
         seeds = torch.as_tensor(self.predict_seeds(views))
         return (

@@ -58,7 +58,7 @@ def seed_signals(
         labels, scores = seeds["labels"], seeds["scores"]
         if "balanced_scores" in seeds:
             return labels, scores, seeds["balanced_scores"]
-    from hume.search.selection import label_free_scores
+    from hume.search.label_free_score import label_free_scores
 
     balanced = label_free_scores(
         views if all_views else (views[1:] or views),

@@ -68,3 +68,24 @@ def standardise(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tens
 def l2_normalise(x: torch.Tensor) -> torch.Tensor:
     """Rows scaled to unit L2 norm (zero rows stay zero)."""
     return x / x.norm(dim=1, keepdim=True).clamp_min(1e-12)
+
+
+def check_seed_labelings(labelings: torch.Tensor, k: int, n: int | None = None) -> torch.Tensor:
+    if not isinstance(labelings, torch.Tensor):
+        labelings = torch.as_tensor(labelings)
+    if labelings.dim() == 1:
+        labelings = labelings[None]
+    if labelings.dim() != 2:
+        raise HumeError(f"labelings must be (seeds, rows), got shape {tuple(labelings.shape)}")
+    if labelings.dtype.is_floating_point or labelings.dtype == torch.bool:
+        raise HumeError("labelings must be integer class indices, got " + str(labelings.dtype))
+    if k < 1:
+        raise HumeError(f"the number of classes must be at least 1, got k={k}")
+    if n is not None and labelings.shape[1] != n:
+        raise HumeError(
+            f"labelings have {labelings.shape[1]} rows but the features have {n}: pass the labelings "
+            "of the same rows"
+        )
+    if labelings.numel() and (int(labelings.min()) < 0 or int(labelings.max()) >= k):
+        raise HumeError(f"labels must lie in [0, {k - 1}] for k={k}; relabel them or raise k")
+    return labelings.long()

@@ -1,16 +1,8 @@
-"""Label-free seed selection and ensembling (docs/algorithm.md §5).
-
-- :func:`label_free_scores`: how well an *unregularised* multinomial logistic regression on φ2
-  predicts a seed's own labeling under shuffled 10-fold cross-validation. All seeds and folds are
-  fitted together on the device as one batch of independent problems (per-problem L-BFGS with a
-  batched Armijo line search), instead of one sklearn fit after another.
-- :func:`match_labelings`: Hungarian (maximum-overlap) matching of every seed to a reference.
-- :func:`vote`: per-sample majority vote of matched labelings, ties to the reference.
-- :func:`ensemble`: reference = best-scoring seed, match, vote (the papers); or a consensus of
-  the seeds' co-association (hume/search/consensus.py), every seed matched to it.
-
-No ground-truth label is used anywhere in this module.
-"""
+"""The label-free score of a labeling (docs/algorithm.md §5.1): how well an *unregularised*
+multinomial logistic regression on φ2 predicts a seed's own labeling under shuffled 10-fold
+cross-validation. All seeds and folds are fitted together on the device as one batch of
+independent problems (per-problem L-BFGS with a batched Armijo line search). No ground-truth
+label is read."""
 
 from __future__ import annotations
 
@@ -19,7 +11,7 @@ from collections.abc import Sequence
 import torch
 
 from hume.core.errors import HumeError
-from hume.search.views import standardise
+from hume.search.views import check_seed_labelings, standardise
 
 # Elements (rows x problems x classes) of one logits tensor; bounds memory by chunking problems.
 DEFAULT_MAX_ELEMENTS = 1 << 26
@@ -35,27 +27,6 @@ def fold_ids(n: int, n_folds: int, seed: int, device: torch.device | str = "cpu"
     ids = torch.empty(n, dtype=torch.long)
     ids[perm] = torch.arange(n) % n_folds
     return ids.to(device)
-
-
-def _check_labelings(labelings: torch.Tensor, k: int, n: int | None = None) -> torch.Tensor:
-    if not isinstance(labelings, torch.Tensor):
-        labelings = torch.as_tensor(labelings)
-    if labelings.dim() == 1:
-        labelings = labelings[None]
-    if labelings.dim() != 2:
-        raise HumeError(f"labelings must be (seeds, rows), got shape {tuple(labelings.shape)}")
-    if labelings.dtype.is_floating_point or labelings.dtype == torch.bool:
-        raise HumeError("labelings must be integer class indices, got " + str(labelings.dtype))
-    if k < 1:
-        raise HumeError(f"the number of classes must be at least 1, got k={k}")
-    if n is not None and labelings.shape[1] != n:
-        raise HumeError(
-            f"labelings have {labelings.shape[1]} rows but the features have {n}: pass the labelings "
-            "of the same rows"
-        )
-    if labelings.numel() and (int(labelings.min()) < 0 or int(labelings.max()) >= k):
-        raise HumeError(f"labels must lie in [0, {k - 1}] for k={k}; relabel them or raise k")
-    return labelings.long()
 
 
 def _standardise(x: torch.Tensor) -> torch.Tensor:
@@ -276,7 +247,7 @@ def label_free_scores(
     if not 2 <= n_folds <= n:
         raise HumeError(f"n_folds must be between 2 and the number of rows ({n}), got {n_folds}")
     device = views[0].device
-    labelings = _check_labelings(labelings, k, n).to(device)
+    labelings = check_seed_labelings(labelings, k, n).to(device)
     folds = fold_ids(n, n_folds, seed, device)
     accs = [
         _cv_accuracy(
@@ -293,96 +264,3 @@ def label_free_scores(
     ]
     scores = torch.stack(accs).mean(0)
     return scores if both else scores[:, int(balanced)]
-
-
-def overlap_counts(labelings: torch.Tensor, reference: torch.Tensor, k: int) -> torch.Tensor:
-    """``(S, k, k)`` counts: ``[s, c, r]`` = rows with class c in seed s and r in the reference."""
-    labelings = _check_labelings(labelings, k)
-    reference = _check_labelings(reference, k, labelings.shape[1])[0].to(labelings.device)
-    idx = labelings * k + reference[None]
-    counts = torch.zeros(labelings.shape[0], k * k, dtype=torch.long, device=labelings.device)
-    counts.scatter_add_(1, idx, torch.ones_like(idx))
-    return counts.view(-1, k, k)
-
-
-def match_labelings(labelings: torch.Tensor, reference: torch.Tensor, k: int) -> torch.Tensor:
-    """Hungarian maximum-overlap matching of each labeling to ``reference``.
-
-    Args:
-        labelings: ``(S, N)`` labels in ``[0, k)``.
-        reference: ``(N,)`` labels in ``[0, k)``.
-
-    Returns:
-        ``(S, k)`` long permutations (on the labelings' device): ``perms[s, c]`` is the reference
-        class matched to class c of labeling s, so ``perms[s][labelings[s]]`` is in reference terms.
-    """
-    from hume.core.labelings import best_matching
-
-    labelings = _check_labelings(labelings, k)
-    counts = overlap_counts(labelings, reference, k).cpu().numpy()  # one copy of S*k*k counts
-    perms = torch.empty(labelings.shape[0], k, dtype=torch.long)
-    for s, c in enumerate(counts):
-        rows, cols = best_matching(c)
-        perms[s, torch.as_tensor(rows)] = torch.as_tensor(cols)
-    return perms.to(labelings.device)
-
-
-def vote(labelings: torch.Tensor, perms: torch.Tensor, reference: int, k: int) -> torch.Tensor:
-    """Per-sample majority vote of ``labelings`` (S, N) mapped by ``perms`` (S, k) into the
-    reference's class numbering; ``(N,)`` labels. Ties go to the reference seed's label (half a
-    vote never overturns a majority), then to the lowest class index."""
-    labelings = _check_labelings(labelings, k)
-    perms = torch.as_tensor(perms, device=labelings.device).long()
-    mapped = torch.gather(perms, 1, labelings)  # (S, N) in reference numbering
-    votes = torch.zeros(labelings.shape[1], k, device=labelings.device)
-    votes.scatter_add_(1, mapped.T.contiguous(), torch.ones_like(mapped.T, dtype=votes.dtype))
-    votes.scatter_add_(1, mapped[reference][:, None], torch.full_like(votes[:, :1], 0.5))
-    return votes.argmax(1)
-
-
-def seed_agreement(
-    labelings: torch.Tensor, perms: torch.Tensor, labels: torch.Tensor, k: int
-) -> torch.Tensor:
-    """(N,) the fraction of seeds that, after matching to the reference, give each row the
-    ensemble's label ``labels`` (N,): 1 where every seed agrees, 1/S where only one does."""
-    labelings = _check_labelings(labelings, k)
-    perms = torch.as_tensor(perms, device=labelings.device).long()
-    mapped = torch.gather(perms, 1, labelings)
-    return (mapped == torch.as_tensor(labels, device=labelings.device)[None]).double().mean(0)
-
-
-def ensemble(
-    labelings: torch.Tensor, scores: torch.Tensor, k: int, kind: str = "vote", seed: int = 0
-) -> tuple[torch.Tensor, int, torch.Tensor]:
-    """Label-free ensemble of the seeds' labelings.
-
-    Args:
-        labelings: ``(S, N)`` labels in ``[0, k)``.
-        scores: ``(S,)`` label-free scores (higher is better).
-        kind: ``vote`` (the papers): every seed matched (Hungarian) to the best-scoring seed,
-            majority vote; ``cut`` or ``linkage``: a consensus of every seed's co-association
-            (hume.search.consensus), so that no single seed's classes frame the result, and
-            every seed matched to it.
-        seed: the consensus's k-means starts and subsample.
-
-    Returns:
-        ``(labels, reference_seed, perms)``: ``(N,)`` ensemble labels, the index of the
-        best-scoring seed, and the ``(S, k)`` matchings of the seeds to the labels. :func:`vote`
-        of the matched seeds labels new rows; with ``vote`` it gives these rows their labels
-        exactly, after a consensus it agrees with it on most rows (not all). Ties in the vote go
-        to the best-scoring seed's label (then to the lowest class index).
-    """
-    labelings = _check_labelings(labelings, k)
-    scores = torch.as_tensor(scores).flatten()
-    if scores.shape[0] != labelings.shape[0]:
-        raise HumeError(f"{scores.shape[0]} scores for {labelings.shape[0]} labelings")
-    if torch.isnan(scores.double()).any():
-        raise HumeError("label-free scores contain NaN: rerun the scoring")
-    ref = int(torch.argmax(scores.double().cpu()))
-    if kind == "vote":
-        perms = match_labelings(labelings, labelings[ref], k)
-        return vote(labelings, perms, ref, k), ref, perms
-    from hume.search.consensus import consensus
-
-    labels = consensus(labelings, k, kind, seed).to(labelings.device)
-    return labels, ref, match_labelings(labelings, labels, k)
