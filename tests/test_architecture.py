@@ -53,3 +53,115 @@ def test_light_imports_do_not_pay_for_torch(code):
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+# -- the house's shape, measured from the code's own imports (docs/README.md §2) --------------
+
+#: the stages from the ground up: a module may import its own stage and those below it
+STAGES = ["core", "store", "embed", "runs", "search", "workspace", "evaluate", "export", "commands"]
+STAGE_OF_ROOT = {"runs.py": "runs", "workspace.py": "workspace", "cli.py": "commands"}
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports() -> dict[str, set[str]]:
+    """{module: the hume modules it imports, at the top or inside a function}."""
+    modules = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+    out: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                targets = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            else:
+                continue
+            found |= {t for t in targets if t in modules and t != name}
+        out[name] = found
+    return out
+
+
+def _stage(module: str) -> str | None:
+    parts = module.split(".")
+    if len(parts) < 2:
+        return None
+    if parts[1] in STAGES:
+        return parts[1]
+    return STAGE_OF_ROOT.get(parts[1] + ".py")
+
+
+def test_no_import_circle_anywhere():
+    graph = _imports()
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    circles = []
+
+    def visit(v: str) -> None:  # Tarjan's strongly connected components
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                circles.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    # a package's face importing its own modules is no circle of code
+    circles = [c for c in circles if not any(m == n.rsplit(".", 1)[0] for m in c for n in c)]
+    assert circles == []
+
+
+def test_no_import_from_a_lower_stage_up_to_a_higher_one():
+    upward = []
+    for module, targets in _imports().items():
+        here = _stage(module)
+        for target in targets:
+            there = _stage(target)
+            if here and there and STAGES.index(there) > STAGES.index(here):
+                upward.append(f"{module} -> {target}")
+    assert upward == []
+
+
+def test_the_search_reads_nothing_of_the_evaluation():
+    imports = _imports()
+    assert not [
+        (m, t)
+        for m, targets in imports.items()
+        if m.startswith("hume.search")
+        for t in targets
+        if t.startswith("hume.evaluate")
+    ]
+
+
+def test_small_modules_short_docstrings_few_at_the_root():
+    root = sorted(p.name for p in PACKAGE.glob("*.py"))
+    assert len([n for n in root if n not in ("__init__.py", "__main__.py", "cli.py")]) <= 6, root
+    for path in PACKAGE.rglob("*.py"):
+        text = path.read_text()
+        assert text.count("\n") <= 500, f"{path} has {text.count(chr(10))} lines"
+        doc = ast.get_docstring(ast.parse(text), clean=False) or ""
+        assert doc.count("\n") + 1 <= 20 or not doc, (
+            f"{path}: a docstring of {doc.count(chr(10)) + 1} lines"
+        )
+
+
+def test_module_names_are_unique_in_the_package():
+    names = [p.name for p in PACKAGE.rglob("*.py") if p.name != "__init__.py"]
+    assert sorted({n for n in names if names.count(n) > 1}) == []

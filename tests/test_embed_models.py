@@ -387,7 +387,7 @@ def test_a_family_registers_itself_and_options_are_checked_for_it(monkeypatch):
     """The timm idiom: a decorated builder is a backbone; the registry checks feature and weights."""
     from hume.embed.backbones import FeatureKind
     from hume.embed.backbones import backbone_registry as registry
-    from hume.embed.backbones.base import Backbone
+    from hume.embed.backbones.backbone import Backbone
     from hume.embed.name_registry import Registry
 
     monkeypatch.setattr(registry, "_BACKBONES", Registry("model"))

@@ -412,7 +412,7 @@ def test_precision_is_recorded_and_applied_around_the_search(tmp_path, monkeypat
     on the CPU tf32 changes nothing (a note says so) and the run records what was asked."""
     import contextlib
 
-    import hume.search.base as estimator
+    import hume.search.seed_search as estimator
 
     seen = []
 
@@ -435,8 +435,8 @@ def test_precision_is_recorded_and_applied_around_the_search(tmp_path, monkeypat
 def test_resume_keeps_the_runs_precision_unless_given(tmp_path, monkeypatch):
     import contextlib
 
-    import hume.search.base as estimator
     import hume.search.hume_method.hume_outer as algorithm
+    import hume.search.seed_search as estimator
 
     seen = []
 

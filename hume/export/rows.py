@@ -5,7 +5,7 @@ Confidence has two parts, both in [0, 1]:
 - ``confidence``: the fraction of the run's seeds that, after Hungarian matching to the
   reference seed, give the row the ensemble's class (1: every seed agrees);
 - ``margin``: how clearly the reference seed's encoder puts the row in its class
-  (:meth:`hume.search.base.SeedSearch.margins`; 0 on a boundary).
+  (:meth:`hume.search.seed_search.SeedSearch.margins`; 0 on a boundary).
 
 Ground truth, where a store has it, is carried along for the reader (labels.csv, galleries); it
 never enters the labels, which were found without it.
@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from hume.core.errors import HumeError
-from hume.search.base import SeedSearch
+from hume.search.seed_search import SeedSearch
 from hume.store import open_store
 
 

@@ -1,6 +1,6 @@
 """Search stage: the labeling searches and their label-free selection (docs/algorithm.md).
 
-- :mod:`hume.search.base`       :class:`SeedSearch`, the estimator shell both methods share
+- :mod:`hume.search.seed_search`       :class:`SeedSearch`, the estimator shell both methods share
   (fit/predict, seed groups, threads, precision, selection and ensemble);
 - :mod:`hume.search.hume_method`       HUME: settings, task encoder, inner fit, outer loop, estimator;
 - :mod:`hume.search.turtle_method`     TURTLE: settings, outer loop, estimator;

@@ -123,8 +123,7 @@ def _average_linkage(condensed: Any, seed: int) -> Any:
     """scipy's average-linkage tree of a condensed distance vector whose values tie massively.
 
     The co-association of S seeds takes only S + 1 values, and on such ties scipy's
-    nearest-neighbour chain can return an invalid tree (a cluster merged twice; seen on digits
-    with three seeds). A seeded jitter far below the 1/S step breaks the ties without reordering
+    nearest-neighbour chain can return an invalid tree (a cluster merged twice). A seeded jitter far below the 1/S step breaks the ties without reordering
     any distinct distances; the tree is checked, and a second draw tried, before giving up."""
     import numpy as np
     from scipy.cluster.hierarchy import is_valid_linkage, linkage

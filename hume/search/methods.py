@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from hume.core.errors import HumeError
 
 if TYPE_CHECKING:
-    from hume.search.base import SeedSearch
+    from hume.search.seed_search import SeedSearch
 
 
 class Method(str, Enum):

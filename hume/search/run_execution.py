@@ -21,10 +21,10 @@ from hume.core.faults import fault_point, maybe_fault
 from hume.core.locks import ExclusiveLock
 from hume.core.reporting import SILENT, Reporter, logger
 from hume.runs import RunConfig, write_config, write_results
-from hume.search.base import SeedSearch
 from hume.search.ensembling import vote
 from hume.search.request import sweep_grid
 from hume.search.seed_files import SeedFiles, seed_ranges
+from hume.search.seed_search import SeedSearch
 from hume.search.seeds import seed_groups
 from hume.search.shards import Shards, check_seed_range, shown
 from hume.search.sweep import sweep

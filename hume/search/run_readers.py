@@ -12,8 +12,8 @@ import numpy as np
 
 from hume.core.errors import HumeError
 from hume.runs import ENSEMBLE, MODEL, SEEDS, finished_config
-from hume.search.base import SeedSearch
 from hume.search.methods import get_method
+from hume.search.seed_search import SeedSearch
 
 
 def load_model(run_dir: str | os.PathLike) -> SeedSearch:

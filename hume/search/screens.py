@@ -19,10 +19,10 @@ from hume.core import distributed as dist_
 from hume.core.distributed import Ranks
 from hume.core.files import save_npz
 from hume.core.reporting import CountedTask
-from hume.search.base import SeedSearch
 from hume.search.candidates import Planned, log_candidate, planned_label
 from hume.search.choice_signals import Candidate, consensus_kind, measure, ranked
 from hume.search.request import SearchRequest
+from hume.search.seed_search import SeedSearch
 
 #: a screen's seeds (at most the run's) and its share of the run's iterations
 SCREEN_SEEDS = 6

@@ -5,9 +5,8 @@ Two grids: ``settings`` (``--sweep``: a method's outer lr / temperature / inner 
 judged by the mean label-free score of the seeds) and ``class_sizes`` (``--class-sizes uneven``:
 the weight of the size term, judged by the *balanced* label-free score, which weighs every class
 equally and counts an empty class 0, so that a prior letting classes vanish does not win; ties go
-to the larger weight, the uniform prior's first). The trial seeds' stability is kept beside it:
-as the judge it chose K = 14 on imbalanced digits, its weakest weight letting tiny classes form
-the same way in every seed (docs/algorithm.md §10.3). Each grid point is searched with a few
+to the larger weight, the uniform prior's first; why not their stability, which is kept beside
+it: docs/algorithm.md §10.3). Each grid point is searched with a few
 seeds (:data:`SWEEP_SEEDS`, from a base seed of their own so the real search's seeds stay
 independent); labels are never read. The best point's settings replace the preset's for the
 search. Processes sharing one search share the grid points too (:func:`sweep`'s ``ranks``).
@@ -23,7 +22,7 @@ from sklearn.base import clone
 
 from hume.core.distributed import Ranks, gather
 from hume.core.errors import HumeError
-from hume.search.base import SeedSearch
+from hume.search.seed_search import SeedSearch
 
 SWEEP_SEEDS = 2
 #: added to the run's random_state for the sweep's seeds

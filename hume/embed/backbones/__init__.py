@@ -14,6 +14,7 @@ download and where to put it (:mod:`~hume.embed.backbones.hub`), without waiting
 """
 
 from hume.embed.backbones import classical, hf, openclip  # noqa: F401 - they register themselves
+from hume.embed.backbones.backbone import Backbone, FeatureKind
 from hume.embed.backbones.backbone_registry import (
     backbone_patterns,
     create_backbone,
@@ -21,7 +22,6 @@ from hume.embed.backbones.backbone_registry import (
     register_backbone,
     register_backbone_prefix,
 )
-from hume.embed.backbones.base import Backbone, FeatureKind
 
 __all__ = [
     "Backbone",

@@ -16,7 +16,7 @@ from typing import Protocol
 
 from hume.core.errors import HumeError
 from hume.core.fixed_choices import choose
-from hume.embed.backbones.base import Backbone, FeatureKind
+from hume.embed.backbones.backbone import Backbone, FeatureKind
 from hume.embed.name_registry import Registry
 
 

@@ -9,9 +9,7 @@ feature width is known before any image is seen and one store has one width:
 * ``hog``: ``skimage.feature.hog`` of the grey image scaled to [0, 1], 9 orientations, cells of
   8x8 pixels, ``cells_per_block=(2, 2)``, L2-Hys block normalisation. HOG is defined on 8-pixel
   cells (Dalal & Triggs), so a working size below 32 is raised to 32 first: an 8x8 digit is
-  upsampled to 32x32 and gives 4x4 cells, 3x3 blocks, 324 values. Measured on digits (5-fold
-  logistic regression): HOG of the upsampled digits reaches 0.97 accuracy, a 36-value HOG of the
-  8x8 originals (4-pixel cells) only 0.81, pixels at 8x8 0.92.
+  upsampled to 32x32 and gives 4x4 cells, 3x3 blocks, 324 values (why: docs/algorithm.md §11).
 
 The default working size is 32 (CIFAR's native size); pipelines that know a dataset's native side
 (``DatasetSplit.info["image_size"]``, 8 for digits) pass it as ``image_size``, so ``pixels`` uses
@@ -26,8 +24,8 @@ from typing import Any
 import numpy as np
 
 from hume.core.errors import HumeError
+from hume.embed.backbones.backbone import Backbone
 from hume.embed.backbones.backbone_registry import register_backbone
-from hume.embed.backbones.base import Backbone
 
 DEFAULT_SIZE = 32
 HOG_CELL = 8  # pixels per cell side

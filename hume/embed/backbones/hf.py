@@ -19,8 +19,8 @@ from hume.core.errors import HumeError
 from hume.core.names import safe_name
 from hume.core.versions import library_versions
 from hume.embed.backbones import hub
+from hume.embed.backbones.backbone import Backbone, FeatureKind, ToRGB, probe_dim
 from hume.embed.backbones.backbone_registry import register_backbone, register_backbone_prefix
-from hume.embed.backbones.base import Backbone, FeatureKind, ToRGB, probe_dim
 
 #: Registered name -> Hugging Face repository of a transformers DINOv2 backbone.
 DINOV2_MODELS: dict[str, str] = {

@@ -18,8 +18,8 @@ from hume.core.errors import HumeError
 from hume.core.names import safe_name
 from hume.core.versions import library_versions
 from hume.embed.backbones import hub
+from hume.embed.backbones.backbone import Backbone, ToRGB, probe_dim
 from hume.embed.backbones.backbone_registry import register_backbone, register_backbone_prefix
-from hume.embed.backbones.base import Backbone, ToRGB, probe_dim
 
 #: Registered name -> (open_clip architecture, pretrained tag).
 OPEN_CLIP_MODELS: dict[str, tuple[str, str]] = {

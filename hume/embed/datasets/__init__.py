@@ -13,7 +13,6 @@ Items are ``(sample, label)`` with PIL images as samples and int labels (−1 wh
 """
 
 from hume.embed.datasets import digits, imagefolder, imagenet, torchvision_sets  # noqa: F401 - they register themselves
-from hume.embed.datasets.base import DatasetSplit
 from hume.embed.datasets.dataset_registry import (
     dataset_patterns,
     dataset_splits,
@@ -25,6 +24,7 @@ from hume.embed.datasets.dataset_registry import (
     split_choices,
     store_dataset_name,
 )
+from hume.embed.datasets.dataset_split import DatasetSplit
 
 __all__ = [
     "DatasetSplit",

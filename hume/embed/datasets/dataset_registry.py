@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from hume.core.errors import HumeError
-from hume.embed.datasets.base import DatasetSplit
+from hume.embed.datasets.dataset_split import DatasetSplit
 from hume.embed.name_registry import Match, Registry
 
 

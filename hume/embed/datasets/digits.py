@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from hume.embed.datasets.base import DatasetSplit
 from hume.embed.datasets.dataset_registry import register_dataset
+from hume.embed.datasets.dataset_split import DatasetSplit
 
 
 class DigitsDataset:

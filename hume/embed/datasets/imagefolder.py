@@ -36,8 +36,8 @@ from hume.core.errors import HumeError
 from hume.core.files import write_json
 from hume.core.names import safe_name
 from hume.core.reporting import logger
-from hume.embed.datasets.base import DatasetSplit
 from hume.embed.datasets.dataset_registry import register_dataset_prefix
+from hume.embed.datasets.dataset_split import DatasetSplit
 
 #: File name endings of the images a folder may hold (torchvision's ImageFolder's list).
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")

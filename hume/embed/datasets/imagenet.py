@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from hume.core.errors import HumeError
-from hume.embed.datasets.base import DatasetSplit
 from hume.embed.datasets.dataset_registry import register_dataset
+from hume.embed.datasets.dataset_split import DatasetSplit
 from hume.embed.datasets.imagefolder import has_class_dirs
 
 IMAGENET_FILES = (

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from hume.core.errors import HumeError
-from hume.embed.datasets.base import DatasetSplit
 from hume.embed.datasets.dataset_registry import register_dataset
+from hume.embed.datasets.dataset_split import DatasetSplit
 
 #: Coarse superclass of each CIFAR-100 fine label (index = fine label), the dataset's own mapping.
 CIFAR100_COARSE = [

@@ -1,25 +1,6 @@
-"""HUME's settings: the official ones (``paper``, ``large-k``) and the product defaults.
-
-``paper`` is the official implementation's STL-10/CIFAR settings exactly (docs/algorithm.md §2.8).
-The official values were tuned for unit-norm MoCo φ1 and raw DINOv2/BiT φ2 over 1000 outer
-iterations; on other feature scales the inner classifier barely moves in 300 steps of size 1e-3
-and the task encoder barely moves in 1000 Adam steps of 1e-3. The ``default`` preset therefore
-differs from the paper in these points, each chosen on digits (hog φ1, pixels φ2) by the mean
-label-free score of the seeds only, never by accuracy (the scores are in bench/RESULTS.md,
-"search" section, and docs/algorithm.md §2.9):
-
-- φ2 is standardised per feature and ZCA-whitened (1 % of the mean eigenvalue added to each
-  eigenvalue), so plain GD on the inner linear model is well conditioned whatever the backbone (score 0.77 vs 0.77
-  standardised only, 0.46 → 0.61 for centring φ1, below);
-- the inner step is set from the features: ``inner_lr = None`` means η = inner_lr_scale / λmax,
-  λmax the largest eigenvalue of X̃ᵀX̃ / N of the transformed, bias-augmented φ2;
-- φ1 is centred before the row L2-normalisation (an encoder without bias can then still place
-  its class boundaries anywhere; score 0.61 vs 0.46);
-- outer Adam lr 0.2 instead of 1e-3 (score 0.80 vs 0.61 at 0.01, 0.77 at 0.05 / 0.5);
-- far fewer inner steps, subsets and outer iterations (T = 20, S = 3, 150 iterations): the
-  search of 10 seeds then takes seconds to minutes on a laptop CPU;
-- annealing at 60 % and 85 % of the iterations instead of after iterations 100 and 200.
-"""
+"""HUME's settings: the official ones exactly (``paper``, ``large-k``; docs/algorithm.md §2.8)
+and the product defaults, which differ from them in the points docs/algorithm.md §2.9 lists, each
+chosen by the label-free score alone (the scores: bench/RESULTS.md)."""
 
 from __future__ import annotations
 

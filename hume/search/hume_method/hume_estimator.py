@@ -16,10 +16,10 @@ import numpy as np
 import torch
 
 from hume.core.errors import HumeError
-from hume.search.base import SeedSearch, store_params
 from hume.search.hume_method import hume_outer as outer
 from hume.search.hume_method.encoder import hard_labels
 from hume.search.hume_method.hume_config import HumeConfig
+from hume.search.seed_search import SeedSearch, store_params
 from hume.search.views import l2_normalise
 
 
@@ -31,7 +31,7 @@ class HUME(SeedSearch):
     classifiers are fitted to the labeling and tested on held-out rows (losses averaged over
     the φ2 views); the hypergradient is exact, second order (docs/algorithm.md §2).
 
-    Parameters (besides those of :class:`~hume.search.base.SeedSearch`): ``preset``
+    Parameters (besides those of :class:`~hume.search.seed_search.SeedSearch`): ``preset``
     ``"default"`` (works across feature scales), ``"paper"`` (the official settings) or
     ``"large-k"`` (the official ImageNet-1000 settings); ``iters``, ``inner_steps``,
     ``subsets``, ``subset_size``, ``train_fraction``, ``tau``, ``entropy_weight``,

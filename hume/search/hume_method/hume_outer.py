@@ -29,11 +29,11 @@ from typing import Any
 import torch
 
 from hume.search.adam import Adam
-from hume.search.base import GroupResult
 from hume.search.hume_method.encoder import hard_labels, init_params, orthonormal_rows, soft_labels
 from hume.search.hume_method.hume_config import HumeConfig
 from hume.search.hume_method.inner import KEEP_PROBS_BYTES, inner_loss, shared_rows_inner_loss
 from hume.search.outer_loop import OuterLoop
+from hume.search.seed_search import GroupResult
 from hume.search.seeds import memory_budget, stream_generator
 from hume.search.size_terms import size_term
 from hume.search.views import l2_normalise, standardise

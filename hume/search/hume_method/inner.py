@@ -1,36 +1,18 @@
-"""The inner problem and its exact second-order hypergradient, batched over subsets and seeds.
+"""The inner problem and its exact second-order hypergradient, batched over subsets and seeds
+(docs/algorithm.md §2.4–§2.5).
 
 For every subset s and seed b, a linear classifier V (weights + bias, the bias as a column of
 ones appended to φ2) is fitted to the soft labels Y of the subset's train rows by T plain
-gradient-descent steps on the soft-target cross-entropy, starting from V0:
+gradient-descent steps on the soft-target cross-entropy, from V0:
 
     V_{t+1} = V_t − (η/n) Xᵀ (softmax(X V_t) ⊙ s − Y),     s = rowsum(Y) (= 1 for sparsemax)
 
-and the outer loss is the held-out cross-entropy CE(X_val V_T, Y_val). Its gradient with respect
-to Y flows through every one of the T steps (the fitted V_T is a function of the labels).
-
-Rather than keeping T autograd graphs alive for every seed and subset, :class:`FitClassifiers`
-writes the reverse pass by hand: the forward pass stores only the T iterates V_t (O(T·d·K) per
-seed and subset), and the backward pass walks them in reverse, propagating Ṽ_t = ∂L/∂V_t:
-
-    U       = X Ṽ_{t+1}
-    P_t     = softmax(X V_t)                               (stored, or recomputed with U)
-    ∂L/∂Y  += (η/n) (U − ⟨P_t, U⟩ 1ᵀ)                 (Y enters the step linearly and via s)
-    Ṽ_t     = Ṽ_{t+1} − (η/n) Xᵀ [s ⊙ P_t ⊙ (U − ⟨P_t, U⟩ 1ᵀ)]   (softmax Jacobian)
-
-Fewer passes over the activations than this transcription: the label term Yᵀ X of each step is
-the same at every step (computed once), and so is its share of ∂L/∂Y, X Σ_t Ṽ_{t+1} (one
-product after the loop, leaving only the row sums ⟨P_t, U⟩ to accumulate per step).
-
-Two layouts of the rows (seeds always share each step's subsets, see
-:mod:`hume.search.algorithm`, so their classifiers are stacked as blocks of K columns):
-
-- *gathered*: X (S, n, d+1), a copy of each subset's train rows; the products are batched
-  over subsets, Vᵀ (S, B·K, d+1) @ Xᵀ (S, d+1, n).
-- *shared*: when every subset holds all N rows (m = N) and differs only in which rows are
-  held out, X (N, d+1) is one matrix and a 0/1 mask (S, N) marks each subset's train rows.
-  Each step is then one matrix product over all subsets and seeds, with X kept in cache,
-  and held-out rows add zeros to the fit.
+The outer loss is the held-out cross-entropy CE(X_val V_T, Y_val); its gradient with respect to
+Y flows through all T steps. :class:`FitClassifiers` writes that reverse pass by hand, keeping
+only the iterates V_t (docs/algorithm.md §2.5 gives its equations). The rows come in two layouts
+(§2.3): *gathered*, X (S, n, d+1), a copy of each subset's train rows, the products batched over
+subsets; or *shared*, when every subset holds all N rows, one X (N, d+1) with a 0/1 mask (S, N)
+of each subset's train rows, every step one matrix product over all subsets and seeds.
 """
 
 from __future__ import annotations

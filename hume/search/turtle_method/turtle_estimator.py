@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from hume.search.base import SeedSearch, store_params
+from hume.search.seed_search import SeedSearch, store_params
 from hume.search.turtle_method import turtle_outer as outer
 from hume.search.turtle_method.turtle_config import TurtleConfig
 from hume.search.views import standardise
@@ -21,7 +21,7 @@ class TURTLE(SeedSearch):
     it; the hypergradient is first order: inner classifiers are trained on the detached labeling
     (docs/algorithm.md §4).
 
-    Parameters (besides those of :class:`~hume.search.base.SeedSearch`): ``preset``
+    Parameters (besides those of :class:`~hume.search.seed_search.SeedSearch`): ``preset``
     ``"default"`` (warm start, larger steps, 1000 steps) or ``"paper"`` (the official settings);
     ``iters``, ``inner_steps``, ``batch_size``, ``entropy_weight``, ``size_term``, ``ensemble``,
     ``inner_lr``, ``outer_lr``,

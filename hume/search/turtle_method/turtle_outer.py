@@ -14,10 +14,9 @@ hypergradient (docs/algorithm.md §4):
   ``loss = Σ_v CE(frozen classifier_v, ȳ) − γ · Σ_v H(mean_batch p_v)``, one Adam step on the
   task encoders.
 
-Batching: every seed of a group shares the rows and the inner initialisation of a step (common
-random numbers, :mod:`hume.search.seeds`), so a seed's result does not depend on which group it
-runs in. All seeds' logits come from one matrix product per view: ``X (m, d) @ W (d, S·K)``.
-Nothing is copied to the host inside the loop except the progress statistics every few steps.
+Every seed of a group shares the rows and the inner initialisation of a step (common random
+numbers, :mod:`hume.search.seeds`), and all seeds' logits come from one matrix product per
+view, ``X (m, d) @ W (d, S·K)``.
 """
 
 from __future__ import annotations
@@ -30,8 +29,8 @@ from typing import Any
 import torch
 
 from hume.search.adam import Adam
-from hume.search.base import GroupResult
 from hume.search.outer_loop import OuterLoop
+from hume.search.seed_search import GroupResult
 from hume.search.seeds import memory_budget, mix_seed, stream_generator
 from hume.search.size_terms import size_term
 from hume.search.turtle_method.turtle_config import TurtleConfig

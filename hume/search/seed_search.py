@@ -27,8 +27,7 @@ from hume.search.settings import MethodConfig
 from hume.search.views import check_classes, check_views
 
 #: A CPU search whose outer step (all seeds) costs fewer multiply-adds than this runs on one
-#: thread: for tiny products extra threads only add synchronisation (OpenMP spin-waiting). On a
-#: quiet 2-core machine digits (10 seeds, ~10⁹ per step) took 11 s with 2 threads, 17 s with 1.
+#: thread: for tiny products extra threads only add synchronisation (docs/algorithm.md §3.3).
 THREADS_FROM_WORK = 1e8
 
 
