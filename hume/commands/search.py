@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -14,10 +14,12 @@ from hume.commands.search_options import (
     Phi1Option,
     RandomStateOption,
     SeedsOption,
+    options_from,
+    with_setting_options,
 )
 from hume.core.devices import MatmulPrecision
 from hume.search.methods import Method
-from hume.search.vocabulary import ClassSizes, Ensemble, KScan, Phi1, Preset, Setting, SizeTerm
+from hume.search.vocabulary import ClassSizes, KScan, Phi1, Preset, Setting
 
 HELP = """Search for the human labeling over the given views (never reads labels).
 
@@ -25,13 +27,9 @@ The first view is φ1 (the task encoder reads it, rows L2-normalised); every fur
 
 Not sure of K? --k 5:15 chooses it without labels (every K screened, the promising searched in full; --k-scan).
 
-Default settings (chosen on digits by the label-free score only) differ from the paper: φ2 is standardised and whitened, φ1 centred before normalising, the inner step is 1/λmax of the second-moment matrix of the transformed φ2 (with its bias column), T=20 inner steps, 3 subsets, 150 outer iterations with outer lr 0.2, annealing at 60%/85% of the iterations.
+The default settings differ from the papers' (each option below shows both): they were chosen by the label-free score alone so that the search moves on any feature scale (docs/algorithm.md §2.9). `--preset paper` uses the official settings exactly (docs/algorithm.md §2.8); `--preset large-k` the official ImageNet-1000 settings (HUME).
 
-`--preset paper` uses the official settings exactly (T=300, S=20, m=min(N, 10000), lr 1e-3/1e-3, 1000 iterations, anneal after 100 and 200; docs/algorithm.md); `--preset large-k` the official ImageNet-1000 settings.
-
-`--method turtle` runs TURTLE (ICML 2024) instead: every view parametrises the labeling (the softmaxes of one linear encoder per view, averaged) and its inner classifiers are fitted to the detached labeling, a first-order hypergradient that is far cheaper per step than HUME's second-order one.
-
-TURTLE accepts one or more views; its defaults (1000 steps, warm-started inner classifiers, lr 1e-2/1e-2) were chosen on digits by the label-free score, and `--preset paper` gives the official TURTLE settings (6000 steps, cold start, lr 1e-3/1e-3).
+`--method turtle` runs TURTLE (ICML 2024) instead: every view parametrises the labeling (the softmaxes of one linear encoder per view, averaged) and its inner classifiers are fitted to the detached labeling, a first-order hypergradient far cheaper per step than HUME's second-order one; it accepts one or more views.
 
 `--sweep` first tries a small grid of outer lr / temperature / inner step scale (2 seeds each; the inner step is then always scale/λmax, so --inner-lr is dropped), keeps the one with the best mean label-free score, then runs the search with it. Ctrl-C at any point: continue with `hume search --resume --run NAME`.
 
@@ -78,70 +76,6 @@ def search(
             help="inductive (search on train, label test through the encoders) or transductive (search on train ∪ test).",
         ),
     ] = Setting.transductive,
-    iters: Annotated[
-        int | None, typer.Option("--iters", help="Outer iterations (default 150; paper 1000).")
-    ] = None,
-    inner_steps: Annotated[
-        int | None,
-        typer.Option("--inner-steps", help="Inner gradient steps T (default 20; paper 300)."),
-    ] = None,
-    subsets: Annotated[
-        int | None,
-        typer.Option("--subsets", help="Subsets S per outer step (default 3; paper 20)."),
-    ] = None,
-    subset_size: Annotated[
-        int | None,
-        typer.Option(
-            "--subset-size",
-            help="Rows m per subset (default min(N, 10000)); TURTLE: rows per step.",
-        ),
-    ] = None,
-    train_fraction: Annotated[
-        float | None, typer.Option("--train-fraction", help="Train part of a subset (0.9).")
-    ] = None,
-    tau: Annotated[
-        float | None, typer.Option("--tau", help="Initial sparsemax temperature (0.1).")
-    ] = None,
-    entropy_weight: Annotated[
-        float | None,
-        typer.Option("--entropy-weight", help="Weight of the label-entropy term (10)."),
-    ] = None,
-    size_term: Annotated[
-        SizeTerm | None,
-        typer.Option(
-            "--size-term",
-            help="The class-size term --entropy-weight multiplies: entropy (the papers, default) "
-            "or log, which keeps every class non-empty and, at small weights, lets sizes be "
-            "uneven; with --class-sizes uneven its own weights are tried.",
-        ),
-    ] = None,
-    ensemble: Annotated[
-        Ensemble | None,
-        typer.Option(
-            "--ensemble",
-            help="How the seeds become one labeling: cut (HUME's default: normalised cut of how "
-            "often the seeds put two rows together; prefers equal sizes), linkage (average "
-            "linkage of the same; no size preference; replaces cut with --class-sizes uneven) or "
-            "vote (the papers: majority vote in the best seed's classes; TURTLE's default and "
-            "--preset paper's).",
-            show_default=False,
-        ),
-    ] = None,
-    inner_lr: Annotated[
-        float | None,
-        typer.Option(
-            "--inner-lr",
-            help="Inner step size (default: 1/λmax of the transformed φ2; paper 1e-3).",
-        ),
-    ] = None,
-    outer_lr: Annotated[
-        float | None,
-        typer.Option("--outer-lr", help="Outer Adam learning rate (default 0.2; paper 1e-3)."),
-    ] = None,
-    no_anneal: Annotated[
-        bool,
-        typer.Option("--no-anneal", help="Disable learning-rate and temperature annealing (HUME)."),
-    ] = False,
     preset: Annotated[
         Preset | None,
         typer.Option(
@@ -157,13 +91,6 @@ def search(
         ),
     ] = False,
     method: MethodOption = Method.hume,
-    warm_start: Annotated[
-        bool | None,
-        typer.Option(
-            "--warm-start/--cold-start",
-            help="TURTLE only: keep the inner classifiers across outer steps (default) or start them afresh each step (paper).",
-        ),
-    ] = None,
     resume: Annotated[
         bool,
         typer.Option(
@@ -216,10 +143,10 @@ def search(
         ),
     ] = None,
     root: Root = None,
+    **settings: Any,
 ) -> None:
     from hume.search.request import SearchRequest
     from hume.search.run_lifecycle import resume_search, run_search
-    from hume.search.settings import SearchOptions
 
     precision_name = precision.value if precision is not None else None
     if resume:
@@ -232,21 +159,7 @@ def search(
             seed_range=seed_range,
         )
         return
-    options = SearchOptions(
-        iters=iters,
-        inner_steps=inner_steps,
-        subsets=subsets,
-        subset_size=subset_size,
-        train_fraction=train_fraction,
-        tau=tau,
-        entropy_weight=entropy_weight,
-        size_term=size_term.value if size_term is not None else None,
-        ensemble=ensemble.value if ensemble is not None else None,
-        inner_lr=inner_lr,
-        outer_lr=outer_lr,
-        anneal=False if no_anneal else None,
-        warm_start=warm_start,
-    )
+    options = options_from(settings)
     from hume.commands.search_options import parse_k
 
     ks = parse_k(k) if k is not None else None
@@ -279,3 +192,4 @@ def search(
 
 
 search.__doc__ = HELP
+with_setting_options(search)

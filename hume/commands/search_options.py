@@ -1,13 +1,20 @@
-"""The options `hume search` shares with `hume label`, declared once."""
+"""The options `hume search` shares with `hume label`, declared once, and the setting options
+built from the search's own declaration (hume.search.settings.SearchOptions, SETTING_HELP, the
+methods' presets)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import inspect
+import typing
+from collections.abc import Callable
+from dataclasses import fields
+from typing import Annotated, Any
 
 import typer
 
 from hume.core.errors import HumeError
-from hume.search.methods import Method
+from hume.search.methods import Method, get_method_config, list_methods
+from hume.search.settings import SETTING_HELP, SearchOptions, flag
 from hume.search.vocabulary import ClassSizes, KScan, Phi1
 
 KScanOption = Annotated[
@@ -74,3 +81,82 @@ def parse_k(spec: str | int) -> list[int]:
     if small:
         raise HumeError(f"--k {text}: every K must be at least 2 (got {small[0]})")
     return sorted(set(values))
+
+
+#: how a default of None reads, per setting (the methods derive it from the data)
+_FROM_DATA = {"subset_size": "min(N, 10 000)", "inner_lr": "1/λmax"}
+
+
+def _defaults(name: str) -> str:
+    """`` Default: HUME 150 (paper 1000); TURTLE 1000 (paper 6000).`` from the presets."""
+
+    def shown(value: Any) -> str:
+        if value is None:
+            return _FROM_DATA.get(name, "none")
+        if isinstance(value, bool):
+            return flag(name, value)
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
+    parts = []
+    for method in list_methods():
+        config = get_method_config(method)
+        field_name = config.OPTIONS.get(name)
+        if field_name is None:
+            continue
+        default = getattr(config.preset("default"), field_name)
+        paper = getattr(config.preset("paper"), field_name)
+        also = f" (paper {shown(paper)})" if paper != default else ""
+        parts.append(f"{method.upper()} {shown(default)}{also}")
+    return f" Default: {'; '.join(parts)}." if parts else ""
+
+
+def _setting_parameters() -> list[inspect.Parameter]:
+    """The typer parameters of every setting option (SearchOptions' fields)."""
+    hints = typing.get_type_hints(SearchOptions)
+    out = []
+    for f in fields(SearchOptions):
+        text = SETTING_HELP[f.name] + ("" if f.name == "anneal" else _defaults(f.name))
+        if f.name == "anneal":  # the one switch that only turns a default off
+            name, default = "no_anneal", False
+            kind: Any = Annotated[bool, typer.Option(flag("anneal", False), help=text)]
+        elif f.name == "warm_start":
+            name, default = f.name, None
+            kind = Annotated[
+                bool | None,
+                typer.Option("--warm-start/--cold-start", help=text, show_default=False),
+            ]
+        else:
+            name, default = f.name, None
+            kind = Annotated[
+                hints[f.name], typer.Option(flag(f.name), help=text, show_default=False)
+            ]
+        out.append(
+            inspect.Parameter(
+                name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=kind
+            )
+        )
+    return out
+
+
+def with_setting_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``command`` (which takes ``**settings``) with every setting option in its signature, for
+    typer to build the command line from."""
+    signature = inspect.signature(command)
+    fixed = [
+        p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD
+    ]
+    names = [p.name for p in fixed]
+    at = names.index("resume") if "resume" in names else len(fixed)  # the settings, then the rest
+    settings = [
+        p.replace(kind=inspect.Parameter.POSITIONAL_OR_KEYWORD) for p in _setting_parameters()
+    ]
+    command.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[*fixed[:at], *settings, *fixed[at:]]
+    )
+    return command
+
+
+def options_from(settings: dict[str, Any]) -> SearchOptions:
+    """The SearchOptions of the setting options a command received."""
+    given = {f.name: settings.get(f.name) for f in fields(SearchOptions) if f.name != "anneal"}
+    return SearchOptions(**given, anneal=False if settings.get("no_anneal") else None)

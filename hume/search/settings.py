@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, fields, replace
+from enum import Enum
 from typing import Any, ClassVar, TypeVar
 
 from hume.core.errors import HumeError
@@ -18,7 +19,11 @@ from hume.search.vocabulary import UNEVEN_WEIGHTS, Ensemble, Preset, SizeTerm
 
 @dataclass(frozen=True)
 class SearchOptions:
-    """The setting options of ``hume search`` as given on the command line (None: not given)."""
+    """The setting options of ``hume search`` as given on the command line (None: not given).
+
+    Each field is declared here once, with its type; :data:`SETTING_HELP` says what it is, the
+    methods' presets give its defaults, and the command line is built from the three
+    (hume/commands/search_options.py)."""
 
     iters: int | None = None
     inner_steps: int | None = None
@@ -27,16 +32,45 @@ class SearchOptions:
     train_fraction: float | None = None
     tau: float | None = None
     entropy_weight: float | None = None
-    size_term: str | None = None
-    ensemble: str | None = None
+    size_term: SizeTerm | None = None
+    ensemble: Ensemble | None = None
     inner_lr: float | None = None
     outer_lr: float | None = None
     anneal: bool | None = None
     warm_start: bool | None = None
 
     def given(self) -> dict[str, Any]:
-        """The options that were given, by name."""
-        return {k: v for k, v in asdict(self).items() if v is not None}
+        """The options that were given, by name (a fixed choice as its plain value)."""
+        return {
+            k: v.value if isinstance(v, Enum) else v
+            for k, v in asdict(self).items()
+            if v is not None
+        }
+
+
+#: What each setting option is (its defaults come from the methods' presets).
+SETTING_HELP: dict[str, str] = {
+    "iters": "Outer iterations (TURTLE: outer steps).",
+    "inner_steps": "Inner gradient steps T (TURTLE: inner Adam steps M).",
+    "subsets": "Subsets S of rows per outer iteration (HUME).",
+    "subset_size": "Rows m per subset (TURTLE: rows per step); at most N.",
+    "train_fraction": "The train part of a subset; the rest is held out (HUME).",
+    "tau": "Initial sparsemax temperature (HUME).",
+    "entropy_weight": "Weight of the class-size term.",
+    "size_term": "The class-size term --entropy-weight multiplies: entropy (the papers) or log, "
+    "which keeps every class non-empty and, at small weights, lets sizes be uneven; with "
+    "--class-sizes uneven its own weights are tried.",
+    "ensemble": "How the seeds become one labeling: cut (normalised cut of how often the seeds "
+    "put two rows together; prefers equal sizes), linkage (average linkage of the same; no "
+    "size preference; replaces cut with --class-sizes uneven) or vote (the papers: majority "
+    "vote in the best seed's classes).",
+    "inner_lr": "Inner step size (HUME's default: 1/λmax of the transformed φ2; TURTLE: inner "
+    "Adam lr).",
+    "outer_lr": "Outer Adam learning rate.",
+    "anneal": "Disable learning-rate and temperature annealing (HUME).",
+    "warm_start": "Keep the inner classifiers across outer steps, or start them afresh each "
+    "step (TURTLE).",
+}
 
 
 def flag(option: str, value: Any = None) -> str:

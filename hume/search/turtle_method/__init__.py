@@ -1,1 +1,2 @@
-"""TURTLE (ICML 2024): settings (:mod:`.config`), outer loop (:mod:`.outer`), estimator."""
+"""TURTLE (ICML 2024): settings (:mod:`.turtle_config`), outer loop (:mod:`.turtle_outer`),
+estimator (:mod:`.turtle_estimator`)."""
