@@ -196,3 +196,19 @@ def test_each_setting_is_declared_once_and_everything_else_follows_it():
         assert set(options.values()) <= {f.name for f in fields(cls.config_class)}
         params = inspect.signature(cls).parameters
         assert set(cls.SETTINGS) <= set(params), cls
+
+
+def test_every_option_of_every_command_has_its_help():
+    """Options built from a declaration elsewhere (the setting options) must not cost the
+    others their help and their second spellings (``--run-name``)."""
+    import typer
+
+    from hume.cli import app
+
+    group = typer.main.get_command(app)
+    for name, command in group.commands.items():  # type: ignore[attr-defined]
+        for param in command.params:
+            if isinstance(param, typer.core.TyperOption):
+                assert param.help, (name, param.name)
+    search = group.commands["search"]  # type: ignore[attr-defined]
+    assert "--run-name" in next(p for p in search.params if p.name == "run").opts

@@ -141,7 +141,7 @@ def _setting_parameters() -> list[inspect.Parameter]:
 def with_setting_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """``command`` (which takes ``**settings``) with every setting option in its signature, for
     typer to build the command line from."""
-    signature = inspect.signature(command)
+    signature = inspect.signature(command, eval_str=True)  # typer reads a __signature__ as is
     fixed = [
         p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD
     ]

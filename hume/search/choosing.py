@@ -100,13 +100,7 @@ def choose_search(
         loaded = {tuple(o): _loaded(req, dataset, o, dev, cache) for o in orders}
         inputs = {order: views.search for order, views in loaded.items()}
         if ks is None:  # the dataset's own K
-            known = loaded[tuple(orders[0])].num_classes
-            if known is None:
-                raise HumeError(
-                    f"the number of classes of {dataset!r} is unknown: pass --k (a K or a "
-                    "range such as 5:15)"
-                )
-            ks = [int(known)]
+            ks = [loaded[tuple(orders[0])].known_k(dataset)]
         for order in orders:  # every K is checked before the first search starts
             x = inputs[tuple(order)]
             for k in ks:

@@ -87,12 +87,7 @@ def run_search(
             predict_all_views=cls.predicts_from_all_views,
             cache=cache,
         )
-        k = req.k if req.k is not None else loaded.num_classes
-        if k is None:
-            raise HumeError(
-                f"the number of classes of {dataset!r} is unknown (no num_classes in its "
-                "stores): pass --k"
-            )
+        k = req.k if req.k is not None else loaded.known_k(dataset)
         config = new_config(req, cfg, dataset, views, splits, loaded.stores, k, dev, ranks)
         model = cls.for_run(config, dev)
         model.check_inputs(loaded.search, view_names=views)  # before the run directory exists

@@ -90,6 +90,16 @@ class LoadedViews:
     stores: dict[str, dict[str, Any]] = field(default_factory=dict)
     num_classes: int | None = None
 
+    def known_k(self, dataset: str) -> int:
+        """The number of classes the stores record (a dataset that knows its classes), or a
+        HumeError asking for ``--k``."""
+        if self.num_classes is None:
+            raise HumeError(
+                f"the number of classes of {dataset!r} is unknown (no num_classes in its "
+                "stores): pass --k (a K, or a range such as 5:15)"
+            )
+        return int(self.num_classes)
+
 
 def _open_checked(root, dataset: str, split: str, view: str):
     path = find_store(root, dataset, split, view)
