@@ -130,13 +130,13 @@ def test_the_cut_refuses_more_columns_than_it_can_hold(monkeypatch):
 
 @pytest.mark.parametrize("cls", [HUME, TURTLE])
 def test_the_estimators_take_the_ensemble_from_the_preset_or_the_parameter(cls):
-    """Default preset: cut for HUME, the vote for TURTLE; paper: the vote; the parameter
-    overrides both; predict (the matched vote) labels the searched rows as the fit did, exactly
-    after the vote, mostly after a cut."""
-    assert cls(3).resolved_config().ensemble == ("cut" if cls is HUME else "vote")
+    """Default preset: auto for both; paper: the vote; the parameter overrides both; predict
+    (the matched vote) labels the searched rows as the fit did, exactly after the vote, mostly
+    after a cut."""
+    assert cls(3).resolved_config().ensemble == "auto"
     assert cls(3, preset="paper").resolved_config().ensemble == "vote"
     assert cls(3, preset="paper", ensemble="linkage").resolved_config().ensemble == "linkage"
-    with pytest.raises(HumeError, match="ensemble must be one of vote, cut, linkage"):
+    with pytest.raises(HumeError, match="ensemble must be one of vote, cut, linkage, auto"):
         cls(3, ensemble="median").resolved_config()
     views, _ = planted(3, n=120, seed=3)
     for kind in ("vote", "cut"):
@@ -150,18 +150,27 @@ def test_the_command_records_the_ensemble_and_uneven_classes_use_the_linkage(tmp
     views, y = planted(4, n=240, ratio=5, seed=4)
     root = stores(tmp_path, views, y)
     expected = {
-        "default": ([], "cut"),
+        "default": ([], "auto"),
         "paper": (["--preset", "paper", "--iters", "40", "--inner-steps", "20"], "vote"),
         "voted": (["--ensemble", "vote"], "vote"),
-        "uneven": (["--class-sizes", "uneven"], "linkage"),
+        "uneven": (["--class-sizes", "uneven"], "auto"),
+        "uneven-cut": (["--class-sizes", "uneven", "--ensemble", "cut"], "linkage"),
         "uneven-voted": (["--class-sizes", "uneven", "--ensemble", "vote"], "vote"),
     }
     for run, (args, kind) in expected.items():
         r = search(root, run, "--k", "4", *args)
         assert r.exit_code == 0, r.output
         config = json.loads((root / "runs" / run / "config.json").read_text())
-        assert config["hyperparameters"]["ensemble"] == kind, run
+        hp = config["hyperparameters"]
+        assert hp["ensemble"] == kind, run
         for trial in config.get("sweep", []):
             assert trial["ensemble"] == kind, (run, trial)
+        if kind == "auto":  # auto weighs the consensus of the class-size prior against the vote
+            consensus = "linkage" if run.startswith("uneven") else "cut"
+            assert hp["auto_consensus"] == consensus, run
+            assert set(hp["ensemble_scores"]) == {consensus, "vote"}, run
+            assert hp["ensemble_chosen"] == max(
+                hp["ensemble_scores"], key=hp["ensemble_scores"].get
+            )
         assert run_labels(root, run).shape == (240,)
     assert_one_line_error(search(root, "bad", "--k", "4", "--ensemble", "median"), "--ensemble")

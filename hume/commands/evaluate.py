@@ -122,6 +122,22 @@ def show_report(report: dict[str, Any], written: list) -> None:
             f"the seeds give a row the ensemble's class; all seeds agree on "
             f"{agree['all_seeds_agree']:.1%} of the rows"
         )
+    rep = report.get("reproducibility")
+    if rep:
+        console.print(
+            f"{rep['level']} (label-free): the seeds' stability is {rep['stability']:.3f}; "
+            f"{rep['message']}",
+            markup=False,
+        )
+    ens = report.get("ensemble")
+    if ens:
+        scores = ens.get("label_free_scores") or {}
+        console.print(
+            f"ensemble chosen without labels: {ens['kind']} (label-free scores "
+            + ", ".join(f"{k} {v:.3f}" for k, v in scores.items())
+            + ")",
+            markup=False,
+        )
     if report.get("paper"):
         console.print(_paper_table(report["paper"]))
     for note in report.get("notes", []):

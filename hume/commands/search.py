@@ -23,7 +23,7 @@ from hume.search.vocabulary import ClassSizes, KScan, Phi1, Preset, Setting
 
 HELP = """Search for the human labeling over the given views (never reads labels).
 
-The first view is φ1 (the task encoder reads it, rows L2-normalised); every further view is a φ2 space where linear classifiers are fitted; with several φ2 views the held-out loss is averaged over them. Seeds are scored by the label-free score (10-fold cross-validated logistic regression predicting the seed's own labeling: on the φ2 views for HUME, on every view for TURTLE) and made one labeling by a consensus of how often they put two rows together (HUME's default, --ensemble cut) or by the papers' majority vote in the best seed's classes (TURTLE's, --ensemble vote).
+The first view is φ1 (the task encoder reads it, rows L2-normalised); every further view is a φ2 space where linear classifiers are fitted; with several φ2 views the held-out loss is averaged over them. Seeds are scored by the label-free score (10-fold cross-validated logistic regression predicting the seed's own labeling: on the φ2 views for HUME, on every view for TURTLE) and made one labeling by a consensus of how often they put two rows together (--ensemble cut) or by the papers' majority vote in the best seed's classes (--ensemble vote); by default (auto) the run makes both and keeps the one linear classifiers learn best.
 
 Not sure of K? --k 5:15 chooses it without labels (every K screened, the promising searched in full; --k-scan).
 

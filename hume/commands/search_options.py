@@ -22,7 +22,7 @@ KScanOption = Annotated[
     typer.Option(
         "--k-scan",
         help="How a K range (or --phi1 auto) is searched: fast (every K first screened with "
-        "6 seeds of a fifth of the iterations, then searched in full, best screen first, while "
+        "6 seeds of two fifths of the iterations, then searched in full, best screen first, while "
         "it could still win; docs/algorithm.md §10.6) or exhaustive (every K searched in full: "
         "every candidate a run, every curve).",
     ),

@@ -23,6 +23,7 @@ from hume.evaluate.metrics import score_labeling
 from hume.evaluate.paper import paper_numbers
 from hume.evaluate.report_markdown import markdown
 from hume.evaluate.run_inputs import RunInputs, load_inputs
+from hume.search.choice_signals import reproducibility
 
 REPORT_JSON = "report.json"
 REPORT_MD = "report.md"
@@ -278,6 +279,13 @@ def build_report(
     found_sizes = np.bincount(inp.ensemble, minlength=int(cfg.k or 0)).tolist()
     report["class_sizes"] = {"found": found_sizes}
     per_row, report["agreement"] = seed_agreements(inp)
+    report["reproducibility"] = reproducibility(inp.seed_labels)
+    chosen = cfg.hyperparameters.get("ensemble_chosen")
+    if chosen:  # --ensemble auto: which ensemble, and why
+        report["ensemble"] = {
+            "kind": chosen,
+            "label_free_scores": cfg.hyperparameters.get("ensemble_scores"),
+        }
     written: list[Path] = [
         figures.agreement_figure(per_row, len(inp.scores), fig_dir / "agreement.png")
     ]

@@ -58,6 +58,16 @@ def markdown(report: dict[str, Any]) -> str:
             f"the seeds give a row the ensemble's class; all seeds agree on "
             f"{100 * agree['all_seeds_agree']:.1f} % of the rows"
         )
+    rep = report.get("reproducibility")
+    if rep:
+        lines.append(
+            f"- **{rep['level']}** (label-free): the seeds' stability is {rep['stability']:.3f}; "
+            f"{rep['message']}"
+        )
+    ens = report.get("ensemble")
+    if ens:
+        shown = ", ".join(f"{k} {v:.3f}" for k, v in (ens.get("label_free_scores") or {}).items())
+        lines.append(f"- ensemble chosen without labels: {ens['kind']} (label-free scores {shown})")
     choice = report.get("choice")
     if choice:
         lines += [

@@ -43,6 +43,7 @@ section.class{border:1px solid #ddd;border-radius:6px;padding:.8em;margin:1em 0}
 .label{font-weight:600;font-size:.85em;margin-top:.4em}
 img.figure{max-width:480px;margin:.5em 1em .5em 0;border:1px solid #eee}
 .note{color:#a45;font-size:.9em}
+.warning{background:#fff4e0;border:1px solid #e0a040;border-radius:4px;padding:.5em .8em}
 """
 
 
@@ -95,6 +96,21 @@ def _evaluation(run_dir: Path | None, has_truth: bool) -> list[str]:
             )
         lines.append("</table>")
     return lines
+
+
+def _reproducibility(run_dir: Path | None) -> list[str]:
+    """A line on how clearly the views single out the labeling (the seeds' stability), shown
+    prominently when they do not."""
+    from hume.search.run_readers import run_reproducibility
+
+    if run_dir is None or not (run_dir / "seeds.npz").is_file():
+        return []
+    rep = run_reproducibility(run_dir)
+    css = "meta" if rep["level"] == "strong" else "warning"
+    return [
+        f'<p class="{css}" id="reproducibility"><b>{html.escape(rep["level"])}</b>: the seeds\' '
+        f"stability is {rep['stability']:.3f}; {html.escape(rep['message'])}.</p>"
+    ]
 
 
 def _picks(
@@ -184,7 +200,7 @@ def write_gallery(
                     f"accuracy {percent_text(entry.get('true_share'))} % (of its labelled rows)"
                 )
             sections.append(
-                f'<section class="class" id="{entry["name"]}"><h2>{entry["name"]}</h2>'
+                f'<section class="class" id="{html.escape(entry["name"])}"><h2>{html.escape(entry["name"])}</h2>'
                 f'<div class="meta">{" · ".join(meta)}</div>{"".join(grids)}</section>'
             )
             task.advance(1)
@@ -243,7 +259,7 @@ def _page(
     ]
     for e in summaries:
         cells = [
-            f'<a href="#{e["name"]}">{e["name"]}</a>',
+            f'<a href="#{html.escape(e["name"])}">{html.escape(e["name"])}</a>',
             str(e["size"]),
             f"{e['confidence'].get('mean', 0):.2f}",
             f"{e['margin'].get('mean', 0):.2f}",
@@ -258,6 +274,7 @@ def _page(
         f"{html.escape(n_parts)}. Under each image: confidence (the share of seeds that agree "
         "with its class) / margin (how clearly the selected seed's encoder decides it); both in "
         "[0, 1]. Hover an image for its file.</p>",
+        *_reproducibility(run_dir),
         *[f'<p class="note">{html.escape(n)}</p>' for n in notes],
         *_evaluation(run_dir, rows.has_truth),
         "<h2>Classes</h2>",

@@ -18,7 +18,7 @@ from hume.core.errors import HumeError
 from hume.core.files import read_json, write_json
 from hume.runs import CHOICE, CONFIG, ENSEMBLE, load_config, shown_ks, write_config
 from hume.search.candidates import Planned
-from hume.search.choice_signals import Candidate, measure
+from hume.search.choice_signals import Candidate, consensus_kind, measure
 from hume.search.request import SearchRequest
 from hume.search.run_readers import seed_signals
 from hume.search.vocabulary import KScan
@@ -102,7 +102,8 @@ def full_signals(run_dir: Path, views: list[torch.Tensor], all_views: bool) -> C
         "size_term": hyper["size_term"],
         "entropy_weight": hyper.get("entropy_weight"),
     }
-    return measure(setting, labels, scores, balanced, ensemble_labels, hyper["ensemble"])
+    kind = consensus_kind(hyper["ensemble"], hyper.get("auto_consensus"))
+    return measure(setting, labels, scores, balanced, ensemble_labels, kind)
 
 
 def describe(c: Candidate) -> str:

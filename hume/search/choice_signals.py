@@ -25,6 +25,9 @@ from hume.core.errors import HumeError
 EMPTY_SHARE = 0.05
 #: random splits of the seeds into halves that the consensus stability averages over
 SPLITS = 4
+#: the seeds' stability from which their labeling stands out in the views, and below which the
+#: views single out no labeling (docs/algorithm.md §5.7; chosen on the development suite)
+STANDS_OUT, WEAK = 0.85, 0.6
 
 
 def stability(seed_labels: np.ndarray) -> float:
@@ -62,10 +65,12 @@ def consensus_stability(seed_labels: np.ndarray, k: int, kind: str, seed: int = 
     return float(np.mean(values))
 
 
-def consensus_kind(ensemble: str | None) -> str:
-    """The consensus the stability of a run's ensemble is measured with: the run's own, or the
-    cut for a run that votes (the vote of half the seeds would hang on their best seed)."""
-    return "linkage" if ensemble == "linkage" else "cut"
+def consensus_kind(ensemble: str | None, auto_consensus: str | None = None) -> str:
+    """The consensus the stability of a run's ensemble is measured with: the run's own (with
+    ``auto``, the consensus it weighs against the vote), or the cut for a run that votes (the
+    vote of half the seeds would hang on their best seed)."""
+    own = auto_consensus if ensemble == "auto" else ensemble
+    return "linkage" if own == "linkage" else "cut"
 
 
 @dataclass
@@ -126,13 +131,13 @@ def measure(
     scores: np.ndarray | None,
     balanced: np.ndarray | None,
     labels: np.ndarray,
-    ensemble: str | None,
+    kind: str,
     consensus: bool = True,
 ) -> Candidate:
     """The signals of a search from its seeds' labelings (n_seeds, N), their scores and balanced
     scores (n_seeds,; None: not computed) and its ensemble's labels (N,) of ``setting["k"]``
-    classes made by ``ensemble``: the consensus stability (skipped without ``consensus``), the
-    stability, the mean scores, the class sizes."""
+    classes: the consensus stability with the consensus ``kind`` (:func:`consensus_kind`;
+    skipped without ``consensus``), the stability, the mean scores, the class sizes."""
     k = int(setting["k"])
     return Candidate(
         setting,
@@ -140,20 +145,21 @@ def measure(
         None if scores is None else float(np.mean(scores)),
         None if balanced is None else float(np.mean(balanced)),
         class_sizes(labels, k),
-        consensus_stability(seed_labels, k, consensus_kind(ensemble)) if consensus else None,
+        consensus_stability(seed_labels, k, kind) if consensus else None,
     )
 
 
 def signals(model: Any, setting: dict[str, Any], consensus: bool = True) -> Candidate:
     """:func:`measure` of a fitted search (its scores were computed when its seeds were
     selected)."""
+    cfg = model.resolved_config()
     return measure(
         {"k": int(model.n_classes), **setting},
         model.seed_labels_,
         model.scores_,
         model.balanced_scores_,
         model.labels_,
-        model.resolved_config().ensemble,
+        consensus_kind(cfg.ensemble, getattr(cfg, "auto_consensus", None)),
         consensus,
     )
 
@@ -184,3 +190,27 @@ def choose(candidates: Sequence[Candidate]) -> Candidate:
     if not candidates:
         raise HumeError("nothing was searched to choose from")
     return ranked(candidates)[0]
+
+
+def reproducibility(seed_labels: np.ndarray) -> dict[str, Any]:
+    """How clearly the views single out one labeling, from the seeds' labelings (n_seeds, N):
+    their :func:`stability`, a level (``strong``, ``partial``, ``weak``: :data:`STANDS_OUT`,
+    :data:`WEAK`) and one sentence for a person."""
+    value = stability(seed_labels)
+    if len(seed_labels) < 2:
+        level, text = "unknown", "one seed: nothing to compare it with (run more seeds)"
+    elif value >= STANDS_OUT:
+        level, text = "strong", "the seeds find the same labeling: it stands out in these views"
+    elif value >= WEAK:
+        level, text = (
+            "partial",
+            "the seeds find similar labelings, not one: check the classes (more seeds, or a "
+            "stronger backbone, sharpen them)",
+        )
+    else:
+        level, text = (
+            "weak",
+            "the seeds disagree: these views single out no labeling, so do not trust the "
+            "classes; bring a stronger backbone (e.g. DINOv2 or CLIP)",
+        )
+    return {"stability": round(value, 4), "level": level, "message": text}

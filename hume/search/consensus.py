@@ -27,8 +27,8 @@ import torch
 from hume.core.errors import HumeError
 from hume.search.vocabulary import Ensemble
 
-#: the consensus kinds by name: the `--ensemble` choices besides ``vote``, the papers' ensemble
-CONSENSUS_KINDS = tuple(e.value for e in Ensemble if e is not Ensemble.vote)
+#: the consensus kinds by name (`--ensemble` also takes vote, the papers' ensemble, and auto)
+CONSENSUS_KINDS = (Ensemble.cut.value, Ensemble.linkage.value)
 #: S·K bound of the cut: its Gram matrix has (S·K)² entries (16 384² doubles: 2 GiB)
 MAX_CUT_COLUMNS = 16_384
 #: rows clustered by the linkage (its distance matrix has rows² / 2 entries); the rest join

@@ -95,6 +95,8 @@ def ensemble(
     if torch.isnan(scores.double()).any():
         raise HumeError("label-free scores contain NaN: rerun the scoring")
     ref = int(torch.argmax(scores.double().cpu()))
+    if kind == "auto":
+        raise HumeError("--ensemble auto needs the views to score on: use best_ensemble")
     if kind == "vote":
         perms = match_labelings(labelings, labelings[ref], k)
         return vote(labelings, perms, ref, k), ref, perms
@@ -102,3 +104,29 @@ def ensemble(
 
     labels = consensus(labelings, k, kind, seed).to(labelings.device)
     return labels, ref, match_labelings(labelings, labels, k)
+
+
+def best_ensemble(
+    labelings: torch.Tensor,
+    scores: torch.Tensor,
+    k: int,
+    views: list[torch.Tensor],
+    consensus_kind: str = "cut",
+    seed: int = 0,
+) -> tuple[torch.Tensor, int, torch.Tensor, str, dict[str, float]]:
+    """``--ensemble auto``: the consensus ``consensus_kind`` (the one of the run's class-size
+    prior: cut, or linkage for uneven sizes) and the vote on the same seeds, and of the two the
+    one whose labeling linear classifiers learn best (its label-free score on ``views``, the φ2
+    views the seeds were scored on; ties to the consensus) (docs/algorithm.md §5.6).
+
+    Returns :func:`ensemble`'s ``(labels, reference_seed, perms)`` of that kind, the kind, and
+    both kinds' label-free scores."""
+    from hume.search.label_free_score import label_free_scores
+
+    kinds = (consensus_kind, "vote")
+    made = {kind: ensemble(labelings, scores, k, kind, seed) for kind in kinds}
+    stacked = torch.stack([made[kind][0] for kind in kinds])
+    learned = label_free_scores(views, stacked, k, seed=seed).double().cpu().tolist()
+    by_kind = {kind: round(float(v), 6) for kind, v in zip(kinds, learned)}
+    kind = kinds[1] if round(learned[1], 9) > round(learned[0], 9) else kinds[0]
+    return (*made[kind], kind, by_kind)

@@ -68,3 +68,11 @@ def seed_signals(
         balanced=True,
     ).numpy()
     return labels, scores, balanced
+
+
+def run_reproducibility(run_dir: Path) -> dict[str, Any]:
+    """:func:`hume.search.choice_signals.reproducibility` of a finished run's seeds."""
+    from hume.search.choice_signals import reproducibility
+
+    with np.load(Path(run_dir) / SEEDS) as seeds:
+        return reproducibility(seeds["labels"])

@@ -1,5 +1,5 @@
 """Screens: a quick look at every candidate of a choice before any is searched in full
-(docs/algorithm.md §10.6): a few seeds of a fifth of the iterations, no label-free scores, kept
+(docs/algorithm.md §10.6): a few seeds of two fifths of the iterations, no label-free scores, kept
 as ``<run>/screens/<candidate>.npz`` so that the choice run again reads them back; shared over
 the ranks under torchrun."""
 
@@ -26,7 +26,7 @@ from hume.search.seed_search import SeedSearch
 
 #: a screen's seeds (at most the run's) and its share of the run's iterations
 SCREEN_SEEDS = 6
-SCREEN_SHARE = 0.2
+SCREEN_SHARE = 0.4
 #: the folder of a choice's screens, in its run (one .npz per candidate)
 SCREENS = "screens"
 
@@ -133,9 +133,9 @@ def screen(
             **({"allow_single_view": True} if req.single_view else {}),
         )
         labelings = model.search_labelings(views, view_names=list(p.order), progress=part)
-        kind = consensus_kind(point.ensemble)
+        kind = consensus_kind(point.ensemble, getattr(point, "auto_consensus", None))
         labels = consensus(torch.as_tensor(labelings), p.k, kind, req.random_state).numpy()
-        signals = measure({"k": p.k, "point": i}, labelings, None, None, labels, point.ensemble)
+        signals = measure({"k": p.k, "point": i}, labelings, None, None, labels, kind)
         tried.append((signals, labelings, labels, point))
     best = ranked([t[0] for t in tried])[0]
     signals, labelings, labels, point = tried[best.setting["point"]]

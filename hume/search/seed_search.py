@@ -242,7 +242,7 @@ class SeedSearch(ClusterMixin, BaseEstimator):
 
     def _select(self, views: Sequence[torch.Tensor], k: int, device: torch.device) -> None:
         """Score every seed label-free on ``views`` (as given), pick the reference, ensemble."""
-        from hume.search.ensembling import ensemble
+        from hume.search.ensembling import best_ensemble, ensemble
         from hume.search.label_free_score import label_free_scores
 
         labelings = torch.as_tensor(self.seed_labels_, device=device)
@@ -250,7 +250,15 @@ class SeedSearch(ClusterMixin, BaseEstimator):
         both = label_free_scores(views, labelings, k, seed=self.random_state, both=True)
         scores = both[:, 0]
         kind = self.config_.ensemble
-        labels, ref, perms = ensemble(labelings, scores, k, kind, seed=self.random_state)
+        if kind == "auto":  # the kind whose labeling linear classifiers learn best, this run
+            pool = getattr(self.config_, "auto_consensus", "cut")
+            labels, ref, perms, kind, learned = best_ensemble(
+                labelings, scores, k, views, pool, seed=self.random_state
+            )
+            self.fitted_settings_.update(ensemble_chosen=kind, ensemble_scores=learned)
+        else:
+            labels, ref, perms = ensemble(labelings, scores, k, kind, seed=self.random_state)
+        self.ensemble_ = kind
         self.scores_ = scores.double().cpu().numpy()
         self.balanced_scores_ = both[:, 1].double().cpu().numpy()
         self.labels_ = labels.cpu().numpy().astype(np.int64)

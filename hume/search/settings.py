@@ -60,10 +60,12 @@ SETTING_HELP: dict[str, str] = {
     "size_term": "The class-size term --entropy-weight multiplies: entropy (the papers) or log, "
     "which keeps every class non-empty and, at small weights, lets sizes be uneven; with "
     "--class-sizes uneven its own weights are tried.",
-    "ensemble": "How the seeds become one labeling: cut (normalised cut of how often the seeds "
-    "put two rows together; prefers equal sizes), linkage (average linkage of the same; no "
-    "size preference; replaces cut with --class-sizes uneven) or vote (the papers: majority "
-    "vote in the best seed's classes).",
+    "ensemble": "How the seeds become one labeling: auto (the consensus of the class-size prior, "
+    "cut or with --class-sizes uneven linkage, and the vote, and of the two the one whose "
+    "labeling linear classifiers learn best on the φ2 views, per run), cut (normalised cut of "
+    "how often the seeds put two rows together; prefers equal sizes), linkage (average linkage "
+    "of the same; no size preference) or vote (the papers: majority vote in the best seed's "
+    "classes).",
     "inner_lr": "Inner step size (HUME's default: 1/λmax of the transformed φ2; TURTLE: inner "
     "Adam lr).",
     "outer_lr": "Outer Adam learning rate.",
@@ -112,6 +114,10 @@ class MethodConfig:
                 f"size term must be one of {', '.join(terms)}",
             ),
             (self.ensemble in ensembles, f"ensemble must be one of {', '.join(ensembles)}"),  # type: ignore[attr-defined]
+            (
+                getattr(self, "auto_consensus", "cut") in ("cut", "linkage"),
+                "auto consensus must be cut or linkage",
+            ),
         ]
 
     def validate(self: C) -> C:
@@ -140,10 +146,13 @@ class MethodConfig:
     def class_size_points(self) -> list[tuple[dict[str, Any], Any]]:
         """``--class-sizes uneven``: (settings, config) of every weight of this config's size
         term tried, largest first (hume.search.vocabulary.UNEVEN_WEIGHTS). The cut consensus,
-        which prefers equal sizes, gives way to the linkage (docs/algorithm.md §5.4)."""
+        which prefers equal sizes, gives way to the linkage, also in what ``auto`` weighs against
+        the vote (docs/algorithm.md §5.4, §5.6)."""
         term = getattr(self, "size_term", "entropy")
         ensemble = getattr(self, "ensemble", "vote")
         settings = {"size_term": term, "ensemble": "linkage" if ensemble == "cut" else ensemble}
+        if ensemble == "auto":
+            settings["auto_consensus"] = "linkage"
         return [
             ({**settings, "entropy_weight": w}, replace(self, entropy_weight=w, **settings))  # type: ignore[call-arg]
             for w in UNEVEN_WEIGHTS[term]

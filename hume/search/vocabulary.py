@@ -33,11 +33,14 @@ class SizeTerm(str, Enum):
 class Ensemble(str, Enum):
     """How the seeds' labelings become one (docs/algorithm.md §5): vote (the papers: the best
     seed's classes, majority vote), cut (normalised cut of their co-association, equal-size
-    prior) or linkage (average linkage of it, no size prior; hume.search.consensus)."""
+    prior), linkage (average linkage of it, no size prior; hume.search.consensus), or auto (the
+    consensus of the run's class-size prior or the vote, whichever linear classifiers learn
+    best, per run)."""
 
     vote = "vote"
     cut = "cut"
     linkage = "linkage"
+    auto = "auto"
 
 
 class Phi1(str, Enum):

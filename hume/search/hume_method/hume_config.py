@@ -43,7 +43,8 @@ class HumeConfig(MethodConfig):
     tau: float = 0.1  # initial sparsemax temperature t0
     entropy_weight: float = 10.0
     size_term: str = "entropy"  # the class-size term weighted by entropy_weight (size_terms.py)
-    ensemble: str = "cut"  # vote (the papers), cut or linkage (consensus.py; algorithm.md §5.4)
+    ensemble: str = "auto"  # auto, cut, linkage or vote (the papers'); docs/algorithm.md §5.4, §5.6
+    auto_consensus: str = "cut"  # what auto weighs against the vote; linkage for uneven sizes
     inner_lr: float | None = None  # None: inner_lr_scale / λmax(φ2)
     inner_lr_scale: float = 1.0
     outer_lr: float = 0.2

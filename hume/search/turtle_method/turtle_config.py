@@ -44,9 +44,8 @@ class TurtleConfig(MethodConfig):
     batch_size: int | None = None  # rows per step; None: min(N, 10 000) [--subset-size]
     entropy_weight: float = 10.0  # γ [--entropy-weight]
     size_term: str = "entropy"  # the class-size term γ weighs [--size-term] (size_terms.py)
-    # [--ensemble] the papers' vote: the cut consensus scored no better on TURTLE's seeds, which
-    # agree far more than HUME's (docs/algorithm.md §5.4)
-    ensemble: str = "vote"
+    ensemble: str = "auto"  # [--ensemble] docs/algorithm.md §5.6
+    auto_consensus: str = "cut"  # what auto weighs against the vote; linkage for uneven sizes
     inner_lr: float = 1e-2  # inner Adam lr [--inner-lr]
     outer_lr: float = 1e-2  # task-encoder Adam lr [--outer-lr]
     warm_start: bool = True  # keep inner classifiers across steps [--warm-start]
@@ -66,7 +65,14 @@ class TurtleConfig(MethodConfig):
 
 
 #: The official TURTLE settings (the official run script's defaults), raw features.
-PAPER = TurtleConfig(iters=6000, inner_lr=1e-3, outer_lr=1e-3, warm_start=False, standardise=False)
+PAPER = TurtleConfig(
+    iters=6000,
+    inner_lr=1e-3,
+    outer_lr=1e-3,
+    warm_start=False,
+    standardise=False,
+    ensemble="vote",
+)
 DEFAULT = TurtleConfig()
 
 TurtleConfig.PRESETS = {"default": DEFAULT, "paper": PAPER}
