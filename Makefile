@@ -21,7 +21,7 @@ HUME    := $(VENV)/bin/hume
 STAMP   := $(VENV)/.installed
 TORCH_PINS := torch==2.14.1 torchvision==0.29.1
 
-.PHONY: help install lint test demo embed search evaluate info clean \
+.PHONY: help install lint test demo suite embed search evaluate info clean \
         reproduce-cifar10 reproduce-cifar100-20 reproduce-stl10 reproduce-imagenet
 
 help: ## list the targets
@@ -47,6 +47,11 @@ test: lint ## lint, type check and the whole test suite
 
 demo: install ## the whole pipeline offline on scikit-learn's digits
 	$(HUME) demo --root $(ROOT)
+
+suite: install ## the development suite (bench/suite.py; about 30-35 min on 2 cores): installs its extra and Debian's fortunes
+	$(VENV)/bin/python -m pip install -q -c constraints.txt -e '.[suite]'
+	test -d /usr/share/games/fortunes || (apt-get update -q && apt-get install -y -q fortunes)
+	$(VENV)/bin/python bench/suite.py --results bench/RESULTS.md
 
 embed: install ## embed DATASET with MODEL into ROOT
 	$(HUME) embed --model $(MODEL) --dataset $(DATASET) --root $(ROOT) --device $(DEVICE)

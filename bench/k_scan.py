@@ -140,12 +140,15 @@ def agreement(problem: tuple, seeds: int) -> dict:
 
 
 def section(out: dict) -> str:
+    from hume.search.screens import SCREEN_SEEDS, SCREEN_SHARE
+
     c = out.get("cost")
     lines = [
         "## Choosing K from a range: the fast scan against the exhaustive one",
         "",
         f"Machine: {out['machine']}. Command: `{out['command']}`. The fast scan (`--k-scan fast`, "
-        "the default) screens every K with 6 seeds of a fifth of the iterations (no label-free "
+        f"the default) screens every K with {SCREEN_SEEDS} seeds of {SCREEN_SHARE:.0%} of the "
+        "iterations (no label-free "
         "scores; with `--class-sizes uneven` every weight, the best kept), then searches in "
         "full, best screen first, at least two candidates that use all their K classes and "
         "then every candidate whose screen criterion, raised by the largest rise from screen to "

@@ -60,3 +60,31 @@ def test_search_bench_learn2learn_reference_says_what_is_missing():
     )
     assert proc.returncode != 0
     assert "--learn2learn needs the learn2learn package" in proc.stderr
+
+
+@pytest.mark.slow
+def test_the_development_suite_runs_a_dataset_and_its_rules_agree_with_the_runs(tmp_path):
+    """bench/suite.py on the planted 10:1 mixture (3 seeds, no K range): both methods and
+    ``--class-sizes uneven`` are run, every ensemble kind is scored, and the per-run rule the
+    section measures (``auto``) is the kind each run chose for itself."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from suite_rules import rule_pick
+
+    proc = subprocess.run(
+        [sys.executable, "bench/suite.py", "--only", "planted-10:1", "--no-k", "--seeds", "3",
+         "--cache", str(tmp_path / "cache"), "--json", str(tmp_path / "suite.json"),
+         "--results", str(tmp_path / "RESULTS.md")],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    (row,) = json.loads((tmp_path / "suite.json").read_text())["datasets"]
+    assert row["dataset"] == "planted-10:1" and row["k"] == 5
+    for method in ("hume", "turtle"):
+        m = row[method]
+        assert set(m["kinds"]) == {"cut", "linkage", "vote", "cut-top", "seed", "kmeans"}
+        assert m["ensemble_chosen"] == rule_pick(m["kinds"], "auto")
+        assert m["ensemble"]["acc"] == m["kinds"][m["ensemble_chosen"]]["acc"]
+    assert row["hume-uneven"]["ensemble_chosen"] in ("linkage", "vote")
+    section = (tmp_path / "RESULTS.md").read_text()
+    assert "<!-- suite:start -->" in section and "| planted-10:1 | 1000 | 5 | HUME |" in section
+    assert "HUME `--class-sizes uneven`" in section and "LODO by score" in section
