@@ -15,8 +15,9 @@ Formats = Annotated[
         "--format",
         help="What to write, comma-separated or repeated: csv (labels.csv), parquet "
         "(labels.parquet, needs pyarrow), folders (a class-folder tree of symlinks to the images), "
-        "html (report.html, a gallery of every class). Default: csv, and parquet when pyarrow is "
-        "installed. classes.json is always written.",
+        "html (report.html, a gallery of every class), label-studio (tasks.json and "
+        "labeling_config.xml, to review the classes in Label Studio). Default: csv, and parquet "
+        "when pyarrow is installed. classes.json is always written.",
         show_default=False,
     ),
 ]
@@ -33,6 +34,25 @@ Copy = Annotated[
     bool, typer.Option("--copy", help="folders: copy the images instead of linking to them.")
 ]
 Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace an earlier export in --out.")]
+CorrectionFiles = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--corrections",
+        help="A corrections JSON file (class names, merges, moves of single images) or a Label "
+        "Studio JSON export of the reviewed tasks, applied to the labels before writing. "
+        "Repeatable: each file applies on top of the ones before.",
+        show_default=False,
+    ),
+]
+ImageRoot = Annotated[
+    str | None,
+    typer.Option(
+        "--image-root",
+        help="label-studio: each task's image is this prefix + the image's relative path "
+        "(URL-quoted), e.g. /data/local-files/?d=photos/ . Default: the image's absolute path.",
+        show_default=False,
+    ),
+]
 RunName = Annotated[
     str | None,
     typer.Option("--run", help="Run name. Default: the newest run.", show_default=False),
@@ -61,10 +81,16 @@ def write_rows(
     overwrite: bool,
     run_dir: Path,
     finished: str | None,
+    *,
+    corrections: list[str] | None = None,
+    image_root: str | None = None,
 ) -> None:
-    """Export ``rows`` of the run into ``out`` in ``formats`` and say what was written."""
+    """Export ``rows`` of the run into ``out`` in ``formats``, with ``corrections`` applied
+    first (all checked before anything is written), and say what was written."""
     from hume.export.exporter import export
+    from hume.export.review import corrected
 
+    rows, notes = corrected(rows, list(corrections or []))
     done = export(
         rows,
         out,
@@ -73,15 +99,20 @@ def write_rows(
         overwrite=overwrite,
         run_dir=run_dir,
         finished=finished,
+        image_root=image_root,
         reporter=BarReporter(),
     )
     if done.up_to_date:
         typer.echo(f"nothing to do: {out} already holds this export (--overwrite writes it again)")
         return
-    from hume.export.tables import class_folder
+    from hume.export.tables import class_name
 
-    sizes = ", ".join(f"{class_folder(i, rows.k)}: {n}" for i, n in enumerate(_sizes(rows)))
-    typer.echo(f"{rows.n_rows} rows in {rows.k} classes ({sizes})")
+    counts = _sizes(rows)
+    live = rows.live_classes()
+    sizes = ", ".join(f"{class_name(rows, c)}: {counts[c]}" for c in live)
+    for note in notes:
+        typer.echo(f"applied {note}")
+    typer.echo(f"{rows.n_rows} rows in {len(live)} classes ({sizes})")
     for path in done.written:
         typer.echo(f"wrote {path}")
 
@@ -98,11 +129,14 @@ def export(
     out: Out = None,
     copy: Copy = False,
     overwrite: Overwrite = False,
+    corrections: CorrectionFiles = None,
+    image_root: ImageRoot = None,
     root: Root = None,
 ) -> None:
     """Write a finished run's labels: labels.csv/parquet (one line per searched or predicted
-    row: split, row, file path, class, confidence, margin, true label where known),
-    classes.json, a folder per class (--format folders) and a gallery (--format html)."""
+    row: split, row, file path, class, its name, confidence, margin, true label where known),
+    classes.json, a folder per class (--format folders), a gallery (--format html) and Label
+    Studio tasks (--format label-studio); --corrections names, merges and moves classes first."""
     from hume.export.rows import run_rows
     from hume.runs import finished_config, resolve_run
 
@@ -110,7 +144,17 @@ def export(
     config = finished_config(run_dir)
     rows = run_rows(run_dir, root)
     target = Path(out) if out else run_dir / "export"
-    write_rows(rows, target, _formats(format), copy, overwrite, run_dir, config.finished)
+    write_rows(
+        rows,
+        target,
+        _formats(format),
+        copy,
+        overwrite,
+        run_dir,
+        config.finished,
+        corrections=corrections,
+        image_root=image_root,
+    )
 
 
 def predict(
@@ -143,6 +187,8 @@ def predict(
         int,
         typer.Option("--workers", min=0, help="DataLoader worker processes for embedding."),
     ] = 4,
+    corrections: CorrectionFiles = None,
+    image_root: ImageRoot = None,
     root: Root = None,
 ) -> None:
     """Label another dataset with a finished run, for either method, and write the labels as
@@ -160,7 +206,17 @@ def predict(
         _embed_missing(config, spec, name, root, device, workers)
     rows = predict_rows(run_dir, root, name, split)
     target = Path(out) if out else run_dir / "predictions" / name
-    write_rows(rows, target, _formats(format), copy, overwrite, run_dir, config.finished)
+    write_rows(
+        rows,
+        target,
+        _formats(format),
+        copy,
+        overwrite,
+        run_dir,
+        config.finished,
+        corrections=corrections,
+        image_root=image_root,
+    )
 
 
 def _embed_missing(

@@ -20,7 +20,7 @@ from hume.core.errors import HumeError
 from hume.core.files import read_json, write_json
 from hume.core.reporting import SILENT, Reporter
 from hume.export.rows import RunRows
-from hume.export.tables import class_folder, write_classes_json, write_csv, write_parquet
+from hume.export.tables import class_folders, write_classes_json, write_csv, write_parquet
 
 MARKER = "export.json"
 #: the gallery's thumbnails: hidden, so that the class tree stays a clean `imagefolder:` input
@@ -34,6 +34,7 @@ class ExportFormat(StrEnum):
     parquet = "parquet"
     folders = "folders"
     html = "html"
+    label_studio = "label-studio"
 
 
 def default_formats() -> list[ExportFormat]:
@@ -83,20 +84,21 @@ def _claim(out: Path, wanted: dict[str, Any], overwrite: bool) -> bool:
 def write_folders(
     rows: RunRows, out: Path, copy: bool = False, reporter: Reporter = SILENT
 ) -> list[Path]:
-    """``out/class_03/<the file's path>``: a symlink to (or, with ``copy``, a copy of) every
-    labeled image, so the classes open in a file browser; ``imagefolder:out`` reads them back
-    with the classes as labels."""
+    """``out/class_03/<the file's path>`` (a named class: ``out/<its name>/…``): a symlink to
+    (or, with ``copy``, a copy of) every labeled image, so the classes open in a file browser;
+    ``imagefolder:out`` reads them back with the classes as labels."""
     if not rows.has_paths:
         raise HumeError(
             "this run's stores name no files (their rows are items of a library dataset, "
             "identified by index): --format folders needs an imagefolder dataset; use --format csv"
         )
+    folder_of = class_folders(rows)
     pairs = []
     for part in rows.parts:
         root = Path(part.source_root or ".")
         assert part.paths is not None
         for rel, c in zip(part.paths, part.labels):
-            pairs.append((root / rel, out / class_folder(int(c), rows.k) / rel))
+            pairs.append((root / rel, out / folder_of[int(c)] / rel))
     gone = [str(src) for src, _ in pairs if not src.exists()]
     if gone:
         raise HumeError(
@@ -125,23 +127,40 @@ def export(
     overwrite: bool = False,
     run_dir: str | os.PathLike | None = None,
     finished: str | None = None,
+    image_root: str | None = None,
     reporter: Reporter = SILENT,
 ) -> Exported:
     """Write ``rows`` into ``out`` in ``formats`` (+ classes.json and the export.json marker).
 
-    ``finished`` (the run's end time) and the formats identify the export: asking for the same
-    again finds ``out`` up to date and writes nothing."""
+    ``finished`` (the run's end time), the formats, the corrections files applied to ``rows``
+    (path and sha256) and ``image_root`` (label-studio: the prefix of each task's image)
+    identify the export: asking for the same again finds ``out`` up to date and writes
+    nothing."""
     from hume.export.gallery import write_gallery
+    from hume.export.label_studio import write_label_studio
 
     out = Path(out)
     formats = list(dict.fromkeys(ExportFormat(f) for f in formats))
-    wanted = {
+    wanted: dict[str, Any] = {
         "run": rows.run,
         "finished": finished,
         "datasets": [f"{p.dataset}/{p.split}" for p in rows.parts],
         "formats": [f.value for f in formats],
         "copy": bool(copy),
     }
+    if rows.corrections:  # only then: earlier exports stay up to date
+        wanted["corrections"] = rows.corrections
+    if image_root is not None:
+        if ExportFormat.label_studio not in formats:
+            raise HumeError("--image-root is for --format label-studio: add that format")
+        wanted["image_root"] = image_root
+    needs_files = {ExportFormat.folders, ExportFormat.label_studio} & set(formats)
+    if needs_files and not rows.has_paths:  # refused before anything is written
+        raise HumeError(
+            "this run's stores name no files (their rows are items of a library dataset, "
+            f"identified by index): --format {sorted(needs_files)[0].value} needs an "
+            "imagefolder dataset; use --format csv"
+        )
     if not _claim(out, wanted, overwrite):
         return Exported(out, up_to_date=True)
     out.mkdir(parents=True, exist_ok=True)
@@ -159,5 +178,7 @@ def export(
             rows, out / "report.html", out / THUMBNAILS, run_dir, reporter=reporter
         )
         written.append(pages[0])
+    if ExportFormat.label_studio in formats:
+        written += write_label_studio(rows, out, image_root)
     write_json(out / MARKER, {**wanted, "complete": True})
     return Exported(out, written)

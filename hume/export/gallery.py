@@ -6,7 +6,8 @@ class it is matched to and the share of its members of that class. Above the cla
 evaluation tables and figures when ``hume evaluate`` wrote them. The page needs no server and no
 network: figures are embedded, thumbnails are small JPEGs beside it. Thumbnails are made for a
 bounded sample (at most :data:`MOST` + :data:`LEAST` per class and :data:`MAX_THUMBNAILS` in
-all), never for every image.
+all), never for every image. The page is also a review tool (:mod:`hume.export.gallery_review`):
+rename, merge, move, page through every row, save a corrections.json.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 
 from hume.core.files import write_text
 from hume.core.reporting import SILENT, Reporter, logger
+from hume.export.gallery_review import REVIEW_CSS, REVIEW_JS, review_data, row_keys
 from hume.export.images import image_source
 from hume.export.rows import RunRows
 from hume.export.tables import class_summaries
@@ -151,6 +153,7 @@ def write_gallery(
     rel_thumbs = os.path.relpath(thumbs_dir, out_html.parent)
     summaries = class_summaries(rows)
     names = rows.class_names or []
+    keys = row_keys(rows)
     written: list[Path] = []
     sections: list[str] = []
     failed = 0
@@ -180,7 +183,8 @@ def write_gallery(
                     if truth[r] >= 0 and names:
                         true = f" · true {html.escape(names[truth[r]])}"
                     figs.append(
-                        f'<figure title="{html.escape(tip)}">{img_tag}<figcaption>'
+                        f'<figure title="{html.escape(tip)}" data-key="{html.escape(keys[r])}">'
+                        f"{img_tag}<figcaption>"
                         f"{conf[r]:.2f} / {margin[r]:.2f}{true}</figcaption></figure>"
                     )
                 if figs:
@@ -200,7 +204,8 @@ def write_gallery(
                     f"accuracy {percent_text(entry.get('true_share'))} % (of its labelled rows)"
                 )
             sections.append(
-                f'<section class="class" id="{html.escape(entry["name"])}"><h2>{html.escape(entry["name"])}</h2>'
+                f'<section class="class" id="{html.escape(entry["name"])}" data-class="{c}">'
+                f'<h2>{html.escape(entry["name"])}</h2><div class="review-controls"></div>'
                 f'<div class="meta">{" · ".join(meta)}</div>{"".join(grids)}</section>'
             )
             task.advance(1)
@@ -208,7 +213,8 @@ def write_gallery(
         notes.append(f"{failed} thumbnails could not be made (unreadable images)")
     for note in notes:
         logger.info(note)
-    page = _page(rows, summaries, sections, notes, run_path)
+    review = review_data(rows, out_html, keys)
+    page = _page(rows, summaries, sections, notes, run_path, review)
     write_text(out_html, page)
     return [out_html, *written]
 
@@ -249,6 +255,7 @@ def _page(
     sections: list[str],
     notes: list[str],
     run_dir: Path | None,
+    review: str,
 ) -> str:
     n_parts = ", ".join(f"{p.dataset}/{p.split} ({len(p)})" for p in rows.parts)
     figures = _figures(run_dir)
@@ -279,12 +286,21 @@ def _page(
         *_evaluation(run_dir, rows.has_truth),
         "<h2>Classes</h2>",
         *index,
+        '<p class="meta">Review: name a class, merge it into another, or click images (and '
+        "rows of a class's full list) to select them and move them to another class; then save "
+        "corrections.json and apply it with <code>hume export --corrections "
+        "corrections.json</code>. Work in progress stays in this browser.</p>",
+        '<div id="review-bar"></div><details id="review-json"><summary>corrections.json '
+        '(what save writes)</summary><textarea id="corrections-json" readonly></textarea>'
+        "</details>",
         *sections,
         *(["<h2>Figures</h2>", *figures] if figures else []),
     ]
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>hume: {html.escape(rows.run)}</title><style>{_CSS}</style></head><body>"
+        f"<title>hume: {html.escape(rows.run)}</title><style>{_CSS}{REVIEW_CSS}</style></head>"
+        "<body>"
         + "\n".join(body)
-        + "</body></html>\n"
+        + f'<script type="application/json" id="hume-review-data">{review}</script>'
+        + f"<script>{REVIEW_JS}</script></body></html>\n"
     )

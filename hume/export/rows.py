@@ -53,6 +53,12 @@ class RunRows:
     k: int
     parts: list[SplitRows]
     class_names: list[str] | None = None  # the true classes' names, when the stores have them
+    #: found class -> the name a review gave it (hume.export.corrections); unnamed: class_03
+    names: dict[int, str] = field(default_factory=dict)
+    #: found class merged away by a review -> the class it is now part of
+    merged_into: dict[int, int] = field(default_factory=dict)
+    #: the corrections files applied, in order: {"path", "sha256", "format"}
+    corrections: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def n_rows(self) -> int:
@@ -69,6 +75,10 @@ class RunRows:
     @property
     def has_paths(self) -> bool:
         return all(p.paths is not None for p in self.parts)
+
+    def live_classes(self) -> list[int]:
+        """The found classes that a review did not merge into another, in order."""
+        return [c for c in range(self.k) if c not in self.merged_into]
 
 
 def _store_facts(path: Path) -> tuple[list[str] | None, np.ndarray, dict[str, Any]]:

@@ -1,4 +1,5 @@
-"""labels.csv / labels.parquet (one line per row) and classes.json (one entry per class)."""
+"""labels.csv / labels.parquet (one line per row) and classes.json (one entry per class), and
+the names and folders of the found classes."""
 
 from __future__ import annotations
 
@@ -11,14 +12,35 @@ import numpy as np
 
 from hume.core.errors import HumeError
 from hume.core.files import atomic_write, write_json
+from hume.core.names import safe_name
 from hume.export.rows import RunRows
 
-COLUMNS = ("dataset", "split", "row", "path", "class", "confidence", "margin")
+COLUMNS = ("dataset", "split", "row", "path", "class", "name", "confidence", "margin")
+#: what an export writes beside the class folders: no class folder may take one of these names
+EXPORT_FILES = frozenset(
+    {"labels.csv", "labels.parquet", "classes.json", "report.html", "export.json", "tasks.json"}
+    | {"labeling_config.xml"}
+)
 
 
 def class_folder(c: int, k: int) -> str:
     """The name of class ``c``'s folder and label: ``class_03`` (zero-padded to K's width)."""
     return f"class_{c:0{max(2, len(str(k - 1)))}d}"
+
+
+def class_name(rows: RunRows, c: int) -> str:
+    """Class ``c``'s name: the one a review gave it, else ``class_03``."""
+    return rows.names.get(c) or class_folder(c, rows.k)
+
+
+def folder_name(c: int, k: int, name: str | None) -> str:
+    """Class ``c``'s folder: its given ``name`` made a safe file name, else ``class_03``."""
+    return safe_name("class folder", name) if name else class_folder(c, k)
+
+
+def class_folders(rows: RunRows) -> dict[int, str]:
+    """Every live class -> its folder in the class-folder tree."""
+    return {c: folder_name(c, rows.k, rows.names.get(c)) for c in rows.live_classes()}
 
 
 def records(rows: RunRows) -> dict[str, list[Any]]:
@@ -30,6 +52,7 @@ def records(rows: RunRows) -> dict[str, list[Any]]:
         cols["true_label"] = []
         cols["true_class"] = []
     names = rows.class_names or []
+    label_of = {c: class_name(rows, c) for c in range(rows.k)}
     for part in rows.parts:
         n = len(part)
         cols["dataset"] += [part.dataset] * n
@@ -37,6 +60,7 @@ def records(rows: RunRows) -> dict[str, list[Any]]:
         cols["row"] += list(range(n))
         cols["path"] += list(part.paths) if part.paths is not None else [""] * n
         cols["class"] += part.labels.tolist()
+        cols["name"] += [label_of[int(c)] for c in part.labels]
         cols["confidence"] += [round(float(v), 4) for v in part.confidence]
         cols["margin"] += [round(float(v), 4) for v in part.margin]
         if truth:
@@ -100,22 +124,28 @@ def matched_true_classes(rows: RunRows) -> dict[int, int]:
 
 
 def class_summaries(rows: RunRows) -> list[dict[str, Any]]:
-    """Per found class: its folder name, size, confidence and margin summaries, and with ground
-    truth the matched true class and the share of the class's labelled rows that are of it."""
+    """Per live found class: its name and folder, size, confidence and margin summaries, the
+    classes a review merged into it, and with ground truth the matched true class and the share
+    of the class's labelled rows that are of it."""
     labels, conf, margin = rows.column("labels"), rows.column("confidence"), rows.column("margin")
     truth = rows.column("true_labels")
     matched = matched_true_classes(rows)
     names = rows.class_names or []
+    folders = class_folders(rows)
     out = []
-    for c in range(rows.k):
+    for c in rows.live_classes():
         member = labels == c
         entry: dict[str, Any] = {
             "class": c,
-            "name": class_folder(c, rows.k),
+            "name": class_name(rows, c),
+            "folder": folders[c],
             "size": int(member.sum()),
             "confidence": _summary(conf[member]),
             "margin": _summary(margin[member]),
         }
+        merged = sorted(m for m, into in rows.merged_into.items() if into == c)
+        if merged:
+            entry["merged"] = merged
         if c in matched:
             t = matched[c]
             known = member & (truth >= 0)
@@ -128,16 +158,15 @@ def class_summaries(rows: RunRows) -> list[dict[str, Any]]:
 
 
 def write_classes_json(rows: RunRows, path: str | os.PathLike) -> Path:
-    """``classes.json``: the run, and :func:`class_summaries`."""
-    write_json(
-        path,
-        {
-            "run": rows.run,
-            "method": rows.method,
-            "k": rows.k,
-            "n_rows": rows.n_rows,
-            "ground_truth": rows.has_truth,
-            "classes": class_summaries(rows),
-        },
-    )
+    """``classes.json``: the run, the corrections files applied, and :func:`class_summaries`."""
+    doc: dict[str, Any] = {
+        "run": rows.run,
+        "method": rows.method,
+        "k": rows.k,
+        "n_rows": rows.n_rows,
+        "ground_truth": rows.has_truth,
+    }
+    if rows.corrections:
+        doc["corrections"] = rows.corrections
+    write_json(path, {**doc, "classes": class_summaries(rows)})
     return Path(path)
