@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_own_images import KINDS, find_chromium, make_folder
-from test_review_corrections import _invoke, read_csv
+from test_own_images import find_chromium, make_folder
+from test_review_corrections import _invoke, quick_run, read_csv
 
 from hume.export import gallery
 from hume.export.gallery_review import review_data, row_keys
@@ -128,15 +128,7 @@ def run(tmp_path_factory):
     base = tmp_path_factory.mktemp("gallery-review")
     folder, ws = base / "photos", base / "ws"
     make_folder(folder, 10, seed=0)
-    for model in ("hog", "pixels"):
-        r = _invoke("embed", "--model", model, "--dataset", f"imagefolder:{folder}", "--root", ws,
-                    "--workers", "0")  # fmt: skip
-        assert r.exit_code == 0, r.output
-    r = _invoke(
-        "search", "--views", "hog,pixels", "--dataset", "photos", "--k", KINDS, "--seeds", "2",
-        "--iters", "5", "--run", "r", "--root", ws, "--device", "cpu",
-    )  # fmt: skip
-    assert r.exit_code == 0, r.output
+    quick_run(ws, folder)
     return {"ws": ws, "folder": folder, "base": base}
 
 

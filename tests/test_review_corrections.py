@@ -34,6 +34,23 @@ def write(path: Path, obj) -> Path:
     return path
 
 
+def quick_run(ws: Path, *folders: Path) -> None:
+    """Every folder embedded with hog and pixels into ``ws``, and a quick run ``r`` over the
+    first one (its dataset is named after the folder)."""
+    for where in folders:
+        for model in ("hog", "pixels"):
+            r = _invoke(
+                "embed", "--model", model, "--dataset", f"imagefolder:{where}", "--root", ws,
+                "--workers", "0",
+            )  # fmt: skip
+            assert r.exit_code == 0, r.output
+    r = _invoke(
+        "search", "--views", "hog,pixels", "--dataset", folders[0].name, "--k", KINDS,
+        "--seeds", "2", "--iters", "5", "--run", "r", "--root", ws, "--device", "cpu",
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+
+
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     """A small folder of four kinds, a held-back folder, both embedded, and a quick run."""
@@ -42,18 +59,7 @@ def run(tmp_path_factory):
     make_folder(folder, 10, seed=0)
     make_folder(held, 3, seed=1)
     ws = base / "ws"
-    for where in (folder, held):
-        for model in ("hog", "pixels"):
-            r = _invoke(
-                "embed", "--model", model, "--dataset", f"imagefolder:{where}", "--root", ws,
-                "--workers", "0",
-            )  # fmt: skip
-            assert r.exit_code == 0, r.output
-    r = _invoke(
-        "search", "--views", "hog,pixels", "--dataset", "photos", "--k", KINDS, "--seeds", "2",
-        "--iters", "5", "--run", "r", "--root", ws, "--device", "cpu",
-    )  # fmt: skip
-    assert r.exit_code == 0, r.output
+    quick_run(ws, folder, held)
     plain = base / "plain"
     r = _invoke("export", "--run", "r", "--root", ws, "--format", "csv", "--out", plain)
     assert r.exit_code == 0, r.output

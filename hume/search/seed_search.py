@@ -258,7 +258,6 @@ class SeedSearch(ClusterMixin, BaseEstimator):
             self.fitted_settings_.update(ensemble_chosen=kind, ensemble_scores=learned)
         else:
             labels, ref, perms = ensemble(labelings, scores, k, kind, seed=self.random_state)
-        self.ensemble_ = kind
         self.scores_ = scores.double().cpu().numpy()
         self.balanced_scores_ = both[:, 1].double().cpu().numpy()
         self.labels_ = labels.cpu().numpy().astype(np.int64)

@@ -115,7 +115,7 @@ class MethodConfig:
             ),
             (self.ensemble in ensembles, f"ensemble must be one of {', '.join(ensembles)}"),  # type: ignore[attr-defined]
             (
-                getattr(self, "auto_consensus", "cut") in ("cut", "linkage"),
+                getattr(self, "auto_consensus", "cut") in (Ensemble.cut, Ensemble.linkage),
                 "auto consensus must be cut or linkage",
             ),
         ]
