@@ -26,6 +26,8 @@ CHOICE = "choice.json"
 SEEDS = "seeds.npz"
 ENSEMBLE = "ensemble.npz"
 MODEL = "encoders.pt"
+#: wall time and peak memory of each stage of the search that finished the run (hume.core.stages)
+STAGES = "stages.json"
 
 
 @dataclass

@@ -448,3 +448,21 @@ def test_an_interrupted_choice_continues_and_the_newest_run_is_the_chosen_one(
     r = _invoke("export", "--root", root, "--out", out)
     assert r.exit_code == 0, r.output
     assert len(set(np.loadtxt(out / "labels.csv", delimiter=",", skiprows=1, usecols=4))) == 3
+
+
+def test_the_stabilities_are_measured_on_a_bounded_sample_of_rows(monkeypatch):
+    from hume.search import choice_signals
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 4, 2000)
+    seeds = np.stack(
+        [np.where(rng.random(2000) < 0.1, rng.integers(0, 4, 2000), y) for _ in range(4)]
+    )
+    whole = choice_signals.stability(seeds)
+    monkeypatch.setattr(choice_signals, "SIGNAL_ROWS", 500)
+    sample = choice_signals.signal_rows(seeds)
+    assert sample.shape == (4, 500) and np.array_equal(sample, choice_signals.signal_rows(seeds))
+    assert choice_signals.stability(seeds) == choice_signals.stability(sample)
+    assert abs(choice_signals.stability(seeds) - whole) < 0.05
+    on_sample = choice_signals.consensus_stability(sample, 4, "cut")
+    assert choice_signals.consensus_stability(seeds, 4, "cut") == on_sample

@@ -506,3 +506,34 @@ def test_options_a_method_lacks_are_refused_through_the_command(tmp_path):
     assert_one_line_error(_invoke(*base, "--method", "turtle", "--sweep"), "--sweep")
     assert_one_line_error(_invoke(*base, "--method", "turtle", "--preset", "large-k"), "preset")
     assert not (root / "runs").exists() or not any((root / "runs").iterdir())
+
+
+def test_the_seeds_are_scored_on_a_bounded_sample_and_the_paper_preset_on_every_row(
+    tmp_path, monkeypatch
+):
+    from dataclasses import replace
+
+    from hume.search.hume_method import hume_config
+
+    bounded = replace(hume_config.DEFAULT, score_rows=100, score_rows_per_class=1)
+    monkeypatch.setitem(hume_config.HumeConfig.PRESETS, "default", bounded)
+    root, truth = _planted_stores(tmp_path, splits=(("train", 200), ("test", 100)))
+    for run, preset in (("bounded", "default"), ("paper", "paper")):
+        r = _invoke(
+            "search", "--views", "va,vb", "--root", root, "--run", run, "--preset", preset,
+            "--iters", "12", "--inner-steps", "5", "--seeds", "3", "--device", "cpu",
+        )  # fmt: skip
+        assert r.exit_code == 0, r.output
+    hp = {
+        run: json.loads((root / "runs" / run / "config.json").read_text())["hyperparameters"]
+        for run in ("bounded", "paper")
+    }
+    assert hp["bounded"]["score_rows_used"] == 100 and hp["bounded"]["score_rows"] == 100
+    assert hp["paper"]["score_rows_used"] == 300 and hp["paper"]["score_rows"] is None
+    with np.load(root / "runs" / "bounded" / "seeds.npz") as seeds:
+        assert seeds["scores"].shape == (3,) and (seeds["scores"] > 0.5).all()
+    timed = json.loads((root / "runs" / "bounded" / "stages.json").read_text())
+    stages = timed["stages"]
+    assert [s["name"] for s in stages] == ["load", "search", "score", "ensemble", "write"]
+    assert all(s["seconds"] >= 0 and s["peak_rss_mb"] > 0 for s in stages)
+    assert timed["peak_rss_mb"] >= max(s["peak_rss_mb"] for s in stages)

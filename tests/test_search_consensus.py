@@ -119,13 +119,40 @@ def test_the_linkage_survives_the_ties_that_break_scipys_tree():
     assert sorted(np.bincount(labels, minlength=3))[1:] in ([7, 56], [8, 55])
 
 
-def test_the_cut_refuses_more_columns_than_it_can_hold(monkeypatch):
-    monkeypatch.setattr(consensus_module, "MAX_CUT_COLUMNS", 20)
-    seeds = torch.zeros(5, 30, dtype=torch.long)
-    with pytest.raises(HumeError, match="--ensemble vote or linkage"):
-        cut_consensus(seeds, 5)
+def test_a_cut_too_wide_for_every_seed_takes_the_best_scoring_ones(monkeypatch, caplog):
+    monkeypatch.setattr(consensus_module, "MAX_CUT_COLUMNS", 20)  # four seeds of K = 5
+    y, seeds, scores = seeds_that_miss_the_small_class(np.random.default_rng(0), good=4, bad=3)
+    assert consensus_module.cut_seeds(7, 5, scores).tolist() == [0, 4, 5, 6]  # ties: the first
+    # the three bad seeds score best: the four kept are those and the first good one
+    kept = cut_consensus(seeds, 5, scores=scores)
+    assert torch.equal(kept, cut_consensus(seeds[[0, 4, 5, 6]], 5))
+    assert "takes the 4 best-scoring seeds" in caplog.text
+    drawn = consensus_module.cut_seeds(7, 5, None, seed=1)
+    assert len(drawn) == 4 and torch.equal(drawn, consensus_module.cut_seeds(7, 5, None, seed=1))
     with pytest.raises(HumeError, match="unknown consensus"):
         consensus(seeds, 5, "median")
+
+
+def test_the_cut_fits_its_kmeans_on_a_sample_and_labels_every_row(monkeypatch):
+    rng = np.random.default_rng(4)
+    y, k = truth(), len(SIZES)
+    seeds = torch.as_tensor(np.stack([noisy_seed(y, rng, k, noise=0.02) for _ in range(6)]))
+    whole = cut_consensus(seeds, k).numpy()
+    monkeypatch.setattr(consensus_module, "CUT_FIT_ROWS", 60)  # 100 of 400 rows (20 per class)
+    monkeypatch.setattr(consensus_module, "_GRAM_BLOCK", 500)  # rows labelled in blocks
+    assert consensus_module.cut_fit_rows(k) == 100
+    part = cut_consensus(seeds, k).numpy()
+    assert len(part) == len(y) and cluster_accuracy(y, whole) >= 0.95
+    assert adjusted_rand_index(whole, part) >= 0.95
+
+
+def test_the_linkage_labels_the_rows_block_by_block(monkeypatch):
+    rng = np.random.default_rng(5)
+    y, k = truth((150, 90, 40, 20)), 4
+    seeds = torch.as_tensor(np.stack([noisy_seed(y, rng, k, noise=0.02) for _ in range(5)]))
+    whole = linkage_consensus(seeds, k, max_rows=120)
+    monkeypatch.setattr(consensus_module, "_GRAM_BLOCK", 50)  # blocks of 2 rows
+    assert torch.equal(linkage_consensus(seeds, k, max_rows=120), whole)
 
 
 @pytest.mark.parametrize("cls", [HUME, TURTLE])

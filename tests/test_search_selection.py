@@ -160,3 +160,59 @@ def test_balanced_score_weighs_classes_equally_and_comes_from_the_same_fits():
     assert torch.equal(both[:, 1], label_free_scores(x, lab, 3, balanced=True))
     # an empty class counts 0 in the balanced score (at most 2 of 3 classes), not in the score
     assert both[1, 1] <= 2 / 3 + 1e-6 < both[1, 0]
+
+
+def test_a_bounded_sample_scores_those_rows_and_keeps_every_row_when_it_fits():
+    from hume.search.label_free_score import sample_rows
+
+    x, planted, noisy, random = _problem(n=400)
+    views = [torch.tensor(x, dtype=torch.float32)]
+    labs = torch.tensor(np.stack([planted, noisy, random]))
+    full = label_free_scores(views, labs, 3, seed=2, both=True)
+    assert torch.equal(label_free_scores(views, labs, 3, seed=2, both=True, max_rows=400), full)
+    rows = sample_rows(400, 150, seed=2)
+    assert rows is not None and len(rows) == 150 and torch.equal(rows, rows.sort().values)
+    sampled = label_free_scores(views, labs, 3, seed=2, both=True, max_rows=150)
+    by_hand = label_free_scores([views[0][rows]], labs[:, rows], 3, seed=2, both=True)
+    assert torch.allclose(sampled, by_hand, atol=1e-6)
+    assert not torch.equal(sampled, full)
+    assert sampled[0, 0] > sampled[1, 0] > sampled[2, 0]  # the same ranking from 150 rows
+    with pytest.raises(HumeError, match="max_rows"):
+        label_free_scores(views, labs, 3, max_rows=5)
+
+
+def test_a_class_the_sample_misses_does_not_count_but_an_empty_one_counts_zero():
+    from hume.search.label_free_score import sample_rows
+
+    x, planted, _, _ = _problem(n=400, k=3, seed=0)
+    assert (np.bincount(planted, minlength=3) > 0).all()
+    rows = sample_rows(400, 200, seed=0)
+    assert rows is not None
+    left_out = np.setdiff1d(np.arange(400), rows.numpy())
+    rare = planted.copy()
+    rare[left_out[:2]] = 3  # class 3: two rows, both outside the sample
+    views = [torch.tensor(x, dtype=torch.float32)]
+    on_sample = label_free_scores(views, torch.tensor(planted)[None], 3, both=True, max_rows=200)
+    # K = 4: the rare class is missed by the sample (not counted); K = 5: class 4 is empty (0)
+    four = label_free_scores(views, torch.tensor(rare)[None], 4, both=True, max_rows=200)
+    five = label_free_scores(views, torch.tensor(rare)[None], 5, both=True, max_rows=200)
+    assert torch.allclose(four[0, 1], on_sample[0, 1], atol=1e-6)
+    assert torch.allclose(five[0, 1], on_sample[0, 1] * 4 / 5, atol=1e-6)
+
+
+def test_the_sample_rule_of_the_settings():
+    from hume.search.hume_method.hume_config import HumeConfig
+    from hume.search.turtle_method.turtle_config import TurtleConfig
+
+    cfg = HumeConfig.preset()
+    assert cfg.score_sample(5_000, 10) is None  # every row fits the bound
+    assert cfg.score_sample(100_000, 10) == cfg.score_rows
+    assert cfg.score_sample(10**6, 1000) == cfg.score_rows_per_class * 1000
+    for paper in (
+        HumeConfig.preset("paper"),
+        HumeConfig.preset("large-k"),
+        TurtleConfig.preset("paper"),
+    ):
+        assert paper.score_sample(10**6, 1000) is None  # the papers score on every row
+    with pytest.raises(HumeError, match="score rows"):
+        HumeConfig.resolve(score_rows=10)

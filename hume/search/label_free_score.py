@@ -15,6 +15,8 @@ from hume.search.views import check_seed_labelings, standardise
 
 # Elements (rows x problems x classes) of one logits tensor; bounds memory by chunking problems.
 DEFAULT_MAX_ELEMENTS = 1 << 26
+# the row sample's stream, apart from the folds' (both drawn from the same seed)
+SAMPLE_SEED_OFFSET = 7919
 
 
 def fold_ids(n: int, n_folds: int, seed: int, device: torch.device | str = "cpu") -> torch.Tensor:
@@ -27,6 +29,15 @@ def fold_ids(n: int, n_folds: int, seed: int, device: torch.device | str = "cpu"
     ids = torch.empty(n, dtype=torch.long)
     ids[perm] = torch.arange(n) % n_folds
     return ids.to(device)
+
+
+def sample_rows(n: int, max_rows: int | None, seed: int) -> torch.Tensor | None:
+    """Sorted indices ``(max_rows,)`` of a uniform sample of ``n`` rows drawn from ``seed`` on the
+    CPU (the same rows on every device); None when every row fits."""
+    if max_rows is None or n <= max_rows:
+        return None
+    gen = torch.Generator().manual_seed(int(seed) + SAMPLE_SEED_OFFSET)
+    return torch.randperm(n, generator=gen)[:max_rows].sort().values
 
 
 def _standardise(x: torch.Tensor) -> torch.Tensor:
@@ -161,12 +172,17 @@ def _cv_accuracy(
     max_iter: int,
     tol: float,
     max_elements: int,
+    live: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """``(S, 2)`` per labeling, for one standardised view ``x1`` (N, P): the mean fold accuracy,
     and the *balanced* score from the same fits: the mean over the K classes of the share of each
     class's rows predicted right when held out (every row is held out once; a class the labeling
     leaves empty counts 0), so that a class of a few rows counts as much as a large one and
-    labelings with tiny, hard-to-learn or missing classes score low."""
+    labelings with tiny, hard-to-learn or missing classes score low.
+
+    ``live`` ``(S, K)`` bool: the classes each labeling uses on all its rows, when ``x1`` holds a
+    sample of them; a class the sample happens to miss then does not count, one the labeling
+    leaves empty still counts 0."""
     n_seeds, n = labelings.shape
     fold_range = torch.arange(n_folds, device=x1.device)
     test = folds[:, None] == fold_range[None, :]  # (N, F)
@@ -191,7 +207,13 @@ def _cv_accuracy(
         sizes = torch.zeros(s, k, dtype=x1.dtype, device=x1.device)
         hits.scatter_add_(1, lab, right.T.contiguous())
         sizes.scatter_add_(1, lab, torch.ones_like(right.T))
-        balanced = (hits / sizes.clamp_min(1)).mean(1)
+        recall = hits / sizes.clamp_min(1)
+        if live is None:
+            balanced = recall.mean(1)
+        else:
+            seen = (sizes > 0).sum(1).clamp_min(1)
+            used = live[start : start + s].sum(1)
+            balanced = recall.sum(1) / seen * used / k
         out.append(torch.stack([acc.view(s, n_folds).mean(1), balanced], 1))
     return torch.cat(out)
 
@@ -208,6 +230,7 @@ def label_free_scores(
     max_elements: int = DEFAULT_MAX_ELEMENTS,
     balanced: bool = False,
     both: bool = False,
+    max_rows: int | None = None,
 ) -> torch.Tensor:
     """Label-free score of each labeling (docs/algorithm.md §5).
 
@@ -226,6 +249,10 @@ def label_free_scores(
         balanced: score by the mean per-class held-out recall instead of the accuracy (see
             :func:`_cv_accuracy`); used to compare labelings of different class sizes or K.
         both: return both scores, from the same fits.
+        max_rows: score on a uniform sample of at most this many rows (drawn from ``seed``, the
+            same rows for every labeling and view; None: every row). The balanced score then
+            skips a class the sample misses but still counts a class the labeling leaves empty
+            as 0 (docs/algorithm.md §5.8).
 
     Returns:
         ``(S,)`` scores in [0, 1] (float, on the device of the features); with ``both``,
@@ -248,6 +275,17 @@ def label_free_scores(
         raise HumeError(f"n_folds must be between 2 and the number of rows ({n}), got {n_folds}")
     device = views[0].device
     labelings = check_seed_labelings(labelings, k, n).to(device)
+    rows = sample_rows(n, max_rows, seed)
+    live = None
+    if rows is not None:
+        if max_rows is not None and max_rows < n_folds:
+            raise HumeError(f"max_rows must be at least n_folds ({n_folds}), got {max_rows}")
+        live = torch.zeros(labelings.shape[0], k, dtype=torch.bool, device=device)
+        live.scatter_(1, labelings, True)
+        rows = rows.to(device)
+        labelings = labelings[:, rows]
+        views = [v.to(device)[rows] for v in views]
+        n = len(rows)
     folds = fold_ids(n, n_folds, seed, device)
     accs = [
         _cv_accuracy(
@@ -259,6 +297,7 @@ def label_free_scores(
             max_iter,
             tol,
             max_elements,
+            live,
         )
         for v in views
     ]

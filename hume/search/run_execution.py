@@ -18,9 +18,12 @@ from hume.core.disk_errors import disk_errors
 from hume.core.distributed import Ranks
 from hume.core.errors import HumeError, Interrupted
 from hume.core.faults import fault_point, maybe_fault
+from hume.core.files import write_json
 from hume.core.locks import ExclusiveLock
 from hume.core.reporting import SILENT, Reporter, logger
-from hume.runs import RunConfig, write_config, write_results
+from hume.core.stages import current as current_clock
+from hume.core.stages import stage
+from hume.runs import STAGES, RunConfig, write_config, write_results
 from hume.search.ensembling import vote
 from hume.search.request import sweep_grid
 from hume.search.seed_files import SeedFiles, seed_ranges
@@ -68,7 +71,8 @@ def search_into(
             try:
                 grid = sweep_grid(config.hyperparameters)
                 if grid is not None and not config.sweep_done:
-                    _run_sweep(run_dir, config, loaded, model, ranks, grid)
+                    with stage("sweep"):
+                        _run_sweep(run_dir, config, loaded, model, ranks, grid)
                 fits = model.prepare_search(loaded.search, view_names=config.views)
                 size = _choose_group_size(config, seeds, dist_.gather(ranks, fits), ranks, shard)
                 if shard:
@@ -110,7 +114,8 @@ def search_into(
                             every = 0.0 if fault is not None else 60.0
                             return model.search_groups(mine, files, progress, every)
 
-                    dist_.on_every_rank(ranks, search_mine)
+                    with stage("search"):
+                        dist_.on_every_rank(ranks, search_mine)
             except KeyboardInterrupt:
                 raise Interrupted(then) from None
             if shard:
@@ -244,10 +249,14 @@ def _select_and_write(
     then = f"continue with `hume search --resume --run {run_dir.name}`"
     with disk_errors("writing", run_dir, then=then):
         model.select_seeds(files)
-        seeds, ensemble = _outputs(model, loaded, config.k)
-        write_results(
-            run_dir, config, seeds, ensemble, model.fitted_state(), model.fitted_settings_
-        )
+        with stage("write"):
+            seeds, ensemble = _outputs(model, loaded, config.k)
+            write_results(
+                run_dir, config, seeds, ensemble, model.fitted_state(), model.fitted_settings_
+            )
+        clock = current_clock()
+        if clock is not None:
+            write_json(run_dir / STAGES, clock.as_dict())
 
 
 def _outputs(

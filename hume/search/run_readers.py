@@ -12,7 +12,7 @@ import numpy as np
 
 from hume.core.errors import HumeError
 from hume.runs import ENSEMBLE, MODEL, SEEDS, finished_config
-from hume.search.methods import get_method
+from hume.search.methods import get_method, get_method_config
 from hume.search.seed_search import SeedSearch
 
 
@@ -60,12 +60,15 @@ def seed_signals(
             return labels, scores, seeds["balanced_scores"]
     from hume.search.label_free_score import label_free_scores
 
+    cfg = get_method_config(config.method).from_dict(config.hyperparameters)
     balanced = label_free_scores(
         views if all_views else (views[1:] or views),
         torch.as_tensor(labels),
         config.k,
         seed=config.random_state,
         balanced=True,
+        max_rows=cfg.score_sample(labels.shape[1], config.k),
+        max_iter=cfg.score_iters,
     ).numpy()
     return labels, scores, balanced
 

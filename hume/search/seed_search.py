@@ -242,22 +242,30 @@ class SeedSearch(ClusterMixin, BaseEstimator):
 
     def _select(self, views: Sequence[torch.Tensor], k: int, device: torch.device) -> None:
         """Score every seed label-free on ``views`` (as given), pick the reference, ensemble."""
+        from hume.core.stages import stage
         from hume.search.ensembling import best_ensemble, ensemble
         from hume.search.label_free_score import label_free_scores
 
+        cfg = self.config_
         labelings = torch.as_tensor(self.seed_labels_, device=device)
         views = [v.to(device=device, dtype=torch.float32) for v in views]
-        both = label_free_scores(views, labelings, k, seed=self.random_state, both=True)
-        scores = both[:, 0]
-        kind = self.config_.ensemble
-        if kind == "auto":  # the kind whose labeling linear classifiers learn best, this run
-            pool = getattr(self.config_, "auto_consensus", "cut")
-            labels, ref, perms, kind, learned = best_ensemble(
-                labelings, scores, k, views, pool, seed=self.random_state
+        bound = {"max_rows": cfg.score_sample(labelings.shape[1], k), "max_iter": cfg.score_iters}
+        with stage("score"):
+            both = label_free_scores(
+                views, labelings, k, seed=self.random_state, both=True, **bound
             )
-            self.fitted_settings_.update(ensemble_chosen=kind, ensemble_scores=learned)
-        else:
-            labels, ref, perms = ensemble(labelings, scores, k, kind, seed=self.random_state)
+        self.fitted_settings_.update(score_rows_used=bound["max_rows"] or labelings.shape[1])
+        scores = both[:, 0]
+        kind = cfg.ensemble
+        with stage("ensemble"):
+            if kind == "auto":  # the kind whose labeling linear classifiers learn best, this run
+                pool = getattr(cfg, "auto_consensus", "cut")
+                labels, ref, perms, kind, learned = best_ensemble(
+                    labelings, scores, k, views, pool, seed=self.random_state, **bound
+                )
+                self.fitted_settings_.update(ensemble_chosen=kind, ensemble_scores=learned)
+            else:
+                labels, ref, perms = ensemble(labelings, scores, k, kind, seed=self.random_state)
         self.scores_ = scores.double().cpu().numpy()
         self.balanced_scores_ = both[:, 1].double().cpu().numpy()
         self.labels_ = labels.cpu().numpy().astype(np.int64)

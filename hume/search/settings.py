@@ -99,6 +99,19 @@ class MethodConfig:
     OPTIONS: ClassVar[dict[str, str]] = {}
     PRESETS: ClassVar[dict[str, Any]] = {}
 
+    #: the label-free score fits on a sample of max(score_rows, score_rows_per_class · K) rows
+    #: (None: every row, as the papers) with score_iters L-BFGS iterations (docs/algorithm.md §5.8)
+    score_rows: int | None = 10_000
+    score_rows_per_class: int = 100
+    score_iters: int = 25
+
+    def score_sample(self, n: int, k: int) -> int | None:
+        """Rows the label-free score of N = ``n`` rows and K = ``k`` classes fits on (None: all)."""
+        if self.score_rows is None:
+            return None
+        rows = max(self.score_rows, self.score_rows_per_class * k)
+        return None if rows >= n else rows
+
     def checks(self) -> list[tuple[bool, str]]:
         """(condition, message) pairs; every condition must hold."""
         return []
@@ -118,6 +131,9 @@ class MethodConfig:
                 getattr(self, "auto_consensus", "cut") in (Ensemble.cut, Ensemble.linkage),
                 "auto consensus must be cut or linkage",
             ),
+            (self.score_rows is None or self.score_rows >= 100, "score rows must be ≥ 100"),
+            (self.score_rows_per_class >= 1, "score rows per class must be ≥ 1"),
+            (self.score_iters >= 1, "score iterations must be ≥ 1"),
         ]
 
     def validate(self: C) -> C:
@@ -136,7 +152,9 @@ class MethodConfig:
     def from_dict(cls: type[C], d: dict[str, Any]) -> C:
         """The settings a run recorded (keys this class does not know are ignored)."""
         known = {f.name: f for f in fields(cls)}
-        values = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items() if k in known}
+        values: dict[str, Any] = {
+            k: tuple(v) if isinstance(v, list) else v for k, v in d.items() if k in known
+        }
         return cls(**values)
 
     def sweep_points(self) -> list[tuple[dict[str, Any], Any]]:
@@ -150,7 +168,10 @@ class MethodConfig:
         the vote (docs/algorithm.md §5.4, §5.6)."""
         term = getattr(self, "size_term", "entropy")
         ensemble = getattr(self, "ensemble", "vote")
-        settings = {"size_term": term, "ensemble": "linkage" if ensemble == "cut" else ensemble}
+        settings: dict[str, Any] = {
+            "size_term": term,
+            "ensemble": "linkage" if ensemble == "cut" else ensemble,
+        }
         if ensemble == "auto":
             settings["auto_consensus"] = "linkage"
         return [

@@ -122,6 +122,8 @@ PAPER = HumeConfig(
     whiten_phi2=False,
     center_phi1=False,
     ensemble="vote",
+    score_rows=None,
+    score_iters=100,
 )
 
 #: The official large-K (ImageNet-1000) variant.

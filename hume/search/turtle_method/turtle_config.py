@@ -72,6 +72,8 @@ PAPER = TurtleConfig(
     warm_start=False,
     standardise=False,
     ensemble="vote",
+    score_rows=None,
+    score_iters=100,
 )
 DEFAULT = TurtleConfig()
 
