@@ -8,6 +8,7 @@ from hume.core.errors import HumeError
 from hume.evaluate.baselines import (
     KMeans,
     concat_normalised,
+    kmeans_fit_predict,
     kmeans_labels,
     linear_probe,
     subsample,
@@ -88,8 +89,40 @@ def test_linear_probe_cross_validation_and_subsample():
     res = linear_probe(x, y, n_folds=5)
     assert res.protocol == "5-fold cross-validation"
     assert np.mean(res.y_pred == y[res.rows]) >= 0.98
+    assert (res.fit_rows, res.of_rows, res.sampled) == (90, 90, False)
     capped = linear_probe(x, y, n_folds=3, max_rows=45)
-    assert len(capped.rows) == 45 and len(capped.y_pred) == 45
+    # fitted on 45 rows, yet every row is predicted, each by a probe that never saw it
+    assert (capped.fit_rows, capped.of_rows, capped.sampled) == (45, 90, True)
+    assert np.array_equal(capped.rows, np.arange(90)) and len(capped.y_pred) == 90
+    assert capped.protocol.startswith("3-fold cross-validation on the sample")
+    assert np.mean(capped.y_pred == y) >= 0.95
+
+
+def test_linear_probe_leaves_unlabelled_rows_out_and_predicts_in_chunks():
+    x, y = blobs(40, 3, 6, 1.0, seed=9)
+    y = y.copy()
+    y[::7] = -1  # unknown: never fitted, never predicted by the cross-validation
+    whole = linear_probe(x, y, n_folds=3, max_rows=50, chunk_rows=10_000)
+    assert np.array_equal(whole.rows, np.flatnonzero(y >= 0))
+    assert (whole.fit_rows, whole.of_rows) == (50, int((y >= 0).sum()))
+    chunked = linear_probe(x, y, n_folds=3, max_rows=50, chunk_rows=7)
+    assert np.array_equal(chunked.y_pred, whole.y_pred)
+    test = linear_probe(x[:90], y[:90], x[90:], max_rows=30, chunk_rows=4)
+    one_shot = linear_probe(x[:90], y[:90], x[90:], max_rows=30, chunk_rows=1000)
+    assert np.array_equal(test.y_pred, one_shot.y_pred) and len(test.y_pred) == 30
+    assert (test.fit_rows, test.of_rows) == (30, int((y[:90] >= 0).sum()))
+
+
+def test_kmeans_predicts_every_row_in_chunks_on_a_sample_fit():
+    x, _ = blobs(50, 3, 6, 0.5, seed=10)
+    views = [torch.as_tensor(x[:, :3]), torch.as_tensor(x[:, 3:])]
+    one = kmeans_fit_predict(views, views, 3, n_init=2, max_fit_rows=40, chunk_rows=1000)
+    chunked = kmeans_fit_predict(views, views, 3, n_init=2, max_fit_rows=40, chunk_rows=16)
+    assert (one.fit_rows, one.of_rows) == (40, 150) and one.labels.shape == (150,)
+    assert np.array_equal(one.labels, chunked.labels)
+    # a list of views is their L2-normalised concatenation
+    z = concat_normalised(views)
+    assert np.array_equal(one.labels, kmeans_fit_predict(z, z, 3, n_init=2, max_fit_rows=40).labels)
 
 
 def test_linear_probe_is_at_chance_on_random_labels():

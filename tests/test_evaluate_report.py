@@ -405,3 +405,48 @@ def test_inductive_baselines_read_a_subsample_of_the_train_rows(tmp_path):
     assert out["settings"]["fit_rows_read"] == 40
     assert out["kmeans"]["clip"]["n_samples"] == 45  # still labels every test row
     assert out["kmeans"]["clip"]["acc"] > 0.95 and out["linear_probe"]["phi"]["acc"] > 0.95
+
+
+@pytest.mark.parametrize("setting", ["inductive", "transductive"])
+def test_evaluate_fits_baselines_on_a_bounded_sample_and_scores_every_row(
+    tmp_path, monkeypatch, setting
+):
+    import hume.evaluate.baselines as bl
+
+    monkeypatch.setattr(bl, "KMEANS_MAX_FIT_ROWS", 60)
+    monkeypatch.setattr(bl, "PROBE_MAX_FIT_ROWS", 30)
+    monkeypatch.setattr(bl, "PREDICT_CHUNK_ROWS", 16)
+    run_dir = fabricate_run(tmp_path, setting=setting)
+    result = runner.invoke(
+        app, ["evaluate", "--root", str(tmp_path), "--restarts", "1"], env={"COLUMNS": "250"}
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads((run_dir / "report.json").read_text())
+    base = report["baselines"]
+    n_eval, n_fit = (45, 90) if setting == "inductive" else (135, 135)
+    assert base["settings"]["kmeans_max_fit_rows"] == 60
+    assert base["settings"]["probe_max_rows"] == 30
+    for m in base["kmeans"].values():
+        assert m["fitted_on"] == {"rows": 60, "of": n_fit}
+        assert m["n_samples"] == n_eval and m["acc"] > 0.95  # every evaluated row scored
+    for m in base["linear_probe"].values():
+        assert m["fitted_on"] == {"rows": 30, "of": n_fit}
+        assert m["n_samples"] == n_eval and m["acc"] > 0.95
+    note = next(n for n in report["notes"] if n.startswith("baselines fitted on a seeded sample"))
+    assert f"k-means on 60 of {n_fit} rows" in note and f"probe on 30 of {n_fit} rows" in note
+    md = (run_dir / "report.md").read_text()
+    assert f"| k-means on phi (fitted on 60 of {n_fit} rows) |" in md
+    assert f"fitted on 30 of {n_fit} rows) |" in md and note in md
+    assert "fitted on 60 of" in result.output  # the printed table says it too
+    # unbounded (the default bounds exceed these rows): nothing is said to be sampled
+    monkeypatch.undo()
+    again = runner.invoke(app, ["evaluate", "--root", str(tmp_path), "--restarts", "1"])
+    assert again.exit_code == 0 and "nothing to do" not in again.output  # other bounds: redone
+    report = json.loads((run_dir / "report.json").read_text())
+    assert report["baselines"]["sampled"] is None
+    assert not any("seeded sample" in n for n in report["notes"])
+    assert all(
+        m["fitted_on"]["rows"] == m["fitted_on"]["of"]
+        for key in ("kmeans", "linear_probe")
+        for m in report["baselines"][key].values()
+    )

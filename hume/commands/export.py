@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -123,6 +124,35 @@ def _sizes(rows: Any) -> list[int]:
     return np.bincount(rows.column("labels"), minlength=rows.k).tolist()
 
 
+@dataclass
+class Writing:
+    """How `export` and `predict` write their rows: the options they share, formats checked."""
+
+    formats: list[Any]
+    out: str | None
+    copy: bool
+    overwrite: bool
+    corrections: list[str] | None
+    image_root: str | None
+
+    def write(self, rows: Any, run_dir: Path, default_out: Path) -> None:
+        """:func:`write_rows` of ``rows`` of the finished run ``run_dir`` into ``--out``, else
+        ``default_out``."""
+        from hume.runs import finished_config
+
+        write_rows(
+            rows,
+            Path(self.out) if self.out else default_out,
+            self.formats,
+            self.copy,
+            self.overwrite,
+            run_dir,
+            finished_config(run_dir).finished,
+            corrections=self.corrections,
+            image_root=self.image_root,
+        )
+
+
 def export(
     run: RunName = None,
     format: Formats = None,
@@ -138,23 +168,11 @@ def export(
     classes.json, a folder per class (--format folders), a gallery (--format html) and Label
     Studio tasks (--format label-studio); --corrections names, merges and moves classes first."""
     from hume.export.rows import run_rows
-    from hume.runs import finished_config, resolve_run
+    from hume.runs import resolve_run
 
+    how = Writing(_formats(format), out, copy, overwrite, corrections, image_root)
     run_dir = resolve_run(root, run)
-    config = finished_config(run_dir)
-    rows = run_rows(run_dir, root)
-    target = Path(out) if out else run_dir / "export"
-    write_rows(
-        rows,
-        target,
-        _formats(format),
-        copy,
-        overwrite,
-        run_dir,
-        config.finished,
-        corrections=corrections,
-        image_root=image_root,
-    )
+    how.write(run_rows(run_dir, root), run_dir, run_dir / "export")
 
 
 def predict(
@@ -198,25 +216,14 @@ def predict(
     from hume.export.rows import predict_rows
     from hume.runs import finished_config, resolve_run
 
+    how = Writing(_formats(format), out, copy, overwrite, corrections, image_root)
     run_dir = resolve_run(root, run)
     config = finished_config(run_dir)
     spec = canonical_dataset(dataset)
     name = _store_dataset(spec)
     if ":" in spec:  # a folder (or other dataset) the run's views have not embedded yet
         _embed_missing(config, spec, name, root, device, workers)
-    rows = predict_rows(run_dir, root, name, split)
-    target = Path(out) if out else run_dir / "predictions" / name
-    write_rows(
-        rows,
-        target,
-        _formats(format),
-        copy,
-        overwrite,
-        run_dir,
-        config.finished,
-        corrections=corrections,
-        image_root=image_root,
-    )
+    how.write(predict_rows(run_dir, root, name, split), run_dir, run_dir / "predictions" / name)
 
 
 def _embed_missing(

@@ -16,8 +16,9 @@ import numpy as np
 from hume.core.errors import HumeError
 from hume.core.files import save_npz, write_json, write_text
 from hume.core.reporting import SILENT, Reporter
+from hume.evaluate import baselines as bounds
 from hume.evaluate import figures
-from hume.evaluate.baselines import concat_normalised, kmeans_labels, linear_probe, subsample
+from hume.evaluate.baselines import kmeans_fit_predict, linear_probe, subsample
 from hume.evaluate.choice_report import choice_report
 from hume.evaluate.metrics import score_labeling
 from hume.evaluate.paper import paper_numbers
@@ -127,24 +128,32 @@ def run_baselines(
     device: str,
     n_init: int = 5,
     seed: int = 0,
-    max_fit_rows: int | None = 100_000,
-    max_probe_rows: int | None = 50_000,
+    max_fit_rows: int | None = None,
+    max_probe_rows: int | None = None,
     reporter: Reporter = SILENT,
 ) -> dict[str, Any]:
     """k-means per view and on the normalised concatenation; the supervised probe per view.
 
-    k-means is fitted on the searched rows and labels the evaluated rows; the probe trains on
-    the labelled searched rows and predicts the evaluated rows, or, when those are the same
-    rows, is cross-validated.
+    k-means is fitted on (a seeded sample of at most ``max_fit_rows``, default
+    :func:`~hume.evaluate.baselines.kmeans_fit_rows`, of) the searched rows and labels every
+    evaluated row; the probe is fitted on (a seeded sample of at most ``max_probe_rows``, default
+    :data:`~hume.evaluate.baselines.PROBE_MAX_FIT_ROWS`, of) the labelled searched rows and
+    predicts the evaluated rows, or, when those are the same rows, is cross-validated. Every
+    baseline is scored on every labelled evaluated row; each says what it was fitted on
+    (``fitted_on``: rows of how many).
     """
     known = inp.y_true >= 0
     y_eval = inp.y_true
     k = int(inp.config.k or len(np.unique(y_eval[known])))
+    max_fit_rows = bounds.kmeans_fit_rows(k) if max_fit_rows is None else max_fit_rows
+    max_probe_rows = bounds.PROBE_MAX_FIT_ROWS if max_probe_rows is None else max_probe_rows
     views = inp.views
+    n_fit = inp.n_rows(inp.fit_splits)
     # inductive: the searched (train) rows only fit k-means and the probe, so a seeded subsample
     # of at most max_fit_rows of them is read (ImageNet's train split never sits in memory)
-    fit_rows = None if inp.same_rows else subsample(inp.n_rows(inp.fit_splits), max_fit_rows, seed)
+    fit_rows = None if inp.same_rows else subsample(n_fit, max_fit_rows, seed)
     y_fit = inp.y_true if inp.same_rows else inp.labels_of(inp.fit_splits)
+    n_fit_labelled = int((y_fit >= 0).sum())
     if fit_rows is not None:
         y_fit = y_fit[fit_rows]
     out: dict[str, Any] = {
@@ -184,39 +193,60 @@ def run_baselines(
             task.advance(1, done=f"{key} on {name}")
 
         def kmeans_on(xf, xe, role: str) -> dict[str, Any]:
-            pred = kmeans_labels(
+            res = kmeans_fit_predict(
                 xf, xe, k, n_init=n_init, seed=seed, max_fit_rows=max_fit_rows, device=device
             )
-            return {"role": role, **_scored(y_eval[known], pred[known])}
+            fitted = {"rows": res.fit_rows, "of": n_fit}  # the read sample is of n_fit rows
+            scored = _scored(y_eval[known], res.labels[known])
+            return {"role": role, "fitted_on": fitted, **scored}
 
         def probe_on(view: str) -> dict[str, Any]:
-            fit_known = y_fit >= 0
-            if inp.same_rows or fit_known.sum() == 0:
+            if inp.same_rows or not (y_fit >= 0).any():
                 # same rows (or no labelled train rows): cross-validate on the evaluated rows
-                x = ev[view][known].float().cpu().numpy()
-                res = linear_probe(x, y_eval[known], max_rows=max_probe_rows, seed=seed)
-                truth = y_eval[known][res.rows]
+                res = linear_probe(ev[view], y_eval, max_rows=max_probe_rows, seed=seed)
+                truth, pred, of = y_eval[res.rows], res.y_pred, res.of_rows
             else:
-                xf = fit[view][fit_known].float().cpu().numpy()
-                xe = ev[view][known].float().cpu().numpy()
-                res = linear_probe(xf, y_fit[fit_known], xe, max_rows=max_probe_rows, seed=seed)
-                truth = y_eval[known]
-            return {"role": roles[view], "protocol": res.protocol, **_scored(truth, res.y_pred)}
+                res = linear_probe(fit[view], y_fit, ev[view], max_rows=max_probe_rows, seed=seed)
+                truth, pred, of = y_eval[known], res.y_pred[known], n_fit_labelled
+            fitted = {"rows": res.fit_rows, "of": of}
+            scored = _scored(truth, pred)
+            return {"role": roles[view], "protocol": res.protocol, "fitted_on": fitted, **scored}
 
         for view in views:
             attempt("kmeans", view, lambda v=view: kmeans_on(fit[v], ev[v], roles[v]))
         if len(views) > 1:
-            zf = concat_normalised([fit[v] for v in views])
-            ze = zf if inp.same_rows else concat_normalised([ev[v] for v in views])
             attempt(
                 "kmeans",
                 "concat(" + ",".join(views) + ")",
-                lambda: kmeans_on(zf, ze, "all views, L2-normalised"),
+                lambda: kmeans_on(
+                    [fit[v] for v in views], [ev[v] for v in views], "all views, L2-normalised"
+                ),
             )
-            del zf, ze
         for view in views:
             attempt("linear_probe", view, lambda v=view: probe_on(v))
+    out["sampled"] = sampled_note(out)
     return out
+
+
+def sampled_note(baselines: dict[str, Any]) -> str | None:
+    """One sentence saying which baselines were fitted on a sample (rows of how many), or None
+    when every baseline was fitted on all its rows."""
+    parts = []
+    for key, what in (("kmeans", "k-means"), ("linear_probe", "the linear probe")):
+        sizes = {
+            (m["fitted_on"]["rows"], m["fitted_on"]["of"])
+            for m in baselines.get(key, {}).values()
+            if m.get("fitted_on") and m["fitted_on"]["rows"] < m["fitted_on"]["of"]
+        }
+        for rows, of in sorted(sizes):
+            parts.append(f"{what} on {rows} of {of} rows")
+    if not parts:
+        return None
+    return (
+        "baselines fitted on a seeded sample to bound their cost: "
+        + ", ".join(parts)
+        + "; their ACC, ARI and NMI are over every labelled evaluated row"
+    )
 
 
 def _confusion_and_sizes(inp: RunInputs, ens_metrics: dict, fig_dir: Path) -> list[Path]:
@@ -359,6 +389,8 @@ def build_report(
         )
         for view, why in ((report["baselines"] or {}).get("skipped") or {}).items():
             report["notes"].append(f"baseline {view} skipped: {why}")
+        if report["baselines"] and report["baselines"].get("sampled"):
+            report["notes"].append(report["baselines"]["sampled"])
     report["paper"] = paper_numbers(cfg.dataset)
     report["figures"] = [str(p.relative_to(inp.run_dir)) for p in written]
     return report

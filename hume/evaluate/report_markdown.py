@@ -31,10 +31,19 @@ def result_rows(report: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     ]
     base = report.get("baselines") or {}
     for view, m in base.get("kmeans", {}).items():
-        rows.append((f"k-means on {view}", m))
+        rows.append((f"k-means on {view}{_fitted_text(m, ' (', ')')}", m))
     for view, m in base.get("linear_probe", {}).items():
-        rows.append((f"supervised linear probe on {view} ({m['role']}, {m['protocol']})", m))
+        label = f"supervised linear probe on {view} ({m['role']}, {m['protocol']}"
+        rows.append((label + _fitted_text(m, ", ", "") + ")", m))
     return rows
+
+
+def _fitted_text(m: dict[str, Any], before: str, after: str) -> str:
+    """``fitted on 20000 of 1281167 rows`` (framed) for a baseline fitted on a sample, else ''."""
+    fitted = m.get("fitted_on")  # reports of earlier versions have none
+    if not fitted or fitted["rows"] >= fitted["of"]:
+        return ""
+    return f"{before}fitted on {fitted['rows']} of {fitted['of']} rows{after}"
 
 
 def markdown(report: dict[str, Any]) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -81,41 +82,49 @@ def _claim(out: Path, wanted: dict[str, Any], overwrite: bool) -> bool:
     return True
 
 
+def _folder_pairs(rows: RunRows, out: Path) -> Iterator[tuple[Path, Path]]:
+    """(image, its place in the class tree) of every row, one at a time."""
+    folder_of = class_folders(rows)
+    for part in rows.parts:
+        root = Path(part.source_root or ".")
+        assert part.paths is not None
+        for rel, c in zip(part.paths, part.labels):
+            yield root / rel, out / folder_of[int(c)] / rel
+
+
 def write_folders(
     rows: RunRows, out: Path, copy: bool = False, reporter: Reporter = SILENT
 ) -> list[Path]:
     """``out/class_03/<the file's path>`` (a named class: ``out/<its name>/…``): a symlink to
     (or, with ``copy``, a copy of) every labeled image, so the classes open in a file browser;
-    ``imagefolder:out`` reads them back with the classes as labels."""
+    ``imagefolder:out`` reads them back with the classes as labels. Returns the class folders
+    written. Files are checked, then linked, one row at a time (nothing per row is kept)."""
     if not rows.has_paths:
         raise HumeError(
             "this run's stores name no files (their rows are items of a library dataset, "
             "identified by index): --format folders needs an imagefolder dataset; use --format csv"
         )
-    folder_of = class_folders(rows)
-    pairs = []
-    for part in rows.parts:
-        root = Path(part.source_root or ".")
-        assert part.paths is not None
-        for rel, c in zip(part.paths, part.labels):
-            pairs.append((root / rel, out / folder_of[int(c)] / rel))
-    gone = [str(src) for src, _ in pairs if not src.exists()]
+    gone, first = 0, None
+    for src, _ in _folder_pairs(rows, out):
+        if not src.exists():
+            gone, first = gone + 1, first or src
     if gone:
         raise HumeError(
-            f"{len(gone)} of the run's images are gone from where they were embedded (e.g. "
-            f"{gone[0]}): put them back, or export --format csv"
+            f"{gone} of the run's images are gone from where they were embedded (e.g. "
+            f"{first}): put them back, or export --format csv"
         )
-    written = []
-    with reporter.task("folders", total=len(pairs), unit="file") as task:
-        for src, dest in pairs:
-            dest.parent.mkdir(parents=True, exist_ok=True)
+    folders: set[Path] = set()
+    with reporter.task("folders", total=rows.n_rows, unit="file") as task:
+        for src, dest in _folder_pairs(rows, out):
+            if dest.parent not in folders:
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                folders.add(dest.parent)
             if copy:
                 shutil.copy2(src, dest)
             else:
                 dest.symlink_to(src.resolve())
-            written.append(dest)
             task.advance(1)
-    return written
+    return sorted({out / f.relative_to(out).parts[0] for f in folders})
 
 
 def export(
@@ -171,8 +180,7 @@ def export(
     if ExportFormat.parquet in formats:
         written.append(write_parquet(rows, out / "labels.parquet"))
     if ExportFormat.folders in formats:
-        files = write_folders(rows, out, copy=copy, reporter=reporter)
-        written += sorted({out / f.relative_to(out).parts[0] for f in files})  # class folders
+        written += write_folders(rows, out, copy=copy, reporter=reporter)  # the class folders
     if ExportFormat.html in formats:
         pages = write_gallery(
             rows, out / "report.html", out / THUMBNAILS, run_dir, reporter=reporter

@@ -7,7 +7,8 @@ evaluation tables and figures when ``hume evaluate`` wrote them. The page needs 
 network: figures are embedded, thumbnails are small JPEGs beside it. Thumbnails are made for a
 bounded sample (at most :data:`MOST` + :data:`LEAST` per class and :data:`MAX_THUMBNAILS` in
 all), never for every image. The page is also a review tool (:mod:`hume.export.gallery_review`):
-rename, merge, move, page through every row, save a corrections.json.
+rename, merge, move, page through each class's rows (every row up to a bound per class, then its
+least confident: the page stays bounded whatever N is), save a corrections.json.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ import numpy as np
 
 from hume.core.files import write_text
 from hume.core.reporting import SILENT, Reporter, logger
-from hume.export.gallery_review import REVIEW_CSS, REVIEW_JS, review_data, row_keys
+from hume.export.corrections import Review
+from hume.export.gallery_review import REVIEW_CSS, REVIEW_JS, listed_rows, review_data
 from hume.export.images import image_source
 from hume.export.rows import RunRows
 from hume.export.tables import class_summaries
@@ -115,15 +117,21 @@ def _reproducibility(run_dir: Path | None) -> list[str]:
     ]
 
 
-def _picks(
-    conf: np.ndarray, margin: np.ndarray, members: np.ndarray, most: int, least: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """The rows of ``members`` most confident first, and the least confident others, least
-    confident first (confidence, then margin, decides)."""
-    order = members[np.lexsort((margin[members], conf[members]))]  # least confident first
+def _picks(order: np.ndarray, most: int, least: int) -> tuple[np.ndarray, np.ndarray]:
+    """Of a class's rows ``order``, least confident first (confidence, then margin, decides):
+    its ``most`` most confident, most confident first, and up to ``least`` of the others, least
+    confident first."""
     top = order[::-1][:most]
     bottom = order[: max(0, min(least, len(order) - len(top)))]
     return top, bottom
+
+
+def _keys_of(review: Review, listed: np.ndarray) -> dict[int, str]:
+    """Row -> its key (as corrections name it), for the rows ``listed`` (sorted) only."""
+    rows = review.rows
+    offsets = np.cumsum([0] + [len(part) for part in rows.parts])
+    parts = np.searchsorted(offsets, listed, side="right") - 1
+    return {int(r): review.key_of(int(p), int(r - offsets[p])) for r, p in zip(listed, parts)}
 
 
 def write_gallery(
@@ -153,15 +161,23 @@ def write_gallery(
     rel_thumbs = os.path.relpath(thumbs_dir, out_html.parent)
     summaries = class_summaries(rows)
     names = rows.class_names or []
-    keys = row_keys(rows)
+    order = np.lexsort((margin, conf, labels))  # by class, least confident first
+    bounds = np.searchsorted(labels[order], np.arange(rows.k + 1))
+    picks_of = {
+        e["class"]: _picks(order[bounds[e["class"]] : bounds[e["class"] + 1]], most, least)
+        for e in summaries
+    }
+    shown = np.concatenate([np.concatenate(p) for p in picks_of.values()] or [np.empty(0)])
+    listed = listed_rows(rows, shown.astype(np.int64))
+    review = Review(rows)
+    keys = _keys_of(review, listed)
     written: list[Path] = []
     sections: list[str] = []
     failed = 0
     with reporter.task("gallery", total=rows.k, unit="class") as task:
         for entry in summaries:
             c = entry["class"]
-            members = np.flatnonzero(labels == c)
-            top, bottom = _picks(conf, margin, members, most, least)
+            top, bottom = picks_of[c]
             grids = []
             for title, picks in (("most confident", top), ("least confident", bottom)):
                 figs = []
@@ -213,8 +229,8 @@ def write_gallery(
         notes.append(f"{failed} thumbnails could not be made (unreadable images)")
     for note in notes:
         logger.info(note)
-    review = review_data(rows, out_html, keys)
-    page = _page(rows, summaries, sections, notes, run_path, review)
+    data = review_data(rows, out_html, keys, listed, review)
+    page = _page(rows, summaries, sections, notes, run_path, data)
     write_text(out_html, page)
     return [out_html, *written]
 

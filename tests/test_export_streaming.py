@@ -1,0 +1,195 @@
+"""`hume export` and `hume predict` with bounded memory: labels.csv / labels.parquet written chunk
+by chunk (the same files as one table of every row), new rows labelled chunk by chunk (the same
+labels as labelling every row at once) and a gallery that lists a bounded sample per class. The
+bounds are module constants, set low here so that a few dozen rows span many chunks."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import torch
+from test_gallery_review import DevTools
+from test_own_images import find_chromium, make_folder
+from test_review_corrections import _invoke, quick_run
+
+from hume.export import gallery, gallery_review, rows, tables
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """Forty images of four kinds and twelve held back, both embedded, and a quick run ``r``."""
+    base = tmp_path_factory.mktemp("streaming")
+    folder, held = base / "photos", base / "held"
+    make_folder(folder, 10, seed=0)
+    make_folder(held, 3, seed=1)
+    ws = base / "ws"
+    quick_run(ws, folder, held)
+    return {"ws": ws, "base": base}
+
+
+def _one_table(rows_) -> dict[str, list]:
+    """labels.csv's table built as one set of columns of every row (as export wrote it before
+    it streamed), the reference the streamed files must equal."""
+    names = rows_.class_names or []
+    cols: dict[str, list] = {c: [] for c in tables.header(rows_)}
+    for part in rows_.parts:
+        n = len(part)
+        cols["dataset"] += [part.dataset] * n
+        cols["split"] += [part.split] * n
+        cols["row"] += list(range(n))
+        cols["path"] += list(part.paths) if part.paths is not None else [""] * n
+        cols["class"] += part.labels.tolist()
+        cols["name"] += [tables.class_name(rows_, int(c)) for c in part.labels]
+        cols["confidence"] += [round(float(v), 4) for v in part.confidence]
+        cols["margin"] += [round(float(v), 4) for v in part.margin]
+        if "true_label" in cols:
+            cols["true_label"] += part.true_labels.tolist()
+            cols["true_class"] += [
+                names[t] if 0 <= t < len(names) else "" for t in part.true_labels
+            ]
+    return cols
+
+
+def _csv_text(cols: dict[str, list]) -> str:
+    import io
+
+    buf = io.StringIO(newline="")
+    out = csv.writer(buf)
+    out.writerow(cols)
+    out.writerows(zip(*cols.values()))
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("command", ["export", "predict"])
+def test_tables_are_written_in_chunks_identical_to_one_table(run, tmp_path, monkeypatch, command):
+    pq = pytest.importorskip("pyarrow.parquet")
+    pa = pytest.importorskip("pyarrow")
+    where = ["--run", "r", "--root", run["ws"], "--format", "csv,parquet"]
+    if command == "predict":
+        where += ["--dataset", "held"]
+    whole = _invoke(command, *where, "--out", tmp_path / "whole")
+    assert whole.exit_code == 0, whole.output
+    monkeypatch.setattr(tables, "TABLE_CHUNK_ROWS", 5)
+    monkeypatch.setattr(tables, "PARQUET_ROW_GROUP_ROWS", 10)
+    monkeypatch.setattr(rows, "LABEL_CHUNK_ELEMENTS", 1)  # one row labelled at a time
+    chunked = _invoke(command, *where, "--out", tmp_path / "chunked")
+    assert chunked.exit_code == 0, chunked.output
+    a, b = tmp_path / "whole", tmp_path / "chunked"
+    assert (a / "labels.csv").read_bytes() == (b / "labels.csv").read_bytes()
+    assert pq.read_table(a / "labels.parquet").equals(pq.read_table(b / "labels.parquet"))
+    n = (a / "labels.csv").read_text().count("\n") - 1
+    assert n == (40 if command == "export" else 12)
+    assert pq.ParquetFile(b / "labels.parquet").metadata.num_row_groups == -(-n // 10)
+    assert pq.ParquetFile(a / "labels.parquet").metadata.num_row_groups == 1
+    # the same files as one in-memory table of every row (the export before it streamed)
+    from hume.export.rows import predict_rows, run_rows
+
+    monkeypatch.undo()
+    run_dir = run["ws"] / "runs" / "r"
+    if command == "export":
+        labelled = run_rows(run_dir, run["ws"])
+    else:
+        labelled = predict_rows(run_dir, run["ws"], "held")
+    reference = _one_table(labelled)
+    assert (a / "labels.csv").read_bytes() == _csv_text(reference).encode("utf-8")
+    assert pq.read_table(a / "labels.parquet").equals(pa.table(reference))
+
+
+def test_new_rows_labelled_in_chunks_equal_every_row_at_once(run):
+    from hume.search.run_readers import load_model
+    from hume.search.view_loading import load_view
+    from hume.store import find_store
+
+    run_dir = run["ws"] / "runs" / "r"
+    model = load_model(run_dir)
+    store = find_store(run["ws"], "held", "all", "hog")
+    x = [load_view(store)]
+    seeds = model.predict_seeds(x)
+    at_once = rows.label_rows(model, "held", "all", {"hog": store}, searched=False)
+    for step in (1, 5, 7, 12, 1000):
+        chunked = rows.label_rows(
+            model, "held", "all", {"hog": store}, searched=False, chunk_rows=step
+        )
+        assert np.array_equal(chunked.labels, at_once.labels)
+        assert np.array_equal(chunked.confidence, at_once.confidence)
+        assert np.allclose(chunked.margin, at_once.margin, rtol=0, atol=1e-12)
+    assert np.array_equal(at_once.labels, model.predict(x))
+    assert np.allclose(at_once.margin, model.margins(x), rtol=0, atol=1e-12)
+    from hume.search.ensembling import seed_agreement
+
+    agree = seed_agreement(
+        torch.as_tensor(seeds),
+        torch.as_tensor(model.perms_),
+        torch.as_tensor(at_once.labels),
+        int(model.n_classes),
+    )
+    assert np.array_equal(at_once.confidence, agree.numpy())
+    # a store large for its model is read in chunks of whole store chunks
+    assert rows.label_chunk_rows(model, [10**6]) == max(1, rows.LABEL_CHUNK_ELEMENTS // 10**6)
+
+
+def _data_block(html: str) -> dict:
+    start = html.index('id="hume-review-data">') + len('id="hume-review-data">')
+    return json.loads(html[start : html.index("</script>", start)])
+
+
+def test_the_gallery_lists_a_bounded_sample_per_class(run, tmp_path, monkeypatch):
+    monkeypatch.setattr(gallery, "MOST", 2)
+    monkeypatch.setattr(gallery, "LEAST", 1)
+    out_all = tmp_path / "all"
+    r = _invoke("export", "--run", "r", "--root", run["ws"], "--out", out_all, "--format", "html")
+    assert r.exit_code == 0, r.output
+    every = _data_block((out_all / "report.html").read_text())
+    assert len(every["rows"]) == 40 and every["unlisted"] == {}
+    monkeypatch.setattr(gallery_review, "REVIEW_MAX_ROWS", 8)
+    monkeypatch.setattr(gallery_review, "REVIEW_MIN_PER_CLASS", 2)
+    out = tmp_path / "bounded"
+    r = _invoke("export", "--run", "r", "--root", run["ws"], "--out", out, "--format", "csv,html")
+    assert r.exit_code == 0, r.output
+    page = (out / "report.html").read_text()
+    data = _data_block(page)
+    assert data["listed_per_class"] == 2  # max(2, 8 // K) with K = 4
+    with open(out / "labels.csv", newline="") as fh:
+        table = list(csv.DictReader(fh))
+    by_key = {row["path"]: row for row in table}
+    sizes = np.bincount([int(row["class"]) for row in table], minlength=4)
+    listed = np.bincount([r[1] for r in data["rows"]], minlength=4)
+    thumbs = {}
+    for c in range(4):  # the thumbnails of a class: its 2 most and 1 least confident rows
+        section = page.split(f'data-class="{c}"', 1)[1].split("</section>", 1)[0]
+        thumbs[c] = set(section.split('data-key="')[i].split('"')[0] for i in range(1, 4))
+    for c in range(4):
+        keys = {r[0] for r in data["rows"] if r[1] == c}
+        assert thumbs[c] <= keys  # every thumbnail is listed (the page looks it up)
+        assert listed[c] <= 2 + 3 and listed[c] < sizes[c]
+        assert data["unlisted"][str(c)] == sizes[c] - listed[c]
+
+        # the listed rows beyond the thumbnails are the class's least confident
+        def sure(key):
+            return (float(by_key[key]["confidence"]), float(by_key[key]["margin"]))
+
+        left_out = {row["path"] for row in table if int(row["class"]) == c} - keys
+        assert keys - thumbs[c] and left_out
+        assert max(map(sure, keys - thumbs[c])) <= min(map(sure, left_out))
+    assert data["id"] == every["id"]  # the same review, so work in progress carries over
+    browser = find_chromium()
+    if browser is None:
+        return
+    page_ = DevTools(browser, tmp_path / "profile")
+    try:
+        page_.open((out / "report.html").as_uri())
+        page_.click('section[data-class="0"] details.review-rows summary')
+        summary = page_.eval(
+            "document.querySelector('section[data-class=\"0\"] details.review-rows summary')"
+            ".textContent"
+        )
+    finally:
+        page_.close()
+    hidden = data["unlisted"]["0"]
+    assert f"{listed[0]} rows now in this class listed here, {hidden} more not in this page" in (
+        summary
+    )
+    assert "at most its 2 least confident rows" in summary
