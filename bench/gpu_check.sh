@@ -3,6 +3,8 @@
 #
 #   bash bench/gpu_check.sh [OUTDIR]     on the GPU machine, from the repository root
 #   bash bench/gpu_check.sh --smoke      the same steps, tiny and on the CPU (checks this script)
+#   bash bench/gpu_check.sh --scale [OUTDIR]   only bench/scale.py on the GPU, as a call of its own
+#                                        (--smoke --scale: the same, tiny and on the CPU)
 #
 # It runs bench/search_speed.py --device cuda (CIFAR-10-sized and ImageNet-sized problems, fp32
 # and TF32, against the official-structured reference) and bench/embed_speed.py --device cuda
@@ -12,6 +14,9 @@
 # also times `hume search` on one GPU and under torchrun on all of them (bench/search_speed.py
 # --ranks 1,N: seconds per seed and the ratio; the three steps then get shorter limits). Logs,
 # JSON and the updated RESULTS.md are copied to OUTDIR (default: $OUT, else /tmp/hume-gpu-check).
+# With --scale it runs instead the scale benchmark (every stage, import to export, through the
+# commands: N 100 000 and 1.28 M, K 1 000, 2 seeds, 5 iterations, evaluate without baselines;
+# what its 500-second budget cannot measure is extrapolated) and ends inside 9.5 minutes too.
 #
 # Python packages: the GPU machine has no internet. Wheels that its Python lacks (open_clip_torch,
 # zarr and their dependencies) are installed from .whl/ when that folder exists. .whl/ is ignored
@@ -24,10 +29,12 @@
 set -u -o pipefail
 
 smoke=0
-if [ "${1:-}" = "--smoke" ]; then
-    smoke=1
+scale=0
+while [ "${1:-}" = "--smoke" ] || [ "${1:-}" = "--scale" ]; do
+    [ "$1" = "--smoke" ] && smoke=1
+    [ "$1" = "--scale" ] && scale=1
     shift
-fi
+done
 out="${1:-${OUT:-/tmp/hume-gpu-check}}"
 mkdir -p "$out"
 py="${PYTHON:-python3}"
@@ -40,6 +47,11 @@ if [ "$smoke" = 0 ] && [ -d .whl ] && ls .whl/*.whl >/dev/null 2>&1; then
 fi
 
 status=0
+if [ "$smoke" = 1 ] && [ "$scale" = 1 ]; then
+    timeout 300 "$py" bench/scale.py --device cpu --n 300,600 --k 3 --dims 16,12 --no-baselines \
+        --json "$out/scale.json" 2>&1 | tee "$out/scale.log" || status=1
+    exit $status
+fi
 if [ "$smoke" = 1 ]; then
     results="$out/RESULTS.md"
     cp bench/RESULTS.md "$results"
@@ -56,6 +68,12 @@ fi
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1 | tee "$out/gpu.txt"
 "$py" -c "import torch, sys; print('torch', torch.__version__, 'cuda', torch.cuda.is_available()); sys.exit(0 if torch.cuda.is_available() else 1)" \
     2>&1 | tee "$out/torch.txt" || exit 1
+if [ "$scale" = 1 ]; then
+    timeout 560 "$py" bench/scale.py --device cuda --n 100000,1280000 --k 1000 --seeds 2 --iters 5 \
+        --no-baselines --source-dtype float16 --budget-s 500 --json "$out/scale_cuda.json" 2>&1 \
+        | tee "$out/scale.log" || status=1
+    exit $status
+fi
 gpus=$("$py" -c "import torch; print(torch.cuda.device_count())")
 limit=270
 [ "$gpus" -ge 2 ] && limit=190  # leave time for the multi-GPU line below

@@ -88,3 +88,62 @@ def test_the_development_suite_runs_a_dataset_and_its_rules_agree_with_the_runs(
     section = (tmp_path / "RESULTS.md").read_text()
     assert "<!-- suite:start -->" in section and "| planted-10:1 | 1000 | 5 | HUME |" in section
     assert "HUME `--class-sizes uneven`" in section and "LODO by score" in section
+
+
+@pytest.mark.slow
+def test_scale_bench_times_every_stage_at_every_size(tmp_path):
+    """bench/scale.py on two tiny sizes through its command line: every stage (import, search
+    and, when the run writes stages.json, its parts, evaluate, export) measured at both, with
+    positive times and memory, the growth between them and the ImageNet projection."""
+    out = tmp_path / "scale.json"
+    proc = subprocess.run(
+        [sys.executable, "bench/scale.py", "--n", "300,600", "--k", "3", "--dims", "16,12",
+         "--device", "cpu", "--no-baselines", "--json", str(out), "--tmp", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    data = json.loads(out.read_text())
+    assert [(c["N"], c["K"], c["status"]) for c in data["configs"]] == [
+        (300, 3, "measured"),
+        (600, 3, "measured"),
+    ]
+    for c in data["configs"]:
+        stages = {s["name"]: s for s in c["stages"]}
+        assert {"import", "search", "evaluate", "export"} <= set(stages)
+        assert c["stages_json"]  # the search writes its stages
+        assert {"search.loop", "search.score", "search.ensemble"} <= set(stages)
+        for s in stages.values():  # stages.json rounds to the ms: its writing may read 0
+            assert not s.get("extrapolated") and s["seconds"] >= 0
+            if s["from"] == "command" or s["name"] in ("search.loop", "search.score"):
+                assert s["seconds"] > 0 and s["peak_rss_mb"] > 0
+        assert c["acc"] is not None
+    (g,) = data["growth"]
+    assert (g["from_N"], g["to_N"]) == (300, 600) and g["total"] > 0 and not g["extrapolated"]
+    p = data["projection"]
+    assert p["projected"] and p["K"] == 1000 and p["seeds"] == 100 and p["total_s"] > 0
+    assert "| 300 | 3 |" in proc.stdout and "Projected, not measured" in proc.stdout
+    assert not list(tmp_path.glob("scale-n*"))  # the workspaces are removed
+
+
+@pytest.mark.slow
+def test_the_score_bound_bench_compares_samples_with_every_row(tmp_path):
+    """bench/score_bound.py on one planted dataset of the suite: the reference on every row, the
+    score's own noise, fewer iterations and every sample size below N, each with its Spearman
+    and its choices, and the summary table."""
+    out = tmp_path / "score_bound.json"
+    proc = subprocess.run(
+        [sys.executable, "bench/score_bound.py", "--only", "planted-weak-view", "--seeds", "3",
+         "--methods", "hume", "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    data = json.loads(out.read_text())
+    row = data["results"]["hume"]["planted-weak-view"]
+    assert (row["n"], row["k"]) == (1000, 5) and row["reference"]["ensemble"] in ("cut", "vote")
+    names = set(row["variants"])
+    assert {"every row, other folds", "every row, 25 it", "100/class, 25 it"} <= names
+    assert "200/class, 25 it" not in names  # 1 000 rows: no sample of 200 per class
+    for v in row["variants"].values():
+        assert v["spearman"] is None or -1 <= v["spearman"] <= 1
+        assert v["seed_loss"] >= 0 and isinstance(v["same_ensemble"], bool)
+    assert set(data["summary"]) == names and "| every row, 25 it | 1 |" in proc.stdout

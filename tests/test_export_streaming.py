@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import torch
 from test_gallery_review import DevTools
-from test_own_images import find_chromium, make_folder
-from test_review_corrections import _invoke, quick_run
+from test_own_images import find_chromium
+from test_review_corrections import _invoke, quick_workspace
 
 from hume.export import gallery, gallery_review, rows, tables
 
@@ -22,12 +22,7 @@ from hume.export import gallery, gallery_review, rows, tables
 def run(tmp_path_factory):
     """Forty images of four kinds and twelve held back, both embedded, and a quick run ``r``."""
     base = tmp_path_factory.mktemp("streaming")
-    folder, held = base / "photos", base / "held"
-    make_folder(folder, 10, seed=0)
-    make_folder(held, 3, seed=1)
-    ws = base / "ws"
-    quick_run(ws, folder, held)
-    return {"ws": ws, "base": base}
+    return {"ws": quick_workspace(base), "base": base}
 
 
 def _one_table(rows_) -> dict[str, list]:

@@ -51,20 +51,26 @@ def quick_run(ws: Path, *folders: Path) -> None:
     assert r.exit_code == 0, r.output
 
 
+def quick_workspace(base: Path) -> Path:
+    """Forty images of four kinds (``base/photos``) and twelve held back (``base/held``), both
+    embedded into ``base/ws``, and a quick run ``r`` over the first: the workspace."""
+    folder, held = base / "photos", base / "held"
+    make_folder(folder, 10, seed=0)
+    make_folder(held, 3, seed=1)
+    quick_run(base / "ws", folder, held)
+    return base / "ws"
+
+
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     """A small folder of four kinds, a held-back folder, both embedded, and a quick run."""
     base = tmp_path_factory.mktemp("review")
-    folder, held = base / "photos", base / "held"
-    make_folder(folder, 10, seed=0)
-    make_folder(held, 3, seed=1)
-    ws = base / "ws"
-    quick_run(ws, folder, held)
+    ws = quick_workspace(base)
     plain = base / "plain"
     r = _invoke("export", "--run", "r", "--root", ws, "--format", "csv", "--out", plain)
     assert r.exit_code == 0, r.output
     rows = read_csv(plain / "labels.csv")
-    return {"ws": ws, "folder": folder, "held": held, "rows": rows, "base": base}
+    return {"ws": ws, "folder": base / "photos", "held": base / "held", "rows": rows, "base": base}
 
 
 def _export(run, out, *extra):

@@ -122,8 +122,8 @@ def best_ensemble(
     views the seeds were scored on; ties to the consensus) (docs/algorithm.md §5.6).
 
     Returns :func:`ensemble`'s ``(labels, reference_seed, perms)`` of that kind, the kind, and
-    both kinds' label-free scores (on at most ``max_rows`` rows, ``max_iter`` L-BFGS iterations,
-    as the seeds were scored)."""
+    both kinds' label-free scores (on at most ``max_rows`` rows, the seeds' sample, with
+    ``max_iter`` L-BFGS iterations)."""
     from hume.search.label_free_score import label_free_scores
 
     kinds = (consensus_kind, "vote")

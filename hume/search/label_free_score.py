@@ -13,7 +13,8 @@ import torch
 from hume.core.errors import HumeError
 from hume.search.views import check_seed_labelings, standardise
 
-# Elements (rows x problems x classes) of one logits tensor; bounds memory by chunking problems.
+# Elements (rows x problems x classes) of one logits tensor; bounds memory by chunking the
+# (labeling, fold) problems (one problem at a time at the least).
 DEFAULT_MAX_ELEMENTS = 1 << 26
 # the row sample's stream, apart from the folds' (both drawn from the same seed)
 SAMPLE_SEED_OFFSET = 7919
@@ -184,38 +185,40 @@ def _cv_accuracy(
     sample of them; a class the sample happens to miss then does not count, one the labeling
     leaves empty still counts 0."""
     n_seeds, n = labelings.shape
-    fold_range = torch.arange(n_folds, device=x1.device)
-    test = folds[:, None] == fold_range[None, :]  # (N, F)
-    per_problem = max(n * k, 1)
-    seeds_per_chunk = max(1, max_elements // (per_problem * n_folds))
-    out = []
-    for start in range(0, n_seeds, seeds_per_chunk):
-        lab = labelings[start : start + seeds_per_chunk]  # (s, N)
-        s = lab.shape[0]
-        targets = lab.T[:, :, None].expand(n, s, n_folds).reshape(n, s * n_folds)
-        train = (~test)[:, None, :].expand(n, s, n_folds).reshape(n, s * n_folds)
+    # one problem per (labeling, fold), fitted in chunks of problems that bound the logits
+    pairs = [(s, f) for s in range(n_seeds) for f in range(n_folds)]
+    per_chunk = max(1, max_elements // max(n * k, 1))
+    correct_folds = torch.zeros(n_seeds, n_folds, dtype=x1.dtype, device=x1.device)
+    held_out = torch.zeros(n_folds, dtype=x1.dtype, device=x1.device)
+    held_out += torch.bincount(folds, minlength=n_folds).to(x1.dtype)
+    right = torch.zeros(n, n_seeds, dtype=x1.dtype, device=x1.device)  # held out once each
+    for start in range(0, len(pairs), per_chunk):
+        chunk = pairs[start : start + per_chunk]
+        seeds = torch.tensor([p[0] for p in chunk], device=x1.device)
+        fold = torch.tensor([p[1] for p in chunk], device=x1.device)
+        targets = labelings[seeds].T.contiguous()  # (N, B)
+        train = folds[:, None] != fold[None, :]  # (N, B)
         weights = train.to(x1.dtype)
         weights = weights / weights.sum(0, keepdim=True).clamp_min(1)
         problem = _BatchedLogReg(x1, targets, weights, k)
-        w = _lbfgs(problem, x1.shape[1], s * n_folds, max_iter, tol)
+        w = _lbfgs(problem, x1.shape[1], len(chunk), max_iter, tol)
         with torch.no_grad():
-            pred = problem.logits(w).argmax(-1)  # (N, s*F)
-        correct = (pred == targets) & ~train
-        acc = correct.sum(0).to(x1.dtype) / (~train).sum(0).clamp_min(1).to(x1.dtype)
-        right = correct.view(n, s, n_folds).any(-1).to(x1.dtype)  # (N, s), held out once
-        hits = torch.zeros(s, k, dtype=x1.dtype, device=x1.device)
-        sizes = torch.zeros(s, k, dtype=x1.dtype, device=x1.device)
-        hits.scatter_add_(1, lab, right.T.contiguous())
-        sizes.scatter_add_(1, lab, torch.ones_like(right.T))
-        recall = hits / sizes.clamp_min(1)
-        if live is None:
-            balanced = recall.mean(1)
-        else:
-            seen = (sizes > 0).sum(1).clamp_min(1)
-            used = live[start : start + s].sum(1)
-            balanced = recall.sum(1) / seen * used / k
-        out.append(torch.stack([acc.view(s, n_folds).mean(1), balanced], 1))
-    return torch.cat(out)
+            pred = problem.logits(w).argmax(-1)  # (N, B)
+        correct = ((pred == targets) & ~train).to(x1.dtype)
+        correct_folds[seeds, fold] = correct.sum(0)
+        right.index_add_(1, seeds, correct)
+    acc = (correct_folds / held_out.clamp_min(1)).mean(1)
+    hits = torch.zeros(n_seeds, k, dtype=x1.dtype, device=x1.device)
+    sizes = torch.zeros(n_seeds, k, dtype=x1.dtype, device=x1.device)
+    hits.scatter_add_(1, labelings, right.T.contiguous())
+    sizes.scatter_add_(1, labelings, torch.ones_like(right.T))
+    recall = hits / sizes.clamp_min(1)
+    if live is None:
+        balanced = recall.mean(1)
+    else:
+        seen = (sizes > 0).sum(1).clamp_min(1)
+        balanced = recall.sum(1) / seen * live.sum(1) / k
+    return torch.stack([acc, balanced], 1)
 
 
 @torch.no_grad()

@@ -100,7 +100,8 @@ class MethodConfig:
     PRESETS: ClassVar[dict[str, Any]] = {}
 
     #: the label-free score fits on a sample of max(score_rows, score_rows_per_class · K) rows
-    #: (None: every row, as the papers) with score_iters L-BFGS iterations (docs/algorithm.md §5.8)
+    #: (None: every row, as the papers), the seeds' with score_iters L-BFGS iterations
+    #: (docs/algorithm.md §5.8)
     score_rows: int | None = 10_000
     score_rows_per_class: int = 100
     score_iters: int = 25
