@@ -127,17 +127,9 @@ def kmeans_fit_predict(
     return KMeansResult(labels, n_fit if idx is None else len(idx), n_fit)
 
 
-def kmeans_labels(
-    x_fit,
-    x_eval,
-    k: int,
-    n_init: int = 5,
-    seed: int = 0,
-    max_fit_rows: int | None = None,
-    device: str | None = None,
-) -> np.ndarray:
-    """:func:`kmeans_fit_predict`'s labels of ``x_eval`` (M,)."""
-    return kmeans_fit_predict(x_fit, x_eval, k, n_init, seed, max_fit_rows, device).labels
+def kmeans_labels(x_fit, x_eval, k: int, **options: Any) -> np.ndarray:
+    """:func:`kmeans_fit_predict`'s labels of ``x_eval`` (M,), with the same ``options``."""
+    return kmeans_fit_predict(x_fit, x_eval, k, **options).labels
 
 
 @dataclass
