@@ -1,7 +1,7 @@
 """Wall time and peak memory of the named stages of one process (a search's ``stages.json``).
 
-A caller makes a :class:`StageClock` and activates it (``with clock.active():``); library code
-marks its stages with ``with stage("score"):``, which records nothing when no clock is active.
+A caller makes a :class:`StageClock` and activates it (``with clock.active():``, or decorates
+itself with :func:`clocked`); library code marks its stages with ``with stage("score"):``, which records nothing when no clock is active.
 Peak resident memory is per stage where Linux lets the process reset its high-water mark
 (``/proc/self/clear_refs``), else the peak so far; the GPU's peak allocation is per stage. A reset
 also lowers what the OS reports for the whole process (``wait4``, ``time -v``), so the clock keeps
@@ -11,10 +11,11 @@ the process's peak itself (:meth:`StageClock.as_dict`).
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 _ACTIVE: list[StageClock] = []
 
@@ -64,9 +65,23 @@ class StageClock:
 
     def as_dict(self) -> dict[str, Any]:
         """The stages, and ``peak_rss_mb``: the process's peak resident memory so far."""
-        peak = max([self.process_peak_mb, _peaks()["peak_rss_mb"]])
-        peak = max([peak, *(s["peak_rss_mb"] for s in self.stages)])
+        stages = [s["peak_rss_mb"] for s in self.stages]
+        peak = max([self.process_peak_mb, _peaks()["peak_rss_mb"], *stages])
         return {"stages": list(self.stages), "peak_rss_mb": peak}
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def clocked(func: F) -> F:
+    """``func`` with a fresh :class:`StageClock` active while it runs."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with StageClock().active():
+            return func(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def current() -> StageClock | None:

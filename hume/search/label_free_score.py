@@ -189,8 +189,7 @@ def _cv_accuracy(
     pairs = [(s, f) for s in range(n_seeds) for f in range(n_folds)]
     per_chunk = max(1, max_elements // max(n * k, 1))
     correct_folds = torch.zeros(n_seeds, n_folds, dtype=x1.dtype, device=x1.device)
-    held_out = torch.zeros(n_folds, dtype=x1.dtype, device=x1.device)
-    held_out += torch.bincount(folds, minlength=n_folds).to(x1.dtype)
+    held_out = torch.bincount(folds, minlength=n_folds).to(x1.dtype)
     right = torch.zeros(n, n_seeds, dtype=x1.dtype, device=x1.device)  # held out once each
     for start in range(0, len(pairs), per_chunk):
         chunk = pairs[start : start + per_chunk]

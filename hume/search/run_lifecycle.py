@@ -21,7 +21,7 @@ from hume.core.files import remove_partial_writes
 from hume.core.locks import ExclusiveLock
 from hume.core.names import canonical_model, check_name
 from hume.core.reporting import SILENT, Reporter, logger
-from hume.core.stages import StageClock, stage
+from hume.core.stages import clocked, stage
 from hume.runs import (
     RunConfig,
     default_run_name,
@@ -49,6 +49,7 @@ from hume.search.view_loading import load_views, plan_splits
 from hume.store import resolve_dataset
 
 
+@clocked
 def run_search(
     req: SearchRequest,
     reporter: Reporter = SILENT,
@@ -78,47 +79,41 @@ def run_search(
             "note: --precision tf32 applies to CUDA GPUs; on the CPU the search runs in fp32"
         )
     joined = dist_.start(ranks, dev.type, backend="gloo", timeout=WAIT_FOR_RANKS)
-    clock = StageClock()
     try:
-        with clock.active():
-            with stage("load"):
-                loaded = load_views(
-                    req.root,
-                    dataset,
-                    views,
-                    *splits,
-                    dev,
-                    predict_all_views=cls.predicts_from_all_views,
-                    cache=cache,
-                )
-            k = req.k if req.k is not None else loaded.known_k(dataset)
-            config = new_config(req, cfg, dataset, views, splits, loaded.stores, k, dev, ranks)
-            model = cls.for_run(config, dev)
-            model.check_inputs(loaded.search, view_names=views)  # before the run directory exists
-            name = req.run
-            if name is None:  # rank 0's clock names the run
-                name = dist_.on_main(ranks, lambda: default_run_name(cls.method, dataset))
-            asked = {"run": name, "seed_range": req.seed_range, **identity(config)}
-            dist_.agree(ranks, asked, "the search")
-            run_dir = runs_dir(req.root) / name
-            lock = run_lock(req.root, name)
-            try:
-                if req.seed_range is not None:
-                    config = dist_.on_main(
-                        ranks, lambda: _join(lock, req.root, name, config, seeds)
-                    )
-                else:
-                    config = dist_.on_main(ranks, lambda: _create(lock, req.root, name, config))
-                if config.complete:
-                    return run_dir
-                # a shard that joined searches with the run's settings (a sweep may have chosen them)
-                model.set_params(config=cls.config_class.from_dict(config.hyperparameters))
-                shard = req.seed_range is not None
-                return search_into(
-                    run_dir, config, loaded, model, ranks, seeds, shard, lock, reporter
-                )
-            finally:
-                lock.release()  # held on rank 0 only
+        with stage("load"):
+            loaded = load_views(
+                req.root,
+                dataset,
+                views,
+                *splits,
+                dev,
+                predict_all_views=cls.predicts_from_all_views,
+                cache=cache,
+            )
+        k = req.k if req.k is not None else loaded.known_k(dataset)
+        config = new_config(req, cfg, dataset, views, splits, loaded.stores, k, dev, ranks)
+        model = cls.for_run(config, dev)
+        model.check_inputs(loaded.search, view_names=views)  # before the run directory exists
+        name = req.run
+        if name is None:  # rank 0's clock names the run
+            name = dist_.on_main(ranks, lambda: default_run_name(cls.method, dataset))
+        asked = {"run": name, "seed_range": req.seed_range, **identity(config)}
+        dist_.agree(ranks, asked, "the search")
+        run_dir = runs_dir(req.root) / name
+        lock = run_lock(req.root, name)
+        try:
+            if req.seed_range is not None:
+                config = dist_.on_main(ranks, lambda: _join(lock, req.root, name, config, seeds))
+            else:
+                config = dist_.on_main(ranks, lambda: _create(lock, req.root, name, config))
+            if config.complete:
+                return run_dir
+            # a shard that joined searches with the run's settings (a sweep may have chosen them)
+            model.set_params(config=cls.config_class.from_dict(config.hyperparameters))
+            shard = req.seed_range is not None
+            return search_into(run_dir, config, loaded, model, ranks, seeds, shard, lock, reporter)
+        finally:
+            lock.release()  # held on rank 0 only
     finally:
         dist_.stop(joined)
 
@@ -175,6 +170,7 @@ def _import_earlier_state(run_dir: Path, config: RunConfig) -> None:
             write_config(run_dir, config)
 
 
+@clocked
 def resume_search(
     root: str | None = None,
     run: str | None = None,
@@ -210,39 +206,38 @@ def resume_search(
     joined = dist_.start(ranks, dev.type, backend="gloo", timeout=WAIT_FOR_RANKS)
     lock = run_lock(root, run_dir.name)
     try:
-        with StageClock().active():
-            asked = {"run": run_dir.name, "device": device, "precision": precision}
-            dist_.agree(ranks, {**asked, "seed_range": seed_range}, "the run to resume")
-            config = dist_.on_main(ranks, lambda: _take_run(lock, run_dir, seeds))
-            if config.complete:
-                return run_dir
-            cls = get_method(config.method)
-            with stage("load"):
-                loaded = load_views(
-                    root,
-                    config.dataset,
-                    config.views,
-                    config.search_splits,
-                    config.predict_splits,
-                    dev,
-                    predict_all_views=cls.predicts_from_all_views,
+        asked = {"run": run_dir.name, "device": device, "precision": precision}
+        dist_.agree(ranks, {**asked, "seed_range": seed_range}, "the run to resume")
+        config = dist_.on_main(ranks, lambda: _take_run(lock, run_dir, seeds))
+        if config.complete:
+            return run_dir
+        cls = get_method(config.method)
+        with stage("load"):
+            loaded = load_views(
+                root,
+                config.dataset,
+                config.views,
+                config.search_splits,
+                config.predict_splits,
+                dev,
+                predict_all_views=cls.predicts_from_all_views,
+            )
+        for key, entry in loaded.stores.items():
+            was = config.stores.get(key, {})
+            if was.get("store_id") and was.get("store_id") != entry.get("store_id"):
+                raise HumeError(
+                    f"store {key} changed since the run started (different store_id): start a "
+                    "new run"
                 )
-            for key, entry in loaded.stores.items():
-                was = config.stores.get(key, {})
-                if was.get("store_id") and was.get("store_id") != entry.get("store_id"):
-                    raise HumeError(
-                        f"store {key} changed since the run started (different store_id): start a "
-                        "new run"
-                    )
-            if seeds is None:  # a shard leaves the run's device and precision as they are
-                config.device = device_name(dev, ranks)
-                if precision is not None:  # like --device, --precision applies from here on
-                    config.precision = check_precision(precision)
-                config.world_size = ranks.world_size
-            model = cls.for_run(config, dev)
-            every = seeds if seeds is not None else range(config.n_seeds)
-            shard = seeds is not None
-            return search_into(run_dir, config, loaded, model, ranks, every, shard, lock, reporter)
+        if seeds is None:  # a shard leaves the run's device and precision as they are
+            config.device = device_name(dev, ranks)
+            if precision is not None:  # like --device, --precision applies from here on
+                config.precision = check_precision(precision)
+            config.world_size = ranks.world_size
+        model = cls.for_run(config, dev)
+        every = seeds if seeds is not None else range(config.n_seeds)
+        shard = seeds is not None
+        return search_into(run_dir, config, loaded, model, ranks, every, shard, lock, reporter)
     finally:
         lock.release()  # held on rank 0 only
         dist_.stop(joined)

@@ -260,8 +260,6 @@ class SeedSearch(ClusterMixin, BaseEstimator):
         with stage("ensemble"):
             if kind == "auto":  # the kind whose labeling linear classifiers learn best, this run
                 pool = getattr(cfg, "auto_consensus", "cut")
-                # the two ensembles often score within a hair of each other: their scores
-                # take the papers' 100 iterations (docs/algorithm.md §5.8)
                 labels, ref, perms, kind, learned = best_ensemble(
                     labelings, scores, k, views, pool, self.random_state, bound["max_rows"]
                 )
