@@ -9,11 +9,13 @@
 
 (IMAGE: the file's absolute path, or ``--image-root`` + the quoted relative path), and
 ``labeling_config.xml``, a single-choice ``Choices`` over the class names. Label Studio's JSON
-export of the reviewed project (a list of tasks, each with ``annotations[].result[]`` and the
-task's ``data``) reads back as moves (:func:`read_label_studio`): the row by ``data.path`` and
-``data.split`` (else by the end of ``data.image``), the class by its name, the last annotation
-of a task that is neither cancelled nor empty; an annotation equal to the task's prediction
-changes nothing.
+export of the reviewed project (a list of tasks, each with the task's ``data``, its
+``annotations[]`` with their ``result[]`` and the ``prediction`` object shown when annotating,
+and ``predictions`` as ids) reads back as anchors (:func:`read_label_studio`): the row by
+``data.path`` and ``data.split`` (else by the end of ``data.image``), the class by its name, the
+last annotation of a task that is neither cancelled nor empty. A task that kept the class its
+prediction showed confirms the row in the class it is in now (after the files before it), one
+given another class moves the row there. JSON-MIN exports (no predictions) are refused.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from xml.sax.saxutils import quoteattr
 
 from hume.core.errors import HumeError
 from hume.core.files import write_json, write_text
-from hume.export.corrections import Corrections, Review
+from hume.export.corrections import Corrections, Review, _count
 from hume.export.rows import RunRows
 from hume.export.tables import class_name
 
@@ -104,12 +106,12 @@ def write_label_studio(rows: RunRows, out: Path, image_root: str | None = None) 
 
 
 def is_label_studio_export(data: Any) -> bool:
-    """Whether JSON ``data`` is a list of Label Studio tasks (objects with ``data``)."""
-    return (
-        isinstance(data, list)
-        and bool(data)
-        and all(isinstance(t, dict) and "data" in t for t in data)
-    )
+    """Whether JSON ``data`` is a list of Label Studio tasks (objects with ``data``), or one of
+    its other exports' rows (JSON-MIN: flat objects with ``annotation_id``), which
+    :func:`read_label_studio` refuses by name."""
+    if not isinstance(data, list) or not data or not all(isinstance(t, dict) for t in data):
+        return False
+    return all("data" in t for t in data) or any("annotation_id" in t for t in data)
 
 
 def _choices(result: Any) -> list[str]:
@@ -120,6 +122,26 @@ def _choices(result: Any) -> list[str]:
             value = item.get("value") or {}
             out += [str(v) for v in value.get("choices") or []]
     return out
+
+
+def _shown(task: dict[str, Any], annotation: dict[str, Any]) -> list[str] | None:
+    """The choices of the prediction the reviewer saw with ``annotation``, or None where the
+    export does not hold it.
+
+    Label Studio's JSON export lists the task's ``predictions`` as ids and keeps the prediction
+    object shown at the time of annotation in ``annotations[].prediction`` (``{}`` when none
+    was shown); ``predictions`` are objects only in tasks as imported (or exported with them
+    expanded): then the one the annotation started from (``parent_prediction``), else the first.
+    """
+    seen = annotation.get("prediction")
+    if isinstance(seen, dict) and seen.get("result"):
+        return _choices(seen["result"])
+    objects = [p for p in task.get("predictions") or [] if isinstance(p, dict)]
+    parent = annotation.get("parent_prediction")
+    for p in objects:
+        if parent is not None and p.get("id") == parent:
+            return _choices(p.get("result"))
+    return _choices(objects[0].get("result")) if objects else None
 
 
 def _row(task: dict[str, Any], review: Review) -> tuple[int, int] | None:
@@ -138,60 +160,86 @@ def _row(task: dict[str, Any], review: Review) -> tuple[int, int] | None:
 
 
 def read_label_studio(data: list[dict[str, Any]], source: str, review: Review) -> Corrections:
-    """A Label Studio JSON export as moves, checked against ``review``'s rows and names."""
+    """A Label Studio JSON export as anchors, checked against ``review``'s rows and names: a
+    reviewed task that kept the class it showed confirms its row where it is now (after the
+    files before this one), one given another class moves its row there."""
+    if not all("data" in t for t in data):
+        raise HumeError(
+            f"{source} is Label Studio's JSON-MIN export, which leaves out the predictions "
+            "the reviewers saw: export the project as JSON (not JSON-MIN or CSV) and pass that "
+            "file"
+        )
     if not any("annotations" in t for t in data):
         raise HumeError(
             f"{source} holds Label Studio tasks without annotations (the {TASKS} an export "
             "wrote?): review them in Label Studio, export the project as JSON and pass that file"
         )
     out = Corrections(source, kind="label-studio")
-    counts = {"reviewed": 0, "cancelled": 0, "empty": 0, "unreviewed": 0, "kept": 0}
+    counts = {"reviewed": 0, "cancelled": 0, "empty": 0, "kept": 0}
+    decided: dict[tuple[int, int], tuple[int, Any]] = {}  # row -> (class it ends in, task)
     for n, task in enumerate(data):
+        name = task.get("id", n)
         where = _row(task, review)
         if where is None:
             image = (task.get("data") or {}).get("image")
             raise HumeError(
-                f"{source}: task {task.get('id', n)} ({str(image)[:80]!r}) shows no image of "
+                f"{source}: task {name} ({str(image)[:80]!r}) shows no image of "
                 f"this export: pass the Label Studio export of the tasks this run's "
                 f"--format label-studio wrote"
             )
-        chosen = None
+        chosen: tuple[str, dict[str, Any]] | None = None
         for annotation in task.get("annotations") or []:
-            picks = _choices(annotation.get("result")) if isinstance(annotation, dict) else []
-            if isinstance(annotation, dict) and annotation.get("was_cancelled"):
+            if not isinstance(annotation, dict):
+                continue
+            picks = _choices(annotation.get("result"))
+            if annotation.get("was_cancelled"):
                 counts["cancelled"] += 1
             elif not picks:
                 counts["empty"] += 1
             elif len(picks) > 1:
                 raise HumeError(
-                    f"{source}: task {task.get('id', n)} chooses {len(picks)} classes "
+                    f"{source}: task {name} chooses {len(picks)} classes "
                     f"({', '.join(picks)}): choose one per image"
                 )
             else:
-                chosen = picks[0]  # the last annotation that chose a class
+                chosen = picks[0], annotation  # the last annotation that chose a class
         if chosen is None:
-            counts["unreviewed"] += 1
             continue
+        pick, annotation = chosen
         counts["reviewed"] += 1
-        predicted = [
-            _choices(p.get("result")) for p in task.get("predictions") or [] if isinstance(p, dict)
-        ]
-        if predicted and predicted[0] == [chosen]:
-            counts["kept"] += 1
-            continue
-        c = review.class_of_name(chosen)
+        c = review.class_of_name(pick)
         if c is None:
             known = ", ".join(review.name_of(t) for t in review.live())
             raise HumeError(
-                f"{source}: task {task.get('id', n)} chooses {chosen!r}, which names no class "
+                f"{source}: task {name} chooses {pick!r}, which names no class "
                 f"(the classes: {known}): pass the same --corrections before it as when the "
                 "tasks were exported"
             )
-        out.moves[review.key_of(*where)] = c
+        p, i = where
+        now = int(review.labels[p][i])
+        shown = _shown(task, annotation)
+        # kept what it showed, or (no prediction in the export) the class the row is in now
+        kept = shown == [pick] if shown is not None else c == now
+        end = now if kept else c
+        if where in decided:
+            if decided[where][0] != end:
+                raise HumeError(
+                    f"{source}: tasks {decided[where][1]} and {name} show the same image "
+                    f"({review.key_of(p, i)!r}) and give it different classes: keep one task "
+                    "per image (a synced storage adds a second task for each image; delete "
+                    "those) and export again"
+                )
+            continue
+        decided[where] = (end, name)
+        counts["kept"] += int(kept)
+        if kept:
+            out.confirm.append(review.key_of(p, i))
+        else:
+            out.moves[review.key_of(p, i)] = c
     skipped = counts["cancelled"] + counts["empty"]
     out.note = (
-        f"{counts['reviewed']} of {len(data)} tasks reviewed, {counts['kept']} kept the "
-        f"predicted class; {skipped} annotations skipped ({counts['cancelled']} cancelled, "
-        f"{counts['empty']} empty)"
+        f"{counts['reviewed']} of {_count(len(data), 'task')} reviewed, {counts['kept']} kept "
+        f"the predicted class; {_count(skipped, 'annotation')} skipped "
+        f"({counts['cancelled']} cancelled, {counts['empty']} empty)"
     )
     return out
