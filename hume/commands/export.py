@@ -17,8 +17,9 @@ Formats = Annotated[
         help="What to write, comma-separated or repeated: csv (labels.csv), parquet "
         "(labels.parquet, needs pyarrow), folders (a class-folder tree of symlinks to the images), "
         "html (report.html, a gallery of every class), label-studio (tasks.json and "
-        "labeling_config.xml, to review the classes in Label Studio). Default: csv, and parquet "
-        "when pyarrow is installed. classes.json is always written.",
+        "labeling_config.xml, to review the classes in Label Studio). Default: the formats of "
+        "the export already in --out, else csv, and parquet when pyarrow is installed. "
+        "classes.json is always written.",
         show_default=False,
     ),
 ]
@@ -34,7 +35,14 @@ Out = Annotated[
 Copy = Annotated[
     bool, typer.Option("--copy", help="folders: copy the images instead of linking to them.")
 ]
-Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace an earlier export in --out.")]
+Overwrite = Annotated[
+    bool,
+    typer.Option(
+        "--overwrite",
+        help="Replace an earlier export in --out (never removing its formats: without --format, "
+        "the same formats are written again).",
+    ),
+]
 CorrectionFiles = Annotated[
     list[str] | None,
     typer.Option(
@@ -60,13 +68,15 @@ RunName = Annotated[
 ]
 
 
-def _formats(values: list[str] | None) -> list[Any]:
+def _formats(values: list[str] | None) -> list[Any] | None:
+    """The formats asked for; None when none was: the export decides (those of an earlier export
+    in --out, else the default ones)."""
     from hume.core.errors import HumeError
-    from hume.export.exporter import ExportFormat, default_formats
+    from hume.export.exporter import ExportFormat
 
     names = split_commas(values)
     if not names:
-        return default_formats()
+        return None
     choices = [f.value for f in ExportFormat]
     for name in names:
         if name not in choices:
@@ -77,7 +87,7 @@ def _formats(values: list[str] | None) -> list[Any]:
 def write_rows(
     rows: Any,
     out: Path,
-    formats: list[Any],
+    formats: list[Any] | None,
     copy: bool,
     overwrite: bool,
     run_dir: Path,
@@ -86,8 +96,9 @@ def write_rows(
     corrections: list[str] | None = None,
     image_root: str | None = None,
 ) -> None:
-    """Export ``rows`` of the run into ``out`` in ``formats``, with ``corrections`` applied
-    first (all checked before anything is written), and say what was written."""
+    """Export ``rows`` of the run into ``out`` in ``formats`` (None: those of the export
+    already in ``out``, else the default ones), with ``corrections`` applied first (all checked
+    before anything is written), and say what was written."""
     from hume.export.exporter import export
     from hume.export.review import corrected
 
@@ -128,7 +139,7 @@ def _sizes(rows: Any) -> list[int]:
 class Writing:
     """How `export` and `predict` write their rows: the options they share, formats checked."""
 
-    formats: list[Any]
+    formats: list[Any] | None
     out: str | None
     copy: bool
     overwrite: bool

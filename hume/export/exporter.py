@@ -5,6 +5,11 @@ it finished, the formats, and whether the export completed), so that exporting t
 a no-op that says so, an interrupted export is redone, and ``--overwrite`` only ever replaces a
 folder that an export made. A folder that exists and was
 not made by an export is never written into (it may hold the user's own files).
+
+Exporting again into a folder of an earlier export keeps what the person had there: without
+formats asked for, the earlier export's formats (and its ``copy`` and ``image_root``) are written
+again; formats that would leave out something it holds (its table, class tree, gallery or Label
+Studio tasks) are refused before anything is written, ``--overwrite`` or not.
 """
 
 from __future__ import annotations
@@ -56,6 +61,61 @@ class Exported:
     up_to_date: bool = False
 
 
+#: What each format puts into the folder, as a refusal names it.
+WHAT_FORMATS_WRITE = {
+    ExportFormat.csv: "labels.csv",
+    ExportFormat.parquet: "labels.parquet",
+    ExportFormat.folders: "the class folders",
+    ExportFormat.html: f"report.html and {THUMBNAILS}",
+    ExportFormat.label_studio: "tasks.json and labeling_config.xml",
+}
+#: labels.csv and labels.parquet are the same table: either keeps it
+TABLES = frozenset({ExportFormat.csv, ExportFormat.parquet})
+
+
+def earlier_export(out: str | os.PathLike) -> dict[str, Any] | None:
+    """What ``out/export.json`` records of the export in ``out``; None when there is none (or it
+    cannot be read)."""
+    marker = Path(out) / MARKER
+    if not marker.is_file():
+        return None
+    try:
+        before = read_json(marker)
+    except (OSError, ValueError):
+        return None
+    return before if isinstance(before, dict) else None
+
+
+def earlier_formats(before: dict[str, Any] | None) -> list[ExportFormat]:
+    """The formats an earlier export (its export.json) wrote, those this hume knows."""
+    names = before.get("formats") if before else None
+    if not isinstance(names, list):
+        return []
+    known = {f.value for f in ExportFormat}
+    return [ExportFormat(n) for n in names if n in known]
+
+
+def dropped_formats(had: list[ExportFormat], asked: list[ExportFormat]) -> list[ExportFormat]:
+    """The formats of ``had`` that writing ``asked`` over it would remove: any it does not ask
+    for, except that one table (csv or parquet) stands for the other."""
+    keeps_table = bool(TABLES & set(asked))
+    return [f for f in had if f not in asked and not (f in TABLES and keeps_table)]
+
+
+def _check_kept(out: Path, before: dict[str, Any] | None, formats: list[ExportFormat]) -> None:
+    """Refuse ``formats`` when they would remove part of the earlier export in ``out``."""
+    gone = dropped_formats(earlier_formats(before), formats)
+    if not gone:
+        return
+    what = ", ".join(WHAT_FORMATS_WRITE[f] for f in gone)
+    asked = ",".join(f.value for f in formats)
+    raise HumeError(
+        f"--out {out} holds {what} from an earlier export that --format {asked} would remove: "
+        f"add {','.join(f.value for f in gone)} to --format (or leave --format out to write the "
+        "same formats again), or pass --out elsewhere"
+    )
+
+
 def _claim(out: Path, wanted: dict[str, Any], overwrite: bool) -> bool:
     """Make ``out`` ready for an export; False when it already holds exactly this export."""
     if not out.exists() or (out.is_dir() and not any(out.iterdir())):
@@ -92,20 +152,15 @@ def _folder_pairs(rows: RunRows, out: Path) -> Iterator[tuple[Path, Path]]:
             yield root / rel, out / folder_of[int(c)] / rel
 
 
-def write_folders(
-    rows: RunRows, out: Path, copy: bool = False, reporter: Reporter = SILENT
-) -> list[Path]:
-    """``out/class_03/<the file's path>`` (a named class: ``out/<its name>/…``): a symlink to
-    (or, with ``copy``, a copy of) every labeled image, so the classes open in a file browser;
-    ``imagefolder:out`` reads them back with the classes as labels. Returns the class folders
-    written. Files are checked, then linked, one row at a time (nothing per row is kept)."""
+def check_images(rows: RunRows) -> None:
+    """Refuse a class tree of ``rows`` whose stores name no files, or whose images are gone."""
     if not rows.has_paths:
         raise HumeError(
             "this run's stores name no files (their rows are items of a library dataset, "
             "identified by index): --format folders needs an imagefolder dataset; use --format csv"
         )
     gone, first = 0, None
-    for src, _ in _folder_pairs(rows, out):
+    for src, _ in _folder_pairs(rows, Path(".")):
         if not src.exists():
             gone, first = gone + 1, first or src
     if gone:
@@ -113,6 +168,23 @@ def write_folders(
             f"{gone} of the run's images are gone from where they were embedded (e.g. "
             f"{first}): put them back, or export --format csv"
         )
+
+
+def write_folders(
+    rows: RunRows,
+    out: Path,
+    copy: bool = False,
+    reporter: Reporter = SILENT,
+    *,
+    checked: bool = False,
+) -> list[Path]:
+    """``out/class_03/<the file's path>`` (a named class: ``out/<its name>/…``): a symlink to
+    (or, with ``copy``, a copy of) every labeled image, so the classes open in a file browser;
+    ``imagefolder:out`` reads them back with the classes as labels. Returns the class folders
+    written. Files are checked (unless ``checked``: :func:`check_images` was called), then
+    linked, one row at a time (nothing per row is kept)."""
+    if not checked:
+        check_images(rows)
     folders: set[Path] = set()
     with reporter.task("folders", total=rows.n_rows, unit="file") as task:
         for src, dest in _folder_pairs(rows, out):
@@ -130,7 +202,7 @@ def write_folders(
 def export(
     rows: RunRows,
     out: str | os.PathLike,
-    formats: list[ExportFormat],
+    formats: list[ExportFormat] | None,
     *,
     copy: bool = False,
     overwrite: bool = False,
@@ -141,6 +213,11 @@ def export(
 ) -> Exported:
     """Write ``rows`` into ``out`` in ``formats`` (+ classes.json and the export.json marker).
 
+    ``formats`` None: those of the earlier export in ``out`` (with its ``copy``, and its
+    ``image_root`` unless one is given), else :func:`default_formats`. Formats that would remove
+    part of an earlier export in ``out`` are refused (:func:`dropped_formats`), and so is any
+    export whose images or pyarrow are missing: all before anything is written or removed.
+
     ``finished`` (the run's end time), the formats, the corrections files applied to ``rows``
     (path and sha256) and ``image_root`` (label-studio: the prefix of each task's image)
     identify the export: asking for the same again finds ``out`` up to date and writes
@@ -149,6 +226,14 @@ def export(
     from hume.export.label_studio import write_label_studio
 
     out = Path(out)
+    before = earlier_export(out)
+    if formats is None:  # the same again: what the earlier export wrote, as it wrote it
+        had = earlier_formats(before)
+        formats = had or default_formats()
+        if had and before:
+            copy = bool(copy or before.get("copy"))
+            if image_root is None and ExportFormat.label_studio in formats:
+                image_root = before.get("image_root")
     formats = list(dict.fromkeys(ExportFormat(f) for f in formats))
     wanted: dict[str, Any] = {
         "run": rows.run,
@@ -170,6 +255,12 @@ def export(
             f"identified by index): --format {sorted(needs_files)[0].value} needs an "
             "imagefolder dataset; use --format csv"
         )
+    if overwrite or before != {**wanted, "complete": True}:  # before anything is removed
+        _check_kept(out, before, formats)
+        if ExportFormat.parquet in formats:
+            _need_pyarrow()
+        if ExportFormat.folders in formats:
+            check_images(rows)
     if not _claim(out, wanted, overwrite):
         return Exported(out, up_to_date=True)
     out.mkdir(parents=True, exist_ok=True)
@@ -180,7 +271,8 @@ def export(
     if ExportFormat.parquet in formats:
         written.append(write_parquet(rows, out / "labels.parquet"))
     if ExportFormat.folders in formats:
-        written += write_folders(rows, out, copy=copy, reporter=reporter)  # the class folders
+        # the class folders
+        written += write_folders(rows, out, copy=copy, reporter=reporter, checked=True)
     if ExportFormat.html in formats:
         pages = write_gallery(
             rows, out / "report.html", out / THUMBNAILS, run_dir, reporter=reporter
@@ -190,3 +282,12 @@ def export(
         written += write_label_studio(rows, out, image_root)
     write_json(out / MARKER, {**wanted, "complete": True})
     return Exported(out, written)
+
+
+def _need_pyarrow() -> None:
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        raise HumeError(
+            "--format parquet needs pyarrow: `pip install pyarrow` (or use --format csv)"
+        ) from None

@@ -186,14 +186,25 @@ def class_summaries(rows: RunRows) -> list[dict[str, Any]]:
     return out
 
 
+def image_roots(rows: RunRows) -> dict[str, str | None]:
+    """``dataset/split`` -> the absolute folder its rows' paths (labels.csv's ``path``) are
+    relative to; None for rows that are items of a library dataset."""
+    return {
+        f"{p.dataset}/{p.split}": os.path.abspath(p.source_root) if p.source_root else None
+        for p in rows.parts
+    }
+
+
 def write_classes_json(rows: RunRows, path: str | os.PathLike) -> Path:
-    """``classes.json``: the run, the corrections files applied, and :func:`class_summaries`."""
+    """``classes.json``: the run, the labelled folders (:func:`image_roots`), the corrections
+    files applied, and :func:`class_summaries`."""
     doc: dict[str, Any] = {
         "run": rows.run,
         "method": rows.method,
         "k": rows.k,
         "n_rows": rows.n_rows,
         "ground_truth": rows.has_truth,
+        "roots": image_roots(rows),
     }
     if rows.corrections:
         doc["corrections"] = rows.corrections
