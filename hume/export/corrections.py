@@ -1,19 +1,18 @@
-"""Corrections to a run's classes, as data: names, merges and moves of single rows.
+"""Corrections to a run's classes, as data: names, merges, moves and confirmations of single
+rows, and classes to split (the file's keys: docs/data.md §3.13)::
 
-A corrections file is a JSON object (docs/data.md §3.10)::
+    {"names": {"0": "boots"}, "merge": [[1, 2]], "moves": {"2024/june/img0007.png": 3},
+     "confirm": ["2024/june/img0001.png"], "split": {"4": 2, "5": "2:4"}, "run": "photos"}
 
-    {"names": {"0": "boots"}, "merge": [[1, 2]], "moves": {"2024/june/img0007.png": 3}}
-
-Classes are the integers of labels.csv, always in the run's own numbering (a review never
-renumbers: a merged class keeps the first's number). One file is applied in a fixed order:
-merges (each group becomes its first class; the first's name wins unless only a later one is
-named), then moves (a row to a class; a class merged away means the class it is now part of),
-then names (given to the class the named class is now part of; within one group, the name of
-the class nearest the front of the group wins). Files stack: each applies on top of the ones
-before. :class:`Review` checks each file completely before it changes anything, and the
-export only starts once every file has passed, so a refused file leaves nothing written.
-A row is named by its path as in labels.csv; ``<split>/<path>`` picks one where several
-splits hold that path, and ``<split>/<row>`` names a row of a dataset without files.
+Classes are the integers of labels.csv in the run's own numbering (a merged class keeps the
+first's number); ``run``, when given, must be the run the corrections are applied to. One file
+applies in a fixed order: merges, moves (to a class merged away: to the class it is now part
+of), confirmations (a row stays where it is now), names (within a merged group, the name of
+the class nearest its front wins), splits. Moves and confirmations are the review's anchors;
+only a refit carries out splits (hume.refit). Files stack, each on top of the ones before;
+:class:`Review` checks a file completely before it changes anything, so a refused file leaves
+nothing written. A row is named by its path as in labels.csv; ``<split>/<path>`` picks one
+where several splits hold that path, ``<split>/<row>`` names a row of a dataset without files.
 """
 
 from __future__ import annotations
@@ -29,7 +28,9 @@ from hume.core.errors import HumeError
 from hume.export.rows import RunRows
 from hume.export.tables import EXPORT_FILES, class_folder, folder_name
 
-KEYS = ("names", "merge", "moves", "comment")
+KEYS = ("run", "names", "merge", "moves", "confirm", "split", "comment")
+#: the most parts one class may be split into
+MAX_SPLIT = 20
 #: characters a class name may not hold: the gallery and the labeling config show names as is
 FORBIDDEN = set('<>"')
 MAX_NAME = 100
@@ -38,12 +39,16 @@ MAX_NAME = 100
 @dataclass
 class Corrections:
     """One corrections file, parsed: ``names`` class -> name, ``merges`` groups of classes (the
-    first takes the others), ``moves`` row key -> class; ``note`` says what reading it found."""
+    first takes the others), ``moves`` row key -> class, ``confirm`` row keys kept where they
+    are, ``splits`` class -> (fewest, most) parts; ``note`` says what reading it found."""
 
     source: str
     names: dict[int, str] = field(default_factory=dict)
     merges: list[list[int]] = field(default_factory=list)
     moves: dict[str, int] = field(default_factory=dict)
+    confirm: list[str] = field(default_factory=list)
+    splits: dict[int, tuple[int, int]] = field(default_factory=dict)
+    run: str | None = None
     kind: str = "hume"
     sha256: str = ""
     note: str = ""
@@ -112,7 +117,42 @@ def parse_corrections(data: Any, source: str) -> Corrections:
         out.merges.append([_class_id(c, source, "merged class") for c in group])
     for key, c in moves.items():
         out.moves[str(key)] = _class_id(c, source, f"the move of {key!r} to")
+    run = data.get("run")
+    if run is not None and not isinstance(run, str):
+        raise HumeError(f"{source}: run must be the name of the run the file was made on")
+    out.run = run
+    confirm = data.get("confirm", [])
+    if not isinstance(confirm, list) or not all(isinstance(r, str) for r in confirm):
+        raise HumeError(
+            f'{source}: confirm must be a list of row paths, e.g. ["2024/june/img0001.png"]'
+        )
+    out.confirm = list(dict.fromkeys(confirm))
+    splits = data.get("split", {})
+    if not isinstance(splits, dict):
+        raise HumeError(f'{source}: split must be a JSON object of class -> parts, e.g. {{"3": 2}}')
+    for key, parts in splits.items():
+        c = _class_id(key, source, "split class")
+        out.splits[c] = parse_parts(parts, f"{source}: the split of class {c}")
     return out
+
+
+def parse_parts(value: Any, where: str) -> tuple[int, int]:
+    """(fewest, most) parts of a split: an integer ``2``, or a range ``"2:4"``."""
+    fix = f'write a number of parts from 2 to {MAX_SPLIT}, or a range such as "2:4"'
+    if isinstance(value, int) and not isinstance(value, bool):
+        lo = hi = value
+    elif isinstance(value, str) and value.strip().isdigit():
+        lo = hi = int(value)
+    elif isinstance(value, str) and ":" in value:
+        a, _, b = value.partition(":")
+        if not (a.strip().isdigit() and b.strip().isdigit()):
+            raise HumeError(f"{where}: {value!r} is no number of parts: {fix}")
+        lo, hi = int(a), int(b)
+    else:
+        raise HumeError(f"{where}: {value!r} is no number of parts: {fix}")
+    if not 2 <= lo <= hi <= MAX_SPLIT:
+        raise HumeError(f"{where}: {value!r} is no number of parts: {fix}")
+    return lo, hi
 
 
 class Review:
@@ -130,9 +170,16 @@ class Review:
         self.labels = [np.array(p.labels, dtype=np.int64, copy=True) for p in rows.parts]
         self.target = list(range(self.k))  # class -> the live class it is now part of
         self.members = {c: [c] for c in range(self.k)}  # live class -> its classes, first first
+        for c, t in rows.merged_into.items():  # merged before (a refit keeps its merges)
+            self.target[c] = t
+            self.members[t].append(self.members.pop(c)[0])
         self.names: dict[int, str] = dict(rows.names)  # live class -> its name
         self.applied: list[dict[str, str]] = list(rows.corrections)
         self.notes: list[str] = []
+        #: (part, row) -> the class a reviewer put it in (moved) or kept it in (confirmed)
+        self.anchors: dict[tuple[int, int], int] = {}
+        #: class -> (fewest, most) parts it is to be split into (hume.refit carries it out)
+        self.splits: dict[int, tuple[int, int]] = {}
         self._paths: dict[str, list[tuple[int, int]]] | None = None
 
     # -- rows ---------------------------------------------------------------------------------
@@ -204,32 +251,55 @@ class Review:
                 return self.target[c]
         return None
 
-    def _check(self, fix: Corrections) -> list[tuple[tuple[int, int], int]]:
-        """Every class and row of ``fix`` known; the moves as ((part, row), class)."""
-        classes = [*fix.names, *(c for g in fix.merges for c in g), *fix.moves.values()]
+    def _row_of(self, fix: Corrections, key: str) -> tuple[int, int]:
+        """(part, row) of a row key of ``fix``, or a HumeError naming the file and the key."""
+        try:
+            where = self.find_row(key)
+        except HumeError as exc:
+            raise HumeError(f"{fix.source}: {exc}") from None
+        if where is None:
+            raise HumeError(
+                f"{fix.source}: {key!r} is no row of this export: name rows by their path "
+                f"as in labels.csv's path column (e.g. {self.example_key()!r})"
+            )
+        return where
+
+    def _check(
+        self, fix: Corrections
+    ) -> tuple[list[tuple[tuple[int, int], int]], list[tuple[int, int]]]:
+        """Every class and row of ``fix`` known; (the moves as ((part, row), class), the
+        confirmed rows as (part, row))."""
+        if fix.run is not None and fix.run != self.rows.run:
+            raise HumeError(
+                f"{fix.source} was made on run {fix.run!r}, not on {self.rows.run!r}: apply it "
+                f"to that run (--run {fix.run}, or --from {fix.run})"
+            )
+        classes = [
+            *fix.names,
+            *(c for g in fix.merges for c in g),
+            *fix.moves.values(),
+            *fix.splits,
+        ]
         for c in classes:
             if not 0 <= c < self.k:
                 raise HumeError(
                     f"{fix.source}: class {c} is unknown: this run has classes 0 to {self.k - 1} "
                     "(labels.csv's class column); fix that class number"
                 )
-        moves = []
-        for key, c in fix.moves.items():
-            try:
-                where = self.find_row(key)
-            except HumeError as exc:
-                raise HumeError(f"{fix.source}: {exc}") from None
-            if where is None:
-                raise HumeError(
-                    f"{fix.source}: {key!r} is no row of this export: name rows by their path "
-                    f"as in labels.csv's path column (e.g. {self.example_key()!r})"
-                )
-            moves.append((where, c))
-        return moves
+        moves = [(self._row_of(fix, key), c) for key, c in fix.moves.items()]
+        confirmed = [self._row_of(fix, key) for key in fix.confirm]
+        both = {where for where, _ in moves} & set(confirmed)
+        if both:
+            p, i = sorted(both)[0]
+            raise HumeError(
+                f"{fix.source}: {self.key_of(p, i)!r} is both moved and confirmed: keep one"
+            )
+        return moves, confirmed
 
     def apply(self, fix: Corrections) -> None:
-        """Check ``fix`` completely, then apply its merges, moves and names in that order."""
-        moves = self._check(fix)
+        """Check ``fix`` completely, then apply its merges, moves, confirmations, names and
+        splits in that order."""
+        moves, confirmed = self._check(fix)
         for group in fix.merges:
             live = list(dict.fromkeys(self.target[c] for c in group))
             first = live[0]
@@ -246,6 +316,9 @@ class Review:
         for (p, i), c in moves:
             changed += int(self.labels[p][i] != self.target[c])
             self.labels[p][i] = self.target[c]
+            self.anchors[(p, i)] = c
+        for p, i in confirmed:
+            self.anchors[(p, i)] = int(self.labels[p][i])
         given: dict[int, tuple[int, str]] = {}  # live class -> (position in its group, name)
         for c, name in fix.names.items():
             t = self.target[c]
@@ -254,13 +327,17 @@ class Review:
                 given[t] = (rank, name)
         for t, (_, name) in given.items():
             self.names[t] = name
+        for c, parts in fix.splits.items():
+            self.splits[self.target[c]] = parts
         self._check_names(fix.source)
         where = str(Path(fix.source).resolve())
         self.applied.append({"path": where, "sha256": fix.sha256, "format": fix.kind})
         said = [
             _count(len(fix.merges), "merge") if fix.merges else "",
             f"{_count(len(moves), 'move')} ({changed} changed a class)" if fix.moves else "",
+            f"{len(confirmed)} confirmed" if confirmed else "",
             _count(len(fix.names), "name") if fix.names else "",
+            _count(len(fix.splits), "split") if fix.splits else "",
             fix.note,
         ]
         self.notes.append(f"{fix.source}: {'; '.join(s for s in said if s) or 'no corrections'}")
@@ -296,6 +373,23 @@ class Review:
                     "digits"
                 )
             folders[folder.lower()] = t
+
+    def anchored(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per part, (rows, classes) of the anchors: every moved or confirmed row and the live
+        class it is in now (a later merge takes an anchor along with its class)."""
+        out = []
+        for p in range(len(self.rows.parts)):
+            hits = sorted((i, self.target[c]) for (q, i), c in self.anchors.items() if q == p)
+            rows = np.array([i for i, _ in hits], dtype=np.int64)
+            out.append((rows, np.array([c for _, c in hits], dtype=np.int64)))
+        return out
+
+    def live_splits(self) -> dict[int, tuple[int, int]]:
+        """The splits asked for, by the live class each split class is now part of."""
+        out: dict[int, tuple[int, int]] = {}
+        for c, parts in self.splits.items():
+            out[self.target[c]] = parts
+        return out
 
     def finish(self) -> RunRows:
         """The corrected rows (the same rows; classes, names, merges and files applied); what

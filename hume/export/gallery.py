@@ -25,8 +25,9 @@ import numpy as np
 from hume.core.files import write_text
 from hume.core.reporting import SILENT, Reporter, logger
 from hume.export.corrections import Review
-from hume.export.gallery_review import REVIEW_CSS, REVIEW_JS, listed_rows, review_data
+from hume.export.gallery_review import listed_rows, review_data
 from hume.export.images import image_source
+from hume.export.review_script import REVIEW_CSS, REVIEW_JS
 from hume.export.rows import RunRows
 from hume.export.tables import class_summaries
 
@@ -302,10 +303,12 @@ def _page(
         *_evaluation(run_dir, rows.has_truth),
         "<h2>Classes</h2>",
         *index,
-        '<p class="meta">Review: name a class, merge it into another, or click images (and '
-        "rows of a class's full list) to select them and move them to another class; then save "
-        "corrections.json and apply it with <code>hume export --corrections "
-        "corrections.json</code>. Work in progress stays in this browser.</p>",
+        '<p class="meta">Review: name a class, merge it into another or split it into parts, '
+        "or click images (and rows of a class's full list) to select them and move them to "
+        "another class or confirm them in theirs; then save corrections.json and apply it with "
+        "<code>hume export --corrections corrections.json</code> (with a split, by a new "
+        "search: <code>hume label FOLDER --corrections corrections.json</code>). Work in "
+        "progress stays in this browser.</p>",
         '<div id="review-bar"></div><details id="review-json"><summary>corrections.json '
         '(what save writes)</summary><textarea id="corrections-json" readonly></textarea>'
         "</details>",

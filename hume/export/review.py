@@ -34,16 +34,20 @@ def read_corrections_file(path: str | os.PathLike) -> tuple[Any, str]:
     try:
         data = json.loads(raw.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        first = raw.split(b"\n", 1)[0].decode("utf-8", "replace")
+        if "," in first and not first.lstrip().startswith(("{", "[")):
+            raise HumeError(
+                f"{path} is a CSV file, not a corrections file: from Label Studio pass the "
+                "project's JSON export (Export → JSON), not CSV or JSON_MIN"
+            ) from None
         where = f" (line {exc.lineno}: {exc.msg})" if isinstance(exc, json.JSONDecodeError) else ""
         raise HumeError(f"{path} is not valid JSON{where}: fix the file") from None
     return data, hashlib.sha256(raw).hexdigest()
 
 
-def corrected(rows: RunRows, paths: list[str | os.PathLike]) -> tuple[RunRows, list[str]]:
-    """``rows`` with the corrections of ``paths`` applied, the first file first, and one line
-    per file saying what it did."""
-    if not paths:
-        return rows, []
+def reviewed(rows: RunRows, paths: list[str | os.PathLike]) -> Review:
+    """A :class:`Review` of ``rows`` with the corrections of ``paths`` applied, the first file
+    first (every file checked before the next is read)."""
     review = Review(rows)
     for path in paths:
         data, digest = read_corrections_file(path)
@@ -54,4 +58,20 @@ def corrected(rows: RunRows, paths: list[str | os.PathLike]) -> tuple[RunRows, l
             fix = parse_corrections(data, source)
         fix.sha256 = digest
         review.apply(fix)
+    return review
+
+
+def corrected(rows: RunRows, paths: list[str | os.PathLike]) -> tuple[RunRows, list[str]]:
+    """``rows`` with the corrections of ``paths`` applied, the first file first, and one line
+    per file saying what it did. A split is refused: only a refit carries it out."""
+    if not paths:
+        return rows, []
+    review = reviewed(rows, paths)
+    if review.splits:
+        c = sorted(review.splits)[0]
+        raise HumeError(
+            f"the corrections split class {c}, which takes a new search of its rows: run "
+            f"`hume search --from {rows.run} --corrections …` (or `hume label … --corrections "
+            "…`) with the same files, then export that run"
+        )
     return review.finish(), review.notes
