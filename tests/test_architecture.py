@@ -58,7 +58,18 @@ def test_light_imports_do_not_pay_for_torch(code):
 # -- the house's shape, measured from the code's own imports (docs/README.md §2) --------------
 
 #: the stages from the ground up: a module may import its own stage and those below it
-STAGES = ["core", "store", "embed", "runs", "search", "workspace", "evaluate", "export", "commands"]
+STAGES = [
+    "core",
+    "store",
+    "embed",
+    "runs",
+    "search",
+    "workspace",
+    "evaluate",
+    "export",
+    "refit",
+    "commands",
+]
 STAGE_OF_ROOT = {"runs.py": "runs", "workspace.py": "workspace", "cli.py": "commands"}
 
 

@@ -187,14 +187,27 @@ def label(
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace an earlier export in --out.")
     ] = False,
+    corrections: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--corrections",
+            help="A review of the classes (the gallery's corrections.json, or a Label Studio "
+            "JSON export): a new run keeps every move, confirmation and merge, searches split "
+            "classes again and relabels the other images to agree; its classes replace those "
+            "in --out. Repeatable: each file applies on top of the ones before.",
+            show_default=False,
+        ),
+    ] = None,
     root: Root = None,
 ) -> None:
     """From a folder of images to its classes: embed, choose K, search, export, in one command.
 
     Embeds the folder with each model (complete stores are reused), searches its labeling with K
     chosen without labels from --k and each model tried as φ1, then writes labels.csv (and
-    labels.parquet), a folder per class and the gallery report.html into --out. Interrupted, the
-    same command continues; once finished, it says there is nothing to do.
+    labels.parquet), a folder per class and the gallery report.html into --out. With
+    --corrections (saved from the gallery), a new run is made from the review and its classes
+    are written instead. Interrupted, the same command continues; once finished, it says there
+    is nothing to do.
     """
     from hume.commands.search_options import parse_k
     from hume.core.devices import check_device_name
@@ -223,10 +236,11 @@ def label(
             "depth"
         )
     bars = BarReporter()
+    steps = 4 if corrections else 3
     views: list[str] = []
     first_stores: list[Path] = []
     for i, model in enumerate(names):
-        typer.echo(f"[1/3] embedding {dataset} with {model} ({i + 1} of {len(names)})")
+        typer.echo(f"[1/{steps}] embedding {dataset} with {model} ({i + 1} of {len(names)})")
         try:
             stores = embed(
                 model,
@@ -250,7 +264,7 @@ def label(
     auto = phi1 == Phi1.auto and method == Method.hume and len(views) > 1
     name = run or safe_name("run", f"{dataset}-{'-'.join(views)}")
     typer.echo(
-        f"[2/3] searching {dataset} over {','.join(views)}: K from {k}"
+        f"[2/{steps}] searching {dataset} over {','.join(views)}: K from {k}"
         + (", each model as φ1" if auto else "")
         + f" (run {name}; labels are not read)"
     )
@@ -267,7 +281,17 @@ def label(
         single_view=len(views) == 1 and method == Method.hume,
     )
     run_dir = choose_search(request, ks, phi1_auto=auto, reporter=bars, scan=k_scan)
-    typer.echo(f"[3/3] writing the classes into {target}")
+    searched = run_dir
+    if corrections:
+        from hume.refit.refit_run import plan_refit, refit
+
+        plan = plan_refit(_reviewed_run(run_dir, corrections, root), corrections, root)
+        typer.echo(f"[3/4] making run {plan.name} from {plan.parent.name} and the review")
+        run_dir = refit(plan, root, device, bars)
+        for line in plan.review.notes:
+            typer.echo(f"  {line}")
+        overwrite = overwrite or _ours(target, searched, run_dir, root)
+    typer.echo(f"[{steps}/{steps}] writing the classes into {target}")
     formats: list[Any] = [*default_formats(), ExportFormat.folders, ExportFormat.html]
     from hume.commands.export import write_rows
     from hume.runs import finished_config
@@ -275,11 +299,62 @@ def label(
     config = finished_config(run_dir)
     rows = run_rows(run_dir, root)
     write_rows(rows, target, formats, False, overwrite, run_dir, config.finished)
-    chosen = config.choice or {}
+    chosen = finished_config(searched).choice or {}
     how = f"chosen from {k}" if len(ks) > 1 else "as given"
+    if run_dir != searched:
+        how += f"; {run_dir.name} made from your review"
     phi = f", φ1 {chosen['phi1']}" if auto and chosen.get("phi1") else ""
     gallery = target / "report.html"
     typer.echo(
-        f"done: {rows.n_rows} images in K={rows.k} classes ({how}{phi}); gallery: "
+        f"done: {rows.n_rows} images in K={len(rows.live_classes())} classes ({how}{phi}); gallery: "
         f"{os.fspath(gallery)}" + (f"; {_skipped(first_stores)}" if folder else "")
     )
+
+
+def _reviewed_run(searched: Path, corrections: list[str], root: str | None) -> Path:
+    """The run a review was made on: the one its first file names (the gallery writes it; a
+    run made from an earlier review), else the run the search chose."""
+    from hume.core.errors import HumeError
+    from hume.export.review import read_corrections_file
+    from hume.runs import resolve_run
+
+    data, _ = read_corrections_file(corrections[0])
+    named = data.get("run") if isinstance(data, dict) else None
+    if not isinstance(named, str) or named == searched.name:
+        return searched
+    path = resolve_run(root, named)
+    if searched.name not in _lineage(path):
+        raise HumeError(
+            f"{corrections[0]} was made on run {named!r}, which was not made from "
+            f"{searched.name}: pass the files of a review of this folder's classes"
+        )
+    return path
+
+
+def _lineage(run_dir: Path) -> list[str]:
+    """``run_dir``'s name and those of the runs it was made from, nearest first."""
+    from hume.runs import load_config
+
+    names, path = [run_dir.name], run_dir
+    while True:
+        parent = (load_config(path).extra.get("refit") or {}).get("from")
+        if not parent or parent in names:
+            return names
+        names.append(parent)
+        path = path.parent / parent
+
+
+def _ours(target: Path, searched: Path, new: Path, root: str | None) -> bool:
+    """Whether ``target`` holds an export of ``searched`` or of a run made from it, other than
+    ``new`` (`hume label` replaces its own classes with those of a review)."""
+    from hume.core.files import read_json
+    from hume.runs import runs_dir
+
+    try:
+        run = read_json(target / "export.json").get("run")
+    except (OSError, ValueError, AttributeError):
+        return False
+    path = runs_dir(root) / str(run)
+    if not run or run == new.name or not (path / "config.json").is_file():
+        return False
+    return searched.name in _lineage(path)

@@ -142,12 +142,35 @@ def search(
             show_default=False,
         ),
     ] = None,
+    from_run: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            help="A finished run to make a new run from, with the review in --corrections: "
+            "every move, confirmation and merge kept, split classes searched again, every "
+            "other row relabelled to agree with them (run: <RUN>-fix-<digest>, or --run).",
+            show_default=False,
+        ),
+    ] = None,
+    corrections: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--corrections",
+            help="With --from: a corrections JSON file (names, merge, moves, confirm, split) or "
+            "a Label Studio JSON export of the reviewed tasks. Repeatable: each file applies "
+            "on top of the ones before.",
+            show_default=False,
+        ),
+    ] = None,
     root: Root = None,
     **settings: Any,
 ) -> None:
     from hume.search.request import SearchRequest
     from hume.search.run_lifecycle import resume_search, run_search
 
+    if from_run is not None or corrections:
+        _refit(from_run, corrections, views, dataset, k, resume, run, device, root)
+        return
     precision_name = precision.value if precision is not None else None
     if resume:
         resume_search(
@@ -193,3 +216,38 @@ def search(
 
 search.__doc__ = HELP
 with_setting_options(search)
+
+
+def _refit(
+    from_run: str | None,
+    corrections: list[str] | None,
+    views: list[str] | None,
+    dataset: str | None,
+    k: str | None,
+    resume: bool,
+    run: str | None,
+    device: str | None,
+    root: str | None,
+) -> None:
+    """``hume search --from RUN --corrections FILE``: a new run from a run and its review."""
+    from hume.core.errors import HumeError
+    from hume.refit.refit_run import plan_refit, refit
+    from hume.runs import resolve_run
+
+    if from_run is None:
+        raise HumeError(
+            "--corrections needs --from RUN: the run the corrections were made on (e.g. "
+            "--from r --corrections corrections.json)"
+        )
+    given = [name for name, v in (("--views", views), ("--dataset", dataset), ("--k", k)) if v]
+    if given or resume:
+        raise HumeError(
+            f"--from takes the views, dataset and classes of run {from_run}: leave out "
+            f"{', '.join(given) or '--resume'} (a stopped refit continues by running the same "
+            "command again)"
+        )
+    plan = plan_refit(resolve_run(root, from_run), list(corrections or []), root, run)
+    path = refit(plan, root, device or "auto", BarReporter())
+    for line in plan.review.notes:
+        typer.echo(line)
+    typer.echo(f"run {path.name}: from {from_run}" + (" (already made)" if plan.done else ""))

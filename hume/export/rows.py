@@ -231,7 +231,17 @@ def run_rows(run_dir: str | os.PathLike, root: str | os.PathLike | None = None) 
             )
         )
     names = class_names_of(list(store_paths.values()))
-    return RunRows(run_dir.name, model.method, int(model.n_classes), parts, names)
+    return _with_review(
+        RunRows(run_dir.name, config.method, int(model.n_classes), parts, names), config
+    )
+
+
+def _with_review(rows: RunRows, config: Any) -> RunRows:
+    """``rows`` with the names and merges of the review a refit run was made from."""
+    refit = config.extra.get("refit") or {}
+    rows.names = {int(c): str(n) for c, n in (refit.get("names") or {}).items()}
+    rows.merged_into = {int(c): int(t) for c, t in (refit.get("merged_into") or {}).items()}
+    return rows
 
 
 #: Store attributes that must agree between a run's view and a store it labels: the same model,
@@ -298,7 +308,9 @@ def predict_rows(
             )
         parts.append(label_rows(model, dataset, s, stores, searched=False))
     names = class_names_of(list(run_stores.values()))
-    return RunRows(run_dir.name, model.method, int(model.n_classes), parts, names)
+    return _with_review(
+        RunRows(run_dir.name, config.method, int(model.n_classes), parts, names), config
+    )
 
 
 def _n_rows(path: Path) -> int:

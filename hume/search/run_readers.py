@@ -42,6 +42,10 @@ def load_model(run_dir: str | os.PathLike) -> SeedSearch:
             f"run {run_dir.name} standardised its views but was written by an earlier version "
             "that did not save the statistics: run the search again to label new rows"
         )
+    if state.get("method") == "refit":  # a refit's probes (hume.refit)
+        from hume.search.anchored_refit import ProbeModel
+
+        return ProbeModel.from_fitted_state(state)
     return get_method(state.get("method") or config.method).from_fitted_state(state)
 
 
