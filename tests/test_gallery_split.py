@@ -201,3 +201,19 @@ def test_split_and_confirm_in_the_gallery_round_trip_through_hume(run, tmp_path,
     after = {row["path"]: int(row["class"]) for row in read_csv(fixed / "labels.csv")}
     moves = {moved: 3, wrong: 0}
     assert after == {p: moves.get(p, 1 if c == 2 else c) for p, c in before.items()}
+    # the loop closes: the page's own file makes a new run, which keeps what the page said
+    r = _invoke("search", "--from", "r", "--corrections", saved, "--root", run["ws"], "--run",
+                "reviewed")  # fmt: skip
+    assert r.exit_code == 0, r.output
+    out = tmp_path / "reviewed"
+    r = _invoke("export", "--run", "reviewed", "--root", run["ws"], "--out", out, "--format",
+                "csv,folders,html")  # fmt: skip
+    assert r.exit_code == 0, r.output
+    now = {row["path"]: int(row["class"]) for row in read_csv(out / "labels.csv")}
+    config = json.loads((run["ws"] / "runs" / "reviewed" / "config.json").read_text())
+    parts = {int(c): s["classes"] for c, s in config["refit"]["splits"].items()}
+    assert sorted(parts) == [1, 3] and all(len(p) >= 2 for p in parts.values())
+    assert now[moved] in parts[3] and now[wrong] == 0  # class 3 was split: one of its parts
+    assert all(now[k] in parts.get(kept_in[k], [kept_in[k]]) for k in confirmed)
+    assert 2 not in now.values()  # merged into 1
+    assert max(now.values()) >= 4  # the splits made classes after the run's four

@@ -177,7 +177,10 @@ def test_a_second_task_for_an_image_must_agree(run, tmp_path):
 
 @pytest.mark.parametrize(
     "name, fragment",
-    [("export-min.json", "JSON-MIN export"), ("export.csv", "is not valid JSON")],
+    [
+        ("export-min.json", "JSON-MIN export"),
+        ("export.csv", "is a CSV file, not a corrections file"),
+    ],
 )
 def test_json_min_and_csv_exports_are_refused(run, tmp_path, name, fragment):
     assert_one_line_error(_export(run, tmp_path / "out", DATA / name), fragment)

@@ -25,6 +25,8 @@ HELP = """Search for the human labeling over the given views (never reads labels
 
 The first view is φ1 (the task encoder reads it, rows L2-normalised); every further view is a φ2 space where linear classifiers are fitted; with several φ2 views the held-out loss is averaged over them. Seeds are scored by the label-free score (10-fold cross-validated logistic regression predicting the seed's own labeling: on the φ2 views for HUME, on every view for TURTLE) and made one labeling by a consensus of how often they put two rows together (--ensemble cut) or by the papers' majority vote in the best seed's classes (--ensemble vote); by default (auto) the run makes both and keeps the one linear classifiers learn best.
 
+Reviewed a run's classes? `--from RUN --corrections corrections.json` makes a new run that keeps every move, confirmation and merge of the review, searches the classes it splits again and relabels the other rows to agree (docs/algorithm.md §12).
+
 Not sure of K? --k 5:15 chooses it without labels (every K screened, the promising searched in full; --k-scan).
 
 The default settings differ from the papers' (each option below shows both): they were chosen by the label-free score alone so that the search moves on any feature scale (docs/algorithm.md §2.9). `--preset paper` uses the official settings exactly (docs/algorithm.md §2.8); `--preset large-k` the official ImageNet-1000 settings (HUME).

@@ -13,6 +13,7 @@ search's: it labels new rows (``hume predict``) through every view. No ground tr
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -275,11 +276,11 @@ def refit_with_choice(
     settings: RefitSettings | None = None,
     seed: int = 0,
 ) -> tuple[np.ndarray, ProbeModel, dict[str, Any]]:
-    """:func:`refit_labeling` or :func:`anchored_kmeans`, whichever puts more of the anchors
-    in their class when each half of them is held out in turn (fitted on the other half; the
-    labeling elsewhere as ``labels`` says): (labels (N,), the model, what was compared). The
-    probes win ties; with fewer than :data:`MIN_ANCHORS_TO_COMPARE` anchors they are taken
-    without comparing. The model of a k-means labeling is the probes fitted to it."""
+    """:func:`refit_labeling`, or :func:`anchored_kmeans` where it puts more of the anchors in
+    their class, by more than √M of the M anchors, when each half of them is held out in turn
+    (fitted on the other half; the labeling elsewhere as ``labels`` says): (labels (N,), the
+    model, what was compared). With fewer than :data:`MIN_ANCHORS_TO_COMPARE` anchors, the
+    probes without comparing. The model of a k-means labeling is the probes fitted to it."""
     anchor_rows = np.asarray(anchor_rows, dtype=np.int64)
     anchor_classes = np.asarray(anchor_classes, dtype=np.int64)
     tensors = check_views(list(views))
@@ -298,8 +299,15 @@ def refit_with_choice(
         kmeans = anchored_kmeans(tensors, labels, r, c, k)
         hits["probes"] += int((probe[anchor_rows[held]] == anchor_classes[held]).sum())
         hits["kmeans"] += int((kmeans[anchor_rows[held]] == anchor_classes[held]).sum())
-    record: dict[str, Any] = {"compared": True, "held_out_hits": hits, "anchors": len(order)}
-    if hits["kmeans"] > hits["probes"]:
+    # a difference within the noise of counting M anchors (about √M) is a tie: the probes
+    needed = math.sqrt(len(order))
+    record: dict[str, Any] = {
+        "compared": True,
+        "held_out_hits": hits,
+        "anchors": len(order),
+        "margin_needed": round(needed, 2),
+    }
+    if hits["kmeans"] - hits["probes"] > needed:
         out = anchored_kmeans(tensors, labels, anchor_rows, anchor_classes, k)
         one = dataclasses.replace(settings or RefitSettings(), rounds=1)
         _, model = refit_labeling(tensors, out, anchor_rows, anchor_classes, k, None, one, seed)
