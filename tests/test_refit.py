@@ -299,3 +299,18 @@ def test_label_with_corrections_replaces_its_classes_and_then_does_nothing(tmp_p
     assert again.exit_code == 0, again.output
     assert "nothing to do" in again.output
     assert "wrote" not in again.output
+
+
+def test_label_refuses_a_bad_corrections_file_before_it_embeds_anything(tmp_path):
+    from test_own_images import make_folder
+
+    folder = tmp_path / "photos"
+    make_folder(folder, 2, seed=5)
+    for content, says in ((None, "not found"), ({"split": {"0": 1}}, "no number of parts")):
+        fix = tmp_path / "fix.json"
+        if content is not None:
+            write(fix, content)
+        r = _invoke("label", folder, "--models", "hog", "--root", tmp_path / "ws",
+                    "--corrections", fix)  # fmt: skip
+        assert_one_line_error(r, says)
+        assert not (tmp_path / "ws").exists() and not (tmp_path / "photos-by-class").exists()

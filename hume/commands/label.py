@@ -223,6 +223,10 @@ def label(
 
     check_device_name(device)
     spec, folder = dataset_spec(path)
+    if corrections:  # the files' shapes before any embedding or search (rows: once searched)
+        from hume.export.review import check_file_shapes
+
+        check_file_shapes(corrections)
     names = [canonical_model(m) for m in split_commas(models or [DEFAULT_MODELS])]
     if not names:
         raise HumeError("--models is empty: give one model or more, e.g. --models hog,pixels")

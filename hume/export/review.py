@@ -45,6 +45,15 @@ def read_corrections_file(path: str | os.PathLike) -> tuple[Any, str]:
     return data, hashlib.sha256(raw).hexdigest()
 
 
+def check_file_shapes(paths: list[str]) -> None:
+    """Every file readable, JSON, and a corrections file or a Label Studio export in shape
+    (their classes and rows are checked against a run by :func:`reviewed`)."""
+    for path in paths:
+        data, _ = read_corrections_file(path)
+        if not is_label_studio_export(data):
+            parse_corrections(data, str(path))
+
+
 def reviewed(rows: RunRows, paths: list[str | os.PathLike]) -> Review:
     """A :class:`Review` of ``rows`` with the corrections of ``paths`` applied, the first file
     first (every file checked before the next is read)."""
