@@ -146,6 +146,7 @@ def refit(
 ) -> Path:
     """Make the run ``plan`` names (see the module's docstring); returns its directory. A
     complete one is left as it is."""
+    from hume.core.devices import resolve_device
     from hume.search.anchored_refit import RefitSettings, refit_with_choice
     from hume.search.view_loading import load_views
 
@@ -159,7 +160,7 @@ def refit(
         path.mkdir(parents=True, exist_ok=True)
         fixed = review.finish()
         if not (path / "config.json").is_file():  # a stopped refit is found and continued
-            write_config(path, _config(parent, plan, parent.stores, device))
+            write_config(path, _config(parent, plan, fixed, parent.stores, device))
         else:
             logger.info("continuing the refit %s where it stopped", plan.name)
         # the run's labels with the merges: the moves enter as anchors
@@ -168,13 +169,14 @@ def refit(
             rows, parts=[dataclasses.replace(p, labels=target[p.labels]) for p in rows.parts]
         )
         labels, trust, offsets = _searched(merged)
+        corrected_labels = _searched(fixed)[0]
         loaded = load_views(
             None if root is None else str(root),
             parent.dataset,
             list(parent.views),
             list(parent.search_splits),
             list(parent.predict_splits or []),
-            _torch_device(device),
+            resolve_device(device),
             predict_all_views=True,
         )
         views = loaded.search
@@ -237,13 +239,14 @@ def refit(
         config = _config(
             parent,
             plan,
+            fixed,
             loaded.stores,
             device,
             k=k,
             n_seeds=len(seed_labels),
             splits=split_record,
             anchors=int(len(anchor_rows)),
-            changed=int((new_labels != _searched(fixed)[0]).sum()),
+            changed=int((new_labels != corrected_labels).sum()),
             settings=dataclasses.asdict(settings),
             method=compared,
         )
@@ -261,14 +264,15 @@ def refit(
 def _config(
     parent: RunConfig,
     plan: RefitPlan,
+    fixed: RunRows,
     stores: dict[str, Any],
     device: str,
     k: int | None = None,
     n_seeds: int | None = None,
     **record: Any,
 ) -> RunConfig:
-    """The new run's config.json: the run's own, with K, seeds and the ``refit`` record."""
-    fixed = plan.review.finish()
+    """The new run's config.json: the run's own, with K, seeds and the ``refit`` record
+    (``fixed``: the run's rows with the review applied)."""
     return dataclasses.replace(
         parent,
         k=parent.k if k is None else k,
@@ -314,9 +318,3 @@ def _anchors(review: Review, offsets: list[int]) -> tuple[np.ndarray, np.ndarray
     if not rows:
         return np.empty(0, np.int64), np.empty(0, np.int64)
     return np.concatenate(rows), np.concatenate(classes)
-
-
-def _torch_device(device: str) -> Any:
-    from hume.core.devices import resolve_device
-
-    return resolve_device(device)
