@@ -284,7 +284,7 @@ def section(result: dict) -> str:
     lines = [
         "## The review loop",
         "",
-        f"`{result['command']}` (2 shared cores). HUME's default run at the human K (10 seeds),"
+        f"`{result['command']}` (x86_64 CPU, 2 cores shared with other jobs, no GPU). HUME's default run at the human K (10 seeds),"
         " then a simulated reviewer: each class's least confident rows first, R per class for"
         " the budget, wrong ones moved to their class, right ones confirmed. ACC over every row"
         " of (a) the moves alone, (b) the refit (`hume search --from RUN --corrections F`,"
