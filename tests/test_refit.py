@@ -16,7 +16,15 @@ import pytest
 from helpers import assert_one_line_error
 from test_review_corrections import _invoke, quick_workspace, read_csv, write
 
-from hume.search.anchored_refit import ProbeModel, RefitSettings, refit_labeling
+from hume.search.anchored_refit import (
+    ProbeModel,
+    RefitSettings,
+    anchored_kmeans,
+    kmeans_objective,
+    refit_labeling,
+    refit_with_choice,
+    tightest_cut,
+)
 
 
 def _blobs(n_per: int = 60, seed: int = 0) -> tuple[list[np.ndarray], np.ndarray]:
@@ -91,6 +99,57 @@ def test_anchors_are_checked():
         refit_labeling(views, y, np.array([0, 0]), np.array([1, 1]), 4)
     with pytest.raises(ValueError, match="outside"):
         refit_labeling(views, y, np.array([0]), np.array([7]), 4)
+
+
+def test_kmeans_objective_is_the_mean_squared_distance_to_the_class_means():
+    views, y = _blobs(seed=5)
+    x = np.concatenate([v / np.linalg.norm(v, axis=1, keepdims=True) for v in views], 1)
+    by_hand = sum(((x[y == c] - x[y == c].mean(0)) ** 2).sum() for c in range(4)) / len(y)
+    assert kmeans_objective(views, y) == pytest.approx(by_hand, rel=1e-5)
+    assert kmeans_objective(views, y) < kmeans_objective(views, np.roll(y, 7))
+
+
+def test_anchored_kmeans_holds_its_anchors_from_either_start():
+    views, y = _blobs(seed=6)
+    rows, classes = np.array([0, 70]), np.array([3, 0])  # two rows put where they do not belong
+    for start in ("anchors", "labels"):
+        assert anchored_kmeans(views, y, rows, classes, 4, start=start)[rows].tolist() == [3, 0]
+    # started from the labeling, two odd rows move nothing else (from the anchors, each of the
+    # two classes would start at its odd row: why the refit compares both starts)
+    labels = anchored_kmeans(views, y, rows, classes, 4, start="labels")
+    assert (np.delete(labels, rows) == np.delete(y, rows)).all()
+    with pytest.raises(ValueError, match="starts from"):
+        anchored_kmeans(views, y, rows, classes, 4, start="nowhere")
+
+
+def test_the_refit_keeps_the_probes_unless_kmeans_is_clearly_tighter():
+    views, y = _blobs(seed=7)
+    # a right labeling: k-means gains nothing, the probes' labeling is kept
+    labels, _, record = refit_with_choice(views, y, np.array([0]), np.array([0]), 4)
+    assert record["chosen"] == "probes" and (labels == y).all()
+    # a labeling that cut every class in two along no line the views hold, every row trusted:
+    # the probes stay near it, k-means from the anchors finds the classes
+    wrong = np.where(np.arange(len(y)) % 2 == 0, y, (y + 1) % 4)
+    rows = np.array([np.flatnonzero(y == c)[0] for c in range(4)])
+    labels, model, record = refit_with_choice(views, wrong, rows, y[rows], 4)
+    assert record["chosen"].startswith("kmeans") and (labels == y).mean() > 0.98
+    assert set(record["objectives"]) == {"kmeans from anchors", "kmeans from probes", "probes"}
+    assert (model.predict(views) == labels).mean() > 0.98  # the model is fitted to what was kept
+    # without anchors: the probes, nothing compared
+    _, _, record = refit_with_choice(views, y, np.empty(0, int), np.empty(0, int), 4)
+    assert record == {"chosen": "probes", "compared": False}
+
+
+def test_a_split_keeps_the_searchs_cut_or_a_tighter_one_by_kmeans():
+    views, y = _blobs(seed=8)
+    rows = np.flatnonzero(y < 2)  # a class holding two of the blobs
+    part = [v[rows] for v in views]
+    truth = y[rows]
+    cut, origin = tightest_cut(part, truth, 2)
+    assert origin == "search" and (cut == truth).all()  # the search's cut is already the tightest
+    across = np.arange(len(rows)) % 2  # a cut across both blobs
+    cut, origin = tightest_cut(part, across, 2, seed=1)
+    assert origin == "kmeans" and min((cut == truth).mean(), (cut != truth).mean()) == 0
 
 
 # -- through the commands ----------------------------------------------------------------------

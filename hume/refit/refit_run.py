@@ -116,7 +116,10 @@ def split_class(
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """(part of each of ``rows`` (M,) in [0, P), what was chosen) of a class searched again on
     its own rows with the run's method and settings at P parts, or P chosen without labels
-    among ``parts`` = (fewest, most) as a K range is (hume.search.choice_signals)."""
+    among ``parts`` = (fewest, most) as a K range is (hume.search.choice_signals); the search's
+    cut is then kept, or k-means' where that is tighter (hume.search.anchored_refit.
+    tightest_cut; ``cut`` in what was chosen says which)."""
+    from hume.search.anchored_refit import tightest_cut
     from hume.search.choice_signals import choose, signals
     from hume.search.methods import get_method
 
@@ -131,11 +134,14 @@ def split_class(
         model = get_method(config.method).for_run(dataclasses.replace(config, k=p), device)
         model.fit(subset, view_names=config.views)
         fitted[p] = model
-    if lo == hi:
-        return fitted[lo].labels_, {"parts": lo}
-    chosen = choose([signals(m, {}) for m in fitted.values()])
-    p = int(chosen.setting["k"])
-    return fitted[p].labels_, {"parts": p, "range": [lo, hi], "criterion": chosen.criterion}
+    record: dict[str, Any] = {"parts": lo}
+    if lo != hi:
+        chosen = choose([signals(m, {}) for m in fitted.values()])
+        record = {"parts": int(chosen.setting["k"]), "range": [lo, hi]}
+        record["criterion"] = chosen.criterion
+    p = record["parts"]
+    cut, origin = tightest_cut(subset, fitted[p].labels_, p, config.random_state)
+    return cut, {**record, "cut": origin}
 
 
 def refit(

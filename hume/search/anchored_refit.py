@@ -6,8 +6,11 @@ with them: in each view a weighted multinomial logistic regression (a probe) is 
 anchors, each weighing as much as ``anchor_weight`` rows, and to the labeling itself, each row
 weighted by the share of the run's seeds that gave it its class; every row then takes the class of
 the views' mean log-probability, its own class in the run counting ``stay`` more; the anchors
-keep theirs. The result is a :class:`ProbeModel`, a fitted model like a
-search's: it labels new rows (``hume predict``) through every view. No ground truth is read.
+keep theirs. :func:`refit_with_choice` then runs k-means with the anchors held
+(:func:`anchored_kmeans`) from the anchors' means and from the probes' labeling, and keeps a
+k-means labeling where k-means' own objective says it is clearly tighter. The result is a
+:class:`ProbeModel`, a fitted model like a search's: it labels new rows (``hume predict``)
+through every view. No ground truth is read.
 """
 
 from __future__ import annotations
@@ -221,6 +224,26 @@ def refit_labeling(
     return current.numpy().astype(np.int64), model
 
 
+def _kmeans_space(views: Sequence[Any]) -> torch.Tensor:
+    """The views L2-normalised row by row and put side by side (where k-means works)."""
+    return torch.cat(
+        [torch.nn.functional.normalize(torch.as_tensor(v).float(), dim=1) for v in views], 1
+    )
+
+
+def kmeans_objective(views: Sequence[Any], labels: np.ndarray) -> float:
+    """k-means' objective of ``labels`` (N,): the mean squared distance of each row to its
+    class's mean, on the L2-normalised views side by side (lower: tighter classes)."""
+    x = _kmeans_space(views).double()
+    lab = torch.as_tensor(np.asarray(labels), dtype=torch.long)
+    k = int(lab.max()) + 1 if len(lab) else 0
+    sums = torch.zeros(k, x.shape[1], dtype=torch.float64).index_add_(0, lab, x)
+    counts = torch.bincount(lab, minlength=k).double().clamp(min=1)
+    # Σ‖x − μ‖² = Σ‖x‖² − Σ_c ‖Σ_{i∈c} xᵢ‖² / n_c
+    total = x.pow(2).sum() - (sums.pow(2).sum(1) / counts).sum()
+    return float(total.clamp(min=0) / max(1, len(lab)))
+
+
 def anchored_kmeans(
     views: Sequence[Any],
     labels: np.ndarray,
@@ -228,13 +251,15 @@ def anchored_kmeans(
     anchor_classes: np.ndarray,
     k: int,
     iters: int = 50,
+    start: str = "anchors",
 ) -> np.ndarray:
-    """(N,) k-means on the L2-normalised views side by side, each class's centre started at the
-    mean of its anchors (of its rows in ``labels`` where it has none), the anchors held in their
-    class at every step. A class with neither rows nor anchors is never given."""
-    x = torch.cat(
-        [torch.nn.functional.normalize(torch.as_tensor(v).float(), dim=1) for v in views], 1
-    )
+    """(N,) k-means on the L2-normalised views side by side, the anchors held in their class at
+    every step. ``start``: "anchors", each class's centre started at the mean of its anchors (of
+    its rows in ``labels`` where it has none); "labels", at the mean of its rows in ``labels``
+    (the anchors in their class). A class with neither rows nor anchors is never given."""
+    if start not in ("anchors", "labels"):
+        raise HumeError(f"anchored k-means starts from 'anchors' or 'labels', not {start!r}")
+    x = _kmeans_space(views)
     rows = torch.as_tensor(anchor_rows, dtype=torch.long)
     classes = torch.as_tensor(anchor_classes, dtype=torch.long)
     assign = torch.as_tensor(labels, dtype=torch.long).clone()
@@ -243,14 +268,15 @@ def anchored_kmeans(
     alive = torch.zeros(k, dtype=torch.bool)
     for c in range(k):
         mine = rows[classes == c]
-        members = mine if len(mine) else torch.nonzero(assign == c).flatten()
+        use_anchors = start == "anchors" and len(mine)
+        members = mine if use_anchors else torch.nonzero(assign == c).flatten()
         if len(members):
             centres[c], alive[c] = x[members].mean(0), True
     for _ in range(iters):
         new = torch.empty_like(assign)
-        for start in range(0, len(x), PREDICT_CHUNK):
-            d = torch.cdist(x[start : start + PREDICT_CHUNK], centres)
-            new[start : start + PREDICT_CHUNK] = d.masked_fill(~alive, torch.inf).argmin(1)
+        for lo in range(0, len(x), PREDICT_CHUNK):
+            d = torch.cdist(x[lo : lo + PREDICT_CHUNK], centres)
+            new[lo : lo + PREDICT_CHUNK] = d.masked_fill(~alive, torch.inf).argmin(1)
         new[rows] = classes
         if torch.equal(new, assign):
             break
@@ -262,8 +288,11 @@ def anchored_kmeans(
     return assign.numpy().astype(np.int64)
 
 
-#: anchors a refit needs before it compares its two ways on them (fewer: the probes)
-MIN_ANCHORS_TO_COMPARE = 8
+#: k-means replaces the probes' labeling only where it lowers k-means' objective by more than
+#: this share (docs/algorithm.md §12.2: a smaller gain is no reason to move away from the run)
+KMEANS_GAIN = 0.005
+#: objectives closer than this share are a tie (k-means from the anchors' means is then kept)
+OBJECTIVE_TIE = 1e-4
 
 
 def refit_with_choice(
@@ -276,43 +305,71 @@ def refit_with_choice(
     settings: RefitSettings | None = None,
     seed: int = 0,
 ) -> tuple[np.ndarray, ProbeModel, dict[str, Any]]:
-    """:func:`refit_labeling`, or :func:`anchored_kmeans` where it puts more of the anchors in
-    their class, by more than √M of the M anchors, when each half of them is held out in turn
-    (fitted on the other half; the labeling elsewhere as ``labels`` says): (labels (N,), the
-    model, what was compared). With fewer than :data:`MIN_ANCHORS_TO_COMPARE` anchors, the
-    probes without comparing. The model of a k-means labeling is the probes fitted to it."""
+    """:func:`refit_labeling` (the probes), then :func:`anchored_kmeans` twice, started from the
+    anchors' means and from the probes' labeling; the k-means labeling with the lower objective
+    (:func:`kmeans_objective`; a tie within :data:`OBJECTIVE_TIE` goes to the anchors' start) is
+    kept where its objective is lower than the probes' labeling's by more than
+    :data:`KMEANS_GAIN`, else the probes': (labels (N,), the model, what was compared). Without
+    anchors, the probes. The model of a k-means labeling is the probes fitted to it. No
+    anchor is held out: the choice is k-means' own label-free objective, the anchors clamped."""
     anchor_rows = np.asarray(anchor_rows, dtype=np.int64)
     anchor_classes = np.asarray(anchor_classes, dtype=np.int64)
     tensors = check_views(list(views))
     labels = np.asarray(labels, dtype=np.int64)
-    if len(anchor_rows) < MIN_ANCHORS_TO_COMPARE:
-        out, model = refit_labeling(
-            tensors, labels, anchor_rows, anchor_classes, k, trust, settings, seed
-        )
-        return out, model, {"chosen": "probes", "compared": False}
-    order = np.random.default_rng(seed).permutation(len(anchor_rows))
-    halves = [order[: len(order) // 2], order[len(order) // 2 :]]
-    hits = {"probes": 0, "kmeans": 0}
-    for held, used in (halves, halves[::-1]):
-        r, c = anchor_rows[used], anchor_classes[used]
-        probe, _ = refit_labeling(tensors, labels, r, c, k, trust, settings, seed)
-        kmeans = anchored_kmeans(tensors, labels, r, c, k)
-        hits["probes"] += int((probe[anchor_rows[held]] == anchor_classes[held]).sum())
-        hits["kmeans"] += int((kmeans[anchor_rows[held]] == anchor_classes[held]).sum())
-    # a difference within the noise of counting M anchors (about √M) is a tie: the probes
-    needed = math.sqrt(len(order))
-    record: dict[str, Any] = {
-        "compared": True,
-        "held_out_hits": hits,
-        "anchors": len(order),
-        "margin_needed": round(needed, 2),
-    }
-    if hits["kmeans"] - hits["probes"] > needed:
-        out = anchored_kmeans(tensors, labels, anchor_rows, anchor_classes, k)
-        one = dataclasses.replace(settings or RefitSettings(), rounds=1)
-        _, model = refit_labeling(tensors, out, anchor_rows, anchor_classes, k, None, one, seed)
-        return out, model, {**record, "chosen": "kmeans"}
-    out, model = refit_labeling(
+    probes, model = refit_labeling(
         tensors, labels, anchor_rows, anchor_classes, k, trust, settings, seed
     )
-    return out, model, {**record, "chosen": "probes"}
+    if not len(anchor_rows):
+        return probes, model, {"chosen": "probes", "compared": False}
+    fixed = labels.copy()
+    fixed[anchor_rows] = anchor_classes
+    kmeans = {
+        "anchors": anchored_kmeans(tensors, fixed, anchor_rows, anchor_classes, k),
+        "probes": anchored_kmeans(tensors, probes, anchor_rows, anchor_classes, k, start="labels"),
+    }
+    objective = {f"kmeans from {s}": kmeans_objective(tensors, lab) for s, lab in kmeans.items()}
+    objective["probes"] = kmeans_objective(tensors, probes)
+    start = "anchors"
+    if objective["kmeans from probes"] < (1 - OBJECTIVE_TIE) * objective["kmeans from anchors"]:
+        start = "probes"
+    record: dict[str, Any] = {
+        "compared": True,
+        "objectives": {s: round(v, 6) for s, v in objective.items()},
+        "gain_needed": KMEANS_GAIN,
+    }
+    if objective[f"kmeans from {start}"] < (1 - KMEANS_GAIN) * objective["probes"]:
+        out = kmeans[start]
+        one = dataclasses.replace(settings or RefitSettings(), rounds=1)
+        _, model = refit_labeling(tensors, out, anchor_rows, anchor_classes, k, None, one, seed)
+        return out, model, {**record, "chosen": f"kmeans from {start}"}
+    return probes, model, {**record, "chosen": "probes"}
+
+
+#: k-means runs from random starts beside the one from a split's own cut (tightest_cut)
+CUT_STARTS = 4
+
+
+def tightest_cut(
+    views: Sequence[Any], cut: np.ndarray, parts: int, seed: int = 0
+) -> tuple[np.ndarray, str]:
+    """(labels (N,) in [0, parts), where they came from) of a class's rows cut into ``parts``:
+    ``cut`` (a search's), or k-means started from it or from :data:`CUT_STARTS` seeded random
+    labelings, whichever has the lowest :func:`kmeans_objective` among those using every part
+    (docs/algorithm.md §12.1: where the views hold another cut a search learns as well, k-means'
+    objective tells the two apart without labels)."""
+    tensors = check_views(list(views))
+    cut = np.asarray(cut, dtype=np.int64)
+    none = np.empty(0, dtype=np.int64)
+    rng = np.random.default_rng(seed)
+    starts = [cut] + [rng.integers(0, parts, len(cut)) for _ in range(CUT_STARTS)]
+    candidates = [("search", cut)] + [
+        ("kmeans", anchored_kmeans(tensors, s, none, none, parts, start="labels")) for s in starts
+    ]
+    best, best_from, best_obj = cut, "search", math.inf
+    for origin, labels in candidates:
+        if len(np.unique(labels)) < parts:
+            continue  # a cut that leaves a part empty is no cut into that many
+        obj = kmeans_objective(tensors, labels)
+        if obj < best_obj * (1 - OBJECTIVE_TIE):  # a tie goes to the earlier: the search's
+            best, best_from, best_obj = labels, origin, obj
+    return best, best_from
