@@ -89,7 +89,7 @@ def method_rows(d: dict, root: Path, method: str, seeds: int, class_sizes: str =
     from hume.search.choice_signals import stability
     from hume.search.consensus import consensus
     from hume.search.ensembling import ensemble
-    from hume.search.label_free_score import label_free_scores
+    from hume.search.label_free_score import fold_scores
     from hume.search.request import SearchRequest
     from hume.search.run_lifecycle import run_search
 
@@ -132,16 +132,17 @@ def method_rows(d: dict, root: Path, method: str, seeds: int, class_sizes: str =
     both = concat_normalised([torch.as_tensor(x) for x in d["views"].values()])
     candidates["kmeans"] = np.asarray(kmeans_labels(both, both, k, n_init=5, seed=0, device="cpu"))
     stacked = torch.as_tensor(np.stack(list(candidates.values())))
-    learned = label_free_scores(phi2, stacked, k).double().numpy()
+    folds = fold_scores(phi2, stacked, k).double().numpy()  # the score is their mean
     out["kinds"] = {
         kind: {
             **_metrics(y, labels),
-            "score": round(float(s), 5),
+            "score": round(float(f.mean()), 5),
+            "folds": [round(float(v), 6) for v in f],
             "agreement": round(
                 float(np.mean([adjusted_rand_index(x, labels) for x in seed_labels])), 4
             ),
         }
-        for (kind, labels), s in zip(candidates.items(), learned)
+        for (kind, labels), f in zip(candidates.items(), folds)
     }
     np.savez(root / "runs" / run / "suite-kinds.npz", **candidates)
     return out

@@ -28,11 +28,17 @@ METHODS = ("hume", "turtle")
 
 
 def rule_pick(kinds: dict[str, dict[str, float]], rule: str) -> str:
-    """The labeling a rule gives: a kind of :data:`FIXED`; per-run rules take the highest
-    label-free score (ties to the earlier kind, as hume does)."""
+    """The labeling a rule gives: a kind of :data:`FIXED`; ``auto`` is hume's own rule
+    (hume.search.ensembling.weigh: the higher score unless the two are within their spread,
+    where the tie rule decides) where the suite kept the fold scores, else, as the other per-run
+    rules, the highest label-free score (ties to the earlier kind)."""
     if rule in FIXED:
         return rule
     pool = POOLS[rule]
+    if rule == "auto" and all("folds" in kinds[kind] for kind in pool):
+        from hume.search.ensembling import weigh  # hume's own rule, ties included
+
+        return weigh(("cut", "vote"), [kinds["cut"]["folds"], kinds["vote"]["folds"]]).kind
     return max(pool, key=lambda kind: (kinds[kind]["score"], -pool.index(kind)))
 
 

@@ -16,7 +16,7 @@ from hume.evaluate.metrics import adjusted_rand_index, cluster_accuracy
 from hume.search import HUME, TURTLE
 from hume.search import consensus as consensus_module
 from hume.search.consensus import consensus, cut_consensus, linkage_consensus
-from hume.search.ensembling import ensemble, vote
+from hume.search.ensembling import TIE_GOES_TO, ensemble, vote
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 SIZES = (200, 100, 50, 30, 20)
@@ -196,8 +196,11 @@ def test_the_command_records_the_ensemble_and_uneven_classes_use_the_linkage(tmp
             consensus = "linkage" if run.startswith("uneven") else "cut"
             assert hp["auto_consensus"] == consensus, run
             assert set(hp["ensemble_scores"]) == {consensus, "vote"}, run
-            assert hp["ensemble_chosen"] == max(
-                hp["ensemble_scores"], key=hp["ensemble_scores"].get
-            )
+            scores = hp["ensemble_scores"]
+            higher = max(scores, key=scores.get)
+            tied = abs(scores[consensus] - scores["vote"]) <= hp["ensemble_spread"]
+            assert hp["ensemble_tie"] is tied, run
+            by_rule = TIE_GOES_TO if TIE_GOES_TO in scores else consensus
+            assert hp["ensemble_chosen"] == (by_rule if tied else higher), run
         assert run_labels(root, run).shape == (240,)
     assert_one_line_error(search(root, "bad", "--k", "4", "--ensemble", "median"), "--ensemble")

@@ -12,7 +12,7 @@ import typer
 
 from hume.core.disk_errors import disk_problem
 from hume.core.errors import HumeError, Interrupted
-from hume.core.reporting import Reporter, Task, logger
+from hume.core.reporting import LineReporter, Reporter, Task, logger
 
 Root = Annotated[
     str | None,
@@ -188,3 +188,15 @@ class BarReporter(Reporter):
         if self._open == 0 and self._progress is not None:
             self._progress.stop()
             self._progress = None
+
+
+#: seconds between two progress lines of one task, at most, where no terminal shows bars
+PROGRESS_EVERY = 5.0
+
+
+def progress_reporter() -> Reporter:
+    """Bars where stderr is a terminal; elsewhere (a log, a pipe, a job scheduler) plain lines
+    in the bars' words, a line per stage and per K, at most one more every few seconds."""
+    if sys.stderr.isatty():
+        return BarReporter()
+    return LineReporter(lambda line: typer.echo(line, err=True), every=PROGRESS_EVERY)

@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from hume.commands.common import BarReporter, Device, Root
+from hume.commands.common import Device, Root, progress_reporter
 
 DATASET = "digits"
 SPLIT = "all"
@@ -50,7 +50,7 @@ def demo(
 
     check_device_name(device)  # before anything is printed
     start = time.perf_counter()
-    bars = BarReporter()
+    bars = progress_reporter()
     for model in VIEWS:  # a partial store is resumed, a complete one reused
         if _store_ready(root, model):
             typer.echo(f"[1/3] reusing the {model} store of {DATASET}")

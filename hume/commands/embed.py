@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from hume.commands.common import BarReporter, Device, Root
+from hume.commands.common import Device, Root, progress_reporter
 from hume.core.names import ALIASES
 from hume.embed.backbones import FeatureKind, backbone_patterns, list_backbones
 from hume.embed.datasets import dataset_patterns, list_datasets
@@ -133,5 +133,5 @@ def embed(
         overwrite=overwrite,
         chunk_rows=chunk_rows,
         repair=repair,
-        reporter=BarReporter(),
+        reporter=progress_reporter(),
     )

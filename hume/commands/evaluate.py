@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from hume.commands.common import BarReporter, Root
+from hume.commands.common import Root, progress_reporter
 
 
 def _table(report: dict[str, Any]):
@@ -132,12 +132,12 @@ def show_report(report: dict[str, Any], written: list) -> None:
     ens = report.get("ensemble")
     if ens:
         scores = ens.get("label_free_scores") or {}
-        console.print(
-            f"ensemble chosen without labels: {ens['kind']} (label-free scores "
-            + ", ".join(f"{k} {v:.3f}" for k, v in scores.items())
-            + ")",
-            markup=False,
-        )
+        shown = ", ".join(f"{k} {v:.3f}" for k, v in scores.items())
+        said = ens.get("text") or f"{ens['kind']} (label-free scores {shown})"
+        console.print(f"ensemble chosen without labels: {said}", markup=False)
+    choice = report.get("choice") or {}
+    if choice.get("margin_text"):
+        console.print(f"chosen without labels: {choice['margin_text']}", markup=False)
     if report.get("paper"):
         console.print(_paper_table(report["paper"]))
     for note in report.get("notes", []):
@@ -195,7 +195,7 @@ def evaluate(
         )
         return
     typer.echo(f"evaluating run {run_dir.name} ({run_dir})")
-    bars = BarReporter()
+    bars = progress_reporter()
     report, written = evaluate_run(
         run_dir, root, device=device, baselines=baselines, n_init=restarts, reporter=bars
     )

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from hume.commands.common import BarReporter, Root, split_commas
+from hume.commands.common import Root, progress_reporter, split_commas
 
 Formats = Annotated[
     list[str] | None,
@@ -112,7 +112,7 @@ def write_rows(
         run_dir=run_dir,
         finished=finished,
         image_root=image_root,
-        reporter=BarReporter(),
+        reporter=progress_reporter(),
     )
     if done.up_to_date:
         typer.echo(f"nothing to do: {out} already holds this export (--overwrite writes it again)")
@@ -254,7 +254,9 @@ def _embed_missing(
             continue
         store = next(e["path"] for key, e in config.stores.items() if key.startswith(f"{view}/"))
         typer.echo(f"embedding {name} with {view} first, as the run's {view} store was embedded")
-        embed_like(store, spec, root=root, device=device, workers=workers, reporter=BarReporter())
+        embed_like(
+            store, spec, root=root, device=device, workers=workers, reporter=progress_reporter()
+        )
 
 
 def _store_dataset(name: str) -> str:

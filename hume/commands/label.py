@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from hume.commands.common import BarReporter, Root, split_commas
+from hume.commands.common import Root, progress_reporter, split_commas
 from hume.commands.search_options import (
     ClassSizesOption,
     KScanOption,
@@ -30,6 +30,7 @@ from hume.search.vocabulary import ClassSizes, KScan, Phi1
 DEFAULT_MODELS = "dinov2,clip"
 #: the range K is chosen from when --k is not given (docs/algorithm.md §10.6)
 DEFAULT_K = "2:20"
+#: without a terminal, a progress line at most this often (seconds) besides those of each stage
 
 
 def dataset_spec(path: str) -> tuple[str, Path | None]:
@@ -198,6 +199,14 @@ def label(
             show_default=False,
         ),
     ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Say what would be embedded, how many screens and searches the choice of K and "
+            "φ1 runs and about how long it takes here (once the images are embedded); do nothing.",
+        ),
+    ] = False,
     root: Root = None,
 ) -> None:
     """From a folder of images to its classes: embed, choose K, search, export, in one command.
@@ -218,8 +227,8 @@ def label(
     from hume.embed.pipeline import embed
     from hume.export.exporter import ExportFormat, default_formats
     from hume.export.rows import run_rows
+    from hume.runs import CHOICE, runs_dir
     from hume.search.choosing import choose_search
-    from hume.search.request import SearchRequest
 
     check_device_name(device)
     spec, folder = dataset_spec(path)
@@ -239,7 +248,11 @@ def label(
             f"no images in {folder}: it needs image files ({', '.join(IMAGE_SUFFIXES)}) at any "
             "depth"
         )
-    bars = BarReporter()
+    if dry_run:
+        _dry_run(spec, folder, dataset, names, ks, k, seeds, method, class_sizes, phi1, k_scan, run,
+                 device, random_state, root)  # fmt: skip
+        return
+    bars = progress_reporter()
     steps = 4 if corrections else 3
     views: list[str] = []
     first_stores: list[Path] = []
@@ -272,18 +285,9 @@ def label(
         + (", each model as φ1" if auto else "")
         + f" (run {name}; labels are not read)"
     )
-    request = SearchRequest(
-        views=views,
-        dataset=dataset,
-        seeds=seeds,
-        method=method.value,
-        device=device,
-        run=name,
-        root=root,
-        random_state=random_state,
-        class_sizes=class_sizes.value,
-        single_view=len(views) == 1 and method == Method.hume,
-    )
+    request = _request(views, dataset, seeds, method, device, name, root, random_state, class_sizes)
+    if not (runs_dir(root) / name / CHOICE).is_file():  # (a choice made says nothing to do)
+        typer.echo(f"  {_plan(request, ks, auto, k_scan)}")
     run_dir = choose_search(request, ks, phi1_auto=auto, reporter=bars, scan=k_scan)
     searched = run_dir
     if corrections:
@@ -312,6 +316,94 @@ def label(
     typer.echo(
         f"done: {rows.n_rows} images in K={len(rows.live_classes())} classes ({how}{phi}); gallery: "
         f"{os.fspath(gallery)}" + (f"; {_skipped(first_stores)}" if folder else "")
+    )
+
+
+def _request(
+    views: list[str],
+    dataset: str,
+    seeds: int,
+    method: Method,
+    device: str,
+    name: str,
+    root: str | None,
+    random_state: int,
+    class_sizes: ClassSizes,
+) -> Any:
+    from hume.search.request import SearchRequest
+
+    return SearchRequest(
+        views=views,
+        dataset=dataset,
+        seeds=seeds,
+        method=method.value,
+        device=device,
+        run=name,
+        root=root,
+        random_state=random_state,
+        class_sizes=class_sizes.value,
+        single_view=len(views) == 1 and method == Method.hume,
+    )
+
+
+def _plan(request: Any, ks: list[int], auto: bool, scan: KScan) -> str:
+    """The choice's plan and its time here, in one line (a probe of a few iterations)."""
+    from hume.search.choice_cost import estimate_choice, shown_cost
+
+    return "plan: " + shown_cost(estimate_choice(request, ks, auto, scan))
+
+
+def _dry_run(
+    spec: str,
+    folder: Path | None,
+    dataset: str,
+    names: list[str],
+    ks: list[int],
+    k: str,
+    seeds: int,
+    method: Method,
+    class_sizes: ClassSizes,
+    phi1: Phi1,
+    k_scan: KScan,
+    run: str | None,
+    device: str,
+    random_state: int,
+    root: str | None,
+) -> None:
+    """What `hume label` would do, and its cost where the stores exist: nothing is written."""
+    from hume.core.names import safe_name
+    from hume.embed.datasets.imagefolder import IMAGE_SUFFIXES
+    from hume.search.choosing import FINALISTS, expected_screens
+    from hume.store.paths import features_dir, resolve_root
+
+    if folder is not None:
+        n = sum(1 for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        typer.echo(f"{folder}: {n} images")
+    have = features_dir(resolve_root(root)) / dataset
+    stored = [m for m in names if any(have.glob(f"*/{m}.zarr")) or any(have.glob(f"*/{m}.h5"))]
+    for m in names:
+        typer.echo(
+            f"embed with {m}: " + ("stored (reused when complete)" if m in stored else "to do")
+        )
+    auto = phi1 == Phi1.auto and method == Method.hume and len(names) > 1
+    n_cand = len(ks) * (len(names) if auto else 1)
+    if stored == names:
+        name = run or safe_name("run", f"{dataset}-{'-'.join(names)}")
+        request = _request(names, dataset, seeds, method, device, name, root, random_state,
+                           class_sizes)  # fmt: skip
+        typer.echo(f"search, K from {k}: {_plan(request, ks, auto, k_scan)}")
+        return
+    if k_scan is KScan.exhaustive or n_cand <= FINALISTS:
+        plan = f"{n_cand} searches in full"
+    else:
+        planned = expected_screens(len(ks), len(names) if auto else 1)
+        planned = n_cand if k_scan is KScan.screen_all else planned
+        plan = (
+            f"about {planned} screens (at most {n_cand}), then {FINALISTS} searches in full or more"
+        )
+    typer.echo(
+        f"search, K from {k}: {plan}; the time is estimated once the images are embedded (the "
+        "same command says it before the search starts)"
     )
 
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from hume.commands.common import BarReporter, Root, split_commas
+from hume.commands.common import Root, progress_reporter, split_commas
 from hume.commands.search_options import (
     ClassSizesOption,
     KScanOption,
@@ -180,7 +180,7 @@ def search(
             run,
             device=device,
             precision=precision_name,
-            reporter=BarReporter(),
+            reporter=progress_reporter(),
             seed_range=seed_range,
         )
         return
@@ -211,9 +211,11 @@ def search(
     if (ks is not None and len(ks) > 1) or phi1 == Phi1.auto:
         from hume.search.choosing import choose_search
 
-        choose_search(request, ks, phi1_auto=phi1 == Phi1.auto, reporter=BarReporter(), scan=k_scan)
+        choose_search(
+            request, ks, phi1_auto=phi1 == Phi1.auto, reporter=progress_reporter(), scan=k_scan
+        )
         return
-    run_search(request, reporter=BarReporter())
+    run_search(request, reporter=progress_reporter())
 
 
 search.__doc__ = HELP
@@ -249,7 +251,7 @@ def _refit(
             "command again)"
         )
     plan = plan_refit(resolve_run(root, from_run), list(corrections or []), root, run)
-    path = refit(plan, root, device or "auto", BarReporter())
+    path = refit(plan, root, device or "auto", progress_reporter())
     for line in plan.review.notes:
         typer.echo(line)
     typer.echo(f"run {path.name}: from {from_run}" + (" (already made)" if plan.done else ""))

@@ -21,10 +21,11 @@ KScanOption = Annotated[
     KScan,
     typer.Option(
         "--k-scan",
-        help="How a K range (or --phi1 auto) is searched: fast (every K first screened with "
-        "6 seeds of two fifths of the iterations, then searched in full, best screen first, while "
-        "it could still win; docs/algorithm.md §10.6) or exhaustive (every K searched in full: "
-        "every candidate a run, every curve).",
+        help="How a K range (or --phi1 auto) is searched: fast (K screened upwards with 6 seeds "
+        "of two fifths of the iterations until the criterion has fallen behind, φ1 compared at "
+        "the best K, then searched in full, best screen first, while it could still win; "
+        "docs/algorithm.md §10.6–10.7), screen-all (every K and φ1 screened, as before) or "
+        "exhaustive (every K searched in full: every candidate a run, every curve).",
     ),
 ]
 

@@ -51,8 +51,10 @@ def choice_report(inp: RunInputs, fig_dir: Path) -> tuple[dict[str, Any] | None,
                 m = score_labeling(truth[known], labels[known], detail=False)
                 row.update(acc=m["acc"], nmi=m["nmi"])
         rows.append(row)
+    from hume.search.choice_files import margin_text
+
     figure = figures.choice_figure(rows, choice["chosen"], fig_dir / "choice.png")
-    return {**choice, "candidates": rows}, [figure]
+    return {**choice, "candidates": rows, "margin_text": margin_text(choice)}, [figure]
 
 
 def candidate_signals(cand: dict[str, Any]) -> dict[str, Any]:

@@ -312,9 +312,15 @@ def build_report(
     report["reproducibility"] = reproducibility(inp.seed_labels)
     chosen = cfg.hyperparameters.get("ensemble_chosen")
     if chosen:  # --ensemble auto: which ensemble, and why
+        from hume.search.ensembling import choice_text
+
+        hyper = cfg.hyperparameters
         report["ensemble"] = {
             "kind": chosen,
-            "label_free_scores": cfg.hyperparameters.get("ensemble_scores"),
+            "label_free_scores": hyper.get("ensemble_scores"),
+            "spread": hyper.get("ensemble_spread"),
+            "tie": hyper.get("ensemble_tie"),
+            "text": choice_text(hyper),
         }
     written: list[Path] = [
         figures.agreement_figure(per_row, len(inp.scores), fig_dir / "agreement.png")

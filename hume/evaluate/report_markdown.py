@@ -76,7 +76,8 @@ def markdown(report: dict[str, Any]) -> str:
     ens = report.get("ensemble")
     if ens:
         shown = ", ".join(f"{k} {v:.3f}" for k, v in (ens.get("label_free_scores") or {}).items())
-        lines.append(f"- ensemble chosen without labels: {ens['kind']} (label-free scores {shown})")
+        said = ens.get("text") or f"{ens['kind']} (label-free scores {shown})"
+        lines.append(f"- ensemble chosen without labels: {said}")
     choice = report.get("choice")
     if choice:
         lines += [
@@ -85,7 +86,8 @@ def markdown(report: dict[str, Any]) -> str:
             f"(by {choice['criterion']}, run `{choice['chosen']}`)",
             "",
             "Candidates whose ensemble leaves a class (nearly) empty use fewer than K classes "
-            "and are not chosen while another uses all of its K.",
+            "and are not chosen while another uses all of its K."
+            + (f" {choice['margin_text']}." if choice.get("margin_text") else ""),
             "",
             "| run | K | φ1 | searched | classes used | criterion | consensus stability | "
             "stability | score | balanced score | ACC (not used) | NMI (not used) |",
@@ -100,7 +102,7 @@ def markdown(report: dict[str, Any]) -> str:
                 f"{signal_text(sig.get('score'))} | {signal_text(sig.get('balanced_score'))} | "
                 f"{percent_text(c.get('acc'))} | {percent_text(c.get('nmi'))} |"
             )
-        if choice.get("scan") == "fast":
+        if choice.get("scan") in ("fast", "screen-all"):
             sc = choice.get("screen", {})
             lines += [
                 "",

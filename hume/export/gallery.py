@@ -118,6 +118,31 @@ def _reproducibility(run_dir: Path | None) -> list[str]:
     ]
 
 
+def _choices(run_dir: Path | None) -> list[str]:
+    """Lines on the run's choices made without labels: the ensemble kept (a tie said as one,
+    prominently) and K's margin over the runner-up (a tie: "K is 10 or 12: see both")."""
+    from hume.core.files import read_json
+    from hume.runs import CHOICE, CONFIG, load_config
+    from hume.search.choice_files import margin_text
+    from hume.search.ensembling import choice_text
+
+    if run_dir is None or not (run_dir / CONFIG).is_file():
+        return []
+    lines = []
+    hyper = load_config(run_dir).hyperparameters
+    said = choice_text(hyper)
+    if said:
+        css = "warning" if hyper.get("ensemble_tie") else "meta"
+        lines.append(f'<p class="{css}" id="ensemble-choice">Ensemble: {html.escape(said)}.</p>')
+    if (run_dir / CHOICE).is_file():
+        choice = read_json(run_dir / CHOICE)
+        said = margin_text(choice)
+        if said:
+            css = "warning" if choice.get("tie") else "meta"
+            lines.append(f'<p class="{css}" id="k-choice">{html.escape(said)}.</p>')
+    return lines
+
+
 def _picks(order: np.ndarray, most: int, least: int) -> tuple[np.ndarray, np.ndarray]:
     """Of a class's rows ``order``, least confident first (confidence, then margin, decides):
     its ``most`` most confident, most confident first, and up to ``least`` of the others, least
@@ -299,6 +324,7 @@ def _page(
         "with its class) / margin (how clearly the selected seed's encoder decides it); both in "
         "[0, 1]. Hover an image for its file.</p>",
         *_reproducibility(run_dir),
+        *_choices(run_dir),
         *[f'<p class="note">{html.escape(n)}</p>' for n in notes],
         *_evaluation(run_dir, rows.has_truth),
         "<h2>Classes</h2>",

@@ -16,11 +16,13 @@ import torch
 
 from hume.core.errors import HumeError
 from hume.core.files import read_json, write_json
+from hume.core.reporting import logger
 from hume.runs import CHOICE, CONFIG, ENSEMBLE, load_config, shown_ks, write_config
 from hume.search.candidates import Planned
-from hume.search.choice_signals import Candidate, consensus_kind, measure
+from hume.search.choice_signals import Candidate, consensus_kind, margin, measure, ranked
 from hume.search.request import SearchRequest
 from hume.search.run_readers import seed_signals
+from hume.search.score_spread import is_tie
 from hume.search.vocabulary import KScan
 
 CHOICE_FILE = CHOICE
@@ -120,9 +122,12 @@ def write_choice(
     full: dict[str, Candidate],
     screens: dict[str, Candidate],
     screened: dict[str, int] | None,
+    scan: str | None = None,
 ) -> None:
     """``base_dir``: the chosen candidate's run, and choice.json (every candidate); ``screened``
-    the screens' ``seeds`` and ``iters`` (None: no screens, the exhaustive scan)."""
+    the screens' ``seeds`` and ``iters`` (None: no screens, the exhaustive scan); ``scan`` the
+    scan asked (:class:`~hume.search.vocabulary.KScan`; None: fast or exhaustive by the
+    screens)."""
     source = base_dir.parent / chosen.setting["run"]
     base_dir.mkdir(parents=True, exist_ok=True)
     for name in RUN_FILES:
@@ -143,19 +148,67 @@ def write_choice(
         rows.append(row)
     choice = {
         "criterion": "mean of consensus stability and stability",
-        "scan": "fast" if screens else "exhaustive",
+        "scan": scan if scan and screens else ("fast" if screens else "exhaustive"),
         **({"screen": {**screened, "searched_in_full": len(full)}} if screened else {}),
         "chosen": chosen.setting["run"],
         "k": chosen.setting["k"],
         "phi1": chosen.setting["phi1"],
+        **runner_up(chosen, list(full.values())),
         "candidates": rows,
     }
     write_json(base_dir / CHOICE_FILE, choice)
+    if "runner_up" in choice:
+        logger.info("%s", margin_text(choice))
     config = load_config(source)
     config.candidate_of = None
     config.choice = {key: choice[key] for key in ("criterion", "scan", "chosen", "k", "phi1")}
     config.finished = datetime.now(UTC).isoformat()  # the run the last search produced
     write_config(base_dir, config)  # last: the run is complete once this is written
+
+
+def runner_up(chosen: Candidate, full: list[Candidate]) -> dict[str, Any]:
+    """choice.json's ``runner_up`` (the best other candidate searched in full), ``margin`` (how
+    far the chosen criterion is above it), ``margin_spread`` and ``tie`` (the margin within
+    :data:`~hume.search.score_spread.TIE_SPREADS` spreads); nothing with one candidate."""
+    others = [c for c in ranked(full) if c.setting["run"] != chosen.setting["run"]]
+    if not others:
+        return {}
+    other = others[0]
+    ahead, spread = margin(chosen, other)
+    return {
+        "runner_up": {
+            key: other.setting[key] for key in ("run", "k", "phi1") if key in other.setting
+        }
+        | {"criterion": round(other.criterion, 6)},
+        "margin": round(ahead, 6),
+        "margin_spread": round(spread, 6),
+        "tie": bool(spread > 0 and is_tie(ahead, spread)),
+    }
+
+
+def margin_text(choice: dict[str, Any]) -> str:
+    """One sentence on a choice's margin over its runner-up (choice.json as written by
+    :func:`write_choice`); empty for a choice of one candidate or of an earlier version."""
+    other = choice.get("runner_up")
+    if not other:
+        return ""
+    mine = f"K={choice['k']}" + (
+        f", φ1 {choice['phi1']}" if other.get("phi1") != choice["phi1"] else ""
+    )
+    theirs = f"K={other['k']}" + (
+        f", φ1 {other['phi1']}" if other.get("phi1") != choice["phi1"] else ""
+    )
+    spread = choice.get("margin_spread", 0.0)
+    if choice.get("tie"):
+        ks = f"K is {choice['k']} or {other['k']}" if other["k"] != choice["k"] else "a tie"
+        return (
+            f"{ks}: see both — {mine} leads {theirs} by {choice['margin']:.3f} in the criterion, "
+            f"within its spread ({spread:.3f}); the other is run {other['run']}"
+        )
+    return (
+        f"{mine} leads the runner-up {theirs} (run {other['run']}) by {choice['margin']:.3f} in "
+        f"the criterion (spread {spread:.3f})"
+    )
 
 
 def summary(base_dir: Path) -> str:

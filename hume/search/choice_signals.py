@@ -7,7 +7,10 @@ and their measurements are).
 - the **criterion**: their mean, maximised among the candidates whose ensemble uses all K classes
   (a class below :data:`EMPTY_SHARE` of the mean class size counts as empty);
 - ``score`` and ``balanced score``: the seeds' mean label-free scores (the balanced one weighs
-  every class equally), kept for the reader and for the class-size weight.
+  every class equally), kept for the reader and for the class-size weight;
+- the criterion's **spread**: how far it could move with other seeds (the seeds' stability
+  resampled by the jackknife, the consensus stability by its splits), so that two candidates
+  within it are a tie (:func:`margin`; docs/algorithm.md §10.9).
 """
 
 from __future__ import annotations
@@ -47,13 +50,28 @@ def signal_rows(seed_labels: np.ndarray, seed: int = 0) -> np.ndarray:
 def stability(seed_labels: np.ndarray) -> float:
     """Mean adjusted Rand index over every pair of seeds' labelings (n_seeds, N), on at most
     :data:`SIGNAL_ROWS` rows (:func:`signal_rows`); 1 for one seed."""
+    return stability_and_spread(seed_labels)[0]
+
+
+def stability_and_spread(seed_labels: np.ndarray) -> tuple[float, float]:
+    """:func:`stability` and its jackknife standard error over the seeds (each seed left out in
+    turn); the error is 0 with fewer than three seeds (nothing to resample)."""
     from hume.core.labelings import adjusted_rand_index
 
     labels = signal_rows(seed_labels)
-    pairs = list(itertools.combinations(range(len(labels)), 2))
-    if not pairs:
-        return 1.0
-    return float(np.mean([adjusted_rand_index(labels[i], labels[j]) for i, j in pairs]))
+    n = len(labels)
+    if n < 2:
+        return 1.0, 0.0
+    aris = np.zeros((n, n))
+    for i, j in itertools.combinations(range(n), 2):
+        aris[i, j] = aris[j, i] = adjusted_rand_index(labels[i], labels[j])
+    pairs = n * (n - 1) / 2
+    mean = float(aris.sum() / 2 / pairs)
+    if n < 3:
+        return mean, 0.0
+    # leaving seed j out drops its n − 1 pairs
+    left = (aris.sum() / 2 - aris.sum(1)) / ((n - 1) * (n - 2) / 2)
+    return mean, float(np.sqrt((n - 1) / n * np.sum((left - left.mean()) ** 2)))
 
 
 def consensus_stability(seed_labels: np.ndarray, k: int, kind: str, seed: int = 0) -> float:
@@ -61,6 +79,12 @@ def consensus_stability(seed_labels: np.ndarray, k: int, kind: str, seed: int = 
     disjoint halves of the seeds' labelings (n_seeds, N), over :data:`SPLITS` seeded random
     splits; the seeds' stability when there are fewer than four seeds (halves of one seed). On
     at most :data:`SIGNAL_ROWS` rows (:func:`signal_rows`)."""
+    return float(np.mean(consensus_values(seed_labels, k, kind, seed)))
+
+
+def consensus_values(seed_labels: np.ndarray, k: int, kind: str, seed: int = 0) -> list[float]:
+    """The :data:`SPLITS` values :func:`consensus_stability` averages (one, the seeds'
+    stability, with fewer than four seeds)."""
     import torch
 
     from hume.core.labelings import adjusted_rand_index
@@ -69,7 +93,7 @@ def consensus_stability(seed_labels: np.ndarray, k: int, kind: str, seed: int = 
     labels = signal_rows(seed_labels, seed)
     n_seeds = len(labels)
     if n_seeds < 4:
-        return stability(labels)
+        return [stability(labels)]
     values = []
     for split in range(SPLITS):
         order = np.random.default_rng([seed, split]).permutation(n_seeds)
@@ -78,7 +102,7 @@ def consensus_stability(seed_labels: np.ndarray, k: int, kind: str, seed: int = 
             for part in (order[: n_seeds // 2], order[n_seeds // 2 :])
         ]
         values.append(adjusted_rand_index(*halves))
-    return float(np.mean(values))
+    return values
 
 
 def consensus_kind(ensemble: str | None, auto_consensus: str | None = None) -> str:
@@ -102,6 +126,8 @@ class Candidate:
     sizes: tuple[int, ...] = ()
     #: :func:`consensus_stability`; None: not measured (the seeds' stability alone decides)
     consensus: float | None = None
+    #: the criterion's standard error (:func:`criterion_spread`); None: not measured
+    spread: float | None = None
 
     @property
     def criterion(self) -> float:
@@ -136,6 +162,7 @@ class Candidate:
                 }
             ),
             "stability": round(self.stability, 6),
+            **({} if self.spread is None else {"criterion_spread": round(self.spread, 6)}),
             **({} if self.score is None else {"score": round(self.score, 6)}),
             **({} if self.balanced is None else {"balanced_score": round(self.balanced, 6)}),
         }
@@ -155,14 +182,40 @@ def measure(
     classes: the consensus stability with the consensus ``kind`` (:func:`consensus_kind`;
     skipped without ``consensus``), the stability, the mean scores, the class sizes."""
     k = int(setting["k"])
+    stable, stable_se = stability_and_spread(seed_labels)
+    halves = consensus_values(seed_labels, k, kind) if consensus else None
     return Candidate(
         setting,
-        stability(seed_labels),
+        stable,
         None if scores is None else float(np.mean(scores)),
         None if balanced is None else float(np.mean(balanced)),
         class_sizes(labels, k),
-        consensus_stability(seed_labels, k, kind) if consensus else None,
+        None if halves is None else float(np.mean(halves)),
+        criterion_spread(stable_se, halves),
     )
+
+
+def criterion_spread(stability_se: float, halves: Sequence[float] | None) -> float:
+    """The standard error of a candidate's criterion: of the seeds' stability (``stability_se``,
+    its jackknife error) alone, or of the mean of it and the consensus stability, whose error is
+    that of the mean of its split values ``halves`` (taken as independent of the other)."""
+    if halves is None:
+        return stability_se
+    h = np.asarray(halves, dtype=np.float64)
+    halves_se = float(np.std(h, ddof=1) / np.sqrt(len(h))) if len(h) > 1 else 0.0
+    return float(np.hypot(stability_se, halves_se) / 2)
+
+
+def margin(best: Candidate, other: Candidate) -> tuple[float, float]:
+    """How far ``best``'s criterion is above ``other``'s, and the spread of that difference (the
+    two candidates' seeds are searched apart: their errors add in quadrature; 0 where either
+    was not measured)."""
+    spread = (
+        0.0
+        if best.spread is None or other.spread is None
+        else float(np.hypot(best.spread, other.spread))
+    )
+    return best.criterion - other.criterion, spread
 
 
 def signals(model: Any, setting: dict[str, Any], consensus: bool = True) -> Candidate:

@@ -1,9 +1,10 @@
 """Several searches and a label-free choice among them: a range of K (``--k 5:15``) and each
 view as φ1 (``--phi1 auto``), docs/algorithm.md §10.
 
-A candidate is one K and one order of the views. With the fast scan (the default) every
-candidate is first screened (:mod:`hume.search.screens`), then searched in full, best screen
-first, while it could still win (:func:`could_win`); the exhaustive scan searches every
+A candidate is one K and one order of the views. With the fast scan (the default) candidates
+are first screened (:mod:`hume.search.screens`) as far as the climb over K reaches
+(:func:`climb_screens`; ``screen-all``: every candidate), then searched in full, best screen
+first, while they could still win (:func:`could_win`); the exhaustive scan searches every
 candidate in full. A candidate searched in full is a normal run ``<run>-k07`` (with ``--phi1
 auto`` also ``-phi1-<view>``); the one of the highest criterion is copied to ``<run>`` with the
 choice's files (:mod:`hume.search.choice_files`). The same command again continues where it
@@ -12,6 +13,7 @@ stopped; asked with other settings, it is refused.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -41,6 +43,7 @@ from hume.search.choice_files import (
     write_choice,
 )
 from hume.search.choice_signals import Candidate, ranked
+from hume.search.climbing import PHI1_AT, best_ks, climb_over, comes_close
 from hume.search.methods import get_method
 from hume.search.request import WAIT_FOR_RANKS, SearchRequest, check_request
 from hume.search.run_lifecycle import resume_search, run_search
@@ -57,6 +60,10 @@ MARGIN = 0.02
 #: the margin with ``--class-sizes uneven``, whose full runs may choose another weight than the
 #: best one a screen kept, so that the rise from screen to full varies far more between K
 MARGIN_UNEVEN = 0.1
+#: the fast scan searches the second finalist in full unless its screen, raised by the rise of
+#: the first and the margin plus LONE_MARGIN, stays below the first's full criterion: one rise
+#: seen is a weaker guide than two (docs/algorithm.md §10.7)
+LONE_MARGIN = 0.1
 
 
 def choose_search(
@@ -97,7 +104,7 @@ def choose_search(
     cache: dict[Any, Any] = {}
     joined = dist_.start(ranks, dev.type, backend="gloo", timeout=WAIT_FOR_RANKS)
     try:
-        loaded = {tuple(o): _loaded(req, dataset, o, dev, cache) for o in orders}
+        loaded = {tuple(o): loaded_views(req, dataset, o, dev, cache) for o in orders}
         inputs = {order: views.search for order, views in loaded.items()}
         if ks is None:  # the dataset's own K
             ks = [loaded[tuple(orders[0])].known_k(dataset)]
@@ -112,17 +119,31 @@ def choose_search(
         ]
         asked = request_record(req, dataset, views, ks, phi1_auto, scan)
         dist_.on_main(ranks, lambda: claim(base_dir, asked))
-        fast = scan is KScan.fast and len(plan) > FINALISTS
+        fast = scan is not KScan.exhaustive and len(plan) > FINALISTS
+        climb = fast and scan is KScan.fast
         screen_cfg = screen_config(cfg)
         full_units = _units(cfg, req.seeds, req)
         screen_units = _units(screen_cfg, min(req.seeds, SCREEN_SEEDS), req, screen=True)
+        n_screens = expected_screens(len(ks), len(orders)) if climb else len(plan)
         total = (
-            (len(plan) * screen_units + FINALISTS * full_units) if fast else len(plan) * full_units
+            (n_screens * screen_units + FINALISTS * full_units) if fast else len(plan) * full_units
         )
         what = f"choosing K among {shown_ks(ks)}" + (" and φ1" if phi1_auto else "")
         with CountedTask(reporter.task(what, total=total, unit="seed-it"), total) as task:
             screens: dict[str, Candidate] = {}
-            if fast:
+            if climb:
+                args = (req, cls, screen_cfg)
+                screens = climb_screens(
+                    plan,
+                    lambda some: screen_all(
+                        *args, some, inputs, base_dir, dev, ranks, task, screen_units, phi1_auto
+                    ),
+                    ranks.world_size,
+                    lambda left: task.update(
+                        total=task.completed + left * screen_units + FINALISTS * full_units
+                    ),
+                )
+            elif fast:
                 screens = screen_all(
                     req, cls, screen_cfg, plan, inputs, base_dir, dev, ranks, task, screen_units
                 )
@@ -131,25 +152,32 @@ def choose_search(
             queue = [by_run[c.setting["run"]] for c in ranked(list(screens.values()))]
             for p in queue if fast else plan:
                 margin = MARGIN_UNEVEN if req.class_sizes == "uneven" else MARGIN
-                if fast and not could_win(screens[p.run], screens, full, margin):
+                lone = LONE_MARGIN if climb else None
+                if fast and not could_win(screens[p.run], screens, full, margin, lone):
                     continue
                 start = task.completed
                 if start + full_units > task.total:  # one more than the finalists planned
                     task.update(total=start + full_units)
-                task.advance(0, at=f"{planned_label(p, phi1_auto)} in full")
+                task.advance(0, at=f"searching {planned_label(p, phi1_auto)} in full")
                 nested = NestedReporter(reporter, task, start, full_units)
                 path = _search(
                     req, p, base, nested, cache, f"{planned_label(p, phi1_auto)} in full"
                 )
-                task.update(completed=start + full_units)
                 cand = full_signals(path, inputs[p.order], cls.predicts_from_all_views)
                 cand.setting.update(p.setting())
                 full[p.run] = cand
+                task.update(
+                    completed=start + full_units,
+                    at=f"searched {planned_label(p, phi1_auto)} in full",
+                    criterion=round(cand.criterion, 3),
+                )
                 if ranks.is_main:
                     log_candidate(cand, "")
         if fast and ranks.is_main:
             logger.info(
-                "searched %d of %d candidates in full; by their screens the others could not win",
+                "screened %d and searched %d of %d candidates in full; by the screens the others "
+                "could not win",
+                len(screens),
                 len(full),
                 len(plan),
             )
@@ -166,7 +194,7 @@ def choose_search(
                 if fast
                 else None
             )
-            write_choice(base_dir, chosen, plan, full, screens, screened)
+            write_choice(base_dir, chosen, plan, full, screens, screened, scan.value)
             logger.info("chosen: %s; run %s is %s", describe(chosen), base, chosen.setting["run"])
         dist_.barrier(ranks)
         return base_dir
@@ -178,21 +206,84 @@ def choose_search(
         dist_.stop(joined)
 
 
+def climb_screens(
+    plan: list[Planned],
+    screen_some: Callable[[list[Planned]], dict[str, Candidate]],
+    batch: int = 1,
+    left: Callable[[int], None] | None = None,
+) -> dict[str, Candidate]:
+    """The fast scan's screens (docs/algorithm.md §10.7): K climbed upwards with the first order
+    of the views (``batch`` K at a time: one per rank) until :func:`climb_over`; each other order
+    screened at the first one's best K (:func:`best_ks`) and, when it comes close
+    (:func:`comes_close`), climbed from there upwards and downwards by the same rule. ``screen_some`` screens candidates (or reads their screens back) and
+    returns their signals; ``left`` is told the screens still planned, for the progress."""
+    orders = sorted({p.index for p in plan})
+    by_order = {i: sorted((p for p in plan if p.index == i), key=lambda p: p.k) for i in orders}
+    screens: dict[str, Candidate] = {}
+    looked: set[int] = set()
+
+    def planned() -> int:
+        unseen = len(orders) - 1 - len(looked - {orders[0]})
+        return max(0, unseen) * PHI1_AT
+
+    def ascend(i: int, ps: list[Planned] | None = None) -> None:
+        ps = by_order[i] if ps is None else ps
+        for at in range(0, len(ps), batch):
+            todo = [p for p in ps[at : at + batch] if p.run not in screens]
+            if todo:
+                screens.update(screen_some(todo))
+            done = [screens[p.run] for p in ps[: at + batch]]
+            stop = climb_over(done)
+            if left is not None:
+                rest = 0 if stop else sum(p.run not in screens for p in ps[at + batch :])
+                left(rest + planned())
+            if stop:
+                return
+
+    ascend(orders[0])
+    looked.add(orders[0])
+    first = [screens[p.run] for p in by_order[orders[0]] if p.run in screens]
+    for i in orders[1:]:
+        looked.add(i)
+        ks = set(best_ks(first))
+        todo = [p for p in by_order[i] if p.k in ks and p.run not in screens]
+        if todo:
+            screens.update(screen_some(todo))
+        other = [screens[p.run] for p in by_order[i] if p.run in screens]
+        if comes_close(other, first):  # climb both ways from the K it was screened at
+            at = next(n for n, p in enumerate(by_order[i]) if p.k in ks)
+            ascend(i, by_order[i][at:])
+            ascend(i, by_order[i][at::-1])
+        elif left is not None:
+            left(planned())
+    return screens
+
+
+def expected_screens(n_ks: int, n_orders: int) -> int:
+    """The screens the fast scan plans at first (for the progress): every K of the first order,
+    :data:`PHI1_AT` of each other; the climb usually stops before the last K."""
+    return n_ks + (n_orders - 1) * min(PHI1_AT, n_ks)
+
+
 def could_win(
     screened: Candidate,
     screens: dict[str, Candidate],
     full: dict[str, Candidate],
     margin: float = MARGIN,
+    lone: float | None = None,
 ) -> bool:
     """Whether a screened candidate must be searched in full: until :data:`FINALISTS` candidates
     searched in full use all their K classes, always; then when its screen criterion, raised by
     the largest rise from screen to full criterion seen so far plus ``margin``, reaches the best
-    full criterion (docs/algorithm.md §10.6)."""
-    if sum(c.complete for c in full.values()) < FINALISTS:
+    full criterion (docs/algorithm.md §10.6). With ``lone`` (the fast scan), one such finalist
+    is enough when the candidate falls short of it by more than ``margin + lone`` (§10.7)."""
+    finalists = sum(c.complete for c in full.values())
+    if finalists < (FINALISTS if lone is None else 1):
         return True
     best = ranked(list(full.values()))[0]
     rise = max(c.criterion - screens[run].criterion for run, c in full.items())
-    return screened.criterion + rise + margin >= best.criterion
+    extra = lone if lone is not None and finalists < FINALISTS else 0.0
+    return screened.criterion + rise + margin + extra >= best.criterion
 
 
 def _units(cfg: Any, seeds: int, req: SearchRequest, screen: bool = False) -> int:
@@ -206,7 +297,7 @@ def _units(cfg: Any, seeds: int, req: SearchRequest, screen: bool = False) -> in
     return (seeds + trials * SWEEP_SEEDS) * int(cfg.iters)
 
 
-def _loaded(
+def loaded_views(
     req: SearchRequest,
     dataset: str,
     order: list[str],

@@ -5,10 +5,17 @@ agree with the result on each row. No ground-truth label is read."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import torch
 
 from hume.core.errors import HumeError
+from hume.search.score_spread import is_tie, paired_spread
 from hume.search.views import check_seed_labelings
+
+#: what a tie between the consensus and the vote keeps (docs/algorithm.md §5.9)
+TIE_GOES_TO = "cut"
 
 
 def overlap_counts(labelings: torch.Tensor, reference: torch.Tensor, k: int) -> torch.Tensor:
@@ -106,6 +113,28 @@ def ensemble(
     return labels, ref, match_labelings(labelings, labels, k)
 
 
+@dataclass
+class EnsembleChoice:
+    """What ``--ensemble auto`` weighed (docs/algorithm.md §5.6, §5.9): each kind's label-free
+    score, the spread of their difference, whether that difference is a tie, and the kind kept."""
+
+    kind: str
+    scores: dict[str, float]
+    spread: float
+    tie: bool
+    #: ``score`` (the higher score won) or ``tie`` (:data:`TIE_GOES_TO` decided)
+    rule: str
+
+    def settings(self) -> dict[str, Any]:
+        """What a run's config records (``hyperparameters``)."""
+        return {
+            "ensemble_chosen": self.kind,
+            "ensemble_scores": self.scores,
+            "ensemble_spread": round(self.spread, 6),
+            "ensemble_tie": self.tie,
+        }
+
+
 def best_ensemble(
     labelings: torch.Tensor,
     scores: torch.Tensor,
@@ -114,23 +143,67 @@ def best_ensemble(
     consensus_kind: str = "cut",
     seed: int = 0,
     max_rows: int | None = None,
-) -> tuple[torch.Tensor, int, torch.Tensor, str, dict[str, float]]:
+) -> tuple[torch.Tensor, int, torch.Tensor, EnsembleChoice]:
     """``--ensemble auto``: the consensus ``consensus_kind`` (the one of the run's class-size
     prior: cut, or linkage for uneven sizes) and the vote on the same seeds, and of the two the
     one whose labeling linear classifiers learn best (its label-free score on ``views``, the φ2
-    views the seeds were scored on; ties to the consensus) (docs/algorithm.md §5.6).
+    views the seeds were scored on); where the two scores differ by no more than
+    :data:`~hume.search.score_spread.TIE_SPREADS` spreads of their difference, a tie, which
+    :data:`TIE_GOES_TO` decides (docs/algorithm.md §5.6, §5.9).
 
-    Returns :func:`ensemble`'s ``(labels, reference_seed, perms)`` of that kind, the kind, and
-    both kinds' label-free scores (on at most ``max_rows`` rows, the seeds' sample, with the
-    papers' 100 L-BFGS iterations: the two often score within a hair of each other)."""
-    from hume.search.label_free_score import label_free_scores
+    Returns :func:`ensemble`'s ``(labels, reference_seed, perms)`` of that kind, and the
+    :class:`EnsembleChoice` (scores on at most ``max_rows`` rows, the seeds' sample, with the
+    papers' 100 L-BFGS iterations)."""
+    from hume.search.label_free_score import fold_scores
 
     kinds = (consensus_kind, "vote")
     made = {kind: ensemble(labelings, scores, k, kind, seed) for kind in kinds}
     stacked = torch.stack([made[kind][0] for kind in kinds])
-    learned = (
-        label_free_scores(views, stacked, k, seed=seed, max_rows=max_rows).double().cpu().tolist()
-    )
+    folds = fold_scores(views, stacked, k, seed=seed, max_rows=max_rows).double().cpu().numpy()
+    choice = weigh(kinds, folds)
+    return (*made[choice.kind], choice)
+
+
+def weigh(kinds: tuple[str, str], folds: Any) -> EnsembleChoice:
+    """The rule of ``--ensemble auto`` from the two kinds' fold accuracies ``folds`` (2, F) on the
+    same folds (:func:`~hume.search.label_free_score.fold_scores`): the higher score, unless the
+    difference is within :data:`~hume.search.score_spread.TIE_SPREADS` spreads, a tie, which
+    :data:`TIE_GOES_TO` (the consensus where it is not one of ``kinds``) decides."""
+    import numpy as np
+
+    folds = np.asarray(folds, dtype=np.float64)
+    learned = folds.mean(1)
     by_kind = {kind: round(float(v), 6) for kind, v in zip(kinds, learned)}
-    kind = kinds[1] if round(learned[1], 9) > round(learned[0], 9) else kinds[0]
-    return (*made[kind], kind, by_kind)
+    spread = paired_spread(folds[0], folds[1])
+    # no spread: the two scored alike on every fold (the same labeling, or nearly): no tie to break
+    tie = spread > 0 and is_tie(float(learned[0] - learned[1]), spread)
+    if tie:
+        kind = TIE_GOES_TO if TIE_GOES_TO in kinds else kinds[0]
+    else:
+        kind = kinds[1] if learned[1] > learned[0] else kinds[0]
+    return EnsembleChoice(kind, by_kind, spread, tie, "tie" if tie else "score")
+
+
+def choice_text(hyperparameters: dict[str, Any]) -> str:
+    """One sentence on what ``--ensemble auto`` kept and why, from a run's recorded
+    hyperparameters; empty when the run chose no ensemble (a fixed kind, an earlier version)."""
+    kept, scores = hyperparameters.get("ensemble_chosen"), hyperparameters.get("ensemble_scores")
+    if not kept or not scores or len(scores) != 2:
+        return ""
+    other = next(kind for kind in scores if kind != kept)
+    spread = hyperparameters.get("ensemble_spread")
+    if spread is None:  # a run of an earlier version: the higher score, no spread measured
+        return f"{kept} (label-free score {scores[kept]:.3f}, {other} {scores[other]:.3f})"
+    if spread == 0:
+        return f"{kept} (the {other} scored the same on every fold: {scores[kept]:.3f})"
+    if hyperparameters.get("ensemble_tie"):
+        return (
+            f"{kept} and {other} scored {scores[kept]:.3f} / {scores[other]:.3f}, "
+            f"within the spread ({spread:.3f}): a tie, kept the {kept} by rule; the {other} "
+            f"is `--ensemble {other}`"
+        )
+    apart = abs(scores[kept] - scores[other]) / spread if spread > 0 else float("inf")
+    return (
+        f"{kept} (label-free score {scores[kept]:.3f} against the {other}'s "
+        f"{scores[other]:.3f}, {apart:.1f} spreads apart)"
+    )

@@ -174,7 +174,7 @@ def _cv_accuracy(
     tol: float,
     max_elements: int,
     live: torch.Tensor | None = None,
-) -> torch.Tensor:
+) -> tuple[torch.Tensor, torch.Tensor]:
     """``(S, 2)`` per labeling, for one standardised view ``x1`` (N, P): the mean fold accuracy,
     and the *balanced* score from the same fits: the mean over the K classes of the share of each
     class's rows predicted right when held out (every row is held out once; a class the labeling
@@ -183,7 +183,9 @@ def _cv_accuracy(
 
     ``live`` ``(S, K)`` bool: the classes each labeling uses on all its rows, when ``x1`` holds a
     sample of them; a class the sample happens to miss then does not count, one the labeling
-    leaves empty still counts 0."""
+    leaves empty still counts 0.
+
+    Also returns ``(S, n_folds)``: each fold's held-out accuracy (what the score averages)."""
     n_seeds, n = labelings.shape
     # one problem per (labeling, fold), fitted in chunks of problems that bound the logits
     pairs = [(s, f) for s in range(n_seeds) for f in range(n_folds)]
@@ -206,7 +208,8 @@ def _cv_accuracy(
         correct = ((pred == targets) & ~train).to(x1.dtype)
         correct_folds[seeds, fold] = correct.sum(0)
         right.index_add_(1, seeds, correct)
-    acc = (correct_folds / held_out.clamp_min(1)).mean(1)
+    per_fold = correct_folds / held_out.clamp_min(1)
+    acc = per_fold.mean(1)
     hits = torch.zeros(n_seeds, k, dtype=x1.dtype, device=x1.device)
     sizes = torch.zeros(n_seeds, k, dtype=x1.dtype, device=x1.device)
     hits.scatter_add_(1, labelings, right.T.contiguous())
@@ -217,7 +220,7 @@ def _cv_accuracy(
     else:
         seen = (sizes > 0).sum(1).clamp_min(1)
         balanced = recall.sum(1) / seen * live.sum(1) / k
-    return torch.stack([acc, balanced], 1)
+    return torch.stack([acc, balanced], 1), per_fold
 
 
 @torch.no_grad()
@@ -260,6 +263,42 @@ def label_free_scores(
         ``(S,)`` scores in [0, 1] (float, on the device of the features); with ``both``,
         ``(S, 2)``: the score and the balanced score.
     """
+    scores = _scored(phi2, labelings, k, n_folds, seed, max_iter, tol, max_elements, max_rows)[0]
+    return scores if both else scores[:, int(balanced)]
+
+
+@torch.no_grad()
+def fold_scores(
+    phi2: Sequence[torch.Tensor] | torch.Tensor,
+    labelings: torch.Tensor,
+    k: int,
+    n_folds: int = 10,
+    seed: int = 0,
+    max_iter: int = 100,
+    tol: float = 1e-4,
+    max_elements: int = DEFAULT_MAX_ELEMENTS,
+    max_rows: int | None = None,
+) -> torch.Tensor:
+    """``(S, n_folds)`` each fold's held-out accuracy, averaged over the φ2 views: the terms whose
+    mean is :func:`label_free_scores` (same arguments, same folds and rows), from which the
+    spread of a difference between two labelings' scores is measured
+    (:mod:`hume.search.score_spread`)."""
+    return _scored(phi2, labelings, k, n_folds, seed, max_iter, tol, max_elements, max_rows)[1]
+
+
+def _scored(
+    phi2: Sequence[torch.Tensor] | torch.Tensor,
+    labelings: torch.Tensor,
+    k: int,
+    n_folds: int,
+    seed: int,
+    max_iter: int,
+    tol: float,
+    max_elements: int,
+    max_rows: int | None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(S, 2)`` score and balanced score, and ``(S, n_folds)`` fold accuracies, each averaged
+    over the views (:func:`label_free_scores`)."""
     views = [phi2] if isinstance(phi2, torch.Tensor) else list(phi2)
     if not views:
         raise HumeError("label_free_scores needs at least one φ2 view")
@@ -289,7 +328,7 @@ def label_free_scores(
         views = [v.to(device)[rows] for v in views]
         n = len(rows)
     folds = fold_ids(n, n_folds, seed, device)
-    accs = [
+    fits = [
         _cv_accuracy(
             _standardise(v.to(device)),
             labelings,
@@ -303,5 +342,7 @@ def label_free_scores(
         )
         for v in views
     ]
-    scores = torch.stack(accs).mean(0)
-    return scores if both else scores[:, int(balanced)]
+    return (
+        torch.stack([f[0] for f in fits]).mean(0),
+        torch.stack([f[1] for f in fits]).mean(0),
+    )

@@ -23,8 +23,8 @@ from hume.core.locks import ExclusiveLock
 from hume.core.reporting import SILENT, Reporter, logger
 from hume.core.stages import current as current_clock
 from hume.core.stages import stage
-from hume.runs import STAGES, RunConfig, write_config, write_results
-from hume.search.ensembling import vote
+from hume.runs import STAGES, RunConfig, load_config, write_config, write_results
+from hume.search.ensembling import choice_text, vote
 from hume.search.request import sweep_grid
 from hume.search.seed_files import SeedFiles, seed_ranges
 from hume.search.seed_search import SeedSearch
@@ -134,6 +134,9 @@ def search_into(
             claimed.release()
     if ranks.is_main:
         logger.info(f"wrote run {run_dir}")
+        said = choice_text(load_config(run_dir).hyperparameters)
+        if said:
+            logger.info("ensemble: %s", said)
     return run_dir
 
 

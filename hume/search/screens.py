@@ -47,11 +47,16 @@ def screen_all(
     ranks: Ranks,
     task: CountedTask,
     units: int,
+    multi_order: bool = False,
 ) -> dict[str, Candidate]:
     """Every candidate's screen (kept in ``<base>/screens/``, reused when there), shared over the
-    ranks; their signals by run name, on every rank."""
+    ranks; their signals by run name, on every rank. ``task`` advances by ``units`` a screen;
+    ``multi_order``: the candidates' φ1 is named in the progress even when ``plan`` holds one
+    order of the views."""
     folder = base_dir / SCREENS
     seeds = min(req.seeds, SCREEN_SEEDS)
+    begin = task.completed
+    many = len({q.index for q in plan}) > 1 or multi_order
     mine: list[dict[str, Any]] = []
     for p in ranks.share(plan):
         path = folder / f"{p.run}.npz"
@@ -62,7 +67,7 @@ def screen_all(
             seeds,
             int(cfg.iters),
         ):
-            task.advance(0, at=f"screening {planned_label(p, len({q.index for q in plan}) > 1)}")
+            task.advance(0, at=f"screening {planned_label(p, many)}")
             start = task.completed
 
             def progress(
@@ -72,7 +77,13 @@ def screen_all(
 
             kept = screen(req, cls, cfg, p, inputs[p.order], dev, seeds, progress)
             save_screen(path, kept)
-            task.update(completed=start + units)
+            both = (kept["stability"], kept["consensus_stability"])
+            criterion = both[0] if both[1] is None else sum(both) / 2
+            task.update(
+                completed=start + units,
+                at=f"screened {planned_label(p, many)}",
+                criterion=round(criterion, 3),
+            )
         mine.append(screen_meta(kept))
     out: dict[str, Candidate] = {}
     for part in dist_.gather(ranks, mine):
@@ -91,7 +102,7 @@ def screen_all(
     if ranks.is_main:
         for p in plan:
             log_candidate(out[p.run], "screen ")
-    task.update(completed=len(plan) * units)
+    task.update(completed=begin + len(plan) * units)
     return out
 
 

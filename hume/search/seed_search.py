@@ -260,10 +260,10 @@ class SeedSearch(ClusterMixin, BaseEstimator):
         with stage("ensemble"):
             if kind == "auto":  # the kind whose labeling linear classifiers learn best, this run
                 pool = getattr(cfg, "auto_consensus", "cut")
-                labels, ref, perms, kind, learned = best_ensemble(
+                labels, ref, perms, weighed = best_ensemble(
                     labelings, scores, k, views, pool, self.random_state, bound["max_rows"]
                 )
-                self.fitted_settings_.update(ensemble_chosen=kind, ensemble_scores=learned)
+                self.fitted_settings_.update(weighed.settings())
             else:
                 labels, ref, perms = ensemble(labelings, scores, k, kind, seed=self.random_state)
         self.scores_ = scores.double().cpu().numpy()

@@ -51,10 +51,13 @@ class Phi1(str, Enum):
 
 
 class KScan(str, Enum):
-    """How a K range is searched: fast (every K screened with a few short seeds, the most
-    promising searched in full) or exhaustive (every K searched in full)."""
+    """How a K range is searched: fast (K screened upwards until the criterion has fallen
+    behind, φ1 compared at the best K, the most promising searched in full),
+    screen-all (every candidate screened, the most promising searched in full: the fast scan
+    of the earlier versions), or exhaustive (every candidate searched in full)."""
 
     fast = "fast"
+    screen_all = "screen-all"
     exhaustive = "exhaustive"
 
 
