@@ -7,13 +7,16 @@ import numpy as np
 
 
 def assert_one_line_error(result, *fragments: str) -> None:
-    """A CLI result that failed as bad input should: exit 2, one `error:` line, no traceback."""
+    """A CLI result that failed as bad input should: exit 2, one `error:` line, last, no
+    traceback."""
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
     lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+    # progress lines (where no terminal shows bars) may come before it; the error is one line
+    errors = [line for line in lines if line.startswith("error: ")]
+    assert len(errors) == 1 and lines[-1] == errors[0], result.output
     for fragment in fragments:
-        assert fragment in lines[0], lines[0]
+        assert fragment in errors[0], errors[0]
 
 
 def import_array(tmp_path, root, dataset, split, model, x, y=None):

@@ -149,7 +149,9 @@ def test_the_readme_four_commands_with_a_k_range_export_and_predict_the_chosen_k
     k = json.loads((chosen / "choice.json").read_text())["k"]
     assert k == KINDS
     searched = sorted(p.name for p in runs_dir.iterdir() if p.name.startswith(chosen.name + "-"))
-    assert len(searched) >= 2  # candidates searched in full besides the chosen one
+    assert (
+        len(searched) >= 1
+    )  # the chosen candidate searched in full (the runner-up where it could win)
     exported = _classes(base / "photos-by-class" / "labels.csv")
     assert len(set(exported.values())) == k and sorted(exported) == sorted(kinds)
     predicted = _classes(base / "new-by-class" / "labels.csv")
