@@ -121,9 +121,8 @@ class EnsembleChoice:
     kind: str
     scores: dict[str, float]
     spread: float
+    #: the difference was within the spread: :data:`TIE_GOES_TO` decided, not the scores
     tie: bool
-    #: ``score`` (the higher score won) or ``tie`` (:data:`TIE_GOES_TO` decided)
-    rule: str
 
     def settings(self) -> dict[str, Any]:
         """What a run's config records (``hyperparameters``)."""
@@ -181,7 +180,7 @@ def weigh(kinds: tuple[str, str], folds: Any) -> EnsembleChoice:
         kind = TIE_GOES_TO if TIE_GOES_TO in kinds else kinds[0]
     else:
         kind = kinds[1] if learned[1] > learned[0] else kinds[0]
-    return EnsembleChoice(kind, by_kind, spread, tie, "tie" if tie else "score")
+    return EnsembleChoice(kind, by_kind, spread, tie)
 
 
 def choice_text(hyperparameters: dict[str, Any]) -> str:
