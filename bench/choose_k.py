@@ -2,7 +2,7 @@
 sizes and the best φ1 are unknown).
 
 For every dataset and every K of a range it runs the search (the estimator, as `hume search`
-does) and records the label-free signals of hume.search.choice_signals (stability across seeds, mean
+does) and records the label-free signals of hume.search.selection.choice_signals (stability across seeds, mean
 score, balanced score) and, for the reader only, the accuracy against the true labels, which no
 choice ever reads. Datasets: planted Gaussian mixtures in two views (linearly separable in both,
 the views at very different scales), balanced and with class sizes in ratio 10:1, K ∈ {3, 5, 8,
@@ -43,8 +43,8 @@ from search_speed import write_section  # noqa: E402
 
 from hume.evaluate.metrics import cluster_accuracy, normalized_mutual_info  # noqa: E402
 from hume.search import HUME, TURTLE  # noqa: E402
-from hume.search.choice_signals import choose, signals  # noqa: E402
-from hume.search.sweep import sweep  # noqa: E402
+from hume.search.search_runs.sweep import sweep  # noqa: E402
+from hume.search.selection.choice_signals import choose, signals  # noqa: E402
 from hume.search.vocabulary import UNEVEN_WEIGHTS
 
 DIGITS_IMBALANCED = [175, 135, 105, 81, 63, 49, 38, 29, 23, 18]
@@ -101,7 +101,7 @@ def fit(method: str, views, k: int, seeds: int, **settings):
 
 def fit_uneven(method: str, views, k: int, seeds: int, term: str = "entropy"):
     """As `hume search --class-sizes uneven` searches: the weights of the size term ``term``
-    tried with a few seeds each (hume/search/sweep.py), the chosen one searched with ``seeds``."""
+    tried with a few seeds each (hume/search/search_runs/sweep.py), the chosen one searched with ``seeds``."""
     cls = HUME if method == "hume" else TURTLE
     model = cls(k, n_seeds=seeds, device="cpu", size_term=term)
     cfg, trials = sweep(model, views, grid="class_sizes")
@@ -114,7 +114,7 @@ def scan(
     """One row per K: the signals of the uniform prior (entropy, weight 10, the cut consensus)
     and, with ``uneven``, of `--class-sizes uneven` (the weight of the size term ``term`` its
     trial seeds chose, the linkage consensus); the accuracy and NMI of each, for the reader. And
-    the K that `hume search --k` chooses from them (hume.search.choice_signals.choose)."""
+    the K that `hume search --k` chooses from them (hume.search.selection.choice_signals.choose)."""
     rows, chosen_each = [], []
     for k in ks:
         t = time.perf_counter()
@@ -169,7 +169,7 @@ def weak_planted(k: int, n: int = 1200, seed: int = 0):
 def orders(seeds: int) -> list[dict]:
     """Each view as φ1 (HUME) on digits and on planted data with one weak view: stability (the
     rule of --phi1 auto), the mean score on φ2, the mean score on every view, and ACC."""
-    from hume.search.label_free_score import label_free_scores
+    from hume.search.selection.label_free_score import label_free_scores
 
     sets = {
         "digits (hog, pixels)": (*digits(), 10),

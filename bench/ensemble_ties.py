@@ -12,7 +12,7 @@ score), its score on three other draws of the folds (the spread a redraw really 
 on every view (φ1 as well), its mean agreement (ARI) with the seeds, and its ACC.
 
 Rules, from those numbers alone (:func:`rule_labeling`): ``auto`` (today: the higher score, ties
-to the cut) and ``auto, tie → X``: a difference within ``z`` spreads (hume.search.score_spread) is
+to the cut) and ``auto, tie → X``: a difference within ``z`` spreads (hume.search.selection.score_spread) is
 a tie, which goes to X. Which X, and which z, is chosen leave-one-dataset-out.
 
     python bench/ensemble_ties.py --json bench/ensemble_ties.json       # search and measure
@@ -53,8 +53,8 @@ METHODS = ("hume", "turtle")
 
 def pool_run(d: dict, root: Path, method: str, pool: int) -> Path:
     """The run of ``pool`` seeds of one method at the human K (searched once, then read back)."""
-    from hume.search.request import SearchRequest
-    from hume.search.run_lifecycle import resume_search, run_search
+    from hume.search.search_runs.request import SearchRequest
+    from hume.search.search_runs.run_lifecycle import resume_search, run_search
 
     run = f"{d['name']}-{method}-pool{pool}"
     if (root / "runs" / run / "ensemble.npz").is_file():
@@ -73,9 +73,9 @@ def draw_row(d: dict, method: str, seed_labels: np.ndarray, scores: np.ndarray) 
     import torch
 
     from hume.core.labelings import adjusted_rand_index
-    from hume.search.consensus import consensus
-    from hume.search.ensembling import ensemble
-    from hume.search.label_free_score import fold_scores, label_free_scores
+    from hume.search.selection.consensus import consensus
+    from hume.search.selection.ensembling import ensemble
+    from hume.search.selection.label_free_score import fold_scores, label_free_scores
 
     k, y = d["k"], d["y"]
     views = _search_views(d)
@@ -141,7 +141,7 @@ def run_dataset(d: dict, pool: int, counts: tuple[int, ...], cache: str) -> dict
 
 
 def spread(kinds: dict, a: str = "cut", b: str = "vote") -> float:
-    from hume.search.score_spread import paired_spread
+    from hume.search.selection.score_spread import paired_spread
 
     return paired_spread(np.array(kinds[a]["folds"]), np.array(kinds[b]["folds"]))
 

@@ -252,7 +252,7 @@ HDF5_KINDS = ["bytes flipped", "another valid chunk", "checksum flipped", "label
 def damage_trials(work: Path, folder: Path, trials: int, rng: random.Random) -> dict:
     """Damage copies of the stores at random; count what `hume verify` and a reader catch, and
     whether `hume verify --repair` restores the original bytes."""
-    from hume.search.view_loading import load_view
+    from hume.search.search_runs.view_loading import load_view
     from hume.store import open_store, store_path
 
     out = {"trials": 0, "verify": 0, "read": 0, "missed": 0, "repaired": 0, "kinds": set()}

@@ -44,8 +44,8 @@ def datasets(cache: Path, only: list[str] | None) -> list[dict]:
 
 def k_row(d: dict, root: Path, seeds: int) -> dict:
     from hume.commands.search_options import parse_k
-    from hume.search.choosing import choose_search
-    from hume.search.request import SearchRequest
+    from hume.search.k_choice.choosing import choose_search
+    from hume.search.search_runs.request import SearchRequest
 
     t = time.perf_counter()
     req = SearchRequest(

@@ -98,8 +98,8 @@ def agreement(problem: tuple, seeds: int) -> dict:
 
     torch.set_num_threads(1)
     from hume.evaluate.metrics import cluster_accuracy
-    from hume.search.choosing import choose_search
-    from hume.search.request import SearchRequest
+    from hume.search.k_choice.choosing import choose_search
+    from hume.search.search_runs.request import SearchRequest
     from hume.store.importing import import_features
 
     name, views, y, true_k, ks, uneven = problem
@@ -140,7 +140,7 @@ def agreement(problem: tuple, seeds: int) -> dict:
 
 
 def section(out: dict) -> str:
-    from hume.search.screens import SCREEN_SEEDS, SCREEN_SHARE
+    from hume.search.k_choice.screens import SCREEN_SEEDS, SCREEN_SHARE
 
     c = out.get("cost")
     lines = [

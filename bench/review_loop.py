@@ -13,7 +13,7 @@ comparable size (each ≥ 25 % of it). Side by side, on the same review (ACC ove
 - (c) a linear probe on the reviewed rows alone (every view standardised and concatenated);
 - (d) k-means on the L2-normalised views, seeded with the reviewed rows' class means (the run's
   class means for a class without any) and with the reviewed rows clamped to their class
-  (hume.search.anchored_refit.anchored_kmeans, started from the anchors).
+  (hume.search.estimators.anchored_refit.anchored_kmeans, started from the anchors).
 
 The human labels are read here, by the benchmark and its reviewer; the refit never sees them.
 """
@@ -133,9 +133,9 @@ def run_dataset(d: dict, seeds: int, cache: Path, structure: bool) -> dict:
 
     from hume.export.rows import run_rows
     from hume.refit.refit_run import plan_refit, refit
-    from hume.search.anchored_refit import anchored_kmeans
-    from hume.search.request import SearchRequest
-    from hume.search.run_lifecycle import resume_search, run_search
+    from hume.search.estimators.anchored_refit import anchored_kmeans
+    from hume.search.search_runs.request import SearchRequest
+    from hume.search.search_runs.run_lifecycle import resume_search, run_search
 
     torch.set_num_threads(1)
     root = cache / "ws"

@@ -59,7 +59,7 @@ def _rounded(x: float) -> float | None:
 def _score(views, labelings, k, rows, iters, seed=0):
     import torch
 
-    from hume.search.label_free_score import label_free_scores
+    from hume.search.selection.label_free_score import label_free_scores
 
     t = time.perf_counter()
     both = label_free_scores(
@@ -92,7 +92,7 @@ def _made(d: dict, method: str, seeds: int) -> dict:
     class-size trials; kept in the cache so that a rerun only scores."""
     import torch
 
-    from hume.search.ensembling import ensemble
+    from hume.search.selection.ensembling import ensemble
     from hume.search.vocabulary import UNEVEN_WEIGHTS
 
     path = CACHE / "score_bound" / f"{method}-{d['name']}-{seeds}.npz"

@@ -4,7 +4,7 @@ The reference (``official_style_step``) follows the official implementation's st
 seed per process, a Python loop over the S subsets, subsets drawn on the host with NumPy and
 copied to the device, PyTorch's orthogonal parametrisation and a fresh ``nn.Linear`` per subset,
 and autograd through the T unrolled inner steps (``create_graph=True``). The project's search
-(``hume.search.hume_method.hume_outer``) batches subsets and seeds, draws subsets on the device and writes
+(``hume.search.estimators.hume_method.hume_outer``) batches subsets and seeds, draws subsets on the device and writes
 the inner reverse pass by hand. Both run the same hyperparameters on identical data.
 
 Usage:
@@ -39,9 +39,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from hume.core.devices import matmul_precision
-from hume.search.hume_method.hume_config import LARGE_K, PAPER
-from hume.search.hume_method.hume_outer import prepare, search_group
-from hume.search.hume_method.sparsemax import sparsemax
+from hume.search.estimators.hume_method.hume_config import LARGE_K, PAPER
+from hume.search.estimators.hume_method.hume_outer import prepare, search_group
+from hume.search.estimators.hume_method.sparsemax import sparsemax
 
 
 def make_data(n: int, d1: int, d2: int, k: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -59,7 +59,7 @@ def digits_views() -> tuple[np.ndarray, np.ndarray]:
     import tempfile
 
     from hume.embed.pipeline import embed
-    from hume.search.view_loading import load_view
+    from hume.search.search_runs.view_loading import load_view
 
     with tempfile.TemporaryDirectory(prefix="hume-bench-digits-") as root:
         views = []
@@ -172,7 +172,7 @@ def time_hume(
 ) -> tuple[float, int]:
     """(seconds per outer iteration per seed, seeds timed) for ``n_seeds`` batched (capped at
     what fits). ``tf32``: TensorFloat-32 matrix products on a CUDA GPU."""
-    from hume.search.hume_method.hume_outer import group_size
+    from hume.search.estimators.hume_method.hume_outer import group_size
 
     data = prepare([torch.from_numpy(phi1), torch.from_numpy(phi2)], cfg, torch.device(device))
     fits = group_size(data, k, cfg)
@@ -192,10 +192,10 @@ def time_hume(
 
 
 def time_turtle(phi1, phi2, k, device, n_seeds: int, iters: int) -> float:
-    """Seconds per outer step per seed of TURTLE's search loop (hume.search.turtle_method.turtle_outer, default
+    """Seconds per outer step per seed of TURTLE's search loop (hume.search.estimators.turtle_method.turtle_outer, default
     settings; selection not included)."""
-    from hume.search.turtle_method import turtle_outer as turtle
-    from hume.search.turtle_method.turtle_config import TurtleConfig
+    from hume.search.estimators.turtle_method import turtle_outer as turtle
+    from hume.search.estimators.turtle_method.turtle_config import TurtleConfig
 
     dev = torch.device(device)
     views = [torch.from_numpy(v).to(dev) for v in (phi1, phi2)]
@@ -528,7 +528,7 @@ def _learn2learn_sentence(r: dict) -> str:
 
 def _turtle_sentence(r: dict) -> str:
     return (
-        f"TURTLE (hume.search.turtle_method.turtle_outer search loop, its default settings) on {r['name']}: "
+        f"TURTLE (hume.search.estimators.turtle_method.turtle_outer search loop, its default settings) on {r['name']}: "
         f"{r['turtle_1seed_s_per_step_seed']:.3f} s per outer step with 1 seed, "
         f"{r.get('turtle_10seed_s_per_step_seed', float('nan')):.3f} s per step per seed with "
         "10 seeds batched."

@@ -86,12 +86,12 @@ def method_rows(d: dict, root: Path, method: str, seeds: int, class_sizes: str =
 
     from hume.core.labelings import adjusted_rand_index
     from hume.evaluate.baselines import concat_normalised, kmeans_labels
-    from hume.search.choice_signals import stability
-    from hume.search.consensus import consensus
-    from hume.search.ensembling import ensemble
-    from hume.search.label_free_score import fold_scores
-    from hume.search.request import SearchRequest
-    from hume.search.run_lifecycle import run_search
+    from hume.search.search_runs.request import SearchRequest
+    from hume.search.search_runs.run_lifecycle import run_search
+    from hume.search.selection.choice_signals import stability
+    from hume.search.selection.consensus import consensus
+    from hume.search.selection.ensembling import ensemble
+    from hume.search.selection.label_free_score import fold_scores
 
     run = f"{d['name']}-{method}" + ("-uneven" if class_sizes == "uneven" else "")
     views = _search_views(d)
@@ -150,8 +150,8 @@ def method_rows(d: dict, root: Path, method: str, seeds: int, class_sizes: str =
 
 def k_choice(d: dict, root: Path, seeds: int) -> dict:
     from hume.commands.search_options import parse_k
-    from hume.search.choosing import choose_search
-    from hume.search.request import SearchRequest
+    from hume.search.k_choice.choosing import choose_search
+    from hume.search.search_runs.request import SearchRequest
 
     t = time.perf_counter()
     req = SearchRequest(

@@ -29,14 +29,14 @@ METHODS = ("hume", "turtle")
 
 def rule_pick(kinds: dict[str, dict[str, float]], rule: str) -> str:
     """The labeling a rule gives: a kind of :data:`FIXED`; ``auto`` is hume's own rule
-    (hume.search.ensembling.weigh: the higher score unless the two are within their spread,
+    (hume.search.selection.ensembling.weigh: the higher score unless the two are within their spread,
     where the tie rule decides) where the suite kept the fold scores, else, as the other per-run
     rules, the highest label-free score (ties to the earlier kind)."""
     if rule in FIXED:
         return rule
     pool = POOLS[rule]
     if rule == "auto" and all("folds" in kinds[kind] for kind in pool):
-        from hume.search.ensembling import weigh  # hume's own rule, ties included
+        from hume.search.selection.ensembling import weigh  # hume's own rule, ties included
 
         return weigh(("cut", "vote"), [kinds["cut"]["folds"], kinds["vote"]["folds"]]).kind
     return max(pool, key=lambda kind: (kinds[kind]["score"], -pool.index(kind)))
@@ -101,7 +101,7 @@ def section(out: dict[str, Any]) -> str:
         "| best k-means | probe | seeds' stability | verdict | default ≥ seed − 0.01 and ≥ best k-means |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    from hume.search.choice_signals import STANDS_OUT, WEAK
+    from hume.search.selection.choice_signals import STANDS_OUT, WEAK
 
     for row in out["datasets"]:
         for method in (*METHODS, "hume-uneven"):
@@ -165,7 +165,7 @@ def section(out: dict[str, Any]) -> str:
 
 def _verdict_lines(out: dict[str, Any]) -> list[str]:
     """Where the default falls more than 0.01 below the best k-means, against the run's verdict."""
-    from hume.search.choice_signals import STANDS_OUT
+    from hume.search.selection.choice_signals import STANDS_OUT
 
     losses, strong_losses, strong = [], [], 0
     for row in out["datasets"]:

@@ -38,9 +38,9 @@ from search_speed import write_section  # noqa: E402
 from hume.evaluate.baselines import concat_normalised, kmeans_labels  # noqa: E402
 from hume.evaluate.metrics import adjusted_rand_index, cluster_accuracy  # noqa: E402
 from hume.search import get_method  # noqa: E402
-from hume.search.ensembling import ensemble  # noqa: E402
-from hume.search.label_free_score import label_free_scores
-from hume.search.sweep import sweep  # noqa: E402
+from hume.search.search_runs.sweep import sweep  # noqa: E402
+from hume.search.selection.ensembling import ensemble  # noqa: E402
+from hume.search.selection.label_free_score import label_free_scores
 
 #: name → (--class-sizes, --size-term)
 MODES = {

@@ -2,7 +2,7 @@
 record (:class:`RunConfig`, config.json), the files a finished search leaves
 (:func:`write_results`: seeds.npz, ensemble.npz, encoders.pt), and naming, locking and finding
 runs. Only this module writes those files; the resume state (``seeds/``, ``shards/``) is the
-search's (hume.search.seed_files, hume.search.shards), the reports are evaluate's."""
+search's (hume.search.search_runs.seed_files, hume.search.search_runs.shards), the reports are evaluate's."""
 
 from __future__ import annotations
 

@@ -13,16 +13,16 @@ import pytest
 from test_search_choice import _invoke, planted, search, stores
 
 from hume.core.labelings import adjusted_rand_index
-from hume.search import score_spread
-from hume.search.choice_signals import (
+from hume.search.selection import score_spread
+from hume.search.selection.choice_signals import (
     Candidate,
     criterion_spread,
     margin,
     stability,
     stability_and_spread,
 )
-from hume.search.ensembling import TIE_GOES_TO, choice_text
-from hume.search.score_spread import is_tie, paired_spread
+from hume.search.selection.ensembling import TIE_GOES_TO, choice_text
+from hume.search.selection.score_spread import is_tie, paired_spread
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -169,7 +169,7 @@ def test_k_within_the_spread_of_its_runner_up_is_said_as_see_both(tmp_path, monk
 
 
 def test_auto_keeps_the_higher_score_only_beyond_the_spread():
-    from hume.search.ensembling import weigh
+    from hume.search.selection.ensembling import weigh
 
     rng = np.random.default_rng(1)
     cut = 0.85 + rng.normal(0, 0.02, 10)

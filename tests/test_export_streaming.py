@@ -94,8 +94,8 @@ def test_tables_are_written_in_chunks_identical_to_one_table(run, tmp_path, monk
 
 
 def test_new_rows_labelled_in_chunks_equal_every_row_at_once(run):
-    from hume.search.run_readers import load_model
-    from hume.search.view_loading import load_view
+    from hume.search.search_runs.run_readers import load_model
+    from hume.search.search_runs.view_loading import load_view
     from hume.store import find_store
 
     run_dir = run["ws"] / "runs" / "r"
@@ -113,7 +113,7 @@ def test_new_rows_labelled_in_chunks_equal_every_row_at_once(run):
         assert np.allclose(chunked.margin, at_once.margin, rtol=0, atol=1e-12)
     assert np.array_equal(at_once.labels, model.predict(x))
     assert np.allclose(at_once.margin, model.margins(x), rtol=0, atol=1e-12)
-    from hume.search.ensembling import seed_agreement
+    from hume.search.selection.ensembling import seed_agreement
 
     agree = seed_agreement(
         torch.as_tensor(seeds),

@@ -64,7 +64,7 @@ def _command(args, env):
 
 _SERVER = mp.get_context("forkserver")
 _SERVER.set_forkserver_preload(
-    ["torch", "hume.cli", "hume.embed.pipeline", "hume.search.run_lifecycle"]
+    ["torch", "hume.cli", "hume.embed.pipeline", "hume.search.search_runs.run_lifecycle"]
 )
 
 
@@ -342,7 +342,7 @@ def test_stores_without_checksums_still_load_and_say_so(tmp_path, references):
     """A store written before checksums existed: no _crc32 array, no `checksums` attribute."""
     import zarr
 
-    from hume.search.view_loading import load_view
+    from hume.search.search_runs.view_loading import load_view
 
     path = store_path(tmp_path, "digits", "all", "pixels")
     shutil.copytree(references["zarr"], path)

@@ -1,4 +1,4 @@
-"""A review's corrections made into a new run: the anchored refit (hume.search.anchored_refit)
+"""A review's corrections made into a new run: the anchored refit (hume.search.estimators.anchored_refit)
 and the commands that make it (`hume search --from RUN --corrections F`, `hume label FOLDER
 --corrections F`): moves and confirmations kept, merges and names carried, classes split,
 files refused whole, a second run a no-op, a stopped refit continued."""
@@ -16,7 +16,7 @@ import pytest
 from helpers import assert_one_line_error
 from test_review_corrections import _invoke, quick_workspace, read_csv, write
 
-from hume.search.anchored_refit import (
+from hume.search.estimators.anchored_refit import (
     ProbeModel,
     RefitSettings,
     anchored_kmeans,

@@ -14,7 +14,7 @@ from hume.cli import app
 from hume.commands.search_options import parse_k
 from hume.core.errors import HumeError
 from hume.evaluate.metrics import cluster_accuracy
-from hume.search.choice_signals import (
+from hume.search.selection.choice_signals import (
     Candidate,
     choose,
     class_sizes,
@@ -209,7 +209,7 @@ def test_uneven_class_sizes_keep_a_large_class_whole(tmp_path):
 def test_the_size_terms_are_largest_at_equal_sizes_and_only_log_forbids_an_empty_class():
     import torch
 
-    from hume.search.size_terms import size_term
+    from hume.search.optimiser.size_terms import size_term
 
     k = 4
     uniform = torch.full((k,), 1 / k)
@@ -360,7 +360,7 @@ def test_a_k_range_with_uneven_classes_finds_eight_classes_the_seeds_alone_merge
 
 
 def test_a_candidate_is_searched_in_full_while_its_screen_could_still_win():
-    from hume.search.choosing import FINALISTS, MARGIN, could_win
+    from hume.search.k_choice.choosing import FINALISTS, MARGIN, could_win
 
     def cand(k, criterion, sizes=None):
         c = Candidate({"k": k, "run": f"r{k}"}, criterion, None, None, sizes or (10,) * k)
@@ -420,7 +420,7 @@ def test_an_interrupted_choice_continues_and_the_newest_run_is_the_chosen_one(
 ):
     """Commands without --run take the run the last search produced: the chosen one, not the
     candidate searched last; while the choice is unfinished they refuse and say how to go on."""
-    import hume.search.choosing as choice_module
+    import hume.search.k_choice.choosing as choice_module
     from hume.runs import resolve_run
 
     views, y = planted(3, seed=2)
@@ -452,7 +452,7 @@ def test_an_interrupted_choice_continues_and_the_newest_run_is_the_chosen_one(
 
 
 def test_the_stabilities_are_measured_on_a_bounded_sample_of_rows(monkeypatch):
-    from hume.search import choice_signals
+    from hume.search.selection import choice_signals
 
     rng = np.random.default_rng(0)
     y = rng.integers(0, 4, 2000)
@@ -477,7 +477,7 @@ def _screened(k, criterion, phi1="va", index=0, sizes=None):
 
 
 def test_the_climb_over_k_stops_once_the_criterion_has_fallen_behind_for_several_k():
-    from hume.search.climbing import DROP, PATIENCE, climb_over
+    from hume.search.k_choice.climbing import DROP, PATIENCE, climb_over
 
     rising = [_screened(k, 0.5 + 0.05 * k) for k in range(2, 8)]
     assert not climb_over(rising)
@@ -500,8 +500,8 @@ def test_the_climb_over_k_stops_once_the_criterion_has_fallen_behind_for_several
 
 
 def test_the_fast_scan_screens_other_orders_at_the_best_k_and_climbs_them_when_close():
-    from hume.search.candidates import Planned
-    from hume.search.choosing import climb_screens
+    from hume.search.k_choice.candidates import Planned
+    from hume.search.k_choice.choosing import climb_screens
 
     curves = {
         "va": {2: 0.5, 3: 0.6, 4: 0.95, 5: 0.7, 6: 0.6, 7: 0.6, 8: 0.5, 9: 0.5},
@@ -535,7 +535,7 @@ def test_the_fast_scan_screens_other_orders_at_the_best_k_and_climbs_them_when_c
 
 
 def test_the_fast_scan_skips_the_second_finalist_only_when_its_screen_falls_far_short():
-    from hume.search.choosing import LONE_MARGIN, MARGIN, could_win
+    from hume.search.k_choice.choosing import LONE_MARGIN, MARGIN, could_win
 
     screens = {"r2": _screened(2, 0.95), "r5": _screened(5, 0.35), "r6": _screened(6, 0.86)}
     screens = {c.setting["run"]: c for c in screens.values()}

@@ -84,7 +84,7 @@ def test_inductive_labels_the_test_split_through_phi1(tmp_path):
 
 
 def test_interrupted_run_resumes_to_the_same_result(tmp_path, monkeypatch):
-    import hume.search.hume_method.hume_outer as algorithm
+    import hume.search.estimators.hume_method.hume_outer as algorithm
 
     root, _ = _planted_stores(tmp_path)
     r = _invoke("search", "--views", "va,vb", "--root", root, "--run", "full", *FAST)
@@ -137,7 +137,7 @@ def test_corrupt_resume_state_is_one_line_exit_2(tmp_path):
 def test_a_run_of_an_earlier_version_resumes_from_its_state_pt(tmp_path, monkeypatch):
     """Earlier versions kept every finished seed and the group in flight in one state.pt and
     no group_size in config.json: it is read once into seed files, with its grouping."""
-    import hume.search.hume_method.hume_outer as algorithm
+    import hume.search.estimators.hume_method.hume_outer as algorithm
 
     root, _ = _planted_stores(tmp_path)
     fast = [*FAST[:-4], "--seeds", "3", "--device", "cpu", "--group-size", "2"]
@@ -412,7 +412,7 @@ def test_precision_is_recorded_and_applied_around_the_search(tmp_path, monkeypat
     on the CPU tf32 changes nothing (a note says so) and the run records what was asked."""
     import contextlib
 
-    import hume.search.seed_search as estimator
+    import hume.search.estimators.estimator_base as estimator
 
     seen = []
 
@@ -435,8 +435,8 @@ def test_precision_is_recorded_and_applied_around_the_search(tmp_path, monkeypat
 def test_resume_keeps_the_runs_precision_unless_given(tmp_path, monkeypatch):
     import contextlib
 
-    import hume.search.hume_method.hume_outer as algorithm
-    import hume.search.seed_search as estimator
+    import hume.search.estimators.estimator_base as estimator
+    import hume.search.estimators.hume_method.hume_outer as algorithm
 
     seen = []
 
@@ -513,7 +513,7 @@ def test_the_seeds_are_scored_on_a_bounded_sample_and_the_paper_preset_on_every_
 ):
     from dataclasses import replace
 
-    from hume.search.hume_method import hume_config
+    from hume.search.estimators.hume_method import hume_config
 
     bounded = replace(hume_config.DEFAULT, score_rows=100, score_rows_per_class=1)
     monkeypatch.setitem(hume_config.HumeConfig.PRESETS, "default", bounded)

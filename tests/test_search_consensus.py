@@ -14,9 +14,9 @@ from test_search_choice import planted, run_labels, search, stores
 from hume.core.errors import HumeError
 from hume.evaluate.metrics import adjusted_rand_index, cluster_accuracy
 from hume.search import HUME, TURTLE
-from hume.search import consensus as consensus_module
-from hume.search.consensus import consensus, cut_consensus, linkage_consensus
-from hume.search.ensembling import TIE_GOES_TO, ensemble, vote
+from hume.search.selection import consensus as consensus_module
+from hume.search.selection.consensus import consensus, cut_consensus, linkage_consensus
+from hume.search.selection.ensembling import TIE_GOES_TO, ensemble, vote
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 SIZES = (200, 100, 50, 30, 20)

@@ -40,7 +40,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 _SERVER = mp.get_context("forkserver")  # one server per pytest process: the same preload as
 # tests/test_faults.py, whichever module sets it last
 _SERVER.set_forkserver_preload(
-    ["torch", "hume.cli", "hume.embed.pipeline", "hume.search.run_lifecycle"]
+    ["torch", "hume.cli", "hume.embed.pipeline", "hume.search.search_runs.run_lifecycle"]
 )
 
 

@@ -7,8 +7,8 @@ from scipy.optimize import linear_sum_assignment
 
 from hume.core.errors import HumeError
 from hume.search import HUME
-from hume.search.hume_method.hume_config import HumeConfig
-from hume.search.hume_method.hume_outer import outer_loss, prepare, search_group
+from hume.search.estimators.hume_method.hume_config import HumeConfig
+from hume.search.estimators.hume_method.hume_outer import outer_loss, prepare, search_group
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -126,7 +126,7 @@ def test_bad_k_and_subset_size_are_refused():
 def test_preset_subset_size_is_capped_at_n():
     from dataclasses import replace
 
-    from hume.search.hume_method.hume_config import PAPER
+    from hume.search.estimators.hume_method.hume_config import PAPER
 
     views, _ = planted(n=60)
     cfg = replace(PAPER, inner_steps=3, subsets=2, iters=2)  # m = 10 000 > N = 60: use all rows

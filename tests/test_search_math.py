@@ -5,9 +5,9 @@ import itertools
 import pytest
 import torch
 
-from hume.search.hume_method.encoder import init_params, orthonormal_rows
-from hume.search.hume_method.inner import inner_loss, shared_rows_inner_loss
-from hume.search.hume_method.sparsemax import sparsemax
+from hume.search.estimators.hume_method.encoder import init_params, orthonormal_rows
+from hume.search.estimators.hume_method.inner import inner_loss, shared_rows_inner_loss
+from hume.search.estimators.hume_method.sparsemax import sparsemax
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -45,7 +45,7 @@ def _problem(seed=0, s=2, n=25, nv=9, d=4, b=2, k=3, soft=True):
 @pytest.mark.parametrize("soft", [True, False])
 @pytest.mark.parametrize("keep_probs", [True, False])
 def test_hypergradient_matches_unrolled_autograd(soft, keep_probs, monkeypatch):
-    import hume.search.hume_method.inner as inner
+    import hume.search.estimators.hume_method.inner as inner
 
     monkeypatch.setattr(inner, "KEEP_PROBS_BYTES", inner.KEEP_PROBS_BYTES if keep_probs else 0)
     x, xv, ytr, yv, v0, w = _problem(soft=soft)
@@ -79,7 +79,7 @@ def _shared_problem(seed=0, s=3, n=30, n_tr=24, d=4, b=2, k=3):
 def test_shared_rows_hypergradient_matches_unrolled_autograd(keep_probs, chunk, monkeypatch):
     """Subsets holding every row, differing in their held-out rows: one X and a mask give the
     loss and gradient of plain autograd through the unrolled steps on each subset's rows."""
-    import hume.search.hume_method.inner as inner
+    import hume.search.estimators.hume_method.inner as inner
 
     if not keep_probs:
         monkeypatch.setattr(inner, "KEEP_PROBS_BYTES", 0)
@@ -106,7 +106,7 @@ def test_shared_rows_hypergradient_matches_unrolled_autograd(keep_probs, chunk, 
 
 def test_kept_probabilities_stay_within_the_budget_over_all_chunks(monkeypatch):
     """Chunks keep their probabilities only while the whole call stays within the budget."""
-    import hume.search.hume_method.inner as inner
+    import hume.search.estimators.hume_method.inner as inner
 
     x, y, train, v0, _ = _shared_problem(s=4)
     va = torch.stack([(1 - train[i]).nonzero().squeeze(1) for i in range(4)])
@@ -124,8 +124,8 @@ def test_search_uses_one_shared_x_when_subsets_hold_every_row(monkeypatch):
     (same subsets, same initialisations) in value and gradient."""
     from dataclasses import replace
 
-    import hume.search.hume_method.hume_outer as alg
-    from hume.search.hume_method.hume_config import PAPER
+    import hume.search.estimators.hume_method.hume_outer as alg
+    from hume.search.estimators.hume_method.hume_config import PAPER
 
     g = torch.Generator().manual_seed(4)
     views = [

@@ -5,8 +5,13 @@ import pytest
 import torch
 from sklearn.base import clone
 
-from hume.search.adam import Adam
-from hume.search.seeds import MemoryLedger, mix_seed, run_seed_groups, seed_groups
+from hume.search.optimiser.adam import Adam
+from hume.search.optimiser.random_streams import (
+    MemoryLedger,
+    mix_seed,
+    run_seed_groups,
+    seed_groups,
+)
 
 
 def _runner(calls):

@@ -1,4 +1,4 @@
-"""Label-free selection and ensembling (hume/search/label_free_score.py)."""
+"""Label-free selection and ensembling (hume/search/selection/label_free_score.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from hume.core.errors import HumeError
-from hume.search.ensembling import ensemble, match_labelings, overlap_counts
-from hume.search.label_free_score import fold_ids, label_free_scores
+from hume.search.selection.ensembling import ensemble, match_labelings, overlap_counts
+from hume.search.selection.label_free_score import fold_ids, label_free_scores
 
 
 def _problem(n=300, d=5, k=3, seed=0):
@@ -163,7 +163,7 @@ def test_balanced_score_weighs_classes_equally_and_comes_from_the_same_fits():
 
 
 def test_a_bounded_sample_scores_those_rows_and_keeps_every_row_when_it_fits():
-    from hume.search.label_free_score import sample_rows
+    from hume.search.selection.label_free_score import sample_rows
 
     x, planted, noisy, random = _problem(n=400)
     views = [torch.tensor(x, dtype=torch.float32)]
@@ -182,7 +182,7 @@ def test_a_bounded_sample_scores_those_rows_and_keeps_every_row_when_it_fits():
 
 
 def test_a_class_the_sample_misses_does_not_count_but_an_empty_one_counts_zero():
-    from hume.search.label_free_score import sample_rows
+    from hume.search.selection.label_free_score import sample_rows
 
     x, planted, _, _ = _problem(n=400, k=3, seed=0)
     assert (np.bincount(planted, minlength=3) > 0).all()
@@ -201,8 +201,8 @@ def test_a_class_the_sample_misses_does_not_count_but_an_empty_one_counts_zero()
 
 
 def test_the_sample_rule_of_the_settings():
-    from hume.search.hume_method.hume_config import HumeConfig
-    from hume.search.turtle_method.turtle_config import TurtleConfig
+    from hume.search.estimators.hume_method.hume_config import HumeConfig
+    from hume.search.estimators.turtle_method.turtle_config import TurtleConfig
 
     cfg = HumeConfig.preset()
     assert cfg.score_sample(5_000, 10) is None  # every row fits the bound

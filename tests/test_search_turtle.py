@@ -1,4 +1,4 @@
-"""TURTLE, the first-order multi-space search (hume/search/turtle_method.py)."""
+"""TURTLE, the first-order multi-space search (hume/search/estimators/turtle_method.py)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from hume.core.errors import HumeError
+from hume.search.estimators.turtle_method import turtle_config as C
+from hume.search.estimators.turtle_method import turtle_outer as O
+from hume.search.estimators.turtle_method.turtle_estimator import TURTLE
 from hume.search.settings import SearchOptions
-from hume.search.turtle_method import turtle_config as C
-from hume.search.turtle_method import turtle_outer as O
-from hume.search.turtle_method.turtle_estimator import TURTLE
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

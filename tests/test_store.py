@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from hume.core.errors import HumeError
-from hume.search.view_loading import load_view
+from hume.search.search_runs.view_loading import load_view
 from hume.store import (
     create_store,
     find_store,

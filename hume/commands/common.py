@@ -68,7 +68,7 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except HumeError as exc:
-            fail(" ".join(str(exc).split()))  # one line, whatever the message held
+            fail(" ".join(exc.as_flags().split()))  # one line, whatever the message held
         except Interrupted as exc:
             typer.echo(f"interrupted: {exc}", err=True)
             sys.exit(130)

@@ -45,8 +45,8 @@ def demo(
     from hume.embed.pipeline import embed
     from hume.evaluate.report import evaluate_run
     from hume.export.gallery import write_run_gallery
-    from hume.search.request import SearchRequest
-    from hume.search.run_lifecycle import run_search
+    from hume.search.search_runs.request import SearchRequest
+    from hume.search.search_runs.run_lifecycle import run_search
 
     check_device_name(device)  # before anything is printed
     start = time.perf_counter()

@@ -228,7 +228,7 @@ def label(
     from hume.export.exporter import ExportFormat, default_formats
     from hume.export.rows import run_rows
     from hume.runs import CHOICE, runs_dir
-    from hume.search.choosing import choose_search
+    from hume.search.k_choice.choosing import choose_search
 
     check_device_name(device)
     spec, folder = dataset_spec(path)
@@ -330,7 +330,7 @@ def _request(
     random_state: int,
     class_sizes: ClassSizes,
 ) -> Any:
-    from hume.search.request import SearchRequest
+    from hume.search.search_runs.request import SearchRequest
 
     return SearchRequest(
         views=views,
@@ -348,7 +348,7 @@ def _request(
 
 def _plan(request: Any, ks: list[int], auto: bool, scan: KScan) -> str:
     """The choice's plan and its time here, in one line (a probe of a few iterations)."""
-    from hume.search.choice_cost import estimate_choice, shown_cost
+    from hume.search.k_choice.choice_cost import estimate_choice, shown_cost
 
     return "plan: " + shown_cost(estimate_choice(request, ks, auto, scan))
 
@@ -373,7 +373,7 @@ def _dry_run(
     """What `hume label` would do, and its cost where the stores exist: nothing is written."""
     from hume.core.names import safe_name
     from hume.embed.datasets.imagefolder import IMAGE_SUFFIXES
-    from hume.search.choosing import FINALISTS, expected_screens
+    from hume.search.k_choice.choosing import FINALISTS, expected_screens
     from hume.store.paths import features_dir, resolve_root
 
     if folder is not None:

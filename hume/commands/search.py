@@ -1,4 +1,4 @@
-"""`hume search`: the command-line layer of the search stage (over hume.search.run_lifecycle)."""
+"""`hume search`: the command-line layer of the search stage (over hume.search.search_runs.run_lifecycle)."""
 
 from __future__ import annotations
 
@@ -167,8 +167,8 @@ def search(
     root: Root = None,
     **settings: Any,
 ) -> None:
-    from hume.search.request import SearchRequest
-    from hume.search.run_lifecycle import resume_search, run_search
+    from hume.search.search_runs.request import SearchRequest
+    from hume.search.search_runs.run_lifecycle import resume_search, run_search
 
     if from_run is not None or corrections:
         _refit(from_run, corrections, views, dataset, k, resume, run, device, root)
@@ -209,7 +209,7 @@ def search(
         class_sizes=class_sizes.value,
     )
     if (ks is not None and len(ks) > 1) or phi1 == Phi1.auto:
-        from hume.search.choosing import choose_search
+        from hume.search.k_choice.choosing import choose_search
 
         choose_search(
             request, ks, phi1_auto=phi1 == Phi1.auto, reporter=progress_reporter(), scan=k_scan

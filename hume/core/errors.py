@@ -6,8 +6,67 @@ The command layer prints a :class:`HumeError` as one line and exits with code 2,
 """
 
 
+import re
+from collections.abc import Callable
+
+_MARK = "\x1f"
+_FIELD = re.compile(f"{_MARK}([a-z0-9_]+){_MARK}([^{_MARK}]*){_MARK}")
+
+
+def setting(name: str, value: object = None) -> str:
+    """A setting named inside an error message, as data: ``setting("subset_size", 512)``.
+
+    A library user reads it as ``subset_size=512`` (or ``subset_size``); the command layer
+    spells it as the flag, ``--subset-size 512``. ``value=True`` reads as the bare flag.
+    """
+    return f"{_MARK}{name}{_MARK}{'' if value is None else value}{_MARK}"
+
+
+def command(name: str, *settings: str) -> str:
+    """A command to run, named inside an error message: ``command("search", setting("resume",
+    True))`` reads ```hume search --resume``` in either form (it is a command line)."""
+    return "`" + " ".join(["hume", name, *(flag_text(s) for s in settings)]) + "`"
+
+
+def flag_text(text: str, spell: Callable[[str], str] | None = None) -> str:
+    """``text`` with every :func:`setting` in it spelled as a flag (``--name value``), or by
+    ``spell(name)`` followed by the value."""
+
+    def one(m: re.Match[str]) -> str:
+        name, value = m.group(1), m.group(2)
+        shown = spell(name) if spell else "--" + name.replace("_", "-")
+        return shown if value in ("", "True") else f"{shown} {value}"
+
+    return _FIELD.sub(one, text)
+
+
+def python_text(text: str) -> str:
+    """``text`` with every :func:`setting` in it spelled as a keyword (``name=value``)."""
+
+    def one(m: re.Match[str]) -> str:
+        name, value = m.group(1), m.group(2)
+        return name if value == "" else f"{name}={value}"
+
+    return _FIELD.sub(one, text)
+
+
 class HumeError(ValueError):
-    """Bad input or state that the user can fix; the message says what to do."""
+    """Bad input or state that the user can fix; the message says what to do.
+
+    The message may name settings with :func:`setting` (they are listed in ``settings``, in
+    order) and carry a ``hint``; ``str(error)`` spells them as a Python user writes them, and
+    :meth:`as_flags` as the command line does.
+    """
+
+    def __init__(self, message: str = "", *, hint: str | None = None) -> None:
+        self.template = message if not hint else f"{message}: {hint}"
+        self.hint = None if hint is None else python_text(hint)
+        self.settings = tuple(m.group(1) for m in _FIELD.finditer(self.template))
+        super().__init__(python_text(self.template))
+
+    def as_flags(self, spell: Callable[[str], str] | None = None) -> str:
+        """The message with each setting spelled as its command-line flag."""
+        return flag_text(self.template, spell)
 
 
 class WeightsUnavailable(HumeError):

@@ -1,6 +1,6 @@
 """k-means in torch (k-means++ seeding, several seeded restarts, best inertia kept), on the
 device of its data: the k-means baseline of ``hume evaluate`` and the last step of the cut
-consensus of ``hume search`` (hume/search/consensus.py)."""
+consensus of ``hume search`` (hume/search/selection/consensus.py)."""
 
 from __future__ import annotations
 

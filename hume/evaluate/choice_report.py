@@ -21,8 +21,8 @@ def choice_report(inp: RunInputs, fig_dir: Path) -> tuple[dict[str, Any] | None,
     its run when it was searched in full, else of its screen's consensus); and the figure of
     them against K."""
     from hume.core.files import read_json
-    from hume.search.choice_files import CHOICE_FILE
-    from hume.search.screens import SCREENS
+    from hume.search.k_choice.choice_files import CHOICE_FILE
+    from hume.search.k_choice.screens import SCREENS
 
     path = inp.run_dir / CHOICE_FILE
     if not path.is_file():
@@ -51,7 +51,7 @@ def choice_report(inp: RunInputs, fig_dir: Path) -> tuple[dict[str, Any] | None,
                 m = score_labeling(truth[known], labels[known], detail=False)
                 row.update(acc=m["acc"], nmi=m["nmi"])
         rows.append(row)
-    from hume.search.choice_files import margin_text
+    from hume.search.k_choice.choice_files import margin_text
 
     figure = figures.choice_figure(rows, choice["chosen"], fig_dir / "choice.png")
     return {**choice, "candidates": rows, "margin_text": margin_text(choice)}, [figure]

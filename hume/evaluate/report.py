@@ -24,7 +24,7 @@ from hume.evaluate.metrics import score_labeling
 from hume.evaluate.paper import paper_numbers
 from hume.evaluate.report_markdown import markdown
 from hume.evaluate.run_inputs import RunInputs, load_inputs
-from hume.search.choice_signals import reproducibility
+from hume.search.selection.choice_signals import reproducibility
 
 REPORT_JSON = "report.json"
 REPORT_MD = "report.md"
@@ -72,7 +72,7 @@ def seed_agreements(inp: RunInputs) -> tuple[np.ndarray, dict[str, Any]]:
     to the reference as the run matched them) giving the ensemble's label, and its summary."""
     import torch
 
-    from hume.search.ensembling import match_labelings, seed_agreement
+    from hume.search.selection.ensembling import match_labelings, seed_agreement
 
     k = int(inp.config.k or inp.seed_labels.max() + 1)
     labelings = torch.as_tensor(inp.seed_labels)
@@ -312,7 +312,7 @@ def build_report(
     report["reproducibility"] = reproducibility(inp.seed_labels)
     chosen = cfg.hyperparameters.get("ensemble_chosen")
     if chosen:  # --ensemble auto: which ensemble, and why
-        from hume.search.ensembling import choice_text
+        from hume.search.selection.ensembling import choice_text
 
         hyper = cfg.hyperparameters
         report["ensemble"] = {

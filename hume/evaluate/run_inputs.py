@@ -94,7 +94,7 @@ class RunInputs:
         """
         import torch
 
-        from hume.search.view_loading import load_view
+        from hume.search.search_runs.view_loading import load_view
 
         if rows is None:
             parts = [load_view(self.store_of(view, s), device=device) for s in splits]

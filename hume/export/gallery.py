@@ -106,7 +106,7 @@ def _evaluation(run_dir: Path | None, has_truth: bool) -> list[str]:
 def _reproducibility(run_dir: Path | None) -> list[str]:
     """A line on how clearly the views single out the labeling (the seeds' stability), shown
     prominently when they do not."""
-    from hume.search.run_readers import run_reproducibility
+    from hume.search.search_runs.run_readers import run_reproducibility
 
     if run_dir is None or not (run_dir / "seeds.npz").is_file():
         return []
@@ -123,8 +123,8 @@ def _choices(run_dir: Path | None) -> list[str]:
     prominently) and K's margin over the runner-up (a tie: "K is 10 or 12: see both")."""
     from hume.core.files import read_json
     from hume.runs import CHOICE, CONFIG, load_config
-    from hume.search.choice_files import margin_text
-    from hume.search.ensembling import choice_text
+    from hume.search.k_choice.choice_files import margin_text
+    from hume.search.selection.ensembling import choice_text
 
     if run_dir is None or not (run_dir / CONFIG).is_file():
         return []

@@ -5,7 +5,7 @@ Confidence has two parts, both in [0, 1]:
 - ``confidence``: the fraction of the run's seeds that, after Hungarian matching to the
   reference seed, give the row the ensemble's class (1: every seed agrees);
 - ``margin``: how clearly the reference seed's encoder puts the row in its class
-  (:meth:`hume.search.seed_search.SeedSearch.margins`; 0 on a boundary).
+  (:meth:`hume.search.estimators.estimator_base.SeedSearch.margins`; 0 on a boundary).
 
 Ground truth, where a store has it, is carried along for the reader (labels.csv, galleries); it
 never enters the labels, which were found without it.
@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from hume.core.errors import HumeError
-from hume.search.seed_search import SeedSearch
+from hume.search.estimators.estimator_base import SeedSearch
 from hume.store import open_store
 
 
@@ -127,7 +127,7 @@ def label_rows(
 
     import torch
 
-    from hume.search.ensembling import seed_agreement, vote
+    from hume.search.selection.ensembling import seed_agreement, vote
 
     views = list(stores)
     needed = views if model.predicts_from_all_views else views[:1]
@@ -187,7 +187,7 @@ def run_rows(run_dir: str | os.PathLike, root: str | os.PathLike | None = None) 
     """Every row a finished run labeled: its searched splits and its predicted ones."""
     from hume.evaluate.run_inputs import check_stores, load_npz
     from hume.runs import finished_config
-    from hume.search.run_readers import load_model
+    from hume.search.search_runs.run_readers import load_model
     from hume.store import resolve_root
 
     run_dir = Path(run_dir)
@@ -275,7 +275,7 @@ def predict_rows(
     from hume.core.names import check_name
     from hume.evaluate.run_inputs import check_stores
     from hume.runs import finished_config
-    from hume.search.run_readers import load_model
+    from hume.search.search_runs.run_readers import load_model
     from hume.store import find_store, resolve_root, splits_of
 
     run_dir = Path(run_dir)

@@ -6,7 +6,7 @@ that cannot be used is refused before anything is written). Then each class the 
 is searched again on its own rows (the run's method and settings; a range of parts chosen
 without labels as a K range is), its largest part keeping the class's number and the others
 taking the next free ones; then every row is relabelled around the anchors (the rows moved or
-confirmed; hume.search.anchored_refit), which keep their class. Merged classes stay merged,
+confirmed; hume.search.estimators.anchored_refit), which keep their class. Merged classes stay merged,
 named classes keep their names. The new run is written like a search's (config.json with a
 ``refit`` record: the run it came from, the files (sha256) that made it, the splits, the
 names), so evaluate, export and predict read it as any run. Its name is derived from the run
@@ -116,12 +116,12 @@ def split_class(
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """(part of each of ``rows`` (M,) in [0, P), what was chosen) of a class searched again on
     its own rows with the run's method and settings at P parts, or P chosen without labels
-    among ``parts`` = (fewest, most) as a K range is (hume.search.choice_signals); the search's
-    cut is then kept, or k-means' where that is tighter (hume.search.anchored_refit.
+    among ``parts`` = (fewest, most) as a K range is (hume.search.selection.choice_signals); the search's
+    cut is then kept, or k-means' where that is tighter (hume.search.estimators.anchored_refit.
     tightest_cut; ``cut`` in what was chosen says which)."""
-    from hume.search.anchored_refit import tightest_cut
-    from hume.search.choice_signals import choose, signals
+    from hume.search.estimators.anchored_refit import tightest_cut
     from hume.search.methods import get_method
+    from hume.search.selection.choice_signals import choose, signals
 
     lo, hi = parts
     if len(rows) < 2 * hi:
@@ -153,8 +153,8 @@ def refit(
     """Make the run ``plan`` names (see the module's docstring); returns its directory. A
     complete one is left as it is."""
     from hume.core.devices import resolve_device
-    from hume.search.anchored_refit import RefitSettings, refit_with_choice
-    from hume.search.view_loading import load_views
+    from hume.search.estimators.anchored_refit import RefitSettings, refit_with_choice
+    from hume.search.search_runs.view_loading import load_views
 
     path = runs_dir(root) / plan.name
     if plan.done:

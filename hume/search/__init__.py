@@ -1,27 +1,34 @@
 """Search stage: the labeling searches and their label-free selection (docs/algorithm.md).
 
-- :mod:`hume.search.seed_search`       :class:`SeedSearch`, the estimator shell both methods share
-  (fit/predict, seed groups, threads, precision, selection and ensemble);
-- :mod:`hume.search.hume_method`       HUME: settings, task encoder, inner fit, outer loop, estimator;
-- :mod:`hume.search.turtle_method`     TURTLE: settings, outer loop, estimator;
-- :mod:`hume.search.seeds`      seed streams and seed groups; :mod:`hume.search.outer_loop` the
-  loop's bookkeeping; :mod:`hume.search.adam` the optimiser; :mod:`hume.search.views` checks;
-- :mod:`hume.search.label_free_score`  label-free scores, Hungarian matching, majority vote, the ensemble;
-- :mod:`hume.search.consensus`  the consensus of the seeds' co-association (cut, linkage);
-- :mod:`hume.search.settings`    command-line options → a method's settings;
-- :mod:`hume.search.view_loading`     which stores a search reads, loaded as tensors (never labels);
-- :mod:`hume.search.run_lifecycle`   a search request → a run directory (new run, resume, sweep).
+Sub-packages, from the bottom up:
 
-Python API: ``HUME(n_classes=10).fit([phi1, phi2])``, ``TURTLE``, ``get_method(name)``.
+- :mod:`hume.search.optimiser`    what both methods' outer loops share (Adam, the loop's
+  bookkeeping, random streams, the class-size term);
+- :mod:`hume.search.selection`    choosing among labelings without labels (label-free score and
+  its spread, vote and consensus, the signals that rank candidates);
+- :mod:`hume.search.estimators`   HUME and TURTLE as scikit-learn estimators, and the refit
+  around a reviewer's anchors;
+- :mod:`hume.search.search_runs`  a search as a run directory (request, create / join / resume,
+  seed files, shards, sweeps, the stores it reads);
+- :mod:`hume.search.k_choice`     the choice of K and φ1 among candidate searches.
+
+Beside them: :mod:`.vocabulary` (the options' fixed choices), :mod:`.settings` (each method's
+settings), :mod:`.methods` (the methods by name), :mod:`.views` (the checks of the views).
+
+Python API: ``HUME(n_classes=10).fit([phi1, phi2])``, ``TURTLE``, ``get_method(name)``; every
+error a user can fix is a :class:`HumeError` (a ``ValueError``).
 """
 
 from typing import Any
+
+from hume.core.errors import HumeError
 
 __all__ = [
     "HUME",
     "TURTLE",
     "HumeConfig",
     "TurtleConfig",
+    "HumeError",
     "SearchOptions",
     "Method",
     "Preset",
@@ -29,11 +36,8 @@ __all__ = [
     "list_methods",
 ]
 
+#: names this package lends from its modules, imported on first use
 _HOMES = {
-    "HUME": "hume_method.hume_estimator",
-    "TURTLE": "turtle_method.turtle_estimator",
-    "HumeConfig": "hume_method.hume_config",
-    "TurtleConfig": "turtle_method.turtle_config",
     "SearchOptions": "settings",
     "Preset": "vocabulary",
     "Method": "methods",
@@ -44,8 +48,12 @@ _HOMES = {
 
 def __getattr__(name: str) -> Any:
     # lazy: `hume --help` imports this package and should not pay for importing torch
-    if name in _HOMES:
-        import importlib
+    import importlib
 
+    if name in _HOMES:
         return getattr(importlib.import_module(f"hume.search.{_HOMES[name]}"), name)
+    methods = importlib.import_module("hume.search.methods")
+    found = methods.by_class_name(name)
+    if found is not None:
+        return found
     raise AttributeError(f"module 'hume.search' has no attribute {name!r}")

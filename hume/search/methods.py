@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import fnmatch
 import importlib
+from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING
 
 from hume.core.errors import HumeError
 
 if TYPE_CHECKING:
-    from hume.search.seed_search import SeedSearch
+    from hume.search.estimators.estimator_base import SeedSearch
     from hume.search.settings import MethodConfig
 
 
@@ -21,16 +22,27 @@ class Method(str, Enum):
     turtle = "turtle"
 
 
-#: name → (module, estimator class); imported on demand (``hume --help`` skips torch)
-_METHODS: dict[str, tuple[str, str]] = {
-    "hume": ("hume.search.hume_method.hume_estimator", "HUME"),
-    "turtle": ("hume.search.turtle_method.turtle_estimator", "TURTLE"),
-}
-#: name → (module, settings class): the settings alone, without torch
-_CONFIGS: dict[str, tuple[str, str]] = {
-    "hume": ("hume.search.hume_method.hume_config", "HumeConfig"),
-    "turtle": ("hume.search.turtle_method.turtle_config", "TurtleConfig"),
-}
+@dataclass(frozen=True)
+class _Entry:
+    """Where a method lives: its estimator and its settings (the settings import no torch)."""
+
+    module: str
+    estimator: str
+    config_module: str
+    config: str
+
+
+#: the one registry of search methods, by name; imported on demand (``hume --help`` skips torch)
+_METHODS: dict[str, _Entry] = {
+    "hume": _Entry(
+        "hume.search.estimators.hume_method.hume_estimator", "HUME",
+        "hume.search.estimators.hume_method.hume_config", "HumeConfig",
+    ),
+    "turtle": _Entry(
+        "hume.search.estimators.turtle_method.turtle_estimator", "TURTLE",
+        "hume.search.estimators.turtle_method.turtle_config", "TurtleConfig",
+    ),
+}  # fmt: skip
 
 
 def list_methods(pattern: str = "*") -> list[str]:
@@ -40,18 +52,29 @@ def list_methods(pattern: str = "*") -> list[str]:
 
 def get_method(name: str | Method) -> type[SeedSearch]:
     """The estimator class of method ``name``."""
-    key = Method(name).value if isinstance(name, Method) else str(name)
-    if key not in _METHODS:
-        raise HumeError(f"unknown method {key!r}: use one of {', '.join(_METHODS)}")
-    module, cls = _METHODS[key]
-    return getattr(importlib.import_module(module), cls)
+    entry = _entry(name)
+    return getattr(importlib.import_module(entry.module), entry.estimator)
 
 
 def get_method_config(name: str | Method) -> type[MethodConfig]:
     """The settings class of method ``name`` (its presets, its options), without importing
     the method itself."""
+    entry = _entry(name)
+    return getattr(importlib.import_module(entry.config_module), entry.config)
+
+
+def by_class_name(name: str) -> type | None:
+    """The estimator or settings class called ``name`` (``"HUME"``, ``"TurtleConfig"``), or None."""
+    for entry in _METHODS.values():
+        if name == entry.estimator:
+            return getattr(importlib.import_module(entry.module), name)
+        if name == entry.config:
+            return getattr(importlib.import_module(entry.config_module), name)
+    return None
+
+
+def _entry(name: str | Method) -> _Entry:
     key = Method(name).value if isinstance(name, Method) else str(name)
-    if key not in _CONFIGS:
-        raise HumeError(f"unknown method {key!r}: use one of {', '.join(_CONFIGS)}")
-    module, cls = _CONFIGS[key]
-    return getattr(importlib.import_module(module), cls)
+    if key not in _METHODS:
+        raise HumeError(f"unknown method {key!r}: use one of {', '.join(_METHODS)}")
+    return _METHODS[key]

@@ -23,7 +23,7 @@ class ClassSizes(str, Enum):
 
 
 class SizeTerm(str, Enum):
-    """The class-size term the entropy weight multiplies (hume.search.size_terms): entropy
+    """The class-size term the entropy weight multiplies (hume.search.optimiser.size_terms): entropy
     (the papers) or log (−KL(uniform ‖ p̄): no class can empty, uneven sizes are tolerated)."""
 
     entropy = "entropy"
@@ -33,7 +33,7 @@ class SizeTerm(str, Enum):
 class Ensemble(str, Enum):
     """How the seeds' labelings become one (docs/algorithm.md §5): vote (the papers: the best
     seed's classes, majority vote), cut (normalised cut of their co-association, equal-size
-    prior), linkage (average linkage of it, no size prior; hume.search.consensus), or auto (the
+    prior), linkage (average linkage of it, no size prior; hume.search.selection.consensus), or auto (the
     consensus of the run's class-size prior or the vote, whichever linear classifiers learn
     best, per run)."""
 

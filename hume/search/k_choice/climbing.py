@@ -1,13 +1,13 @@
 """Which candidates the fast scan screens (docs/algorithm.md §10.7): K climbed upwards with the
 first order of the views until the criterion has fallen behind, the other orders screened at the
 best few K only, and climbed in turn when they come close. Pure rules on screened signals; the
-screening itself is :mod:`hume.search.screens`."""
+screening itself is :mod:`hume.search.k_choice.screens`."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from hume.search.choice_signals import Candidate, ranked
+from hume.search.selection.choice_signals import Candidate, ranked
 
 #: the climb stops once this many K in a row (after the best) fall behind it by more than DROP,
 #: or leave a class empty

@@ -47,7 +47,7 @@ def seed_ranges(seeds: Iterable[int]) -> str:
 
 
 class SeedFiles:
-    """The :class:`~hume.search.seeds.Ledger` of a run directory (one file per seed and per
+    """The :class:`~hume.search.optimiser.random_streams.Ledger` of a run directory (one file per seed and per
     group in flight). ``after_checkpoint()`` runs after every state in flight is saved (the
     ``HUME_SEARCH_FAULT`` hook)."""
 

@@ -2,12 +2,12 @@
 view as φ1 (``--phi1 auto``), docs/algorithm.md §10.
 
 A candidate is one K and one order of the views. With the fast scan (the default) candidates
-are first screened (:mod:`hume.search.screens`) as far as the climb over K reaches
+are first screened (:mod:`hume.search.k_choice.screens`) as far as the climb over K reaches
 (:func:`climb_screens`; ``screen-all``: every candidate), then searched in full, best screen
 first, while they could still win (:func:`could_win`); the exhaustive scan searches every
 candidate in full. A candidate searched in full is a normal run ``<run>-k07`` (with ``--phi1
 auto`` also ``-phi1-<view>``); the one of the highest criterion is copied to ``<run>`` with the
-choice's files (:mod:`hume.search.choice_files`). The same command again continues where it
+choice's files (:mod:`hume.search.k_choice.choice_files`). The same command again continues where it
 stopped; asked with other settings, it is refused.
 """
 
@@ -26,14 +26,14 @@ from hume.core.errors import HumeError, Interrupted
 from hume.core.names import canonical_model, check_name
 from hume.core.reporting import SILENT, CountedTask, NestedReporter, Reporter, logger
 from hume.runs import CONFIG, default_run_name, load_config, runs_dir, shown_ks
-from hume.search.candidates import (
+from hume.search.k_choice.candidates import (
     Planned,
     candidate_name,
     log_candidate,
     planned_label,
     view_orders,
 )
-from hume.search.choice_files import (
+from hume.search.k_choice.choice_files import (
     CHOICE_FILE,
     claim,
     describe,
@@ -42,14 +42,14 @@ from hume.search.choice_files import (
     summary,
     write_choice,
 )
-from hume.search.choice_signals import Candidate, ranked
-from hume.search.climbing import PHI1_AT, best_ks, climb_over, comes_close
+from hume.search.k_choice.climbing import PHI1_AT, best_ks, climb_over, comes_close
+from hume.search.k_choice.screens import SCREEN_SEEDS, screen_all, screen_config
 from hume.search.methods import get_method
-from hume.search.request import WAIT_FOR_RANKS, SearchRequest, check_request
-from hume.search.run_lifecycle import resume_search, run_search
-from hume.search.screens import SCREEN_SEEDS, screen_all, screen_config
-from hume.search.sweep import SWEEP_SEEDS
-from hume.search.view_loading import LoadedViews, load_views, plan_splits
+from hume.search.search_runs.request import WAIT_FOR_RANKS, SearchRequest, check_request
+from hume.search.search_runs.run_lifecycle import resume_search, run_search
+from hume.search.search_runs.sweep import SWEEP_SEEDS
+from hume.search.search_runs.view_loading import LoadedViews, load_views, plan_splits
+from hume.search.selection.choice_signals import Candidate, ranked
 from hume.search.vocabulary import KScan
 from hume.store import resolve_dataset
 

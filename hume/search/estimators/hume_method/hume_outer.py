@@ -3,7 +3,7 @@
 Per outer iteration (docs/algorithm.md §2): draw S subsets of m rows on the device; soft labels
 Y = sparsemax(W φ1 / t) of every seed; per subset and φ2 view, the inner classifier is fitted by
 T GD steps from a fresh PyTorch-default initialisation and scored on the held-out part
-(:mod:`hume.search.hume_method.inner`, exact second-order hypergradient); loss = mean over views of the
+(:mod:`hume.search.estimators.hume_method.inner`, exact second-order hypergradient); loss = mean over views of the
 held-out CE − λ·H(mean label over the subset), averaged over subsets; per-seed gradient clipped
 to norm 1; Adam; lr and t annealed at the milestones.
 
@@ -15,7 +15,7 @@ own process with its own subsets). Sharing lets all seeds reuse one gathered X p
 is what makes many seeds in one process cheap: X (S, n, d) @ V (S, d, B·K). When a subset is the
 whole dataset (m = N, e.g. N ≤ 10 000 at the official m), the subsets differ only in which rows
 are held out, and every subset and seed uses the one X (N, d) with a mask instead of a gathered
-copy (:func:`hume.search.hume_method.inner.shared_rows_inner_loss`; the same sums, fewer and larger
+copy (:func:`hume.search.estimators.hume_method.inner.shared_rows_inner_loss`; the same sums, fewer and larger
 products).
 """
 
@@ -28,18 +28,27 @@ from typing import Any
 
 import torch
 
-from hume.search.adam import Adam
-from hume.search.hume_method.encoder import hard_labels, init_params, orthonormal_rows, soft_labels
-from hume.search.hume_method.hume_config import HumeConfig
-from hume.search.hume_method.inner import KEEP_PROBS_BYTES, inner_loss, shared_rows_inner_loss
-from hume.search.outer_loop import OuterLoop
-from hume.search.seed_search import GroupResult
-from hume.search.seeds import memory_budget, stream_generator
-from hume.search.size_terms import size_term
+from hume.search.estimators.estimator_base import GroupResult
+from hume.search.estimators.hume_method.encoder import (
+    hard_labels,
+    init_params,
+    orthonormal_rows,
+    soft_labels,
+)
+from hume.search.estimators.hume_method.hume_config import HumeConfig
+from hume.search.estimators.hume_method.inner import (
+    KEEP_PROBS_BYTES,
+    inner_loss,
+    shared_rows_inner_loss,
+)
+from hume.search.optimiser.adam import Adam
+from hume.search.optimiser.outer_loop import OuterLoop
+from hume.search.optimiser.random_streams import memory_budget, stream_generator
+from hume.search.optimiser.size_terms import size_term
 from hume.search.views import l2_normalise, standardise
 
 #: Random stream of outer iteration ``i``: ``ITERATION_STREAM + i`` (−1: the large-K shared
-#: inner initialisation); seeds use streams 0, 1, 2, … (see :mod:`hume.search.seeds`).
+#: inner initialisation); seeds use streams 0, 1, 2, … (see :mod:`hume.search.optimiser.random_streams`).
 ITERATION_STREAM = 1_000_003
 
 

@@ -17,8 +17,8 @@ from hume.core.errors import HumeError
 from hume.core.names import check_name
 from hume.runs import RunConfig
 from hume.search.methods import get_method
+from hume.search.search_runs.shards import check_seed_range, parse_seed_range
 from hume.search.settings import SearchOptions
-from hume.search.shards import check_seed_range, parse_seed_range
 
 NAME_THE_RUN = (
     "--seed-range needs --run NAME: every shard of a run must name the same run "

@@ -16,10 +16,10 @@ import numpy as np
 import torch
 
 from hume.core.errors import HumeError
-from hume.search.hume_method import hume_outer as outer
-from hume.search.hume_method.encoder import hard_labels
-from hume.search.hume_method.hume_config import HumeConfig
-from hume.search.seed_search import SeedSearch, store_params
+from hume.search.estimators.estimator_base import SeedSearch, store_params
+from hume.search.estimators.hume_method import hume_outer as outer
+from hume.search.estimators.hume_method.encoder import hard_labels
+from hume.search.estimators.hume_method.hume_config import HumeConfig
 from hume.search.views import l2_normalise
 
 
@@ -31,12 +31,12 @@ class HUME(SeedSearch):
     classifiers are fitted to the labeling and tested on held-out rows (losses averaged over
     the φ2 views); the hypergradient is exact, second order (docs/algorithm.md §2).
 
-    Parameters (besides those of :class:`~hume.search.seed_search.SeedSearch`): ``preset``
+    Parameters (besides those of :class:`~hume.search.estimators.estimator_base.SeedSearch`): ``preset``
     ``"default"`` (works across feature scales), ``"paper"`` (the official settings) or
     ``"large-k"`` (the official ImageNet-1000 settings); ``iters``, ``inner_steps``,
     ``subsets``, ``subset_size``, ``train_fraction``, ``tau``, ``entropy_weight``,
     ``size_term``, ``ensemble``, ``inner_lr``, ``outer_lr``, ``anneal`` override single
-    settings (None: the preset's, see :class:`~hume.search.hume_method.hume_config.HumeConfig`); ``allow_single_view`` accepts one view, used
+    settings (None: the preset's, see :class:`~hume.search.estimators.hume_method.hume_config.HumeConfig`); ``allow_single_view`` accepts one view, used
     as both φ1 and φ2.
 
     Fitted attributes (besides the shared ones): ``encoders_`` (n_seeds, K, d1),

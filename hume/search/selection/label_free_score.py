@@ -282,7 +282,7 @@ def fold_scores(
     """``(S, n_folds)`` each fold's held-out accuracy, averaged over the φ2 views: the terms whose
     mean is :func:`label_free_scores` (same arguments, same folds and rows), from which the
     spread of a difference between two labelings' scores is measured
-    (:mod:`hume.search.score_spread`)."""
+    (:mod:`hume.search.selection.score_spread`)."""
     return _scored(phi2, labelings, k, n_folds, seed, max_iter, tol, max_elements, max_rows)[1]
 
 

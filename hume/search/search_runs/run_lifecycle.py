@@ -2,7 +2,7 @@
 (or joins it, for a ``--seed-range`` shard), :func:`resume_search` continues one (a complete
 run is a no-op). Both check everything before the run exists, load the views (never labels),
 build the method's estimator from the run's configuration and hand over to
-:func:`hume.search.run_execution.search_into`. Under torchrun every rank calls the same function
+:func:`hume.search.search_runs.run_execution.search_into`. Under torchrun every rank calls the same function
 and rank 0 holds the lock. Ctrl-C leaves a resumable state and raises
 :class:`~hume.core.errors.Interrupted` saying how to continue; a full disk is one
 :class:`~hume.core.errors.HumeError`, the run staying resumable (docs/data.md §3)."""
@@ -33,7 +33,7 @@ from hume.runs import (
     write_config,
 )
 from hume.search.methods import get_method
-from hume.search.request import (
+from hume.search.search_runs.request import (
     NAME_THE_RUN,
     WAIT_FOR_RANKS,
     SearchRequest,
@@ -42,10 +42,10 @@ from hume.search.request import (
     identity,
     new_config,
 )
-from hume.search.run_execution import search_into
-from hume.search.seed_files import SeedFiles, seed_ranges
-from hume.search.shards import Shards, check_seed_range, parse_seed_range, shown
-from hume.search.view_loading import load_views, plan_splits
+from hume.search.search_runs.run_execution import search_into
+from hume.search.search_runs.seed_files import SeedFiles, seed_ranges
+from hume.search.search_runs.shards import Shards, check_seed_range, parse_seed_range, shown
+from hume.search.search_runs.view_loading import load_views, plan_splits
 from hume.store import resolve_dataset
 
 
@@ -60,10 +60,10 @@ def run_search(
     Under torchrun (``WORLD_SIZE`` > 1) every rank calls this with the same request; ranks that
     were given different requests are refused, on every rank. With ``req.seed_range`` this
     process searches only those seeds into the run, creating the run or joining it, and writes
-    no selection (:mod:`hume.search.shards`). A caller running several searches under torchrun
+    no selection (:mod:`hume.search.search_runs.shards`). A caller running several searches under torchrun
     (e.g. one per K) may join the process group once around them
     (:func:`hume.core.distributed.start`) and pass one ``cache`` to every call, so that the
-    stores are read once (:func:`hume.search.view_loading.load_views`).
+    stores are read once (:func:`hume.search.search_runs.view_loading.load_views`).
     """
     ranks = dist_.ranks_from_env()
     cls = get_method(req.method)

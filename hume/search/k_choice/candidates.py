@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hume.core.reporting import logger
-from hume.search.choice_signals import Candidate
+from hume.search.selection.choice_signals import Candidate
 
 
 @dataclass(frozen=True)

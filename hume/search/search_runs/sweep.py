@@ -22,7 +22,7 @@ from sklearn.base import clone
 
 from hume.core.distributed import Ranks, gather
 from hume.core.errors import HumeError
-from hume.search.seed_search import SeedSearch
+from hume.search.estimators.estimator_base import SeedSearch
 
 SWEEP_SEEDS = 2
 #: added to the run's random_state for the sweep's seeds
@@ -91,7 +91,7 @@ def _trial(
         "scores": trial_model.scores_.tolist(),
     }
     if sizes:
-        from hume.search.choice_signals import signals
+        from hume.search.selection.choice_signals import signals
 
         measured = signals(trial_model, settings, consensus=False)
         trial["stability"], trial["balanced_score"] = measured.stability, measured.balanced

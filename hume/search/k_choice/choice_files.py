@@ -18,11 +18,11 @@ from hume.core.errors import HumeError
 from hume.core.files import read_json, write_json
 from hume.core.reporting import logger
 from hume.runs import CHOICE, CONFIG, ENSEMBLE, load_config, shown_ks, write_config
-from hume.search.candidates import Planned
-from hume.search.choice_signals import Candidate, consensus_kind, margin, measure, ranked
-from hume.search.request import SearchRequest
-from hume.search.run_readers import seed_signals
-from hume.search.score_spread import is_tie
+from hume.search.k_choice.candidates import Planned
+from hume.search.search_runs.request import SearchRequest
+from hume.search.search_runs.run_readers import seed_signals
+from hume.search.selection.choice_signals import Candidate, consensus_kind, margin, measure, ranked
+from hume.search.selection.score_spread import is_tie
 from hume.search.vocabulary import KScan
 
 CHOICE_FILE = CHOICE
@@ -169,7 +169,7 @@ def write_choice(
 def runner_up(chosen: Candidate, full: list[Candidate]) -> dict[str, Any]:
     """choice.json's ``runner_up`` (the best other candidate searched in full), ``margin`` (how
     far the chosen criterion is above it), ``margin_spread`` and ``tie`` (the margin within
-    :data:`~hume.search.score_spread.TIE_SPREADS` spreads); nothing with one candidate."""
+    :data:`~hume.search.selection.score_spread.TIE_SPREADS` spreads); nothing with one candidate."""
     others = [c for c in ranked(full) if c.setting["run"] != chosen.setting["run"]]
     if not others:
         return {}

@@ -1,9 +1,9 @@
 """What every seed search shares: the estimator shell around a method's outer loop.
 
 :class:`SeedSearch` owns ``fit``, ``predict``, ``fit_predict``: checking the views, running
-``n_seeds`` independent searches in groups that fit the device (:mod:`hume.search.seeds`),
+``n_seeds`` independent searches in groups that fit the device (:mod:`hume.search.optimiser.random_streams`),
 the CPU thread count, the matrix-product precision, label-free selection and the ensemble
-(:mod:`hume.search.label_free_score`). A method (HUME, TURTLE) subclasses it and supplies its settings
+(:mod:`hume.search.selection.label_free_score`). A method (HUME, TURTLE) subclasses it and supplies its settings
 class, its preparation of the views, the search of one group of seeds, and how new rows are
 labelled.
 """
@@ -22,7 +22,13 @@ from sklearn.utils.validation import check_is_fitted
 
 from hume.core.devices import check_precision, matmul_precision, resolve_device
 from hume.core.errors import HumeError
-from hume.search.seeds import Ledger, MemoryLedger, Progress, run_seed_groups, seed_groups
+from hume.search.optimiser.random_streams import (
+    Ledger,
+    MemoryLedger,
+    Progress,
+    run_seed_groups,
+    seed_groups,
+)
 from hume.search.settings import MethodConfig
 from hume.search.views import check_classes, check_views
 
@@ -243,8 +249,8 @@ class SeedSearch(ClusterMixin, BaseEstimator):
     def _select(self, views: Sequence[torch.Tensor], k: int, device: torch.device) -> None:
         """Score every seed label-free on ``views`` (as given), pick the reference, ensemble."""
         from hume.core.stages import stage
-        from hume.search.ensembling import best_ensemble, ensemble
-        from hume.search.label_free_score import label_free_scores
+        from hume.search.selection.ensembling import best_ensemble, ensemble
+        from hume.search.selection.label_free_score import label_free_scores
 
         cfg = self.config_
         labelings = torch.as_tensor(self.seed_labels_, device=device)
@@ -292,7 +298,7 @@ class SeedSearch(ClusterMixin, BaseEstimator):
         """(M,) ensemble labels of new rows: every seed, matched to the ensemble (``perms_``),
         majority vote. With the vote ensemble it gives the searched rows their ``labels_``
         exactly; after a consensus (``ensemble`` cut or linkage) on most rows, not all."""
-        from hume.search.ensembling import vote
+        from hume.search.selection.ensembling import vote
 
         seeds = torch.as_tensor(self.predict_seeds(views))
         return (

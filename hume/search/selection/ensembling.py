@@ -1,6 +1,6 @@
 """The seeds' labelings made one (docs/algorithm.md §5): every seed matched to a reference by
 maximum overlap (Hungarian), the papers' vote in the reference's classes, or a consensus of the
-seeds' co-association (hume.search.consensus) with every seed matched to it; and how many seeds
+seeds' co-association (hume.search.selection.consensus) with every seed matched to it; and how many seeds
 agree with the result on each row. No ground-truth label is read."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 from hume.core.errors import HumeError
-from hume.search.score_spread import is_tie, paired_spread
+from hume.search.selection.score_spread import is_tie, paired_spread
 from hume.search.views import check_seed_labelings
 
 #: what a tie between the consensus and the vote keeps (docs/algorithm.md §5.9)
@@ -84,7 +84,7 @@ def ensemble(
         scores: ``(S,)`` label-free scores (higher is better).
         kind: ``vote`` (the papers): every seed matched (Hungarian) to the best-scoring seed,
             majority vote; ``cut`` or ``linkage``: a consensus of every seed's co-association
-            (hume.search.consensus), so that no single seed's classes frame the result, and
+            (hume.search.selection.consensus), so that no single seed's classes frame the result, and
             every seed matched to it.
         seed: the consensus's k-means starts and subsample.
 
@@ -107,7 +107,7 @@ def ensemble(
     if kind == "vote":
         perms = match_labelings(labelings, labelings[ref], k)
         return vote(labelings, perms, ref, k), ref, perms
-    from hume.search.consensus import consensus
+    from hume.search.selection.consensus import consensus
 
     labels = consensus(labelings, k, kind, seed, scores).to(labelings.device)
     return labels, ref, match_labelings(labelings, labels, k)
@@ -147,13 +147,13 @@ def best_ensemble(
     prior: cut, or linkage for uneven sizes) and the vote on the same seeds, and of the two the
     one whose labeling linear classifiers learn best (its label-free score on ``views``, the φ2
     views the seeds were scored on); where the two scores differ by no more than
-    :data:`~hume.search.score_spread.TIE_SPREADS` spreads of their difference, a tie, which
+    :data:`~hume.search.selection.score_spread.TIE_SPREADS` spreads of their difference, a tie, which
     :data:`TIE_GOES_TO` decides (docs/algorithm.md §5.6, §5.9).
 
     Returns :func:`ensemble`'s ``(labels, reference_seed, perms)`` of that kind, and the
     :class:`EnsembleChoice` (scores on at most ``max_rows`` rows, the seeds' sample, with the
     papers' 100 L-BFGS iterations)."""
-    from hume.search.label_free_score import fold_scores
+    from hume.search.selection.label_free_score import fold_scores
 
     kinds = (consensus_kind, "vote")
     made = {kind: ensemble(labelings, scores, k, kind, seed) for kind in kinds}
@@ -165,8 +165,8 @@ def best_ensemble(
 
 def weigh(kinds: tuple[str, str], folds: Any) -> EnsembleChoice:
     """The rule of ``--ensemble auto`` from the two kinds' fold accuracies ``folds`` (2, F) on the
-    same folds (:func:`~hume.search.label_free_score.fold_scores`): the higher score, unless the
-    difference is within :data:`~hume.search.score_spread.TIE_SPREADS` spreads, a tie, which
+    same folds (:func:`~hume.search.selection.label_free_score.fold_scores`): the higher score, unless the
+    difference is within :data:`~hume.search.selection.score_spread.TIE_SPREADS` spreads, a tie, which
     :data:`TIE_GOES_TO` (the consensus where it is not one of ``kinds``) decides."""
     import numpy as np
 

@@ -9,12 +9,12 @@ from dataclasses import dataclass, replace
 
 from hume.core.devices import resolve_device
 from hume.core.names import canonical_model, check_name
-from hume.search.candidates import view_orders
-from hume.search.choosing import FINALISTS, expected_screens, loaded_views
+from hume.search.k_choice.candidates import view_orders
+from hume.search.k_choice.choosing import FINALISTS, expected_screens, loaded_views
+from hume.search.k_choice.screens import SCREEN_SEEDS, screen_config
 from hume.search.methods import get_method
-from hume.search.request import SearchRequest, check_request
-from hume.search.screens import SCREEN_SEEDS, screen_config
-from hume.search.sweep import SWEEP_SEEDS
+from hume.search.search_runs.request import SearchRequest, check_request
+from hume.search.search_runs.sweep import SWEEP_SEEDS
 from hume.search.vocabulary import KScan
 from hume.store import resolve_dataset
 
@@ -46,7 +46,7 @@ class ChoiceCost:
 def estimate_choice(
     req: SearchRequest, ks: list[int], phi1_auto: bool, scan: KScan | str = KScan.fast
 ) -> ChoiceCost:
-    """The plan of :func:`hume.search.choosing.choose_search` for this request, and its time
+    """The plan of :func:`hume.search.k_choice.choosing.choose_search` for this request, and its time
     from two probes (:data:`PROBE_ITERS` iterations of a screen's seeds) at the middle K of
     ``ks`` with the first order of the views."""
     scan = KScan(scan)

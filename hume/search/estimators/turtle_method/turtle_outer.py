@@ -15,7 +15,7 @@ hypergradient (docs/algorithm.md §4):
   task encoders.
 
 Every seed of a group shares the rows and the inner initialisation of a step (common random
-numbers, :mod:`hume.search.seeds`), and all seeds' logits come from one matrix product per
+numbers, :mod:`hume.search.optimiser.random_streams`), and all seeds' logits come from one matrix product per
 view, ``X (m, d) @ W (d, S·K)``.
 """
 
@@ -28,12 +28,12 @@ from typing import Any
 
 import torch
 
-from hume.search.adam import Adam
-from hume.search.outer_loop import OuterLoop
-from hume.search.seed_search import GroupResult
-from hume.search.seeds import memory_budget, mix_seed, stream_generator
-from hume.search.size_terms import size_term
-from hume.search.turtle_method.turtle_config import TurtleConfig
+from hume.search.estimators.estimator_base import GroupResult
+from hume.search.estimators.turtle_method.turtle_config import TurtleConfig
+from hume.search.optimiser.adam import Adam
+from hume.search.optimiser.outer_loop import OuterLoop
+from hume.search.optimiser.random_streams import memory_budget, mix_seed, stream_generator
+from hume.search.optimiser.size_terms import size_term
 
 State = dict[str, Any]
 #: Random stream of outer step ``i``: ``STEP_STREAM + i``; seeds use streams 0, 1, 2, …

@@ -7,9 +7,9 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from hume.search.seed_search import SeedSearch, store_params
-from hume.search.turtle_method import turtle_outer as outer
-from hume.search.turtle_method.turtle_config import TurtleConfig
+from hume.search.estimators.estimator_base import SeedSearch, store_params
+from hume.search.estimators.turtle_method import turtle_outer as outer
+from hume.search.estimators.turtle_method.turtle_config import TurtleConfig
 from hume.search.views import standardise
 
 
@@ -21,12 +21,12 @@ class TURTLE(SeedSearch):
     it; the hypergradient is first order: inner classifiers are trained on the detached labeling
     (docs/algorithm.md §4).
 
-    Parameters (besides those of :class:`~hume.search.seed_search.SeedSearch`): ``preset``
+    Parameters (besides those of :class:`~hume.search.estimators.estimator_base.SeedSearch`): ``preset``
     ``"default"`` (warm start, larger steps, 1000 steps) or ``"paper"`` (the official settings);
     ``iters``, ``inner_steps``, ``batch_size``, ``entropy_weight``, ``size_term``, ``ensemble``,
     ``inner_lr``, ``outer_lr``,
     ``warm_start``, ``standardise`` override single settings (None: the preset's, see
-    :class:`~hume.search.turtle_method.turtle_config.TurtleConfig`).
+    :class:`~hume.search.estimators.turtle_method.turtle_config.TurtleConfig`).
 
     Fitted attributes (besides the shared ones): ``encoders_``, a list per view of
     ``{"weight": (n_seeds, K, d_v), "bias": (n_seeds, K)}`` acting on the preprocessed

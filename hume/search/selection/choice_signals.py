@@ -88,7 +88,7 @@ def consensus_values(seed_labels: np.ndarray, k: int, kind: str, seed: int = 0) 
     import torch
 
     from hume.core.labelings import adjusted_rand_index
-    from hume.search.consensus import consensus
+    from hume.search.selection.consensus import consensus
 
     labels = signal_rows(seed_labels, seed)
     n_seeds = len(labels)

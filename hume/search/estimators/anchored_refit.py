@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from hume.core.errors import HumeError
-from hume.search.seed_search import SeedSearch, store_params
+from hume.search.estimators.estimator_base import SeedSearch, store_params
 from hume.search.views import check_views
 
 

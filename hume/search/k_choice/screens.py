@@ -19,10 +19,10 @@ from hume.core import distributed as dist_
 from hume.core.distributed import Ranks
 from hume.core.files import save_npz
 from hume.core.reporting import CountedTask
-from hume.search.candidates import Planned, log_candidate, planned_label
-from hume.search.choice_signals import Candidate, consensus_kind, measure, ranked
-from hume.search.request import SearchRequest
-from hume.search.seed_search import SeedSearch
+from hume.search.estimators.estimator_base import SeedSearch
+from hume.search.k_choice.candidates import Planned, log_candidate, planned_label
+from hume.search.search_runs.request import SearchRequest
+from hume.search.selection.choice_signals import Candidate, consensus_kind, measure, ranked
 
 #: a screen's seeds (at most the run's) and its share of the run's iterations
 SCREEN_SEEDS = 6
@@ -123,7 +123,7 @@ def screen(
     (by :func:`ranked`): an optimistic screen, since trials this short choose another weight
     than the run's full ones, and a K must not be passed over for that (docs/algorithm.md
     §10.6)."""
-    from hume.search.consensus import consensus
+    from hume.search.selection.consensus import consensus
 
     started = time.perf_counter()
     points = cfg.class_size_points() if req.class_sizes == "uneven" else [({}, cfg)]

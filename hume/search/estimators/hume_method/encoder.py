@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import torch
 
-from hume.search.hume_method.sparsemax import sparsemax
-from hume.search.seeds import mix_seed
+from hume.search.estimators.hume_method.sparsemax import sparsemax
+from hume.search.optimiser.random_streams import mix_seed
 
 
 def orthonormal_rows(a: torch.Tensor) -> torch.Tensor:

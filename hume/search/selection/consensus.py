@@ -2,7 +2,7 @@
 
 Two rows belong together when many seeds put them in the same class: the co-association of rows
 i and j is C[i, j] = (1/S) Σₛ [lₛ(i) = lₛ(j)] = (H Hᵀ)[i, j] / S, H the (N, S·K) one-hot of every
-seed's labeling. Unlike the papers' vote (:func:`hume.search.label_free_score.vote`), no single seed's
+seed's labeling. Unlike the papers' vote (:func:`hume.search.selection.label_free_score.vote`), no single seed's
 classes frame the result: a class the reference seed merged with another, or that most seeds
 split differently, can still come out whole.
 

@@ -12,8 +12,8 @@ import numpy as np
 
 from hume.core.errors import HumeError
 from hume.runs import ENSEMBLE, MODEL, SEEDS, finished_config
+from hume.search.estimators.estimator_base import SeedSearch
 from hume.search.methods import get_method, get_method_config
-from hume.search.seed_search import SeedSearch
 
 
 def load_model(run_dir: str | os.PathLike) -> SeedSearch:
@@ -43,7 +43,7 @@ def load_model(run_dir: str | os.PathLike) -> SeedSearch:
             "that did not save the statistics: run the search again to label new rows"
         )
     if state.get("method") == "refit":  # a refit's probes (hume.refit)
-        from hume.search.anchored_refit import ProbeModel
+        from hume.search.estimators.anchored_refit import ProbeModel
 
         return ProbeModel.from_fitted_state(state)
     return get_method(state.get("method") or config.method).from_fitted_state(state)
@@ -62,7 +62,7 @@ def seed_signals(
         labels, scores = seeds["labels"], seeds["scores"]
         if "balanced_scores" in seeds:
             return labels, scores, seeds["balanced_scores"]
-    from hume.search.label_free_score import label_free_scores
+    from hume.search.selection.label_free_score import label_free_scores
 
     cfg = get_method_config(config.method).from_dict(config.hyperparameters)
     balanced = label_free_scores(
@@ -78,8 +78,8 @@ def seed_signals(
 
 
 def run_reproducibility(run_dir: Path) -> dict[str, Any]:
-    """:func:`hume.search.choice_signals.reproducibility` of a finished run's seeds."""
-    from hume.search.choice_signals import reproducibility
+    """:func:`hume.search.selection.choice_signals.reproducibility` of a finished run's seeds."""
+    from hume.search.selection.choice_signals import reproducibility
 
     with np.load(Path(run_dir) / SEEDS) as seeds:
         return reproducibility(seeds["labels"])

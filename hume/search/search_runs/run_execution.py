@@ -24,14 +24,14 @@ from hume.core.reporting import SILENT, Reporter, logger
 from hume.core.stages import current as current_clock
 from hume.core.stages import stage
 from hume.runs import STAGES, RunConfig, load_config, write_config, write_results
-from hume.search.ensembling import choice_text, vote
-from hume.search.request import sweep_grid
-from hume.search.seed_files import SeedFiles, seed_ranges
-from hume.search.seed_search import SeedSearch
-from hume.search.seeds import seed_groups
-from hume.search.shards import Shards, check_seed_range, shown
-from hume.search.sweep import sweep
-from hume.search.view_loading import LoadedViews
+from hume.search.estimators.estimator_base import SeedSearch
+from hume.search.optimiser.random_streams import seed_groups
+from hume.search.search_runs.request import sweep_grid
+from hume.search.search_runs.seed_files import SeedFiles, seed_ranges
+from hume.search.search_runs.shards import Shards, check_seed_range, shown
+from hume.search.search_runs.sweep import sweep
+from hume.search.search_runs.view_loading import LoadedViews
+from hume.search.selection.ensembling import choice_text, vote
 
 #: Test hook (never set by users; :mod:`hume.core.faults`): ``kill:K`` SIGKILLs the search once
 #: its K-th checkpoint is saved, ``pause:K`` sleeps there until a signal arrives. While it is set

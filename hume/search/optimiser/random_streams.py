@@ -16,7 +16,7 @@ A method provides ``search(group, state, report, save)``, which runs the seeds o
 what must survive of the group's j-th seed (host tensors). Finished seeds and the states of groups
 in flight live in a :class:`Ledger`: :class:`MemoryLedger` for ``fit``'s ``resume_state`` /
 ``checkpoint`` (``{"done": {seed: kept}, "current": <state of the group in flight or None>,
-"group_size": B}``), :class:`hume.search.seed_files.SeedFiles` for a run directory.
+"group_size": B}``), :class:`hume.search.search_runs.seed_files.SeedFiles` for a run directory.
 """
 
 from __future__ import annotations
