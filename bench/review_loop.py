@@ -170,9 +170,11 @@ def run_dataset(d: dict, seeds: int, cache: Path, structure: bool) -> dict:
     for budget in BUDGETS:
         review = reviewer(labels, conf, margin, y, budget, structure)
         a_rows, a_cls = anchors(labels, review)
-        fix = corrections_file(review, cache / f"{name}-review-{budget}.json", name)
+        # the structured review is another review: its own corrections file and run
+        tag = f"{name}-review{'-structure' if structure else ''}-{budget}"
+        fix = corrections_file(review, cache / f"{tag}.json", name)
         t = time.perf_counter()
-        plan = plan_refit(root / "runs" / name, [fix], root, f"{name}-review-{budget}")
+        plan = plan_refit(root / "runs" / name, [fix], root, tag)
         done = plan.done
         new = refit(plan, root, "cpu")
         refit_s = time.perf_counter() - t

@@ -111,10 +111,13 @@ class RunConfig:
 
 def _hyperparameters(method: str, hyper: dict[str, Any]) -> dict[str, Any]:
     """A run's hyperparameters in this version's terms: what runs of earlier versions lacked
-    takes the value they searched with (they voted; HUME's ``subset_size`` was the cap)."""
+    takes the value they searched with (they voted; HUME's ``subset_size`` was the cap;
+    TURTLE's rows per step were ``batch_size``)."""
     hyper = {"ensemble": "vote", "size_term": "entropy", **hyper}
     if method == "hume" and "max_subset_size" not in hyper:
         hyper.update(max_subset_size=hyper.get("subset_size") or 10_000, subset_size=None)
+    if method == "turtle" and "batch_size" in hyper:
+        hyper["subset_size"] = hyper.pop("batch_size")
     return hyper
 
 
@@ -235,10 +238,10 @@ def read_config_json(run_dir: str | os.PathLike) -> dict[str, Any]:
     path = Path(run_dir) / CONFIG
     try:
         return read_json(path)
-    except FileNotFoundError:
-        raise HumeError(f"{run_dir} is not a run: it has no {CONFIG}") from None
-    except ValueError:
-        raise HumeError(f"{path} is corrupt (not valid JSON)") from None
+    except FileNotFoundError as exc:
+        raise HumeError(f"{run_dir} is not a run: it has no {CONFIG}") from exc
+    except ValueError as exc:
+        raise HumeError(f"{path} is corrupt (not valid JSON)") from exc
 
 
 def load_config(run_dir: str | os.PathLike) -> RunConfig:

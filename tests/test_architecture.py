@@ -178,37 +178,6 @@ def test_module_names_are_unique_in_the_package():
     assert sorted({n for n in names if names.count(n) > 1}) == []
 
 
-def test_each_setting_is_declared_once_and_everything_else_follows_it():
-    """A setting option is a field of SearchOptions (name, type) with its help in SETTING_HELP;
-    each method's settings class says which options it has and gives their defaults; the
-    command line and the estimators' parameters follow, and cannot drift from them."""
-    import inspect
-    from dataclasses import fields
-
-    import typer
-
-    from hume.cli import app
-    from hume.search import HUME, TURTLE
-    from hume.search.settings import SETTING_HELP, SearchOptions, flag
-
-    names = [f.name for f in fields(SearchOptions)]
-    assert sorted(SETTING_HELP) == sorted(names)
-    search = typer.main.get_command(app).commands["search"]  # type: ignore[attr-defined]
-    flags = {
-        o
-        for p in search.params
-        if isinstance(p, typer.core.TyperOption)
-        for o in [*p.opts, *p.secondary_opts]
-    }
-    assert {flag(n, False) for n in names} <= flags
-    for cls in (HUME, TURTLE):
-        options = cls.config_class.OPTIONS
-        assert set(options) <= set(names)
-        assert set(options.values()) <= {f.name for f in fields(cls.config_class)}
-        params = inspect.signature(cls).parameters
-        assert set(cls.SETTINGS) <= set(params), cls
-
-
 def test_every_option_of_every_command_has_its_help():
     """Options built from a declaration elsewhere (the setting options) must not cost the
     others their help and their second spellings (``--run-name``)."""

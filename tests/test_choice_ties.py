@@ -10,7 +10,8 @@ import statistics
 
 import numpy as np
 import pytest
-from test_search_choice import _invoke, planted, search, stores
+from helpers import invoke
+from test_search_choice import planted, search, stores
 
 from hume.core.labelings import adjusted_rand_index
 from hume.search.selection import score_spread
@@ -114,13 +115,13 @@ def test_a_forced_tie_is_kept_by_the_rule_and_said_by_search_evaluate_and_the_ga
     assert hp["ensemble_tie"] is True and hp["ensemble_chosen"] == TIE_GOES_TO
     assert set(hp["ensemble_scores"]) == {"cut", "vote"} and hp["ensemble_spread"] > 0
     assert "a tie, kept the cut by rule" in r.output
-    report = _invoke("evaluate", "--root", root, "--run", "tied", "--no-baselines")
+    report = invoke("evaluate", "--root", root, "--run", "tied", "--no-baselines")
     assert report.exit_code == 0, report.output
     assert "a tie, kept the cut by rule" in report.output
     saved = json.loads((root / "runs" / "tied" / "report.json").read_text())["ensemble"]
     assert saved["tie"] is True and saved["kind"] == "cut"
     out = tmp_path / "gallery"
-    exported = _invoke("export", "--root", root, "--run", "tied", "--format", "html", "--out", out)
+    exported = invoke("export", "--root", root, "--run", "tied", "--format", "html", "--out", out)
     assert exported.exit_code == 0, exported.output
     page = next(out.rglob("report.html")).read_text()
     assert '<p class="warning" id="ensemble-choice">' in page and "a tie" in page
@@ -151,16 +152,16 @@ def test_k_within_the_spread_of_its_runner_up_is_said_as_see_both(tmp_path, monk
     choice = json.loads((root / "runs" / "tied" / "choice.json").read_text())
     assert choice["tie"] is True
     assert "K is 3 or 4: see both" in r.output and "the other is run tied-k04" in r.output
-    report = _invoke("evaluate", "--root", root, "--run", "tied", "--no-baselines")
+    report = invoke("evaluate", "--root", root, "--run", "tied", "--no-baselines")
     assert report.exit_code == 0, report.output
     assert "K is 3 or 4: see both" in report.output
     assert "K is 3 or 4: see both" in (root / "runs" / "tied" / "report.md").read_text()
     # the runner-up is a run of its own: it exports like any
     out = tmp_path / "other"
-    exported = _invoke("export", "--root", root, "--run", "tied-k04", "--out", out)
+    exported = invoke("export", "--root", root, "--run", "tied-k04", "--out", out)
     assert exported.exit_code == 0, exported.output
     page_out = tmp_path / "gallery"
-    exported = _invoke(
+    exported = invoke(
         "export", "--root", root, "--run", "tied", "--format", "html", "--out", page_out
     )
     assert exported.exit_code == 0, exported.output

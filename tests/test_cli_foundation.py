@@ -5,13 +5,9 @@ import sys
 
 import numpy as np
 import pytest
-from helpers import assert_one_line_error
-from typer.testing import CliRunner
+from helpers import assert_one_line_error, invoke
 
-from hume.cli import app
 from hume.store import open_store, store_path
-
-runner = CliRunner()
 
 
 def _npy(tmp_path, name, array):
@@ -20,13 +16,9 @@ def _npy(tmp_path, name, array):
     return str(path)
 
 
-def _invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
-
-
 @pytest.mark.parametrize("command", ["embed", "import", "search", "evaluate", "info", "demo"])
 def test_every_command_has_help(command):
-    result = _invoke(command, "--help")
+    result = invoke(command, "--help")
     assert result.exit_code == 0, result.output
     assert "Usage" in result.output
 
@@ -39,7 +31,7 @@ def test_module_entry_point():
 def test_import_then_info(tmp_path, fmt, rng):
     x = rng.normal(size=(300, 5)).astype(np.float32)
     y = rng.integers(0, 3, size=300)
-    result = _invoke(
+    result = invoke(
         "import",
         "--dataset",
         "mine",
@@ -64,15 +56,15 @@ def test_import_then_info(tmp_path, fmt, rng):
         np.testing.assert_array_equal(st.read_features(), x)
         np.testing.assert_array_equal(st.read_labels(), y)
         assert st.attrs["num_classes"] == 3 and st.attrs["model"] == "dinov2"
-    listing = _invoke("info", "--root", tmp_path / "ws")
+    listing = invoke("info", "--root", tmp_path / "ws")
     assert listing.exit_code == 0
     assert "mine" in listing.output and "dinov2" in listing.output and "complete" in listing.output
-    one = _invoke("info", path)
+    one = invoke("info", path)
     assert one.exit_code == 0 and "300 x 5" in one.output and "float32" in one.output
 
 
 def _import(tmp_path, features, *extra):
-    return _invoke(
+    return invoke(
         "import",
         "--dataset",
         "mine",
@@ -108,7 +100,7 @@ def test_import_bad_inputs(tmp_path, rng):
         _import(tmp_path, good, "--dtype", "float64"), "--dtype", "'float16', 'float32'"
     )
     assert_one_line_error(_import(tmp_path, str(tmp_path / "nope.npy")), "does not exist")
-    bad_name = _invoke(
+    bad_name = invoke(
         "import",
         "--dataset",
         "../evil",
@@ -135,7 +127,7 @@ def test_import_bad_inputs(tmp_path, rng):
 
 
 def test_info_refuses_unknown_path(tmp_path):
-    assert_one_line_error(_invoke("info", tmp_path), "neither a store")
+    assert_one_line_error(invoke("info", tmp_path), "neither a store")
 
 
 def test_info_reports_incomplete_and_corrupt(tmp_path):
@@ -147,7 +139,7 @@ def test_info_reports_incomplete_and_corrupt(tmp_path):
     bad = store_path(tmp_path, "d", "train", "broken")
     bad.mkdir(parents=True)
     (bad / "zarr.json").write_text("garbage")
-    out = _invoke("info", "--root", tmp_path)
+    out = invoke("info", "--root", tmp_path)
     assert out.exit_code == 0
     assert "incomplete" in out.output and "corrupt" in out.output
 

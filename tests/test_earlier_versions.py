@@ -12,16 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
+from helpers import invoke
 
-from hume.cli import app
-
-runner = CliRunner()
 SAVED = Path(__file__).parent / "data" / "workspace-0.1.0"
-
-
-def _invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
 
 
 @pytest.fixture
@@ -42,9 +35,9 @@ def test_the_stores_of_0_1_0_read_and_verify(ws):
         with open_store(path) as st:
             assert st.read_features().shape == shape and st.is_complete
             assert (st.read_labels() >= 0).all()
-        r = _invoke("verify", path)
+        r = invoke("verify", path)
         assert r.exit_code == 0, r.output
-    r = _invoke("info", "--root", ws)
+    r = invoke("info", "--root", ws)
     assert r.exit_code == 0 and "krange" in r.output and "turtle" in r.output
 
 
@@ -52,10 +45,10 @@ def test_the_runs_of_0_1_0_evaluate_export_and_predict(ws, tmp_path):
     from hume.evaluate.metrics import cluster_accuracy
     from hume.store import open_store
 
-    r = _invoke("evaluate", "--root", ws, "--no-baselines")  # the newest: the TURTLE run
+    r = invoke("evaluate", "--root", ws, "--no-baselines")  # the newest: the TURTLE run
     assert r.exit_code == 0, r.output
     for run in ("krange", "turtle"):
-        r = _invoke("evaluate", "--run", run, "--root", ws, "--no-baselines", "--overwrite")
+        r = invoke("evaluate", "--run", run, "--root", ws, "--no-baselines", "--overwrite")
         assert r.exit_code == 0, r.output
         report = json.loads((ws / "runs" / run / "report.json").read_text())
         with np.load(ws / "runs" / run / "ensemble.npz") as ens:
@@ -68,18 +61,18 @@ def test_the_runs_of_0_1_0_evaluate_export_and_predict(ws, tmp_path):
     assert [c["k"] for c in choice["candidates"]] == [2, 3, 4]
     assert all("acc" in c for c in choice["candidates"])  # of the screen where not in full
     out = tmp_path / "out"
-    r = _invoke("export", "--run", "krange", "--root", ws, "--out", out, "--format", "csv")
+    r = invoke("export", "--run", "krange", "--root", ws, "--out", out, "--format", "csv")
     assert r.exit_code == 0, r.output
     with open(out / "labels.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     with np.load(ws / "runs" / "krange" / "ensemble.npz") as ens:
         assert [int(row["class"]) for row in rows] == ens["labels"].tolist()
-    r = _invoke("predict", "--run", "turtle", "--root", ws, "--dataset", "tiny", "--out", out / "p")
+    r = invoke("predict", "--run", "turtle", "--root", ws, "--dataset", "tiny", "--out", out / "p")
     assert r.exit_code == 0, r.output
     for run in ("krange", "turtle"):
-        again = _invoke("search", "--resume", "--run", run, "--root", ws)
+        again = invoke("search", "--resume", "--run", run, "--root", ws)
         assert again.exit_code == 0 and "nothing to do" in again.output
-    again = _invoke(
+    again = invoke(
         "search", "--views", "va,vb", "--dataset", "tiny", "--k", "2:4", "--seeds", "4", "--iters",
         "20", "--run", "krange", "--root", ws, "--device", "cpu",
     )  # fmt: skip

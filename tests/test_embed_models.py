@@ -268,8 +268,9 @@ def test_bad_names_and_options(tmp_path):
 
 def test_open_clip_hub_repo_offline_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(hub, "offline", lambda: True)
-    with pytest.raises(HumeError, match="hume-test/not-a-repo.*--weights"):
+    with pytest.raises(HumeError, match="hume-test/not-a-repo.*weights=PATH") as caught:
         create_backbone("open_clip:hf-hub:hume-test/not-a-repo")
+    assert "or pass --weights PATH" in caught.value.as_flags()
 
 
 def test_offline_hub_cache_and_unreachable_weights(tiny_dino, tmp_path):
@@ -319,7 +320,7 @@ def test_offline_hub_cache_and_unreachable_weights(tiny_dino, tmp_path):
     errors = [ln.split(" ", 2) for ln in res.stdout.splitlines() if ln.startswith("HUMEERROR")]
     assert len(errors) == 2, res.stdout + res.stderr[-2000:]
     (_, t_dino, dino), (_, t_clip, clip) = errors
-    assert "facebook/dinov2-base" in dino and "--weights" in dino
+    assert "facebook/dinov2-base" in dino and "pass weights=PATH" in dino
     assert "timm/vit_base_patch32_clip_224.openai" in clip and str(tmp_path / "hf") in clip
     assert float(t_dino) < 10 and float(t_clip) < 10  # no download retries
 

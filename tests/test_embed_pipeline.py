@@ -15,13 +15,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import assert_one_line_error, free_port
-from typer.testing import CliRunner
+from helpers import assert_one_line_error, free_port, invoke
 
-from hume.cli import app
 from hume.store import open_store, store_path
 
-runner = CliRunner()
 REPO = Path(__file__).resolve().parents[1]
 #: attributes that describe what a store holds (creation time and id differ run to run)
 IDENTITY = (
@@ -42,7 +39,7 @@ IDENTITY = (
 
 
 def _invoke(*args):
-    return runner.invoke(app, ["embed", *[str(a) for a in args]])
+    return invoke("embed", *args)
 
 
 def _ok(result):

@@ -14,19 +14,11 @@ import types
 from pathlib import Path
 
 import pytest
-from helpers import assert_one_line_error
+from helpers import assert_one_line_error, invoke
 from test_own_images import make_folder
 from test_review_corrections import quick_workspace, read_csv, write
-from typer.testing import CliRunner
 
-from hume.cli import app
-
-runner = CliRunner()
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-
-
-def _invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +29,7 @@ def ws(tmp_path_factory):
 
 
 def _export(ws, out, *extra):
-    return _invoke("export", "--run", "r", "--root", ws["ws"], "--out", out, *extra)
+    return invoke("export", "--run", "r", "--root", ws["ws"], "--out", out, *extra)
 
 
 def _snapshot(out: Path) -> dict[str, int]:
@@ -124,12 +116,12 @@ def test_overwrite_keeps_label_studio_image_root_and_copies(ws, tmp_path):
 def test_images_gone_are_refused_before_the_earlier_export_is_removed(tmp_path):
     ws = quick_workspace(tmp_path)
     out = tmp_path / "by-class"
-    r = _invoke("export", "--run", "r", "--root", ws, "--out", out, "--format", "csv,folders")
+    r = invoke("export", "--run", "r", "--root", ws, "--out", out, "--format", "csv,folders")
     assert r.exit_code == 0, r.output
     before = _snapshot(out)
     next((tmp_path / "photos").glob("*.png")).unlink()
     assert_one_line_error(
-        _invoke("export", "--run", "r", "--root", ws, "--out", out, "--overwrite"),
+        invoke("export", "--run", "r", "--root", ws, "--out", out, "--overwrite"),
         "are gone from where they were embedded",
     )
     assert _snapshot(out) == before
@@ -149,12 +141,12 @@ def test_arrays_have_no_root(tmp_path):
     from helpers import planted_stores
 
     root, _ = planted_stores(tmp_path, splits=(("train", 30), ("test", 12)))
-    r = _invoke(
+    r = invoke(
         "search", "--views", "va,vb", "--dataset", "blobs", "--k", "3", "--seeds", "2",
         "--iters", "5", "--run", "a", "--root", root, "--device", "cpu",
     )  # fmt: skip
     assert r.exit_code == 0, r.output
-    r = _invoke("export", "--run", "a", "--root", root, "--out", tmp_path / "e")
+    r = invoke("export", "--run", "a", "--root", root, "--out", tmp_path / "e")
     assert r.exit_code == 0, r.output
     roots = json.loads((tmp_path / "e" / "classes.json").read_text())["roots"]
     assert roots == {"blobs/train": None, "blobs/test": None}
@@ -215,7 +207,7 @@ def test_label_then_the_readme_label_studio_step_keeps_the_class_tree(tmp_path):
     ws = tmp_path / "ws"
     label = ["label", photos, "--models", "hog,pixels", "--k", "4", "--seeds", "2"]
     label += ["--device", "cpu", "--workers", "0", "--root", ws]
-    r = _invoke(*label)
+    r = invoke(*label)
     assert r.exit_code == 0, r.output
     out = tmp_path / "photos-by-class"
     formats = json.loads((out / "export.json").read_text())["formats"]
@@ -227,12 +219,12 @@ def test_label_then_the_readme_label_studio_step_keeps_the_class_tree(tmp_path):
     args = line.split()[1:]
     args[args.index("--corrections") + 1] = fix
     args[args.index("--out") + 1] = out
-    r = _invoke(*args, "--root", ws)
+    r = invoke(*args, "--root", ws)
     assert r.exit_code == 0, r.output
     assert json.loads((out / "export.json").read_text())["formats"] == formats
     assert "boots" in _class_dirs(out) and (out / "report.html").is_file()
     assert any((out / ".thumbnails").iterdir())
-    r = _invoke(*label, "--overwrite")
+    r = invoke(*label, "--overwrite")
     assert r.exit_code == 0, r.output
     assert "class_00" in _class_dirs(out) and "boots" not in _class_dirs(out)
     assert (out / "report.html").is_file() and any((out / ".thumbnails").iterdir())

@@ -11,9 +11,10 @@ import json
 import numpy as np
 import pytest
 import torch
+from helpers import invoke
 from test_gallery_review import DevTools
 from test_own_images import find_chromium
-from test_review_corrections import _invoke, quick_workspace
+from test_review_corrections import quick_workspace
 
 from hume.export import gallery, gallery_review, rows, tables
 
@@ -25,52 +26,52 @@ def run(tmp_path_factory):
     return {"ws": quick_workspace(base), "base": base}
 
 
-def _one_table(rows_) -> dict[str, list]:
-    """labels.csv's table built as one set of columns of every row (as export wrote it before
-    it streamed), the reference the streamed files must equal."""
-    names = rows_.class_names or []
-    cols: dict[str, list] = {c: [] for c in tables.header(rows_)}
-    for part in rows_.parts:
-        n = len(part)
-        cols["dataset"] += [part.dataset] * n
-        cols["split"] += [part.split] * n
-        cols["row"] += list(range(n))
-        cols["path"] += list(part.paths) if part.paths is not None else [""] * n
-        cols["class"] += part.labels.tolist()
-        cols["name"] += [tables.class_name(rows_, int(c)) for c in part.labels]
-        cols["confidence"] += [round(float(v), 4) for v in part.confidence]
-        cols["margin"] += [round(float(v), 4) for v in part.margin]
-        if "true_label" in cols:
-            cols["true_label"] += part.true_labels.tolist()
-            cols["true_class"] += [
-                names[t] if 0 <= t < len(names) else "" for t in part.true_labels
-            ]
-    return cols
+def _expected_columns(run, command: str) -> dict[str, list]:
+    """The table's columns as the run's files give them, read directly: the rows (the folder's
+    files, in sorted order) and the classes of ``ensemble.npz``, the confidence as the share of
+    ``seeds.npz``'s seeds that ``encoders.pt``'s matchings send to that class; for ``predict``,
+    the held-back folder labelled through the saved model. Not through hume.export."""
+    from hume.search.search_runs.run_readers import load_model
+    from hume.search.search_runs.view_loading import load_view
+    from hume.store import find_store
 
-
-def _csv_text(cols: dict[str, list]) -> str:
-    import io
-
-    buf = io.StringIO(newline="")
-    out = csv.writer(buf)
-    out.writerow(cols)
-    out.writerows(zip(*cols.values()))
-    return buf.getvalue()
+    run_dir = run["ws"] / "runs" / "r"
+    dataset = "photos" if command == "export" else "held"
+    folder = run["base"] / dataset
+    paths = sorted(f.relative_to(folder).as_posix() for f in folder.rglob("*") if f.is_file())
+    perms = torch.load(run_dir / "encoders.pt", weights_only=True)["perms"].numpy()
+    model = load_model(run_dir)
+    x = [load_view(find_store(run["ws"], dataset, "all", v)) for v in ("hog", "pixels")]
+    if command == "export":
+        labels = np.load(run_dir / "ensemble.npz")["labels"]
+        seeds = np.load(run_dir / "seeds.npz")["labels"]
+    else:
+        labels, seeds = model.predict(x), model.predict_seeds(x)
+    agree = (np.take_along_axis(perms, seeds, 1) == labels).mean(0)
+    return {
+        "dataset": [dataset] * len(paths),
+        "split": ["all"] * len(paths),
+        "row": list(range(len(paths))),
+        "path": paths,
+        "class": [int(c) for c in labels],
+        "name": [f"class_{c:02d}" for c in labels],
+        "confidence": [round(float(v), 4) for v in agree],
+        "margin": [round(float(v), 4) for v in model.margins(x)],
+    }
 
 
 @pytest.mark.parametrize("command", ["export", "predict"])
 def test_tables_are_written_in_chunks_identical_to_one_table(run, tmp_path, monkeypatch, command):
     pq = pytest.importorskip("pyarrow.parquet")
-    pa = pytest.importorskip("pyarrow")
     where = ["--run", "r", "--root", run["ws"], "--format", "csv,parquet"]
     if command == "predict":
         where += ["--dataset", "held"]
-    whole = _invoke(command, *where, "--out", tmp_path / "whole")
+    whole = invoke(command, *where, "--out", tmp_path / "whole")
     assert whole.exit_code == 0, whole.output
     monkeypatch.setattr(tables, "TABLE_CHUNK_ROWS", 5)
     monkeypatch.setattr(tables, "PARQUET_ROW_GROUP_ROWS", 10)
     monkeypatch.setattr(rows, "LABEL_CHUNK_ELEMENTS", 1)  # one row labelled at a time
-    chunked = _invoke(command, *where, "--out", tmp_path / "chunked")
+    chunked = invoke(command, *where, "--out", tmp_path / "chunked")
     assert chunked.exit_code == 0, chunked.output
     a, b = tmp_path / "whole", tmp_path / "chunked"
     assert (a / "labels.csv").read_bytes() == (b / "labels.csv").read_bytes()
@@ -79,18 +80,18 @@ def test_tables_are_written_in_chunks_identical_to_one_table(run, tmp_path, monk
     assert n == (40 if command == "export" else 12)
     assert pq.ParquetFile(b / "labels.parquet").metadata.num_row_groups == -(-n // 10)
     assert pq.ParquetFile(a / "labels.parquet").metadata.num_row_groups == 1
-    # the same files as one in-memory table of every row (the export before it streamed)
-    from hume.export.rows import predict_rows, run_rows
-
+    # the columns the run's own files give, read directly
     monkeypatch.undo()
-    run_dir = run["ws"] / "runs" / "r"
-    if command == "export":
-        labelled = run_rows(run_dir, run["ws"])
-    else:
-        labelled = predict_rows(run_dir, run["ws"], "held")
-    reference = _one_table(labelled)
-    assert (a / "labels.csv").read_bytes() == _csv_text(reference).encode("utf-8")
-    assert pq.read_table(a / "labels.parquet").equals(pa.table(reference))
+    expected = _expected_columns(run, command)
+    with open(a / "labels.csv", newline="") as fh:
+        written = list(csv.DictReader(fh))
+    assert list(written[0]) == list(expected)
+    table = pq.read_table(a / "labels.parquet").to_pydict()
+    for name, column in expected.items():
+        as_text = [str(v) for v in column]
+        assert [row[name] for row in written] == as_text, name
+        assert table[name] == column, name
+    assert all(0 <= v <= 1 for v in expected["confidence"] + expected["margin"])
 
 
 def test_new_rows_labelled_in_chunks_equal_every_row_at_once(run):
@@ -135,14 +136,14 @@ def test_the_gallery_lists_a_bounded_sample_per_class(run, tmp_path, monkeypatch
     monkeypatch.setattr(gallery, "MOST", 2)
     monkeypatch.setattr(gallery, "LEAST", 1)
     out_all = tmp_path / "all"
-    r = _invoke("export", "--run", "r", "--root", run["ws"], "--out", out_all, "--format", "html")
+    r = invoke("export", "--run", "r", "--root", run["ws"], "--out", out_all, "--format", "html")
     assert r.exit_code == 0, r.output
     every = _data_block((out_all / "report.html").read_text())
     assert len(every["rows"]) == 40 and every["unlisted"] == {}
     monkeypatch.setattr(gallery_review, "REVIEW_MAX_ROWS", 8)
     monkeypatch.setattr(gallery_review, "REVIEW_MIN_PER_CLASS", 2)
     out = tmp_path / "bounded"
-    r = _invoke("export", "--run", "r", "--root", run["ws"], "--out", out, "--format", "csv,html")
+    r = invoke("export", "--run", "r", "--root", run["ws"], "--out", out, "--format", "csv,html")
     assert r.exit_code == 0, r.output
     page = (out / "report.html").read_text()
     data = _data_block(page)

@@ -20,13 +20,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import assert_one_line_error
-from typer.testing import CliRunner
+from helpers import assert_one_line_error, invoke, planted_stores
 
-from hume.cli import app
 from hume.store import open_store, store_path
 
-runner = CliRunner()
 SEED = 13  # every kill point is drawn from this seed
 #: digits with the training-free `pixels` view: 15 chunks of 128 rows (the last one shorter)
 EMBED = ("--model", "pixels", "--dataset", "digits", "--workers", "0", "--chunk-rows", "128")
@@ -37,10 +34,6 @@ FAST += ["--seeds", "2", "--device", "cpu"]
 VOLATILE = {"store_id", "created", "completed"}  # differ between any two stores
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-def _invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
 
 
 def _ok(result):
@@ -108,23 +101,8 @@ def references(tmp_path_factory):
     """Uninterrupted digits/pixels stores, one per format."""
     root = tmp_path_factory.mktemp("reference")
     for fmt in ("zarr", "hdf5"):
-        _ok(_invoke("embed", *EMBED, "--format", fmt, "--root", root))
+        _ok(invoke("embed", *EMBED, "--format", fmt, "--root", root))
     return {fmt: store_path(root, "digits", "all", "pixels", fmt) for fmt in ("zarr", "hdf5")}
-
-
-def _planted(root, tmp_path, seed=0):
-    """Two small imported views (train and test) with a planted 3-class structure."""
-    from hume.store.importing import import_features
-
-    rng = np.random.default_rng(seed)
-    centres = {m: rng.normal(size=(3, d)) * 4 for m, d in (("va", 6), ("vb", 9))}
-    for split, n in (("train", 90), ("test", 30)):
-        y = rng.integers(0, 3, size=n)
-        np.save(tmp_path / f"y-{split}.npy", y)
-        for model, c in centres.items():
-            f = tmp_path / f"{model}-{split}.npy"
-            np.save(f, (c[y] + rng.normal(size=(n, c.shape[1]))).astype(np.float32))
-            import_features("blobs", split, model, f, tmp_path / f"y-{split}.npy", root=str(root))
 
 
 # -- kills ----------------------------------------------------------------------------------------
@@ -141,17 +119,17 @@ def test_embed_killed_at_random_points_resumes_byte_for_byte(tmp_path, fmt, refe
     _killed(_cli(*args, env={"HUME_EMBED_FAULT": f"kill-before-flag:{second}"}))
     with open_store(path, allow_incomplete=True) as st:
         assert int(st.done_mask().sum()) == first + second - 1
-    out = _ok(_invoke(*args)).output
+    out = _ok(invoke(*args)).output
     assert f"{N_CHUNKS - first - second + 1} of {N_CHUNKS} chunks left" in out
     assert store_bytes(path) == store_bytes(references[fmt])
-    again = _ok(_invoke(*args)).output
+    again = _ok(invoke(*args)).output
     assert again.startswith("nothing to do:") and len(again.splitlines()) == 1
 
 
 def test_search_killed_at_random_points_resumes_label_for_label_one_writer_per_run(tmp_path):
     root = tmp_path / "ws"
-    _planted(root, tmp_path)
-    _ok(_invoke("search", "--views", "va,vb", "--root", root, "--run", "ref", *FAST))
+    planted_stores(tmp_path, root=root)
+    _ok(invoke("search", "--views", "va,vb", "--root", root, "--run", "ref", *FAST))
     rng = random.Random(SEED)
     first, second = rng.randint(2, 8), rng.randint(1, 3)
     run = root / "runs" / "cut"
@@ -164,21 +142,21 @@ def test_search_killed_at_random_points_resumes_label_for_label_one_writer_per_r
     assert ready.exists(), held.exitcode  # paused after its checkpoint, holding the run
     # a second process on the same run, new or resumed, is refused while the first runs
     busy = "another `hume search` is writing run 'cut'"
-    assert_one_line_error(_invoke(*args), busy)
-    assert_one_line_error(_invoke("search", "--resume", "--run", "cut", "--root", root), busy)
+    assert_one_line_error(invoke(*args), busy)
+    assert_one_line_error(invoke("search", "--resume", "--run", "cut", "--root", root), busy)
     held.kill()  # SIGKILL at the first point
     _killed(held)
     resume = ("search", "--resume", "--run", "cut", "--root", root)
     _killed(_cli(*resume, env={"HUME_SEARCH_FAULT": f"kill:{second}"}))
     assert json.loads((run / "config.json").read_text())["status"] == "running"
-    _ok(_invoke(*resume))
+    _ok(invoke(*resume))
     for name in ("seeds.npz", "ensemble.npz"):
         got, want = np.load(run / name), np.load(root / "runs" / "ref" / name)
         assert set(got.files) == set(want.files)
         for key in want.files:
             np.testing.assert_array_equal(got[key], want[key], err_msg=f"{name}:{key}")
     assert not list(run.glob(".*partial*"))  # no leftovers of the killed writes
-    again = _ok(_invoke(*resume)).output
+    again = _ok(invoke(*resume)).output
     assert "nothing to do" in again and len(again.splitlines()) == 1
 
 
@@ -286,10 +264,10 @@ def test_every_damage_is_refused_in_one_line_and_repaired_exactly(tmp_path, fmt,
     copy(references[fmt], path)
     damage(path)
     fix = "--repair" if repairable else "--overwrite"
-    assert_one_line_error(_invoke("verify", path), str(path), named, fix)
+    assert_one_line_error(invoke("verify", path), str(path), named, fix)
     if not repairable:
         return
-    out = _ok(_invoke("verify", path, "--repair")).output
+    out = _ok(invoke("verify", path, "--repair")).output
     assert out.splitlines()[-1].startswith(f"ok: {path}: repaired")
     assert store_bytes(path) == store_bytes(references[fmt])  # exactly the original bytes
 
@@ -304,7 +282,7 @@ def test_search_refuses_a_damaged_chunk_in_one_line(tmp_path, damage, references
         _flip(path / C2, 100)
     else:
         os.truncate(path / C2, 1000)
-    r = _invoke("search", "--views", "pixels", "--single-view", "--root", tmp_path, *FAST)
+    r = invoke("search", "--views", "pixels", "--single-view", "--root", tmp_path, *FAST)
     assert_one_line_error(r, str(path), ROWS_2, f"hume verify {path} --repair")
     with open_store(path) as st, pytest.raises(ValueError, match="rows 256–383"):
         st.read_features(300, 310)  # every read path verifies, partial reads too
@@ -325,17 +303,17 @@ def test_imported_store_is_repaired_from_its_source_only_when_it_still_holds_the
     x = rng.normal(size=(3000, 8)).astype(np.float32)
     np.save(tmp_path / "x.npy", x)
     args = ("import", "--dataset", "d", "--split", "all", "--model", "m", "--features")
-    _ok(_invoke(*args, tmp_path / "x.npy", "--root", root))
+    _ok(invoke(*args, tmp_path / "x.npy", "--root", root))
     path = store_path(root, "d", "all", "m")
     pristine = store_bytes(path)
     _flip(path / "features/c/1/0", 64)
-    assert_one_line_error(_invoke("verify", path), "rows 1024–2047 (chunk 1)")
-    _ok(_invoke("verify", path, "--repair"))
+    assert_one_line_error(invoke("verify", path), "rows 1024–2047 (chunk 1)")
+    _ok(invoke("verify", path, "--repair"))
     assert store_bytes(path) == pristine
     _flip(path / "features/c/1/0", 64)
     x[1500] += 1  # the source changed: those rows cannot be restored from it
     np.save(tmp_path / "x.npy", x)
-    assert_one_line_error(_invoke("verify", path, "--repair"), "no longer holds", "--overwrite")
+    assert_one_line_error(invoke("verify", path, "--repair"), "no longer holds", "--overwrite")
 
 
 def test_stores_without_checksums_still_load_and_say_so(tmp_path, references):
@@ -356,25 +334,25 @@ def test_stores_without_checksums_still_load_and_say_so(tmp_path, references):
     with open_store(references["zarr"]) as ref:
         expected = ref.read_features()
     np.testing.assert_array_equal(load_view(path).numpy(), expected.astype(np.float32))
-    assert "checksums: none" in _ok(_invoke("info", path)).output
-    assert "no checksums" in _ok(_invoke("verify", path)).output
+    assert "checksums: none" in _ok(invoke("info", path)).output
+    assert "no checksums" in _ok(invoke("verify", path)).output
     (path / C2).unlink()  # a missing chunk is still caught (it reads as NaN)
-    assert_one_line_error(_invoke("verify", path), ROWS_2, "missing")
+    assert_one_line_error(invoke("verify", path), ROWS_2, "missing")
 
 
 # -- idempotence ----------------------------------------------------------------------------------
 def test_evaluate_twice_is_a_no_op_and_overwrite_evaluates_again(tmp_path):
     root = tmp_path / "ws"
-    _planted(root, tmp_path)
-    _ok(_invoke("search", "--views", "va,vb", "--root", root, "--run", "r", *FAST))
+    planted_stores(tmp_path, root=root)
+    _ok(invoke("search", "--views", "va,vb", "--root", root, "--run", "r", *FAST))
     args = ("evaluate", "--run", "r", "--root", root, "--no-baselines")
-    _ok(_invoke(*args))
+    _ok(invoke(*args))
     report = root / "runs" / "r" / "report.json"
     first = report.stat().st_mtime_ns
-    again = _ok(_invoke(*args)).output
+    again = _ok(invoke(*args)).output
     assert again.startswith("nothing to do:") and len(again.splitlines()) == 1
     assert report.stat().st_mtime_ns == first
-    assert "nothing to do" not in _ok(_invoke(*args, "--overwrite")).output
+    assert "nothing to do" not in _ok(invoke(*args, "--overwrite")).output
     assert report.stat().st_mtime_ns > first
 
 
@@ -406,13 +384,13 @@ def test_full_disk_stops_in_one_line_and_the_rerun_finishes_with_nothing_lost(
     disk, mount = small_disk
     ws = disk / "ws"
     for fmt in ("zarr", "hdf5"):
-        r = _invoke("embed", *EMBED, "--format", fmt, "--root", ws)
+        r = invoke("embed", *EMBED, "--format", fmt, "--root", ws)
         path = store_path(ws, "digits", "all", "pixels", fmt)
         assert_one_line_error(r, "no space is left", str(path), "more is needed", "hume embed")
         if fmt == "hdf5":  # allocated at creation: nothing half-made is left behind
             assert not list(path.parent.glob("*.h5"))
         mount("remount,size=4m")
-        _ok(_invoke("embed", *EMBED, "--format", fmt, "--root", ws))
+        _ok(invoke("embed", *EMBED, "--format", fmt, "--root", ws))
         assert store_bytes(path) == store_bytes(references[fmt])
         shutil.rmtree(ws)
         mount("remount,size=160k")
@@ -421,23 +399,23 @@ def test_full_disk_stops_in_one_line_and_the_rerun_finishes_with_nothing_lost(
     np.save(tmp_path / "x.npy", x)
     args = ("import", "--dataset", "d", "--split", "all", "--model", "m")
     args += ("--features", tmp_path / "x.npy", "--root", ws)
-    assert_one_line_error(_invoke(*args), "no space is left", "hume import")
+    assert_one_line_error(invoke(*args), "no space is left", "hume import")
     mount("remount,size=4m")
-    assert "resume" in _ok(_invoke(*args)).output
+    assert "resume" in _ok(invoke(*args)).output
     with open_store(store_path(ws, "d", "all", "m")) as st:
         np.testing.assert_array_equal(st.read_features(), x.astype(np.float16))
     # search: the run's files do not fit; the resumed run equals an uninterrupted one
     root = tmp_path / "root"
-    _planted(root, tmp_path)
-    _ok(_invoke("search", "--views", "va,vb", "--root", root, "--run", "ref", *FAST))
+    planted_stores(tmp_path, root=root)
+    _ok(invoke("search", "--views", "va,vb", "--root", root, "--run", "ref", *FAST))
     shutil.rmtree(ws)
     mount("remount,size=8k")
     (disk / "runs").mkdir()
     (root / "runs" / "cut").symlink_to(disk / "runs")
     args = ("search", "--views", "va,vb", "--root", root, "--run", "cut", *FAST)
-    assert_one_line_error(_invoke(*args), "no space is left", "--resume --run cut")
+    assert_one_line_error(invoke(*args), "no space is left", "--resume --run cut")
     mount("remount,size=4m")
-    _ok(_invoke("search", "--resume", "--run", "cut", "--root", root))
+    _ok(invoke("search", "--resume", "--run", "cut", "--root", root))
     for name in ("seeds.npz", "ensemble.npz"):
         got, want = np.load(disk / "runs" / name), np.load(root / "runs" / "ref" / name)
         np.testing.assert_array_equal(got["labels"], want["labels"])
@@ -452,7 +430,7 @@ def test_read_only_root_is_one_line(tmp_path, small_disk):
         ("import", "--dataset", "d", "--split", "all", "--model", "m")
         + ("--features", tmp_path / "x.npy", "--root", disk / "ws"),
     ):
-        assert_one_line_error(_invoke(*args), "read-only", "--root")
+        assert_one_line_error(invoke(*args), "read-only", "--root")
 
 
 # -- bad command lines ------------------------------------------------------------------------------
@@ -462,8 +440,8 @@ def make_bad_inputs(base):
     import pickle
 
     root = base / "ws"
-    _planted(root, base)
-    _ok(_invoke("search", "--views", "va,vb", "--root", root, "--run", "r1", *FAST))
+    planted_stores(base, root=root)
+    _ok(invoke("search", "--views", "va,vb", "--root", root, "--run", "r1", *FAST))
     np.save(base / "good.npy", np.ones((10, 3), np.float32))
     np.save(base / "objects.npy", np.array([{"a": 1}, None], dtype=object), allow_pickle=True)
     (base / "pickled.npy").write_bytes(pickle.dumps(np.ones((3, 2))))
@@ -668,4 +646,4 @@ def test_bad_command_lines_are_one_line_exit_2(case, workspace, monkeypatch):
     monkeypatch.chdir(workspace)  # commands without --root write nothing outside it
     monkeypatch.setenv("HUME_ROOT", str(workspace / "ws"))
     args = [a.replace("{base}", str(workspace)) for a in line]
-    assert_one_line_error(_invoke(*args), fragment)
+    assert_one_line_error(invoke(*args), fragment)

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import invoke
 from test_own_images import find_chromium, make_folder
-from test_review_corrections import _invoke, quick_run, read_csv
+from test_review_corrections import quick_run, read_csv
 
 from hume.export import gallery
 from hume.export.gallery_review import review_data, row_keys
@@ -144,7 +145,7 @@ def test_review_in_the_gallery_saves_corrections_that_export_applies(run, tmp_pa
     monkeypatch.setattr(gallery, "MOST", 2)
     monkeypatch.setattr(gallery, "LEAST", 1)
     out = tmp_path / "out"
-    r = _invoke("export", "--run", "r", "--root", run["ws"], "--out", out, "--format", "csv,html")
+    r = invoke("export", "--run", "r", "--root", run["ws"], "--out", out, "--format", "csv,html")
     assert r.exit_code == 0, r.output
     before = _classes(read_csv(out / "labels.csv"))
     downloads = tmp_path / "downloads"
@@ -221,7 +222,7 @@ def test_review_in_the_gallery_saves_corrections_that_export_applies(run, tmp_pa
         page.close()
     # the saved file through the command line
     fixed = tmp_path / "fixed"
-    r = _invoke("export", "--run", "r", "--root", run["ws"], "--out", fixed, "--format", "csv",
+    r = invoke("export", "--run", "r", "--root", run["ws"], "--out", fixed, "--format", "csv",
                 "--corrections", saved)  # fmt: skip
     assert r.exit_code == 0, r.output
     rows = read_csv(fixed / "labels.csv")

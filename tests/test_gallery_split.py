@@ -12,9 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import invoke
 from test_gallery_review import DevTools
 from test_own_images import find_chromium, make_folder
-from test_review_corrections import _invoke, quick_run, read_csv
+from test_review_corrections import quick_run, read_csv
 
 from hume.export import gallery
 from hume.export.corrections import Review, parse_corrections
@@ -53,7 +54,7 @@ def test_split_and_confirm_in_the_gallery_round_trip_through_hume(run, tmp_path,
     monkeypatch.setattr(gallery, "MOST", 2)  # few thumbnails: most rows in the paged lists
     monkeypatch.setattr(gallery, "LEAST", 1)
     out = tmp_path / "out"
-    r = _invoke("export", "--run", "r", "--root", run["ws"], "--out", out, "--format", "csv,html")
+    r = invoke("export", "--run", "r", "--root", run["ws"], "--out", out, "--format", "csv,html")
     assert r.exit_code == 0, r.output
     before = {row["path"]: int(row["class"]) for row in read_csv(out / "labels.csv")}
     downloads = tmp_path / "downloads"
@@ -187,7 +188,7 @@ def test_split_and_confirm_in_the_gallery_round_trip_through_hume(run, tmp_path,
     assert anchors == {moved: 3, wrong: 0, **kept_in}
     # `hume export` refuses the split (only a new search carries it out) and writes nothing ...
     refused = tmp_path / "refused"
-    r = _invoke("export", "--run", "r", "--root", run["ws"], "--out", refused, "--format", "csv",
+    r = invoke("export", "--run", "r", "--root", run["ws"], "--out", refused, "--format", "csv",
                 "--corrections", saved)  # fmt: skip
     assert r.exit_code != 0 and "split" in r.output
     assert not (refused / "labels.csv").exists()
@@ -195,18 +196,18 @@ def test_split_and_confirm_in_the_gallery_round_trip_through_hume(run, tmp_path,
     unsplit = tmp_path / "unsplit.json"
     unsplit.write_text(json.dumps({k: v for k, v in saved_fix.items() if k != "split"}))
     fixed = tmp_path / "fixed"
-    r = _invoke("export", "--run", "r", "--root", run["ws"], "--out", fixed, "--format", "csv",
+    r = invoke("export", "--run", "r", "--root", run["ws"], "--out", fixed, "--format", "csv",
                 "--corrections", unsplit)  # fmt: skip
     assert r.exit_code == 0, r.output
     after = {row["path"]: int(row["class"]) for row in read_csv(fixed / "labels.csv")}
     moves = {moved: 3, wrong: 0}
     assert after == {p: moves.get(p, 1 if c == 2 else c) for p, c in before.items()}
     # the loop closes: the page's own file makes a new run, which keeps what the page said
-    r = _invoke("search", "--from", "r", "--corrections", saved, "--root", run["ws"], "--run",
+    r = invoke("search", "--from", "r", "--corrections", saved, "--root", run["ws"], "--run",
                 "reviewed")  # fmt: skip
     assert r.exit_code == 0, r.output
     out = tmp_path / "reviewed"
-    r = _invoke("export", "--run", "reviewed", "--root", run["ws"], "--out", out, "--format",
+    r = invoke("export", "--run", "reviewed", "--root", run["ws"], "--out", out, "--format",
                 "csv,folders,html")  # fmt: skip
     assert r.exit_code == 0, r.output
     now = {row["path"]: int(row["class"]) for row in read_csv(out / "labels.csv")}

@@ -12,21 +12,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import assert_one_line_error
+from helpers import assert_one_line_error, invoke
 from test_own_images import KINDS, cluster_acc, make_folder, render
-from typer.testing import CliRunner
 
 from hume.cli import app
 
-runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 #: fast settings for a test (the commands' own defaults take minutes)
 FAST = ["--seeds", "4", "--device", "cpu"]
-
-
-def _invoke(*args, **kw):
-    return runner.invoke(app, [str(a) for a in args], **kw)
 
 
 def _classes(csv_path: Path) -> dict[str, int]:
@@ -49,7 +43,7 @@ def test_label_takes_a_folder_to_its_classes_and_again_does_nothing(folders, tmp
     base, photos, _, kinds = folders
     ws = tmp_path / "ws"
     args = ["label", photos, "--models", "hog,pixels", "--k", "3:5", "--root", ws, *FAST]
-    r = _invoke(*args, "--workers", "0")
+    r = invoke(*args, "--workers", "0")
     assert r.exit_code == 0, r.output
     out = base / "photos-by-class"  # beside the folder, never inside it
     found = _classes(out / "labels.csv")
@@ -66,12 +60,12 @@ def test_label_takes_a_folder_to_its_classes_and_again_does_nothing(folders, tmp
     assert len(linked) == len(kinds) and all(p.startswith("class_0") for p in linked)
     dom = render(out / "report.html", tmp_path / "gallery.png")
     assert len(re.findall(r'<section class="class"', dom)) == KINDS
-    again = _invoke(*args)
+    again = invoke(*args)
     assert again.exit_code == 0, again.output
     assert again.output.count("nothing to do") >= 4  # both stores, the search, the export
     assert again.output.strip().splitlines()[-1] == last
     # asked again with other settings, the run is not silently reused
-    other = _invoke("label", photos, "--models", "hog,pixels", "--k", "3:6", "--root", ws, *FAST)
+    other = invoke("label", photos, "--models", "hog,pixels", "--k", "3:6", "--root", ws, *FAST)
     assert other.exit_code == 2 and "Traceback" not in other.output
     errors = [ln for ln in other.output.splitlines() if ln.startswith("error:")]
     assert errors == [other.output.strip().splitlines()[-1]]
@@ -82,14 +76,14 @@ def test_label_refuses_bad_input_in_one_line(folders, tmp_path):
     base, photos, _, _ = folders
     (tmp_path / "empty").mkdir()
     ws = ["--root", tmp_path / "ws", "--models", "hog,pixels"]
-    assert_one_line_error(_invoke("label", tmp_path / "missing", *ws), "no folder or dataset")
-    assert_one_line_error(_invoke("label", photos / "img0000.png", *ws), "is a file")
-    assert_one_line_error(_invoke("label", tmp_path / "empty", *ws), "no images")
-    assert_one_line_error(_invoke("label", photos, "--k", "5:2", *ws), "reversed")
+    assert_one_line_error(invoke("label", tmp_path / "missing", *ws), "no folder or dataset")
+    assert_one_line_error(invoke("label", photos / "img0000.png", *ws), "is a file")
+    assert_one_line_error(invoke("label", tmp_path / "empty", *ws), "no images")
+    assert_one_line_error(invoke("label", photos, "--k", "5:2", *ws), "reversed")
     assert_one_line_error(
-        _invoke("label", photos, "--out", photos / "classes", *ws), "inside the image folder"
+        invoke("label", photos, "--out", photos / "classes", *ws), "inside the image folder"
     )
-    assert_one_line_error(_invoke("label", photos, "--weights", "w.pt", *ws), "MODEL=PATH")
+    assert_one_line_error(invoke("label", photos, "--weights", "w.pt", *ws), "MODEL=PATH")
     assert not (tmp_path / "ws").exists()  # refused before anything was written
 
 
@@ -101,7 +95,7 @@ def test_label_without_weights_names_the_offline_way(folders, tmp_path, monkeypa
     _, photos, _, _ = folders
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setattr(hub, "offline", lambda: True)
-    r = _invoke("label", photos, "--root", tmp_path / "ws", "--workers", "0")
+    r = invoke("label", photos, "--root", tmp_path / "ws", "--workers", "0")
     assert r.exit_code == 2, r.output
     errors = [line for line in r.output.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "Traceback" not in r.output
@@ -142,7 +136,7 @@ def test_the_readme_four_commands_with_a_k_range_export_and_predict_the_chosen_k
         if args[0] == "embed":  # "then the same with --model clip"
             runs.append([a.replace("hog", "pixels") for a in args])
         for each in runs:
-            r = _invoke(*each, *(["--workers", "0"] if each[0] == "embed" else []))
+            r = invoke(*each, *(["--workers", "0"] if each[0] == "embed" else []))
             assert r.exit_code == 0, f"{line}\n{r.output}"
     runs_dir = tmp_path / "ws" / "runs"
     (chosen,) = [p for p in runs_dir.iterdir() if (p / "choice.json").is_file()]
@@ -157,7 +151,7 @@ def test_the_readme_four_commands_with_a_k_range_export_and_predict_the_chosen_k
     predicted = _classes(base / "new-by-class" / "labels.csv")
     assert predicted and set(predicted.values()) <= set(range(k))
     # evaluate and info name the same run
-    r = _invoke("evaluate", "--no-baselines")
+    r = invoke("evaluate", "--no-baselines")
     assert r.exit_code == 0 and chosen.name in r.output, r.output
     assert json.loads((chosen / "report.json").read_text())["k"] == k
 
@@ -169,12 +163,12 @@ def test_info_shows_whole_run_names_at_80_columns_with_candidates_under_their_ru
     _, photos, _, _ = folders
     ws = tmp_path / "ws"
     for model in ("hog", "pixels"):
-        r = _invoke("embed", "--model", model, "--dataset", f"imagefolder:{photos}", "--root", ws)
+        r = invoke("embed", "--model", model, "--dataset", f"imagefolder:{photos}", "--root", ws)
         assert r.exit_code == 0, r.output
     name = "a-rather-long-run-name-20261202-115113-photos-hume-chosen-from-a-range"
-    r = _invoke("search", "--views", "hog,pixels", "--k", "3:5", "--run", name, "--root", ws, *FAST)
+    r = invoke("search", "--views", "hog,pixels", "--k", "3:5", "--run", name, "--root", ws, *FAST)
     assert r.exit_code == 0, r.output
-    r = _invoke("info", "--root", ws, env={"COLUMNS": "80"})
+    r = invoke("info", "--root", ws, env={"COLUMNS": "80"})
     assert r.exit_code == 0, r.output
     lines = r.output.splitlines()
     candidates = sorted(p.name for p in (ws / "runs").iterdir() if p.name.startswith(name + "-"))
@@ -197,7 +191,7 @@ def test_no_help_text_renders_markup(command):
     an emoji), at 80 columns."""
     import typer
 
-    r = _invoke(command, "--help", env={"COLUMNS": "80"})
+    r = invoke(command, "--help", env={"COLUMNS": "80"})
     assert r.exit_code == 0, r.output
     shown = "".join(r.output.split())  # whatever the wrapping, every word as written
     cmd = typer.main.get_command(app).commands[command]  # type: ignore[attr-defined]
@@ -222,7 +216,7 @@ def test_import_parquet_and_paths_name_every_file_and_refuse_another_order(folde
     np.save(tmp_path / "a.npy", x.astype(np.float32))
     (tmp_path / "paths.txt").write_text("\n".join(files) + "\n")
     base = ["import", "--dataset", "mine", "--split", "all", "--root", ws]
-    r = _invoke(
+    r = invoke(
         *base, "--model", "a", "--features", tmp_path / "a.npy", "--paths",
         tmp_path / "paths.txt", "--image-root", photos,
     )  # fmt: skip
@@ -232,9 +226,9 @@ def test_import_parquet_and_paths_name_every_file_and_refuse_another_order(folde
         {"image_path": [str(photos / f) for f in files], "embedding": [list(v) for v in y]}
     )
     pq.write_table(table, tmp_path / "b.parquet", row_group_size=17)
-    r = _invoke(*base, "--model", "b", "--features", tmp_path / "b.parquet")
+    r = invoke(*base, "--model", "b", "--features", tmp_path / "b.parquet")
     assert r.exit_code == 0, r.output
-    again = _invoke(*base, "--model", "b", "--features", tmp_path / "b.parquet")
+    again = invoke(*base, "--model", "b", "--features", tmp_path / "b.parquet")
     assert again.exit_code == 0 and "nothing to do" in again.output
     from hume.store import open_store, store_path
 
@@ -248,21 +242,21 @@ def test_import_parquet_and_paths_name_every_file_and_refuse_another_order(folde
         tmp_path / "c.parquet",
     )
     assert_one_line_error(
-        _invoke(*base, "--model", "c", "--features", tmp_path / "c.parquet"),
+        invoke(*base, "--model", "c", "--features", tmp_path / "c.parquet"),
         "row 2",
         "same files in the same order",
     )
     (tmp_path / "short.txt").write_text("\n".join(files[:-1]))
     assert_one_line_error(
-        _invoke(
+        invoke(
             *base, "--model", "d", "--features", tmp_path / "a.npy", "--paths",
             tmp_path / "short.txt", "--image-root", photos,
         ),
         "paths for",
     )  # fmt: skip
-    r = _invoke("search", "--views", "a,b", "--dataset", "mine", "--k", KINDS, "--root", ws, *FAST)
+    r = invoke("search", "--views", "a,b", "--dataset", "mine", "--k", KINDS, "--root", ws, *FAST)
     assert r.exit_code == 0, r.output
-    r = _invoke("export", "--root", ws, "--format", "csv,folders", "--out", tmp_path / "out")
+    r = invoke("export", "--root", ws, "--format", "csv,folders", "--out", tmp_path / "out")
     assert r.exit_code == 0, r.output
     found = _classes(tmp_path / "out" / "labels.csv")
     assert sorted(found) == files

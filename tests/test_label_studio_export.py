@@ -10,8 +10,8 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import assert_one_line_error
-from test_review_corrections import _invoke, quick_workspace, read_csv, write
+from helpers import assert_one_line_error, invoke
+from test_review_corrections import quick_workspace, read_csv, write
 
 DATA = Path(__file__).parent / "data" / "label_studio"
 #: export.json: the review of the tasks of the run without corrections (40 tasks, 9 annotated)
@@ -33,14 +33,14 @@ def run(tmp_path_factory):
     classes of its plain export."""
     base = tmp_path_factory.mktemp("ls")
     ws = quick_workspace(base)
-    r = _invoke("export", "--run", "r", "--root", ws, "--format", "csv", "--out", base / "plain")
+    r = invoke("export", "--run", "r", "--root", ws, "--format", "csv", "--out", base / "plain")
     assert r.exit_code == 0, r.output
     return {"ws": ws, "before": _classes(base / "plain")}
 
 
 def _export(run, out, *files):
     args = [a for f in files for a in ("--corrections", f)]
-    return _invoke("export", "--run", "r", "--root", run["ws"], "--format", "csv", "--out", out,
+    return invoke("export", "--run", "r", "--root", run["ws"], "--format", "csv", "--out", out,
                    *args)  # fmt: skip
 
 

@@ -14,19 +14,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import assert_one_line_error
+from helpers import assert_one_line_error, invoke
 from PIL import Image
-from typer.testing import CliRunner
 
-from hume.cli import app
-
-runner = CliRunner()
 KINDS = 4
 SIDE = 32
-
-
-def _invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
 
 
 def kind_image(kind: int, rng: np.random.Generator) -> Image.Image:
@@ -135,7 +127,7 @@ def photos(tmp_path_factory):
     embeds = {}
     for where in (folder, held):
         for model in ("hog", "pixels"):
-            r = _invoke(
+            r = invoke(
                 "embed",
                 "--model",
                 model,
@@ -176,7 +168,7 @@ def test_the_skipped_files_are_said_once_per_embedding(photos):
 def test_folder_to_classes_files_gallery_and_predictions(photos, method, views, tmp_path):
     ws, kinds = photos["ws"], photos["kinds"]
     run = f"own-{method}"
-    r = _invoke(
+    r = invoke(
         "search",
         "--views",
         views,
@@ -198,7 +190,7 @@ def test_folder_to_classes_files_gallery_and_predictions(photos, method, views, 
     assert r.exit_code == 0, r.output
     # export: the table and the class-folder tree name every readable image exactly once
     out = tmp_path / "by-class"
-    r = _invoke("export", "--run", run, "--root", ws, "--format", "csv,folders", "--out", out)
+    r = invoke("export", "--run", run, "--root", ws, "--format", "csv,folders", "--out", out)
     assert r.exit_code == 0, r.output
     rows = read_csv(out / "labels.csv")
     assert sorted(row["path"] for row in rows) == sorted(kinds)
@@ -226,10 +218,10 @@ def test_folder_to_classes_files_gallery_and_predictions(photos, method, views, 
     back = get_dataset(f"imagefolder:{out}", "all", tmp_path / "data")
     assert back.num_classes == len([c for c in classes["classes"] if c["size"]])
     # a second export of the same is a no-op that says so
-    again = _invoke("export", "--run", run, "--root", ws, "--format", "csv,folders", "--out", out)
+    again = invoke("export", "--run", run, "--root", ws, "--format", "csv,folders", "--out", out)
     assert again.exit_code == 0 and "nothing to do" in again.output
     # evaluate without any label: label-free parts, said plainly, and the gallery
-    r = _invoke("evaluate", "--run", run, "--root", ws)
+    r = invoke("evaluate", "--run", run, "--root", ws)
     assert r.exit_code == 0, r.output
     assert "no accuracy can be computed" in " ".join(r.output.split())
     report = json.loads((ws / "runs" / run / "report.json").read_text())
@@ -249,7 +241,7 @@ def test_folder_to_classes_files_gallery_and_predictions(photos, method, views, 
         if members:
             kind_of_class[c] = np.bincount(members).argmax()
     pred_out = tmp_path / "pred"
-    r = _invoke(
+    r = invoke(
         "predict",
         "--run",
         run,
@@ -273,7 +265,7 @@ def test_folder_to_classes_files_gallery_and_predictions(photos, method, views, 
 def test_default_export_writes_csv_and_parquet_alike(photos, tmp_path):
     pq = pytest.importorskip("pyarrow.parquet")
     ws = photos["ws"]
-    r = _invoke(
+    r = invoke(
         "search",
         "--views",
         "hog,pixels",
@@ -293,7 +285,7 @@ def test_default_export_writes_csv_and_parquet_alike(photos, tmp_path):
         "cpu",
     )
     assert r.exit_code == 0, r.output
-    r = _invoke("export", "--run", "pq", "--root", ws)  # default: <run>/export, csv + parquet
+    r = invoke("export", "--run", "pq", "--root", ws)  # default: <run>/export, csv + parquet
     assert r.exit_code == 0, r.output
     out = ws / "runs" / "pq" / "export"
     table = pq.read_table(out / "labels.parquet").to_pydict()
@@ -305,7 +297,7 @@ def test_default_export_writes_csv_and_parquet_alike(photos, tmp_path):
 
 def test_bad_export_and_predict_input(photos, tmp_path):
     ws = photos["ws"]
-    r = _invoke(
+    r = invoke(
         "search",
         "--views",
         "hog,pixels",
@@ -330,15 +322,15 @@ def test_bad_export_and_predict_input(photos, tmp_path):
     (tmp_path / "mine" / "keep.txt").write_text("the user's")
     for extra in ([], ["--overwrite"]):
         assert_one_line_error(
-            _invoke("export", "--run", "small", "--root", ws, "--out", tmp_path / "mine", *extra),
+            invoke("export", "--run", "small", "--root", ws, "--out", tmp_path / "mine", *extra),
             "not made by `hume export`",
         )
     assert (tmp_path / "mine" / "keep.txt").read_text() == "the user's"
     # another export already there: --overwrite replaces it
-    first = _invoke("export", "--run", "small", "--root", ws, "--out", tmp_path / "e")
+    first = invoke("export", "--run", "small", "--root", ws, "--out", tmp_path / "e")
     assert first.exit_code == 0, first.output
     assert_one_line_error(
-        _invoke(
+        invoke(
             "export",
             "--run",
             "small",
@@ -351,7 +343,7 @@ def test_bad_export_and_predict_input(photos, tmp_path):
         ),
         "--overwrite",
     )
-    ok = _invoke(
+    ok = invoke(
         "export",
         "--run",
         "small",
@@ -365,23 +357,23 @@ def test_bad_export_and_predict_input(photos, tmp_path):
     )
     assert ok.exit_code == 0 and (tmp_path / "e" / "report.html").is_file()
     assert_one_line_error(
-        _invoke("export", "--run", "small", "--root", ws, "--format", "xls"), "unknown format 'xls'"
+        invoke("export", "--run", "small", "--root", ws, "--format", "xls"), "unknown format 'xls'"
     )
     # an unfinished run
     cfg_path = ws / "runs" / "small" / "config.json"
     cfg = json.loads(cfg_path.read_text())
     cfg_path.write_text(json.dumps({**cfg, "status": "running"}))
     assert_one_line_error(
-        _invoke("export", "--run", "small", "--root", ws), "has not finished", "--resume"
+        invoke("export", "--run", "small", "--root", ws), "has not finished", "--resume"
     )
     assert_one_line_error(
-        _invoke("predict", "--run", "small", "--root", ws, "--dataset", "held"), "has not finished"
+        invoke("predict", "--run", "small", "--root", ws, "--dataset", "held"), "has not finished"
     )
     cfg_path.write_text(json.dumps(cfg))
     # a store of another model or width under the run's view name
     feats = tmp_path / "f.npy"
     np.save(feats, np.random.default_rng(0).normal(size=(5, 7)).astype(np.float32))
-    r = _invoke(
+    r = invoke(
         "import",
         "--dataset",
         "other",
@@ -396,17 +388,17 @@ def test_bad_export_and_predict_input(photos, tmp_path):
     )
     assert r.exit_code == 0, r.output
     assert_one_line_error(
-        _invoke("predict", "--run", "small", "--root", ws, "--dataset", "other"),
+        invoke("predict", "--run", "small", "--root", ws, "--dataset", "other"),
         "not embedded like the run's view 'hog'",
     )
     assert_one_line_error(
-        _invoke("predict", "--run", "small", "--root", ws, "--dataset", "nothing"),
+        invoke("predict", "--run", "small", "--root", ws, "--dataset", "nothing"),
         "no stores of dataset 'nothing'",
     )
     # an empty folder (and a folder of no images) is refused before anything is written
     (tmp_path / "empty").mkdir()
     assert_one_line_error(
-        _invoke(
+        invoke(
             "embed",
             "--model",
             "hog",
@@ -424,7 +416,7 @@ def test_a_run_of_an_earlier_version_still_exports(photos, tmp_path):
     import torch
 
     ws = photos["ws"]
-    r = _invoke(
+    r = invoke(
         "search",
         "--views",
         "hog,pixels",
@@ -447,6 +439,6 @@ def test_a_run_of_an_earlier_version_still_exports(photos, tmp_path):
     path = ws / "runs" / "old" / "encoders.pt"
     state = torch.load(path, weights_only=True)
     torch.save({k: state[k] for k in ("encoders", "method", "phi1_mean", "perms")}, path)
-    r = _invoke("export", "--run", "old", "--root", ws, "--out", tmp_path / "x")
+    r = invoke("export", "--run", "old", "--root", ws, "--out", tmp_path / "x")
     assert r.exit_code == 0, r.output
     assert len(read_csv(tmp_path / "x" / "labels.csv")) == len(photos["kinds"])

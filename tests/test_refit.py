@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import assert_one_line_error
-from test_review_corrections import _invoke, quick_workspace, read_csv, write
+from helpers import assert_one_line_error, invoke, planted_views
+from test_review_corrections import quick_workspace, read_csv, write
 
 from hume.search.estimators.anchored_refit import (
     ProbeModel,
@@ -29,13 +29,7 @@ from hume.search.estimators.anchored_refit import (
 
 def _blobs(n_per: int = 60, seed: int = 0) -> tuple[list[np.ndarray], np.ndarray]:
     """Two views of four well separated classes."""
-    rng = np.random.default_rng(seed)
-    y = np.repeat(np.arange(4), n_per)
-    views = []
-    for d in (8, 5):
-        centres = rng.normal(size=(4, d)) * 6
-        views.append((centres[y] + rng.normal(size=(len(y), d))).astype(np.float32))
-    return views, y
+    return planted_views(4 * n_per, 4, (8, 5), 6.0, seed, shuffle=False)
 
 
 def test_the_refit_spreads_a_few_anchors_to_their_neighbours():
@@ -160,7 +154,7 @@ def ws(tmp_path_factory):
     base = tmp_path_factory.mktemp("refit")
     ws = quick_workspace(base)
     out = base / "plain"
-    r = _invoke("export", "--run", "r", "--root", ws, "--format", "csv", "--out", out)
+    r = invoke("export", "--run", "r", "--root", ws, "--format", "csv", "--out", out)
     assert r.exit_code == 0, r.output
     return {"ws": ws, "base": base, "rows": read_csv(out / "labels.csv")}
 
@@ -173,7 +167,7 @@ def _by_class(rows) -> dict[int, list[str]]:
 
 
 def _refit(ws, fix: Path, *extra):
-    return _invoke("search", "--from", "r", "--corrections", fix, "--root", ws["ws"], *extra)
+    return invoke("search", "--from", "r", "--corrections", fix, "--root", ws["ws"], *extra)
 
 
 def _config(ws, name: str) -> dict:
@@ -205,7 +199,7 @@ def test_a_refit_keeps_every_correction_and_records_its_files(ws, tmp_path):
 
     assert record["corrections"][0]["sha256"] == hashlib.sha256(fix.read_bytes()).hexdigest()
     out = tmp_path / "out"
-    r = _invoke("export", "--run", "fixed", "--root", ws["ws"], "--format", "csv", "--out", out)
+    r = invoke("export", "--run", "fixed", "--root", ws["ws"], "--format", "csv", "--out", out)
     assert r.exit_code == 0, r.output
     rows = {row["path"]: row for row in read_csv(out / "labels.csv")}
     assert all(int(rows[p]["class"]) == others[0] for p in moved + kept)
@@ -215,9 +209,9 @@ def test_a_refit_keeps_every_correction_and_records_its_files(ws, tmp_path):
     merged = next(c for c in classes_json["classes"] if c["class"] == others[1])
     assert merged["merged"] == [others[2]]
     # evaluate and predict read the new run as any run
-    r = _invoke("evaluate", "--run", "fixed", "--root", ws["ws"])
+    r = invoke("evaluate", "--run", "fixed", "--root", ws["ws"])
     assert r.exit_code == 0, r.output
-    r = _invoke(
+    r = invoke(
         "predict", "--run", "fixed", "--root", ws["ws"], "--dataset", "held", "--out",
         tmp_path / "pred",
     )  # fmt: skip
@@ -248,7 +242,7 @@ def test_a_split_makes_new_classes_in_every_format(ws, tmp_path):
     assert r.exit_code == 0, r.output
     assert _config(ws, "split")["refit"]["splits"][str(big)]["classes"] == [big, k]
     out = tmp_path / "out"
-    r = _invoke(
+    r = invoke(
         "export", "--run", "split", "--root", ws["ws"], "--format", "csv,folders,html", "--out",
         out,
     )  # fmt: skip
@@ -295,7 +289,7 @@ def test_a_row_both_moved_and_confirmed_is_refused(ws, tmp_path):
 
 
 def test_export_refuses_a_split_and_says_how_to_make_it(ws, tmp_path):
-    r = _invoke(
+    r = invoke(
         "export", "--run", "r", "--root", ws["ws"], "--out", tmp_path / "o", "--corrections",
         write(tmp_path / "s.json", {"split": {"0": 2}}),
     )  # fmt: skip
@@ -306,7 +300,7 @@ def test_export_refuses_a_split_and_says_how_to_make_it(ws, tmp_path):
 def test_from_refuses_search_options_it_would_ignore(ws, tmp_path):
     r = _refit(ws, write(tmp_path / "n.json", {}), "--views", "hog")
     assert_one_line_error(r, "leave out --views")
-    r = _invoke("search", "--corrections", tmp_path / "n.json", "--root", ws["ws"])
+    r = invoke("search", "--corrections", tmp_path / "n.json", "--root", ws["ws"])
     assert_one_line_error(r, "--corrections needs --from RUN")
 
 
@@ -338,7 +332,7 @@ def test_label_with_corrections_replaces_its_classes_and_then_does_nothing(tmp_p
     folder = tmp_path / "photos"
     make_folder(folder, 8, seed=3)
     common = ["--models", "hog,pixels", "--k", KINDS, "--seeds", "2", "--root", tmp_path / "ws"]
-    r = _invoke("label", folder, *common)
+    r = invoke("label", folder, *common)
     assert r.exit_code == 0, r.output
     out = tmp_path / "photos-by-class"
     rows = read_csv(out / "labels.csv")
@@ -348,13 +342,13 @@ def test_label_with_corrections_replaces_its_classes_and_then_does_nothing(tmp_p
     moved = classes[first][0]
     run = json.loads((out / "export.json").read_text())["run"]
     fix = write(tmp_path / "corrections.json", {"run": run, "moves": {moved: target}})
-    r = _invoke("label", folder, *common, "--corrections", fix)
+    r = invoke("label", folder, *common, "--corrections", fix)
     assert r.exit_code == 0, r.output
     assert "[3/4]" in r.output and "made from your review" in r.output
     after = {row["path"]: int(row["class"]) for row in read_csv(out / "labels.csv")}
     assert after[moved] == target
     assert (out / "report.html").is_file() and any(p.is_dir() for p in out.iterdir())
-    again = _invoke("label", folder, *common, "--corrections", fix)
+    again = invoke("label", folder, *common, "--corrections", fix)
     assert again.exit_code == 0, again.output
     assert "nothing to do" in again.output
     assert "wrote" not in again.output
@@ -369,7 +363,7 @@ def test_label_refuses_a_bad_corrections_file_before_it_embeds_anything(tmp_path
         fix = tmp_path / "fix.json"
         if content is not None:
             write(fix, content)
-        r = _invoke("label", folder, "--models", "hog", "--root", tmp_path / "ws",
+        r = invoke("label", folder, "--models", "hog", "--root", tmp_path / "ws",
                     "--corrections", fix)  # fmt: skip
         assert_one_line_error(r, says)
         assert not (tmp_path / "ws").exists() and not (tmp_path / "photos-by-class").exists()

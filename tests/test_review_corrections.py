@@ -11,17 +11,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from helpers import assert_one_line_error
+from helpers import assert_one_line_error, invoke
 from test_own_images import KINDS, make_folder
-from typer.testing import CliRunner
-
-from hume.cli import app
-
-runner = CliRunner()
-
-
-def _invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
@@ -39,12 +30,12 @@ def quick_run(ws: Path, *folders: Path) -> None:
     first one (its dataset is named after the folder)."""
     for where in folders:
         for model in ("hog", "pixels"):
-            r = _invoke(
+            r = invoke(
                 "embed", "--model", model, "--dataset", f"imagefolder:{where}", "--root", ws,
                 "--workers", "0",
             )  # fmt: skip
             assert r.exit_code == 0, r.output
-    r = _invoke(
+    r = invoke(
         "search", "--views", "hog,pixels", "--dataset", folders[0].name, "--k", KINDS,
         "--seeds", "2", "--iters", "5", "--run", "r", "--root", ws, "--device", "cpu",
     )  # fmt: skip
@@ -67,14 +58,14 @@ def run(tmp_path_factory):
     base = tmp_path_factory.mktemp("review")
     ws = quick_workspace(base)
     plain = base / "plain"
-    r = _invoke("export", "--run", "r", "--root", ws, "--format", "csv", "--out", plain)
+    r = invoke("export", "--run", "r", "--root", ws, "--format", "csv", "--out", plain)
     assert r.exit_code == 0, r.output
     rows = read_csv(plain / "labels.csv")
     return {"ws": ws, "folder": base / "photos", "held": base / "held", "rows": rows, "base": base}
 
 
 def _export(run, out, *extra):
-    return _invoke("export", "--run", "r", "--root", run["ws"], "--out", out, *extra)
+    return invoke("export", "--run", "r", "--root", run["ws"], "--out", out, *extra)
 
 
 def _classes(rows):
@@ -206,7 +197,7 @@ def test_a_bad_corrections_file_is_refused_and_nothing_written(run, tmp_path, ca
         result = _export(run, out, "--format", "csv,folders", *files)
         assert_one_line_error(result, fragment, str(bad))
         assert not out.exists()
-    result = _invoke(
+    result = invoke(
         "predict", "--run", "r", "--root", run["ws"], "--dataset", "held", "--out", out,
         "--corrections", bad,
     )  # fmt: skip
@@ -226,14 +217,14 @@ def test_an_unreadable_corrections_file_is_one_line(run, tmp_path):
 def test_predict_applies_the_corrections_to_the_new_images(run, tmp_path):
     out = tmp_path / "pred"
     args = ["predict", "--run", "r", "--root", run["ws"], "--dataset", "held", "--out", out]
-    r = _invoke(*args, "--format", "csv")
+    r = invoke(*args, "--format", "csv")
     assert r.exit_code == 0, r.output
     before = _classes(read_csv(out / "labels.csv"))
     held = sorted(before)[0]
     target = (before[held] + 1) % KINDS
     fix = write(tmp_path / "fix.json", {"names": {str(target): "chosen"}, "moves": {held: target}})
     out2 = tmp_path / "pred2"
-    r = _invoke(*args[:-1], out2, "--format", "csv,label-studio", "--corrections", fix)
+    r = invoke(*args[:-1], out2, "--format", "csv,label-studio", "--corrections", fix)
     assert r.exit_code == 0, r.output
     rows = read_csv(out2 / "labels.csv")
     after = _classes(rows)
@@ -244,7 +235,7 @@ def test_predict_applies_the_corrections_to_the_new_images(run, tmp_path):
     # a path of the searched folder is no image of this prediction
     other = write(tmp_path / "other.json", {"moves": {"nowhere.png": 0}})
     assert_one_line_error(
-        _invoke(*args[:-1], tmp_path / "p3", "--corrections", other), "is no row of this export"
+        invoke(*args[:-1], tmp_path / "p3", "--corrections", other), "is no row of this export"
     )
 
 
@@ -398,24 +389,24 @@ def test_rows_without_files_move_by_split_and_row(tmp_path):
     from helpers import planted_stores
 
     root, _ = planted_stores(tmp_path, splits=(("train", 30), ("test", 12)))
-    r = _invoke(
+    r = invoke(
         "search", "--views", "va,vb", "--dataset", "blobs", "--k", "3", "--seeds", "2",
         "--iters", "5", "--run", "b", "--root", root, "--device", "cpu",
     )  # fmt: skip
     assert r.exit_code == 0, r.output
     args = ["export", "--run", "b", "--root", root, "--format", "csv"]
-    r = _invoke(*args, "--out", tmp_path / "plain")
+    r = invoke(*args, "--out", tmp_path / "plain")
     assert r.exit_code == 0, r.output
     rows = read_csv(tmp_path / "plain" / "labels.csv")
     row = next(x for x in rows if x["split"] == "test" and x["row"] == "4")
     target = (int(row["class"]) + 1) % 3
     fix = write(tmp_path / "fix.json", {"moves": {"test/4": target}})
-    r = _invoke(*args, "--out", tmp_path / "fixed", "--corrections", fix)
+    r = invoke(*args, "--out", tmp_path / "fixed", "--corrections", fix)
     assert r.exit_code == 0, r.output
     after = read_csv(tmp_path / "fixed" / "labels.csv")
     changed = [(x["split"], x["row"]) for x, y in zip(rows, after) if x["class"] != y["class"]]
     assert changed == [("test", "4")] and int(after[rows.index(row)]["class"]) == target
     assert_one_line_error(
-        _invoke(*args[:-1], "label-studio", "--out", tmp_path / "ls"), "needs an imagefolder"
+        invoke(*args[:-1], "label-studio", "--out", tmp_path / "ls"), "needs an imagefolder"
     )
     assert not (tmp_path / "ls").exists()

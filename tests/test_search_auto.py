@@ -8,7 +8,8 @@ import json
 
 import numpy as np
 import pytest
-from test_search_choice import _invoke, planted, run_labels, search, stores
+from helpers import invoke
+from test_search_choice import planted, run_labels, search, stores
 
 from hume.evaluate.metrics import cluster_accuracy
 
@@ -34,18 +35,47 @@ def test_auto_takes_the_ensemble_that_is_learned_best_and_it_is_the_one_that_is_
     # a clear win: the scores differ by more than their spread, and the higher one is kept
     assert hp["ensemble_tie"] is False
     assert abs(scores["cut"] - scores["vote"]) > hp["ensemble_spread"] > 0
-    assert chosen == max(scores, key=scores.get)
-    assert np.array_equal(run_labels(root, "auto"), run_labels(root, chosen))
+    # known beforehand: on this mixture the vote errs and the cut does not (the runs below)
+    assert chosen == "cut" and scores["cut"] > scores["vote"]
+    assert np.array_equal(run_labels(root, "auto"), run_labels(root, "cut"))
     assert acc["auto"] > acc["vote"], acc  # the vote's error is real ...
-    assert acc["auto"] == max(acc["cut"], acc["vote"]), acc  # ... and auto made the right one
-    assert scores["vote"] < scores[chosen]
+    assert acc["auto"] == acc["cut"] > acc["vote"], acc  # ... and auto made the right one
 
-    report = _invoke("evaluate", "--root", root, "--run", "auto")
+    report = invoke("evaluate", "--root", root, "--run", "auto")
     assert report.exit_code == 0, report.output
     assert f"ensemble chosen without labels: {chosen} (label-free score" in report.output
     assert "spreads apart" in report.output
     md = (root / "runs" / "auto" / "report.md").read_text()
     assert f"ensemble chosen without labels: {chosen}" in md
+
+
+@pytest.mark.parametrize(
+    "kinds, cut, vote, chosen, tie, spread",
+    [
+        # a clear win of the consensus: differences 0.2, 0.2, 0.2, 0.3 (mean 0.225, sd 0.05)
+        (("cut", "vote"), [0.9] * 4, [0.7, 0.7, 0.7, 0.6], "cut", False, 0.05 * (7 / 12) ** 0.5),
+        # a clear win of the vote
+        (("cut", "vote"), [0.6] * 4, [0.9, 0.9, 0.9, 0.8], "vote", False, 0.05 * (7 / 12) ** 0.5),
+        # the vote higher by 0.005, well within the spread: a tie, which goes to the consensus
+        (("cut", "vote"), [0.8, 0.9, 0.8, 0.88], [0.9, 0.8, 0.9, 0.8], "cut", True, None),
+        (("linkage", "vote"), [0.8, 0.9, 0.8, 0.88], [0.9, 0.8, 0.9, 0.8], "linkage", True, None),
+        # the same on every fold: no spread, no tie to break; the consensus
+        (("cut", "vote"), [0.8, 0.9, 0.7, 0.9], [0.8, 0.9, 0.7, 0.9], "cut", False, 0.0),
+    ],
+)
+def test_the_auto_rule_on_fold_scores_with_known_answers(kinds, cut, vote, chosen, tie, spread):
+    """docs/algorithm.md §5.6, §5.9 on four hand-made folds: the higher mean score wins unless
+    the difference is within one spread, sd(d)·sqrt(1/F + 1/(F − 1)); a tie goes to the
+    consensus."""
+    from hume.search.selection.ensembling import weigh
+
+    choice = weigh(kinds, np.array([cut, vote]))
+    assert choice.kind == chosen and choice.tie is tie
+    assert choice.scores == pytest.approx({kinds[0]: np.mean(cut), "vote": np.mean(vote)})
+    if spread is not None:
+        assert choice.spread == pytest.approx(spread, abs=1e-9)
+    else:
+        assert choice.spread > abs(np.mean(cut) - np.mean(vote))
 
 
 @pytest.mark.slow
@@ -59,7 +89,7 @@ def test_evaluate_and_the_gallery_say_when_the_views_single_out_no_labeling(tmp_
         (tmp_path / name).mkdir()
         root = stores(tmp_path / name, views, y)
         assert search(root, name, "--k", "3", "--seeds", "6").exit_code == 0
-        report = _invoke("evaluate", "--root", root, "--run", name)
+        report = invoke("evaluate", "--root", root, "--run", name)
         assert report.exit_code == 0, report.output
         level = json.loads((root / "runs" / name / "report.json").read_text())["reproducibility"][
             "level"
@@ -67,9 +97,7 @@ def test_evaluate_and_the_gallery_say_when_the_views_single_out_no_labeling(tmp_
         assert level == ("strong" if name == "clean" else "weak"), (name, level)
         assert f"{level} (label-free): the seeds' stability is" in report.output
         out = tmp_path / name / "gallery"
-        exported = _invoke(
-            "export", "--root", root, "--run", name, "--format", "html", "--out", out
-        )
+        exported = invoke("export", "--root", root, "--run", name, "--format", "html", "--out", out)
         assert exported.exit_code == 0, exported.output
         page = next(out.rglob("*.html")).read_text()
         assert 'id="reproducibility"' in page

@@ -7,10 +7,8 @@ import json
 
 import numpy as np
 import pytest
-from helpers import assert_one_line_error
-from typer.testing import CliRunner
+from helpers import assert_one_line_error, invoke, planted_views
 
-from hume.cli import app
 from hume.commands.search_options import parse_k
 from hume.core.errors import HumeError
 from hume.evaluate.metrics import cluster_accuracy
@@ -24,25 +22,14 @@ from hume.search.selection.choice_signals import (
 from hume.store import FeatureStore
 from hume.store.importing import import_features
 
-runner = CliRunner()
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-def _invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
 
 
 def planted(k, n=300, ratio=1.0, seed=0, weak=False):
     """Two views of a K-class mixture, separable in both (the second barely, with ``weak``),
     at scales 10 and 0.1; class sizes in geometric progression from ``ratio`` to 1."""
-    rng = np.random.default_rng(seed)
-    weights = np.geomspace(ratio, 1, k)
-    y = rng.choice(k, size=n, p=weights / weights.sum())
-    views = []
-    for d, scale, sep in ((12, 10.0, 3.0), (10, 0.1, 0.35 if weak else 3.0)):
-        centres = rng.normal(size=(k, d)) * sep
-        views.append(((centres[y] + rng.normal(size=(n, d))) * scale).astype(np.float32))
-    return views, y
+    seps = (3.0, 0.35 if weak else 3.0)
+    return planted_views(n, k, (12, 10), seps, seed, scales=(10.0, 0.1), ratio=ratio)
 
 
 def stores(tmp_path, views, y, names=("va", "vb"), dataset="blobs"):
@@ -65,7 +52,7 @@ FAST = ["--seeds", "4", "--iters", "60", "--device", "cpu"]
 
 def search(root, run, *args):
     """`hume search` of the views va, vb under ``root`` as run ``run``, fast settings."""
-    return _invoke("search", "--views", "va,vb", "--run", run, "--root", root, *FAST, *args)
+    return invoke("search", "--views", "va,vb", "--run", run, "--root", root, *FAST, *args)
 
 
 def test_parse_k_and_its_bad_input():
@@ -168,7 +155,7 @@ def test_a_k_range_chooses_the_planted_k_without_reading_labels(tmp_path, monkey
     assert again.exit_code == 0 and "nothing to do" in again.output
     monkeypatch.undo()
     # evaluate shows every candidate; the accuracy is there for the reader only
-    r = _invoke("evaluate", "--run", "kr", "--root", root, "--no-baselines")
+    r = invoke("evaluate", "--run", "kr", "--root", root, "--no-baselines")
     assert r.exit_code == 0, r.output
     report = json.loads((root / "runs" / "kr" / "report.json").read_text())
     rows = report["choice"]["candidates"]
@@ -274,7 +261,7 @@ def test_the_log_size_term_keeps_a_small_class_that_a_weak_entropy_term_gives_up
 def test_phi1_auto_takes_the_strong_view_first_whatever_the_order(tmp_path, order):
     views, y = planted(4, seed=7, weak=True)
     root = stores(tmp_path, views, y)
-    r = _invoke(
+    r = invoke(
         "search",
         "--views",
         order,
@@ -298,28 +285,28 @@ def test_bad_choices_are_refused_before_any_run(tmp_path):
     views, y = planted(3, n=60)
     root = stores(tmp_path, views, y)
     base = ["search", "--views", "va,vb", "--root", root, *FAST]
-    assert_one_line_error(_invoke(*base, "--k", "6:3"), "reversed")
-    assert_one_line_error(_invoke(*base, "--k", "1:3"), "at least 2")
-    assert_one_line_error(_invoke(*base, "--k", ""), "names no K")
+    assert_one_line_error(invoke(*base, "--k", "6:3"), "reversed")
+    assert_one_line_error(invoke(*base, "--k", "1:3"), "at least 2")
+    assert_one_line_error(invoke(*base, "--k", ""), "names no K")
     assert_one_line_error(
-        _invoke(*base, "--k", "3:70", "--method", "turtle"), "exceeds the number of rows"
+        invoke(*base, "--k", "3:70", "--method", "turtle"), "exceeds the number of rows"
     )
-    assert_one_line_error(_invoke(*base, "--k", "11:13"), "dimension of φ1")  # va has 12 dims
+    assert_one_line_error(invoke(*base, "--k", "11:13"), "dimension of φ1")  # va has 12 dims
     assert_one_line_error(
-        _invoke(*base, "--k", "3", "--phi1", "auto", "--method", "turtle"),
+        invoke(*base, "--k", "3", "--phi1", "auto", "--method", "turtle"),
         "--phi1 auto applies to --method hume",
     )
     assert_one_line_error(
-        _invoke(*base, "--k", "3", "--class-sizes", "uneven", "--sweep"),
+        invoke(*base, "--k", "3", "--class-sizes", "uneven", "--sweep"),
         "--sweep and --class-sizes uneven",
     )
     assert_one_line_error(
-        _invoke(*base, "--k", "3", "--class-sizes", "uneven", "--entropy-weight", "2"),
+        invoke(*base, "--k", "3", "--class-sizes", "uneven", "--entropy-weight", "2"),
         "drop --entropy-weight",
     )
-    assert_one_line_error(_invoke(*base, "--k", "3", "--size-term", "gini"), "--size-term")
+    assert_one_line_error(invoke(*base, "--k", "3", "--size-term", "gini"), "--size-term")
     assert_one_line_error(
-        _invoke(*base, "--k", "3:4", "--run", "s", "--seed-range", "0:2"),
+        invoke(*base, "--k", "3:4", "--run", "s", "--seed-range", "0:2"),
         "--seed-range searches one run",
     )
     assert not (root / "runs").exists() or not any((root / "runs").iterdir())
@@ -360,25 +347,43 @@ def test_a_k_range_with_uneven_classes_finds_eight_classes_the_seeds_alone_merge
 
 
 def test_a_candidate_is_searched_in_full_while_its_screen_could_still_win():
-    from hume.search.k_choice.choosing import FINALISTS, MARGIN, could_win
+    """docs/algorithm.md §10.6 on hand-made screens: until two complete finalists are in, every
+    candidate goes on; then one goes on while its screen, raised by the largest rise seen plus
+    the margin, reaches the best full criterion. Here the best full criterion is 0.70 and the
+    largest rise 0.10, so a screen goes on iff it is at least 0.60 − margin."""
+    from hume.search.k_choice.choosing import could_win
 
     def cand(k, criterion, sizes=None):
         c = Candidate({"k": k, "run": f"r{k}"}, criterion, None, None, sizes or (10,) * k)
         c.consensus = criterion
         return c
 
-    screens = {f"r{k}": cand(k, c) for k, c in ((4, 0.60), (5, 0.58), (6, 0.50), (7, 0.40))}
+    screens = {
+        f"r{k}": cand(k, c) for k, c in ((4, 0.60), (5, 0.58), (6, 0.50), (7, 0.40), (8, 0.56))
+    }
     full: dict = {}
-    assert FINALISTS == 2 and could_win(screens["r7"], screens, full)  # none searched yet
+    assert could_win(screens["r7"], screens, full, 0.05)  # none searched in full yet
     full["r4"] = cand(4, 0.70)  # the screen rose by 0.10
-    assert could_win(screens["r7"], screens, full)  # one complete finalist: go on
-    full["r5"] = cand(5, 0.66)  # rose by 0.08
-    # 0.50 + 0.10 + MARGIN reaches 0.70 only if MARGIN >= 0.10; 0.40 never does
-    assert could_win(screens["r6"], screens, full) == (0.50 + 0.10 + MARGIN >= 0.70)
-    assert not could_win(screens["r7"], screens, full)
-    # a finalist that leaves a class empty does not count as one
+    assert could_win(screens["r7"], screens, full, 0.05)  # one complete finalist: go on
+    full["r5"] = cand(5, 0.66)  # rose by 0.08: the largest rise stays 0.10
+    expected = {  # margin → the screens that go on (those ≥ 0.60 − margin)
+        0.0: set(),
+        0.02: set(),  # the documented margin: 0.58 + 0.12 = 0.70 is r5's own screen only
+        0.05: {"r8"},  # 0.56 + 0.15 = 0.71 ≥ 0.70; 0.50 + 0.15 = 0.65 is not
+        0.12: {"r6", "r8"},  # 0.50 + 0.22 = 0.72; 0.40 + 0.22 = 0.62 is not
+        0.25: {"r6", "r7", "r8"},
+    }
+    for margin, going_on in expected.items():
+        got = {r for r in ("r6", "r7", "r8") if could_win(screens[r], screens, full, margin)}
+        assert got == going_on, margin
+    # the best full criterion counts, not the last one: a weaker third finalist changes nothing
+    full["r9"] = cand(9, 0.30)
+    screens["r9"] = cand(9, 0.29)
+    assert could_win(screens["r8"], screens, full, 0.05)
+    assert not could_win(screens["r6"], screens, full, 0.05)
+    # a finalist that leaves a class empty does not count as one: every candidate goes on
     full = {"r4": cand(4, 0.70, (40, 0, 0, 0)), "r5": cand(5, 0.66)}
-    assert could_win(screens["r7"], screens, full)
+    assert could_win(screens["r7"], screens, full, 0.0)
 
 
 @pytest.mark.slow
@@ -407,7 +412,7 @@ def test_the_fast_scan_chooses_what_the_exhaustive_one_does_and_searches_fewer_i
     again = search(root, "fast", "--k", "2:6")
     assert again.exit_code == 0 and "nothing to do" in again.output
     assert_one_line_error(search(root, "fast", "--k", "2:7"), "chosen with other settings")
-    r = _invoke("evaluate", "--run", "fast", "--root", root, "--no-baselines")
+    r = invoke("evaluate", "--run", "fast", "--root", root, "--no-baselines")
     assert r.exit_code == 0, r.output
     rows = json.loads((root / "runs" / "fast" / "report.json").read_text())["choice"]["candidates"]
     assert all(0 <= c["acc"] <= 1 for c in rows)  # the screens' consensus, for the reader
@@ -437,7 +442,7 @@ def test_an_interrupted_choice_continues_and_the_newest_run_is_the_chosen_one(
     assert len(screens) == 4
     with pytest.raises(HumeError, match="has not finished"):
         resolve_run(root)
-    assert_one_line_error(_invoke("export", "--root", root), "has not finished", "--run")
+    assert_one_line_error(invoke("export", "--root", root), "has not finished", "--run")
     stamps = [p.stat().st_mtime_ns for p in screens]
     monkeypatch.setattr(choice_module, "write_choice", real)
     r = search(root, "kc", "--k", "2:5")
@@ -446,7 +451,7 @@ def test_an_interrupted_choice_continues_and_the_newest_run_is_the_chosen_one(
     assert [p.stat().st_mtime_ns for p in screens] == stamps
     assert resolve_run(root).name == "kc"
     out = tmp_path / "out"
-    r = _invoke("export", "--root", root, "--out", out)
+    r = invoke("export", "--root", root, "--out", out)
     assert r.exit_code == 0, r.output
     assert len(set(np.loadtxt(out / "labels.csv", delimiter=",", skiprows=1, usecols=4))) == 3
 
@@ -535,14 +540,16 @@ def test_the_fast_scan_screens_other_orders_at_the_best_k_and_climbs_them_when_c
 
 
 def test_the_fast_scan_skips_the_second_finalist_only_when_its_screen_falls_far_short():
-    from hume.search.k_choice.choosing import LONE_MARGIN, MARGIN, could_win
+    """docs/algorithm.md §10.7: with one complete finalist (full 0.98, its screen rose by 0.03),
+    the fast scan searches another in full only when its screen + 0.03 + margin + lone reaches
+    0.98; the screened scan (no lone) always searches a second finalist."""
+    from hume.search.k_choice.choosing import could_win
 
     screens = {"r2": _screened(2, 0.95), "r5": _screened(5, 0.35), "r6": _screened(6, 0.86)}
     screens = {c.setting["run"]: c for c in screens.values()}
     full = {"r2-va": _screened(2, 0.98)}  # rose by 0.03
     far, near = screens["r5-va"], screens["r6-va"]
-    assert could_win(far, screens, full, MARGIN)  # the screened scan: two finalists always
-    assert not could_win(far, screens, full, MARGIN, LONE_MARGIN)
-    assert 0.86 + 0.03 + MARGIN + LONE_MARGIN >= 0.98 and could_win(
-        near, screens, full, MARGIN, LONE_MARGIN
-    )
+    assert could_win(far, screens, full, 0.02)  # the screened scan: two finalists always
+    assert not could_win(far, screens, full, 0.02, 0.1)  # 0.35 + 0.15 = 0.50 < 0.98
+    assert could_win(near, screens, full, 0.02, 0.1)  # 0.86 + 0.15 = 1.01 ≥ 0.98
+    assert not could_win(near, screens, full, 0.02, 0.05)  # 0.86 + 0.10 = 0.96 < 0.98

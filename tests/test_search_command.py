@@ -5,15 +5,12 @@ import json
 import numpy as np
 import pytest
 import torch
-from helpers import assert_one_line_error
+from helpers import assert_one_line_error, invoke
 from helpers import import_array as _import
 from helpers import planted_stores as _planted_stores
-from typer.testing import CliRunner
 
-from hume.cli import app
 from hume.store import FeatureStore, create_store, store_path
 
-runner = CliRunner()
 FAST = [
     "--iters",
     "12",
@@ -33,10 +30,6 @@ FAST = [
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-def _invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
-
-
 def test_transductive_run_is_written_without_reading_labels(tmp_path, monkeypatch):
     root, truth = _planted_stores(tmp_path)
 
@@ -44,7 +37,7 @@ def test_transductive_run_is_written_without_reading_labels(tmp_path, monkeypatc
         raise AssertionError("search read ground-truth labels")
 
     monkeypatch.setattr(FeatureStore, "read_labels", no_labels)
-    r = _invoke("search", "--views", "va,vb", "--root", root, "--run", "t1", *FAST)
+    r = invoke("search", "--views", "va,vb", "--root", root, "--run", "t1", *FAST)
     assert r.exit_code == 0, r.output
     run = root / "runs" / "t1"
     cfg = json.loads((run / "config.json").read_text())
@@ -63,7 +56,7 @@ def test_transductive_run_is_written_without_reading_labels(tmp_path, monkeypatc
 
 def test_inductive_labels_the_test_split_through_phi1(tmp_path):
     root, truth = _planted_stores(tmp_path)
-    r = _invoke(
+    r = invoke(
         "search",
         "--views",
         "va,vb",
@@ -87,7 +80,7 @@ def test_interrupted_run_resumes_to_the_same_result(tmp_path, monkeypatch):
     import hume.search.estimators.hume_method.hume_outer as algorithm
 
     root, _ = _planted_stores(tmp_path)
-    r = _invoke("search", "--views", "va,vb", "--root", root, "--run", "full", *FAST)
+    r = invoke("search", "--views", "va,vb", "--root", root, "--run", "full", *FAST)
     assert r.exit_code == 0, r.output
     real = algorithm.outer_loss
 
@@ -97,40 +90,40 @@ def test_interrupted_run_resumes_to_the_same_result(tmp_path, monkeypatch):
         return real(data, a, k, cfg, it, *args, **kw)
 
     monkeypatch.setattr(algorithm, "outer_loss", interrupt_at_5)
-    r = _invoke("search", "--views", "va,vb", "--root", root, "--run", "cut", *FAST)
+    r = invoke("search", "--views", "va,vb", "--root", root, "--run", "cut", *FAST)
     assert r.exit_code == 130 and "--resume --run cut" in r.output
     run = root / "runs" / "cut"
     assert json.loads((run / "config.json").read_text())["status"] == "running"
     # the group in flight (both seeds: one group) was saved where it stopped
     assert torch.load(run / "seeds" / "group-00000.pt", weights_only=True)["iteration"] == 5
     monkeypatch.setattr(algorithm, "outer_loss", real)
-    r = _invoke("search", "--resume", "--run", "cut", "--root", root)
+    r = invoke("search", "--resume", "--run", "cut", "--root", root)
     assert r.exit_code == 0, r.output
     assert json.loads((run / "config.json").read_text())["status"] == "complete"
     np.testing.assert_array_equal(
         np.load(run / "seeds.npz")["labels"],
         np.load(root / "runs" / "full" / "seeds.npz")["labels"],
     )
-    again = _invoke("search", "--resume", "--run", "cut", "--root", root)  # nothing to do
+    again = invoke("search", "--resume", "--run", "cut", "--root", root)  # nothing to do
     assert again.exit_code == 0 and "nothing to do" in again.output, again.output
 
 
 def test_corrupt_resume_state_is_one_line_exit_2(tmp_path):
     root, _ = _planted_stores(tmp_path)
-    assert _invoke("search", "--views", "va,vb", "--root", root, "--run", "r", *FAST).exit_code == 0
+    assert invoke("search", "--views", "va,vb", "--root", root, "--run", "r", *FAST).exit_code == 0
     run = root / "runs" / "r"
     cfg = json.loads((run / "config.json").read_text())
     (run / "config.json").write_text(json.dumps({**cfg, "status": "running"}))
     (run / "seeds" / "group-00000.pt").write_bytes(b"junk")
     (run / "seeds" / "seed-00001.pt").unlink()
     assert_one_line_error(
-        _invoke("search", "--resume", "--run", "r", "--root", root),
+        invoke("search", "--resume", "--run", "r", "--root", root),
         "group-00000.pt is unreadable",
         "delete it",
     )
     (run / "state.pt").write_bytes(b"junk")  # the one file of an earlier version
     assert_one_line_error(
-        _invoke("search", "--resume", "--run", "r", "--root", root), "state.pt is unreadable"
+        invoke("search", "--resume", "--run", "r", "--root", root), "state.pt is unreadable"
     )
 
 
@@ -142,7 +135,7 @@ def test_a_run_of_an_earlier_version_resumes_from_its_state_pt(tmp_path, monkeyp
     root, _ = _planted_stores(tmp_path)
     fast = [*FAST[:-4], "--seeds", "3", "--device", "cpu", "--group-size", "2"]
     assert (
-        _invoke("search", "--views", "va,vb", "--root", root, "--run", "full", *fast).exit_code == 0
+        invoke("search", "--views", "va,vb", "--root", root, "--run", "full", *fast).exit_code == 0
     )
     real = algorithm.outer_loss
 
@@ -152,7 +145,7 @@ def test_a_run_of_an_earlier_version_resumes_from_its_state_pt(tmp_path, monkeyp
         return real(data, a, k, cfg, it, *args, **kw)
 
     monkeypatch.setattr(algorithm, "outer_loss", interrupt_at_5)
-    r = _invoke("search", "--views", "va,vb", "--root", root, "--run", "old", *fast)
+    r = invoke("search", "--views", "va,vb", "--root", root, "--run", "old", *fast)
     assert r.exit_code == 130, r.output
     monkeypatch.setattr(algorithm, "outer_loss", real)
     run = root / "runs" / "old"
@@ -172,7 +165,7 @@ def test_a_run_of_an_earlier_version_resumes_from_its_state_pt(tmp_path, monkeyp
     cfg = json.loads((run / "config.json").read_text())
     del cfg["group_size"], cfg["world_size"]
     (run / "config.json").write_text(json.dumps(cfg))
-    r = _invoke("search", "--resume", "--run", "old", "--root", root)
+    r = invoke("search", "--resume", "--run", "old", "--root", root)
     assert r.exit_code == 0, r.output
     assert "1 of 2 seed groups left" in r.output
     assert not (run / "state.pt").exists()
@@ -190,7 +183,7 @@ def test_inductive_predicts_test_through_phi1_even_without_phi2_test_store(tmp_p
     _import(tmp_path, root, "d", "train", "va", rng.normal(size=(60, 4)) + y[:, None] * 3)
     _import(tmp_path, root, "d", "test", "va", rng.normal(size=(30, 4)))
     _import(tmp_path, root, "d", "train", "vb", rng.normal(size=(60, 5)) + y[:, None] * 3)
-    r = _invoke(
+    r = invoke(
         "search",
         "--views",
         "va,vb",
@@ -210,7 +203,7 @@ def test_inductive_predicts_test_through_phi1_even_without_phi2_test_store(tmp_p
     ]
     assert np.load(root / "runs" / "i" / "ensemble.npz")["test_labels"].shape == (30,)
     # TURTLE reads every view for new rows: without vb/test it predicts nothing
-    r = _invoke(
+    r = invoke(
         "search",
         "--views",
         "va,vb",
@@ -243,7 +236,7 @@ def test_a_view_whose_splits_differ_in_width_is_refused_before_searching(tmp_pat
         _import(tmp_path, root, "d", split, "vb", rng.normal(size=(n, 3)))
     for setting in ("transductive", "inductive"):
         assert_one_line_error(
-            _invoke(
+            invoke(
                 "search",
                 "--views",
                 "va,vb",
@@ -263,26 +256,26 @@ def test_a_view_whose_splits_differ_in_width_is_refused_before_searching(tmp_pat
 def test_bad_input_is_one_line_exit_2(tmp_path):
     root, _ = _planted_stores(tmp_path)
     base = ["search", "--root", root, *FAST]
-    assert_one_line_error(_invoke(*base, "--views", "va"), "single view")
-    assert_one_line_error(_invoke(*base, "--views", "va,nope"), "nope")
-    assert_one_line_error(_invoke(*base, "--views", "va,vb", "--k", "1"), "at least 2")
-    assert_one_line_error(_invoke(*base, "--views", "va,vb", "--k", "500"), "exceeds")
-    assert_one_line_error(_invoke(*base, "--views", "va,vb", "--k", "7"), "dimension of φ1")
-    assert_one_line_error(_invoke(*base, "--views", "va,vb", "--subset-size", "1000"), "subset")
-    assert_one_line_error(_invoke(*base, "--views", "va,vb", "--setting", "sideways"), "setting")
-    assert_one_line_error(_invoke(*base, "--views", "va,vb", "--method", "magic"), "method")
-    assert_one_line_error(_invoke(*base, "--views", "va,vb", "--device", "cuda"), "cuda")
-    assert_one_line_error(_invoke(*base, "--views", "va,vb", "--precision", "fp16"), "precision")
+    assert_one_line_error(invoke(*base, "--views", "va"), "single view")
+    assert_one_line_error(invoke(*base, "--views", "va,nope"), "nope")
+    assert_one_line_error(invoke(*base, "--views", "va,vb", "--k", "1"), "at least 2")
+    assert_one_line_error(invoke(*base, "--views", "va,vb", "--k", "500"), "exceeds")
+    assert_one_line_error(invoke(*base, "--views", "va,vb", "--k", "7"), "dimension of φ1")
+    assert_one_line_error(invoke(*base, "--views", "va,vb", "--subset-size", "1000"), "subset")
+    assert_one_line_error(invoke(*base, "--views", "va,vb", "--setting", "sideways"), "setting")
+    assert_one_line_error(invoke(*base, "--views", "va,vb", "--method", "magic"), "method")
+    assert_one_line_error(invoke(*base, "--views", "va,vb", "--device", "cuda"), "cuda")
+    assert_one_line_error(invoke(*base, "--views", "va,vb", "--precision", "fp16"), "precision")
     # a view of another dataset: no dataset has both
     rng = np.random.default_rng(1)
     _import(tmp_path, root, "other", "train", "vc", rng.normal(size=(20, 4)))
     _import(tmp_path, root, "other", "test", "vc", rng.normal(size=(20, 4)))
-    assert_one_line_error(_invoke(*base, "--views", "va,vc"), "no dataset")
-    assert_one_line_error(_invoke(*base, "--views", "va,vc", "--dataset", "blobs"), "vc")
+    assert_one_line_error(invoke(*base, "--views", "va,vc"), "no dataset")
+    assert_one_line_error(invoke(*base, "--views", "va,vc", "--dataset", "blobs"), "vc")
     # mismatched rows within a split
     _import(tmp_path, root, "blobs", "train", "short", rng.normal(size=(80, 4)))
     _import(tmp_path, root, "blobs", "test", "short", rng.normal(size=(30, 4)))
-    assert_one_line_error(_invoke(*base, "--views", "va,short"), "different row counts")
+    assert_one_line_error(invoke(*base, "--views", "va,short"), "different row counts")
     # an incomplete store
     st = create_store(
         store_path(root, "blobs", "train", "half", "zarr"),
@@ -294,7 +287,7 @@ def test_bad_input_is_one_line_exit_2(tmp_path):
     st.write_chunk(0, rng.normal(size=(30, 4)).astype(np.float32))
     st.close()
     _import(tmp_path, root, "blobs", "test", "half", rng.normal(size=(30, 4)))
-    r = _invoke(*base, "--views", "va,half")
+    r = invoke(*base, "--views", "va,half")
     assert r.exit_code == 2 and "error:" in r.output and len(r.output.strip().splitlines()) == 1
     assert not (root / "runs").exists() or not any((root / "runs").iterdir())
 
@@ -302,13 +295,13 @@ def test_bad_input_is_one_line_exit_2(tmp_path):
 def test_transductive_needs_a_test_split(tmp_path):
     root, _ = _planted_stores(tmp_path, splits=(("train", 60),))
     base = ["search", "--root", root, "--views", "va,vb", *FAST]
-    assert_one_line_error(_invoke(*base), "test split")
-    r = _invoke(*base, "--setting", "inductive", "--run", "ok")
+    assert_one_line_error(invoke(*base), "test split")
+    r = invoke(*base, "--setting", "inductive", "--run", "ok")
     assert r.exit_code == 0, r.output
     # a dataset with only `all` searches it
     (tmp_path / "b").mkdir()
     root2, _ = _planted_stores(tmp_path / "b", splits=(("all", 60),))
-    r = _invoke("search", "--root", root2, "--views", "va,vb", "--run", "all", *FAST)
+    r = invoke("search", "--root", root2, "--views", "va,vb", "--run", "all", *FAST)
     assert r.exit_code == 0, r.output
     assert json.loads((root2 / "runs" / "all" / "config.json").read_text())["search_splits"] == [
         "all"
@@ -317,7 +310,7 @@ def test_transductive_needs_a_test_split(tmp_path):
 
 def test_method_turtle_writes_the_same_run_layout(tmp_path):
     root, _ = _planted_stores(tmp_path)
-    r = _invoke(
+    r = invoke(
         "search",
         "--views",
         "va,vb",
@@ -344,7 +337,7 @@ def test_method_turtle_writes_the_same_run_layout(tmp_path):
     assert np.load(run / "seeds.npz")["labels"].shape == (2, 90)
     assert np.load(run / "ensemble.npz")["test_labels"].shape == (30,)
     assert_one_line_error(
-        _invoke(
+        invoke(
             "search",
             "--views",
             "va,vb",
@@ -375,27 +368,27 @@ def test_turtle_cold_start_and_single_view(tmp_path):
         "--device",
         "cpu",
     ]
-    r = _invoke("search", "--views", "va,vb", "--run", "cold", "--cold-start", *common)
+    r = invoke("search", "--views", "va,vb", "--run", "cold", "--cold-start", *common)
     assert r.exit_code == 0, r.output
     hp = json.loads((root / "runs" / "cold" / "config.json").read_text())["hyperparameters"]
     assert hp["warm_start"] is False
-    r = _invoke("search", "--views", "va", "--run", "one", *common)  # TURTLE works on one view
+    r = invoke("search", "--views", "va", "--run", "one", *common)  # TURTLE works on one view
     assert r.exit_code == 0, r.output
     cfg = json.loads((root / "runs" / "one" / "config.json").read_text())
     assert cfg["views"] == ["va"] and cfg["hyperparameters"]["warm_start"] is True
     assert_one_line_error(
-        _invoke("search", "--views", "va,vb", "--root", root, "--warm-start", "--device", "cpu"),
+        invoke("search", "--views", "va,vb", "--root", root, "--warm-start", "--device", "cpu"),
         "--warm-start",
         "--method hume",
     )
     assert_one_line_error(
-        _invoke("search", "--views", "va", "--root", root, "--device", "cpu"), "single view"
+        invoke("search", "--views", "va", "--root", root, "--device", "cpu"), "single view"
     )
 
 
 def test_sweep_picks_the_grid_point_with_the_best_label_free_score(tmp_path):
     root, _ = _planted_stores(tmp_path)
-    r = _invoke("search", "--views", "va,vb", "--root", root, "--run", "sw", "--sweep", *FAST)
+    r = invoke("search", "--views", "va,vb", "--root", root, "--run", "sw", "--sweep", *FAST)
     assert r.exit_code == 0, r.output
     cfg = json.loads((root / "runs" / "sw" / "config.json").read_text())
     trials = cfg["sweep"]
@@ -423,7 +416,7 @@ def test_precision_is_recorded_and_applied_around_the_search(tmp_path, monkeypat
 
     monkeypatch.setattr(estimator, "matmul_precision", spy)
     root, _ = _planted_stores(tmp_path)
-    r = _invoke(
+    r = invoke(
         "search", "--views", "va,vb", "--root", root, "--run", "p1", "--precision", "tf32", *FAST
     )
     assert r.exit_code == 0, r.output
@@ -456,18 +449,18 @@ def test_resume_keeps_the_runs_precision_unless_given(tmp_path, monkeypatch):
     root, _ = _planted_stores(tmp_path)
     config = root / "runs" / "p2" / "config.json"
     monkeypatch.setattr(algorithm, "outer_loss", interrupt_at_5)
-    r = _invoke(
+    r = invoke(
         "search", "--views", "va,vb", "--root", root, "--run", "p2", "--precision", "tf32", *FAST
     )
     assert r.exit_code == 130
-    r = _invoke("search", "--resume", "--run", "p2", "--root", root)  # interrupted again
+    r = invoke("search", "--resume", "--run", "p2", "--root", root)  # interrupted again
     assert r.exit_code == 130 and json.loads(config.read_text())["precision"] == "tf32"
     assert_one_line_error(
-        _invoke("search", "--resume", "--run", "p2", "--root", root, "--precision", "fp16"),
+        invoke("search", "--resume", "--run", "p2", "--root", root, "--precision", "fp16"),
         "precision",
     )
     monkeypatch.setattr(algorithm, "outer_loss", real)
-    r = _invoke("search", "--resume", "--run", "p2", "--root", root, "--precision", "fp32")
+    r = invoke("search", "--resume", "--run", "p2", "--root", root, "--precision", "fp32")
     assert r.exit_code == 0, r.output
     assert seen == ["tf32", "tf32", "fp32"]
     assert json.loads(config.read_text())["precision"] == "fp32"
@@ -500,11 +493,11 @@ def test_options_a_method_lacks_are_refused_through_the_command(tmp_path):
     base = ["search", "--views", "va,vb", "--root", root, "--device", "cpu", "--iters", "2"]
     for flag in (["--no-anneal"], ["--subsets", "2"], ["--train-fraction", "0.5"]):
         assert_one_line_error(
-            _invoke(*base, "--method", "turtle", *flag), flag[0], "--method turtle"
+            invoke(*base, "--method", "turtle", *flag), flag[0], "--method turtle"
         )
-    assert_one_line_error(_invoke(*base, "--cold-start"), "--cold-start", "--method hume")
-    assert_one_line_error(_invoke(*base, "--method", "turtle", "--sweep"), "--sweep")
-    assert_one_line_error(_invoke(*base, "--method", "turtle", "--preset", "large-k"), "preset")
+    assert_one_line_error(invoke(*base, "--cold-start"), "--cold-start", "--method hume")
+    assert_one_line_error(invoke(*base, "--method", "turtle", "--sweep"), "--sweep")
+    assert_one_line_error(invoke(*base, "--method", "turtle", "--preset", "large-k"), "preset")
     assert not (root / "runs").exists() or not any((root / "runs").iterdir())
 
 
@@ -519,7 +512,7 @@ def test_the_seeds_are_scored_on_a_bounded_sample_and_the_paper_preset_on_every_
     monkeypatch.setitem(hume_config.HumeConfig.PRESETS, "default", bounded)
     root, truth = _planted_stores(tmp_path, splits=(("train", 200), ("test", 100)))
     for run, preset in (("bounded", "default"), ("paper", "paper")):
-        r = _invoke(
+        r = invoke(
             "search", "--views", "va,vb", "--root", root, "--run", run, "--preset", preset,
             "--iters", "12", "--inner-steps", "5", "--seeds", "3", "--device", "cpu",
         )  # fmt: skip

@@ -16,7 +16,7 @@ from hume.evaluate.metrics import adjusted_rand_index, cluster_accuracy
 from hume.search import HUME, TURTLE
 from hume.search.selection import consensus as consensus_module
 from hume.search.selection.consensus import consensus, cut_consensus, linkage_consensus
-from hume.search.selection.ensembling import TIE_GOES_TO, ensemble, vote
+from hume.search.selection.ensembling import ensemble, vote
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 SIZES = (200, 100, 50, 30, 20)
@@ -172,36 +172,58 @@ def test_the_estimators_take_the_ensemble_from_the_preset_or_the_parameter(cls):
         assert same == 1.0 if kind == "vote" else same >= 0.9, (kind, same)
 
 
+#: (command-line options, the ensemble every searched config has, what auto weighs against the
+#: vote): docs/algorithm.md §5.4, §5.6 (uneven class sizes: the cut gives way to the linkage)
+ENSEMBLE_OF = {
+    "default": ({}, "auto", "cut"),
+    "paper": ({"preset": "paper"}, "vote", None),
+    "voted": ({"ensemble": "vote"}, "vote", None),
+    "uneven": ({"class_sizes": "uneven"}, "auto", "linkage"),
+    "uneven-cut": ({"class_sizes": "uneven", "ensemble": "cut"}, "linkage", None),
+    "uneven-voted": ({"class_sizes": "uneven", "ensemble": "vote"}, "vote", None),
+}
+
+
+@pytest.mark.parametrize("case", ENSEMBLE_OF)
+def test_the_request_resolves_the_ensemble_and_uneven_classes_use_the_linkage(case):
+    """The command's request, resolved as ``hume search`` resolves it (no search): the ensemble
+    of the config and of every point of its grid (the configs a run searches and records)."""
+    from hume.search.search_runs.request import SearchRequest, check_request, grid_points
+    from hume.search.settings import SearchOptions
+
+    given, kind, consensus = ENSEMBLE_OF[case]
+    options = SearchOptions(ensemble=given["ensemble"]) if "ensemble" in given else SearchOptions()
+    request = SearchRequest(
+        views=["va", "vb"],
+        k=4,
+        preset=given.get("preset"),
+        class_sizes=given.get("class_sizes", "uniform"),
+        options=options,
+    )
+    cfg, _ = check_request(request)
+    configs = [cfg]
+    if request.class_sizes == "uneven":
+        configs = [point for _, point in grid_points(cfg, "class_sizes")]
+        assert len(configs) > 1
+    for config in configs:
+        assert config.ensemble == kind, case
+        if consensus is not None:
+            assert config.auto_consensus == consensus, case
+
+
 @pytest.mark.slow
-def test_the_command_records_the_ensemble_and_uneven_classes_use_the_linkage(tmp_path):
+def test_the_command_records_the_ensemble_of_uneven_classes(tmp_path):
+    """One search through the command: uneven class sizes under auto weigh the linkage (not the
+    cut) against the vote, in the run's record and in every trial of its grid."""
     views, y = planted(4, n=240, ratio=5, seed=4)
     root = stores(tmp_path, views, y)
-    expected = {
-        "default": ([], "auto"),
-        "paper": (["--preset", "paper", "--iters", "40", "--inner-steps", "20"], "vote"),
-        "voted": (["--ensemble", "vote"], "vote"),
-        "uneven": (["--class-sizes", "uneven"], "auto"),
-        "uneven-cut": (["--class-sizes", "uneven", "--ensemble", "cut"], "linkage"),
-        "uneven-voted": (["--class-sizes", "uneven", "--ensemble", "vote"], "vote"),
-    }
-    for run, (args, kind) in expected.items():
-        r = search(root, run, "--k", "4", *args)
-        assert r.exit_code == 0, r.output
-        config = json.loads((root / "runs" / run / "config.json").read_text())
-        hp = config["hyperparameters"]
-        assert hp["ensemble"] == kind, run
-        for trial in config.get("sweep", []):
-            assert trial["ensemble"] == kind, (run, trial)
-        if kind == "auto":  # auto weighs the consensus of the class-size prior against the vote
-            consensus = "linkage" if run.startswith("uneven") else "cut"
-            assert hp["auto_consensus"] == consensus, run
-            assert set(hp["ensemble_scores"]) == {consensus, "vote"}, run
-            scores = hp["ensemble_scores"]
-            higher = max(scores, key=scores.get)
-            spread = hp["ensemble_spread"]  # none: the two scored alike on every fold, no tie
-            tied = spread > 0 and abs(scores[consensus] - scores["vote"]) <= spread
-            assert hp["ensemble_tie"] is tied, run
-            by_rule = TIE_GOES_TO if TIE_GOES_TO in scores else consensus
-            assert hp["ensemble_chosen"] == (by_rule if tied else higher), run
-        assert run_labels(root, run).shape == (240,)
+    r = search(root, "uneven", "--k", "4", "--class-sizes", "uneven")
+    assert r.exit_code == 0, r.output
+    config = json.loads((root / "runs" / "uneven" / "config.json").read_text())
+    hp = config["hyperparameters"]
+    assert hp["ensemble"] == "auto" and hp["auto_consensus"] == "linkage"
+    assert config["sweep"] and all(trial["ensemble"] == "auto" for trial in config["sweep"])
+    assert set(hp["ensemble_scores"]) == {"linkage", "vote"}
+    assert hp["ensemble_chosen"] in ("linkage", "vote")
+    assert run_labels(root, "uneven").shape == (240,)
     assert_one_line_error(search(root, "bad", "--k", "4", "--ensemble", "median"), "--ensemble")

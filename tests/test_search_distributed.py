@@ -23,12 +23,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from helpers import assert_one_line_error, free_port, planted_stores
-from typer.testing import CliRunner
+from helpers import assert_one_line_error, free_port, invoke, planted_stores
 
-from hume.cli import app
-
-runner = CliRunner()
 REPO = Path(__file__).resolve().parents[1]
 FAST = ["--iters", "12", "--inner-steps", "5", "--subsets", "2", "--outer-lr", "0.05"]
 FAST += ["--device", "cpu"]
@@ -92,10 +88,6 @@ def _torchrun():
     return [str(here)] if here.exists() else [sys.executable, "-m", "torch.distributed.run"]
 
 
-def _invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
-
-
 def _ok(result):
     assert result.exit_code == 0, result.output
     return result
@@ -137,7 +129,7 @@ def workspace(tmp_path_factory):
             before = torch.get_num_threads()
             torch.set_num_threads(1)
             try:
-                _ok(_invoke("search", "--views", "va,vb", "--root", root, "--run", name, *args))
+                _ok(invoke("search", "--views", "va,vb", "--root", root, "--run", name, *args))
             finally:
                 torch.set_num_threads(before)
             made[key] = root / "runs" / name
@@ -183,7 +175,7 @@ def test_readme_torchrun_lines_go_through_torchrun_and_two_ranks_equal_one_proce
         parsed = get_args_parser().parse_args(argv[1:])
         assert parsed.module and parsed.training_script == "hume"
         assert parsed.training_script_args == argv[argv.index("hume") + 1 :]
-        _ok(_invoke(*parsed.training_script_args, "--help"))  # and hume knows each option
+        _ok(invoke(*parsed.training_script_args, "--help"))  # and hume knows each option
     (line,) = [ln for ln in lines if "--nnodes" not in ln]
     root, reference = workspace
     values = {"--nproc_per_node": "2", "--views": "va,vb", "--dataset": "blobs"}
@@ -279,44 +271,44 @@ def test_seed_range_shards_merged_equal_one_process(workspace):
     root, reference = workspace
     swept = [*FAST, *SIX, "--setting", "inductive", "--sweep"]
     shard = ["search", "--views", "va,vb", "--root", root, "--run", "sh", *swept]
-    first = _ok(_invoke(*shard, "--seed-range", "2:4")).output  # creates the run
+    first = _ok(invoke(*shard, "--seed-range", "2:4")).output  # creates the run
     assert "seeds 0–1, 4–5 are still missing" in first
     run = root / "runs" / "sh"
     assert not (run / "seeds.npz").exists()  # a shard writes no selection
     final = ("search", "--resume", "--run", "sh", "--root", root)
-    assert_one_line_error(_invoke(*final), "missing seeds 0–1, 4–5", "--seed-range")
-    _ok(_invoke(*shard, "--seed-range", "0:2"))  # joins it
-    _ok(_invoke(*final, "--seed-range", "4:6"))  # joins it by name alone
-    assert "every seed is in" in _ok(_invoke(*shard, "--seed-range", "2:4")).output  # again
-    assert "wrote run" in _ok(_invoke(*final)).output
+    assert_one_line_error(invoke(*final), "missing seeds 0–1, 4–5", "--seed-range")
+    _ok(invoke(*shard, "--seed-range", "0:2"))  # joins it
+    _ok(invoke(*final, "--seed-range", "4:6"))  # joins it by name alone
+    assert "every seed is in" in _ok(invoke(*shard, "--seed-range", "2:4")).output  # again
+    assert "wrote run" in _ok(invoke(*final)).output
     _same_run(run, reference(*swept))
     assert sorted(p.name for p in (run / "shards").glob("*.json")) == [
         "00000-00002.json",
         "00002-00004.json",
         "00004-00006.json",
     ]
-    assert "nothing to do" in _ok(_invoke(*final)).output
+    assert "nothing to do" in _ok(invoke(*final)).output
 
 
 def test_seed_range_bad_input_is_one_line(workspace):
     root, _ = workspace
     shard = ["search", "--views", "va,vb", "--root", root, "--run", "bad", *FAST, *SIX]
-    assert_one_line_error(_invoke(*shard, "--seed-range", "4:9"), "outside the run's seeds 0:6")
-    assert_one_line_error(_invoke(*shard, "--seed-range", "1:3"), "cuts the run's seed groups")
-    assert_one_line_error(_invoke(*shard, "--seed-range", "3"), "takes A:B")
-    assert_one_line_error(_invoke(*shard, "--seed-range", "4:2"), "takes A:B")
+    assert_one_line_error(invoke(*shard, "--seed-range", "4:9"), "outside the run's seeds 0:6")
+    assert_one_line_error(invoke(*shard, "--seed-range", "1:3"), "cuts the run's seed groups")
+    assert_one_line_error(invoke(*shard, "--seed-range", "3"), "takes A:B")
+    assert_one_line_error(invoke(*shard, "--seed-range", "4:2"), "takes A:B")
     no_name = ["search", "--views", "va,vb", "--root", root, *FAST, "--seed-range", "0:2"]
-    assert_one_line_error(_invoke(*no_name), "--seed-range needs --run NAME")
+    assert_one_line_error(invoke(*no_name), "--seed-range needs --run NAME")
     assert not (root / "runs" / "bad").exists()
-    _ok(_invoke(*shard, "--seed-range", "0:4"))
-    assert_one_line_error(_invoke(*shard, "--seed-range", "2:6"), "overlaps the shard 0:4")
-    assert_one_line_error(_invoke(*shard, "--seed-range", "4:5"), "cuts the run's seed groups")
+    _ok(invoke(*shard, "--seed-range", "0:4"))
+    assert_one_line_error(invoke(*shard, "--seed-range", "2:6"), "overlaps the shard 0:4")
+    assert_one_line_error(invoke(*shard, "--seed-range", "4:5"), "cuts the run's seed groups")
     other = ["search", "--views", "va,vb", "--root", root, "--run", "bad", *FAST, "--seeds", "8"]
     assert_one_line_error(
-        _invoke(*other, "--group-size", "2", "--seed-range", "4:6"), "exists with other settings"
+        invoke(*other, "--group-size", "2", "--seed-range", "4:6"), "exists with other settings"
     )
     resume = ("search", "--resume", "--run", "bad", "--root", root)
-    assert_one_line_error(_invoke(*resume, "--seed-range", "4:8"), "outside the run's seeds 0:6")
+    assert_one_line_error(invoke(*resume, "--seed-range", "4:8"), "outside the run's seeds 0:6")
 
 
 def test_shards_join_a_run_while_another_searches_it(tmp_path, workspace):
@@ -335,14 +327,14 @@ def test_shards_join_a_run_while_another_searches_it(tmp_path, workspace):
             pass
         time.sleep(0.05)
     assert held.is_alive()
-    _ok(_invoke(*shard, "--seed-range", "2:4"))  # the run is not locked while 0:2 searches
-    assert_one_line_error(_invoke(*shard, "--seed-range", "0:2"), "being searched by another")
+    _ok(invoke(*shard, "--seed-range", "2:4"))  # the run is not locked while 0:2 searches
+    assert_one_line_error(invoke(*shard, "--seed-range", "0:2"), "being searched by another")
     final = ("search", "--resume", "--run", "co", "--root", root)
-    assert_one_line_error(_invoke(*final), "shards 0:2 of run 'co' are still searching")
+    assert_one_line_error(invoke(*final), "shards 0:2 of run 'co' are still searching")
     os.kill(held.pid, signal.SIGKILL)
     held.join(timeout=30)
-    out = _ok(_invoke(*final, "--seed-range", "0:2")).output
+    out = _ok(invoke(*final, "--seed-range", "0:2")).output
     assert "seeds 0–1 at iteration 3" in out
-    _ok(_invoke(*shard, "--seed-range", "4:6"))
-    _ok(_invoke(*final))
+    _ok(invoke(*shard, "--seed-range", "4:6"))
+    _ok(invoke(*final))
     _same_run(root / "runs" / "co", reference(*FAST, *SIX))

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from helpers import planted_views
 from scipy.optimize import linear_sum_assignment
 
 from hume.core.errors import HumeError
@@ -16,15 +17,8 @@ FAST = dict(iters=40, inner_steps=10, subsets=2, outer_lr=0.05)
 
 
 def planted(n=240, k=3, seed=0):
-    """Two views in which the same labeling is linearly separable (well-separated clusters)."""
-    rng = np.random.default_rng(seed)
-    y = np.repeat(np.arange(k), n // k)
-    rng.shuffle(y)
-    views = []
-    for d in (8, 12):
-        centres = rng.normal(size=(k, d)) * 4
-        views.append((centres[y] + rng.normal(size=(n, d))).astype(np.float32))
-    return views, y
+    """Two views (8 and 12 dims) in which the same labeling is linearly separable."""
+    return planted_views(n, k, (8, 12), 4.0, seed)
 
 
 def acc(y, p, k):
@@ -123,12 +117,38 @@ def test_bad_k_and_subset_size_are_refused():
         HUME(n_classes=3, subset_size=31, device="cpu").fit(views)
 
 
-def test_preset_subset_size_is_capped_at_n():
+def test_preset_subset_size_is_capped_at_n(monkeypatch):
+    """docs/algorithm.md §2.3: a preset's m (10 000 under paper) is capped at N, so each
+    subset holds all N = 60 rows (and the search takes the shared-rows layout); an explicit
+    m below N is used as given (gathered subsets of m rows); one above N is refused."""
     from dataclasses import replace
 
+    from hume.search.estimators.hume_method import hume_outer
     from hume.search.estimators.hume_method.hume_config import PAPER
 
+    drawn, layouts = [], []
+    subset_rows = hume_outer._subset_rows
+
+    def recording(gen, n, s, m, device):
+        idx = subset_rows(gen, n, s, m, device)
+        drawn.append((n, s, m, tuple(idx.shape), all(len(set(r.tolist())) == m for r in idx)))
+        return idx
+
+    for name in ("inner_loss", "shared_rows_inner_loss"):
+        real = getattr(hume_outer, name)
+        monkeypatch.setattr(
+            hume_outer, name, lambda *a, _real=real, _name=name: layouts.append(_name) or _real(*a)
+        )
+    monkeypatch.setattr(hume_outer, "_subset_rows", recording)
     views, _ = planted(n=60)
     cfg = replace(PAPER, inner_steps=3, subsets=2, iters=2)  # m = 10 000 > N = 60: use all rows
     model = HUME(n_classes=3, n_seeds=1, config=cfg, device="cpu").fit(views)
     assert model.seed_labels_.shape == (1, 60)
+    assert drawn == [(60, 2, 60, (2, 60), True)] * 2  # two iterations, two subsets of 60 rows
+    assert set(layouts) == {"shared_rows_inner_loss"}
+    drawn.clear(), layouts.clear()
+    HUME(n_classes=3, n_seeds=1, config=replace(cfg, subset_size=40), device="cpu").fit(views)
+    assert drawn == [(60, 2, 40, (2, 40), True)] * 2
+    assert set(layouts) == {"inner_loss"}
+    with pytest.raises(HumeError, match="subset size"):
+        HUME(n_classes=3, n_seeds=1, config=replace(cfg, subset_size=61), device="cpu").fit(views)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from helpers import planted_views
 from torch import nn
 
 from hume.core.errors import HumeError
@@ -28,17 +29,8 @@ def _cluster_acc(pred: np.ndarray, true: np.ndarray) -> float:
 
 
 def _planted(n=240, k=3, dims=(6, 5), sep=4.0, seed=0):
-    """Views in which a balanced labeling is linearly separable (different geometry per view)."""
-    rng = np.random.default_rng(seed)
-    y = np.arange(n) % k
-    rng.shuffle(y)
-    views = []
-    for d in dims:
-        centres = rng.normal(size=(k, d)) * sep
-        views.append(
-            (centres[y] + rng.normal(size=(n, d))).astype(np.float32) * rng.uniform(0.5, 3)
-        )
-    return views, y
+    """Views in which a balanced labeling is linearly separable, each at its own scale."""
+    return planted_views(n, k, dims, sep, seed, scale_range=(0.5, 3), interleaved=True)
 
 
 def test_recovers_planted_labeling_and_predicts_new_rows():
@@ -151,7 +143,7 @@ def test_seeds_batched_equal_seeds_one_by_one(warm_start):
         n_seeds=3,
         iters=40,
         outer_lr=1e-2,
-        batch_size=80,
+        subset_size=80,
         device="cpu",
         dtype=torch.float64,
         random_state=5,
@@ -176,7 +168,7 @@ def test_resume_from_a_checkpoint_gives_the_same_result(warm_start):
         n_seeds=2,
         iters=30,
         outer_lr=1e-2,
-        batch_size=60,
+        subset_size=60,
         device="cpu",
         dtype=torch.float64,
         warm_start=warm_start,
@@ -224,7 +216,7 @@ def test_bad_settings_raise_hume_error():
 
     views, _ = _planted(n=30, k=3)
     with pytest.raises(HumeError, match="larger than the number of rows"):
-        TURTLE(3, iters=2, batch_size=31, device="cpu").fit(views)
+        TURTLE(3, iters=2, subset_size=31, device="cpu").fit(views)
     with pytest.raises(HumeError, match="turtle"):
         TURTLE(3, iters=0, device="cpu").fit(views)
     with pytest.raises(TypeError, match="tau"):  # a HUME setting is not a TURTLE parameter
@@ -238,13 +230,13 @@ def test_bad_settings_raise_hume_error():
 
 def test_command_options_map_to_turtle_settings():
     cfg = C.TurtleConfig.from_options(None, SearchOptions(iters=50, subset_size=128, inner_lr=0.02))
-    assert (cfg.iters, cfg.batch_size, cfg.inner_lr) == (50, 128, 0.02)
+    assert (cfg.iters, cfg.subset_size, cfg.inner_lr) == (50, 128, 0.02)
     assert cfg.outer_lr == C.DEFAULT.outer_lr
     assert C.TurtleConfig.from_options("paper", SearchOptions()) == C.PAPER
     assert C.PAPER.iters == 6000 and C.PAPER.inner_steps == 10 and C.PAPER.standardise is False
-    with pytest.raises(HumeError, match="--tau"):
+    with pytest.raises(HumeError, match="tau"):
         C.TurtleConfig.from_options(None, SearchOptions(tau=0.5))
-    with pytest.raises(HumeError, match="--no-anneal"):  # False is given, not absent
+    with pytest.raises(HumeError, match="no_anneal"):  # False is given, not absent
         C.TurtleConfig.from_options(None, SearchOptions(anneal=False))
     with pytest.raises(HumeError, match="preset"):
         C.TurtleConfig.from_options("large-k", SearchOptions())

@@ -179,8 +179,9 @@ def test_labels_length_mismatch(tmp_path, fmt):
 def test_existing_store_needs_overwrite(tmp_path, fmt):
     path, st = _make(tmp_path, fmt)
     st.close()
-    with pytest.raises(HumeError, match="--overwrite"):
+    with pytest.raises(HumeError, match="pass overwrite=True to replace it") as caught:
         _make(tmp_path, fmt)
+    assert "pass --overwrite to replace it" in caught.value.as_flags()
     _, st = _make(tmp_path, fmt, n=10, overwrite=True)
     assert st.n_rows == 10
     st.close()

@@ -56,6 +56,15 @@ def show_messages() -> None:
         logger.propagate = False
 
 
+#: the library's keywords whose command-line flags are named otherwise
+_FLAGS = {"fmt": "--format", "allow_single_view": "--single-view"}
+
+
+def spelled(name: str) -> str:
+    """The command-line flag of the library's keyword ``name`` (``subset_size`` → ``--subset-size``)."""
+    return _FLAGS.get(name, "--" + name.replace("_", "-"))
+
+
 def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Run a command: HumeError → one line and exit 2; Ctrl-C → how to continue and exit 130.
 
@@ -68,7 +77,7 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except HumeError as exc:
-            fail(" ".join(exc.as_flags().split()))  # one line, whatever the message held
+            fail(" ".join(exc.as_flags(spelled).split()))  # one line, whatever it held
         except Interrupted as exc:
             typer.echo(f"interrupted: {exc}", err=True)
             sys.exit(130)

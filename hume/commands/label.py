@@ -270,12 +270,12 @@ def label(
                 reporter=bars,
             )
         except WeightsUnavailable as exc:
-            said = str(exc).split(", or pass --weights")[0]  # label names its own --weights
+            said = exc.as_flags().split(", or pass --weights")[0]  # label names its own --weights
             raise HumeError(
                 f"{said}, or pass --weights {model}=PATH (a checkpoint file or model folder). "
                 f"To try hume offline, use training-free views: `hume label {path} --models "
                 "hog,pixels`"
-            ) from None
+            ) from exc
         views.append(stores[0].stem)
         first_stores = first_stores or stores
     auto = phi1 == Phi1.auto and method == Method.hume and len(views) > 1

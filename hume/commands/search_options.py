@@ -1,20 +1,19 @@
 """The options `hume search` shares with `hume label`, declared once, and the setting options
-built from the search's own declaration (hume.search.settings.SearchOptions, SETTING_HELP, the
-methods' presets)."""
+built from the search's own declaration (hume.search.settings.SearchOptions: name, type, help;
+the methods' presets: defaults)."""
 
 from __future__ import annotations
 
 import inspect
 import typing
 from collections.abc import Callable
-from dataclasses import fields
 from typing import Annotated, Any
 
 import typer
 
-from hume.core.errors import HumeError
+from hume.core.errors import HumeError, flag_text
 from hume.search.methods import Method, get_method_config, list_methods
-from hume.search.settings import SETTING_HELP, SearchOptions, flag
+from hume.search.settings import SETTINGS, SearchOptions, flag, switch_flags
 from hume.search.vocabulary import ClassSizes, KScan, Phi1
 
 KScanOption = Annotated[
@@ -101,11 +100,10 @@ def _defaults(name: str) -> str:
     parts = []
     for method in list_methods():
         config = get_method_config(method)
-        field_name = config.OPTIONS.get(name)
-        if field_name is None:
+        if name not in config.OPTIONS:
             continue
-        default = getattr(config.preset("default"), field_name)
-        paper = getattr(config.preset("paper"), field_name)
+        default = getattr(config.preset("default"), name)
+        paper = getattr(config.preset("paper"), name)
         also = f" (paper {shown(paper)})" if paper != default else ""
         parts.append(f"{method.upper()} {shown(default)}{also}")
     return f" Default: {'; '.join(parts)}." if parts else ""
@@ -115,21 +113,24 @@ def _setting_parameters() -> list[inspect.Parameter]:
     """The typer parameters of every setting option (SearchOptions' fields)."""
     hints = typing.get_type_hints(SearchOptions)
     out = []
-    for f in fields(SearchOptions):
-        text = SETTING_HELP[f.name] + ("" if f.name == "anneal" else _defaults(f.name))
-        if f.name == "anneal":  # the one switch that only turns a default off
-            name, default = "no_anneal", False
-            kind: Any = Annotated[bool, typer.Option(flag("anneal", False), help=text)]
-        elif f.name == "warm_start":
-            name, default = f.name, None
+    for name, declared in SETTINGS.items():
+        text = flag_text(declared.metadata["help"])
+        on, off = switch_flags(name)
+        if off is not None and on is None:  # a switch that only turns a default off
+            name, default = f"no_{name}", False
+            text = f"Disable {text[0].lower()}{text[1:]}"
+            kind: Any = Annotated[bool, typer.Option(off, help=text)]
+        elif off is not None:
+            default = None
             kind = Annotated[
                 bool | None,
-                typer.Option("--warm-start/--cold-start", help=text, show_default=False),
+                typer.Option(f"{on}/{off}", help=text + _defaults(name), show_default=False),
             ]
         else:
-            name, default = f.name, None
+            default = None
             kind = Annotated[
-                hints[f.name], typer.Option(flag(f.name), help=text, show_default=False)
+                hints[name],
+                typer.Option(flag(name), help=text + _defaults(name), show_default=False),
             ]
         out.append(
             inspect.Parameter(
@@ -158,6 +159,13 @@ def with_setting_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def options_from(settings: dict[str, Any]) -> SearchOptions:
-    """The SearchOptions of the setting options a command received."""
-    given = {f.name: settings.get(f.name) for f in fields(SearchOptions) if f.name != "anneal"}
-    return SearchOptions(**given, anneal=False if settings.get("no_anneal") else None)
+    """The SearchOptions of the setting options a command received (a switch that only turns a
+    default off arrives as ``no_<name>``)."""
+    given: dict[str, Any] = {}
+    for name in SETTINGS:
+        on, off = switch_flags(name)
+        if off is not None and on is None:
+            given[name] = False if settings.get(f"no_{name}") else None
+        else:
+            given[name] = settings.get(name)
+    return SearchOptions(**given)

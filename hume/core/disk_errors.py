@@ -115,4 +115,4 @@ def disk_errors(
         message = disk_problem(exc, what, where, amount, then)
         if message is None:
             raise
-        raise HumeError(message) from None
+        raise HumeError(message) from exc

@@ -6,7 +6,7 @@ computed on rank 0 and handed to every rank (:func:`on_main`), a step run on eve
 failure on any rank stops every rank (:func:`on_every_rank`), and a check that every rank was
 given the same thing (:func:`agree`). Embed: rank 0 creates the store and every rank writes whole
 row chunks (hume/embed/pipeline.py). Search: every rank searches whole seed groups into the one
-run directory and rank 0 selects and ensembles (hume/search/pipeline.py).
+run directory and rank 0 selects and ensembles (hume/search/search_runs/run_execution.py).
 """
 
 from __future__ import annotations
@@ -49,11 +49,11 @@ def _env_int(name: str, default: int) -> int:
         return default
     try:
         return int(raw)
-    except ValueError:
+    except ValueError as exc:
         raise HumeError(
             f"environment variable {name}={raw!r} is not an integer "
             "(it is set by torchrun; unset it for a single process)"
-        ) from None
+        ) from exc
 
 
 def ranks_from_env() -> Ranks:
@@ -128,7 +128,7 @@ def on_main(ranks: Ranks, fn: Callable[[], T]) -> T:
         try:
             box[0] = ("ok", fn())
         except HumeError as exc:
-            box[0], failure = ("error", str(exc)), exc
+            box[0], failure = ("error", exc.template), exc  # its settings stay data
         except BaseException as exc:  # a real bug: stop the others too, keep the traceback here
             box[0], failure = ("crash", f"{type(exc).__name__}: {exc}"), exc
     dist.broadcast_object_list(box, src=0)
@@ -175,7 +175,7 @@ def on_every_rank(ranks: Ranks, fn: Callable[[], T]) -> T:
     try:
         result = fn()
     except HumeError as exc:
-        outcome, failure = ("error", str(exc)), exc
+        outcome, failure = ("error", exc.template), exc
     except KeyboardInterrupt as exc:  # the others stop as if interrupted too (state saved)
         outcome, failure = ("interrupted", ""), exc
     except BaseException as exc:  # a bug: the others stop too, the traceback stays here

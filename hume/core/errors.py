@@ -5,7 +5,6 @@ The command layer prints a :class:`HumeError` as one line and exits with code 2,
 :class:`HumeError` like any :class:`ValueError`.
 """
 
-
 import re
 from collections.abc import Callable
 

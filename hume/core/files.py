@@ -98,6 +98,6 @@ def save_torch(obj: Any, path: str | os.PathLike) -> None:
         try:
             torch.save(obj, out)
         except RuntimeError:
-            if out.error is not None:
+            if out.error is not None:  # the write's own error, not torch's wrapper of it
                 raise out.error from None
             raise

@@ -15,6 +15,6 @@ def choose(choices: type[C], value: Any, what: str) -> C:
     """``value`` as a member of ``choices``, else :class:`HumeError` naming the valid ones."""
     try:
         return choices(value)
-    except ValueError:
+    except ValueError as exc:
         valid = ", ".join(c.value for c in choices)
-        raise HumeError(f"unknown {what} {value!r}: use one of {valid}") from None
+        raise HumeError(f"unknown {what} {value!r}: use one of {valid}") from exc

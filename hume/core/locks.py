@@ -31,9 +31,9 @@ class ExclusiveLock:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-            except OSError:
+            except OSError as exc:
                 os.close(fd)
-                raise HumeError(self.busy) from None
+                raise HumeError(self.busy) from exc
             # the holder we waited for unlinks the file as it lets go: a lock on that unlinked
             # file excludes nobody, so take the lock again on the file now at the path
             if _same_file(fd, self.path):

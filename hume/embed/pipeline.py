@@ -22,7 +22,7 @@ from typing import Any
 from hume.core import distributed as dist_
 from hume.core.devices import resolve_device
 from hume.core.disk_errors import disk_errors
-from hume.core.errors import HumeError
+from hume.core.errors import HumeError, setting
 from hume.core.fixed_choices import choose
 from hume.core.reporting import SILENT, Reporter, logger
 from hume.embed.backbones import Backbone, FeatureKind, create_backbone
@@ -228,16 +228,20 @@ def _checked_options(
     """The fixed choices as members; a request that no data could make right is refused."""
     fmt = check_format(fmt)
     if batch_size < 1 or workers < 0 or (chunk_rows is not None and chunk_rows < 1):
-        raise HumeError("--batch-size and --chunk-rows must be ≥ 1 and --workers ≥ 0")
+        raise HumeError(
+            f"{setting('batch_size')} and {setting('chunk_rows')} must be ≥ 1 and "
+            f"{setting('workers')} ≥ 0"
+        )
     if repair and overwrite:
         raise HumeError(
-            "--repair and --overwrite exclude each other: --repair embeds the damaged chunks "
-            "again, --overwrite the whole store"
+            f"{setting('repair')} and {setting('overwrite')} exclude each other: "
+            f"{setting('repair')} embeds the damaged chunks again, {setting('overwrite')} the "
+            "whole store"
         )
     if dist_.ranks_from_env().distributed and fmt != StoreFormat.zarr:
         raise HumeError(
-            f"{fmt} stores allow one writer only: run one process, or use --format zarr "
-            "for several processes"
+            f"{fmt} stores allow one writer only: run one process, or use "
+            f"{setting('fmt', 'zarr')} for several processes"
         )
     return (
         fmt,

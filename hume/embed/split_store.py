@@ -13,7 +13,7 @@ import numpy as np
 
 from hume.core import distributed as dist_
 from hume.core.distributed import Ranks
-from hume.core.errors import HumeError
+from hume.core.errors import HumeError, setting
 from hume.core.reporting import SILENT, Reporter, logger
 from hume.core.versions import library_versions
 from hume.embed.backbones import Backbone
@@ -89,12 +89,12 @@ def check_identity(
     if store.is_complete:
         raise HumeError(
             f"the complete store {store.path} was made with other settings "
-            f"({'; '.join(diff)}): pass --overwrite to embed it again with these"
+            f"({'; '.join(diff)}): pass {setting('overwrite', True)} to embed it again with these"
         )
     raise HumeError(
         f"the unfinished store {store.path} was started with other settings "
         f"({'; '.join(diff)}): run it again with its settings to finish it, or pass "
-        "--overwrite to start over"
+        f"{setting('overwrite', True)} to start over"
     )
 
 

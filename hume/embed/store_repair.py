@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from hume.core.errors import HumeError
+from hume.core.errors import HumeError, setting
 from hume.core.reporting import SILENT, Reporter
 from hume.store import open_store
 from hume.store.importing import repair_import
@@ -46,13 +46,13 @@ def repair_store(path: str | os.PathLike, reporter: Reporter = SILENT) -> bool:
     if not isinstance(options, dict):
         raise HumeError(
             f"the store {path} does not record the `hume embed` options that made it (it "
-            "predates them): run that `hume embed` command again with --repair"
+            f"predates them): run that `hume embed` command again with {setting('repair', True)}"
         )
     features = path.parent.parent.parent  # <root>/features/<dataset>/<split>/<store>
     if features.name != "features":
         raise HumeError(
             f"the store {path} is not inside a workspace (<root>/features/<dataset>/<split>/): "
-            "run the `hume embed` command that made it again with --repair"
+            f"run the `hume embed` command that made it again with {setting('repair', True)}"
         )
     kwargs = {key: options[key] for key in _EMBED_PARAMS if key in options}
     return bool(embed(**kwargs, fmt=fmt, root=features.parent, repair=True, reporter=reporter))

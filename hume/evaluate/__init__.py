@@ -7,5 +7,5 @@
 - :mod:`hume.evaluate.paper`     published numbers of the papers, kept apart from measurements.
 - :mod:`hume.evaluate.figures`   confusion matrix, score vs. accuracy, class sizes (PNG).
 - :mod:`hume.evaluate.run_inputs`    reading a run and its stores, refusing changed stores.
-- :mod:`hume.evaluate.report`    :func:`evaluate_run`: report.json, report.md, figures/.
+- :mod:`hume.evaluate.report`    :func:`~hume.evaluate.report.evaluate_run`: report.json, report.md, figures/.
 """

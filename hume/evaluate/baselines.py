@@ -25,6 +25,7 @@ import numpy as np
 
 from hume.core.errors import HumeError
 from hume.core.kmeans import KMeans
+from hume.core.row_sampling import sample_rows
 
 #: Most rows k-means is fitted on (a seeded sample beyond), whatever K: its fit (restarts ×
 #: iterations × rows × K × D) no longer grows with N. At K = 1 000 that is 100 rows per class.
@@ -54,10 +55,9 @@ def concat_normalised(views: Sequence[Any]):
 
 
 def subsample(n: int, max_rows: int | None, seed: int) -> np.ndarray | None:
-    """Sorted indices of a seeded subsample of ``max_rows`` of ``n`` rows; None if all fit."""
-    if max_rows is None or n <= max_rows:
-        return None
-    return np.sort(np.random.default_rng(seed).choice(n, size=max_rows, replace=False))
+    """Sorted indices of a seeded subsample of ``max_rows`` of ``n`` rows; None if all fit
+    (the ``baselines`` stream of :func:`hume.core.row_sampling.sample_rows`)."""
+    return sample_rows(n, max_rows, seed, "baselines")
 
 
 def kmeans_fit_rows(k: int) -> int:

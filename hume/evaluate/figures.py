@@ -51,8 +51,8 @@ def confusion_figure(
 ) -> Path:
     """Row-normalised confusion matrix (true class × found cluster, matched on the diagonal).
 
-    ``matrix`` (n_classes, n_columns) and ``clusters`` as :class:`~hume.evaluate.metrics.
-    MatchedConfusion` gives them; unmatched clusters are the extra columns, named
+    ``matrix`` (n_classes, n_columns) and ``clusters`` as
+    :class:`~hume.evaluate.metrics.MatchedConfusion` gives them; unmatched clusters are the extra columns, named
     ``unmatched #<id>``; a class no cluster was matched to is named ``<class> (none)``.
     """
     m = np.asarray(matrix, dtype=np.float64)

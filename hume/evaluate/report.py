@@ -15,7 +15,7 @@ import numpy as np
 
 from hume.core.errors import HumeError
 from hume.core.files import save_npz, write_json, write_text
-from hume.core.reporting import SILENT, Reporter
+from hume.core.reporting import SILENT, Reporter, logger
 from hume.evaluate import baselines as bounds
 from hume.evaluate import figures
 from hume.evaluate.baselines import kmeans_fit_predict, linear_probe, subsample
@@ -91,13 +91,22 @@ def seed_agreements(inp: RunInputs) -> tuple[np.ndarray, dict[str, Any]]:
 
 
 def _run_perms(inp: RunInputs) -> Any:
-    """The run's matching of every seed to the reference (encoders.pt), or None."""
+    """The run's matching of every seed to the reference (encoders.pt), or None: a run that
+    kept none, or whose file cannot be read (said in a warning; the matching is recomputed)."""
     import torch
 
+    path = inp.run_dir / "encoders.pt"
     try:
-        saved = torch.load(inp.run_dir / "encoders.pt", weights_only=True)
+        saved = torch.load(path, weights_only=True)
         perms = saved.get("perms")
-    except Exception:  # noqa: BLE001 - without it the matching is recomputed
+    except Exception as exc:  # noqa: BLE001 - without it the matching is recomputed
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        logger.warning(
+            "could not read the seeds' matching from %s (%s): the seeds are matched again on "
+            "these rows, so the seed agreement may differ slightly from the run's",
+            path,
+            why,
+        )
         return None
     return None if perms is None else torch.as_tensor(perms).long()
 

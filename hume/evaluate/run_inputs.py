@@ -127,7 +127,7 @@ def load_npz(path: Path, keys: list[str]) -> dict[str, np.ndarray]:
                 )
             return {k: np.asarray(data[k]) for k in data.files}
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise HumeError(f"{path} is corrupt ({exc}); run `hume search` again") from None
+        raise HumeError(f"{path} is corrupt ({exc}); run `hume search` again") from exc
 
 
 def _store_path(root: Path, dataset: str, key: str, entry: dict[str, Any]) -> Path:

@@ -256,7 +256,7 @@ class Review:
         try:
             where = self.find_row(key)
         except HumeError as exc:
-            raise HumeError(f"{fix.source}: {exc}") from None
+            raise HumeError(f"{fix.source}: {exc.template}") from exc
         if where is None:
             raise HumeError(
                 f"{fix.source}: {key!r} is no row of this export: name rows by their path "
@@ -356,11 +356,11 @@ class Review:
             seen[name] = t
             try:
                 folder = folder_name(t, self.k, self.names.get(t))
-            except HumeError:
+            except HumeError as exc:
                 raise HumeError(
                     f"{source}: the name of class {t} ({name!r}) makes no folder name: give "
                     "it letters or digits"
-                ) from None
+                ) from exc
             if folder.lower() in EXPORT_FILES:
                 raise HumeError(
                     f"{source}: class {t}'s name {name!r} is a file the export writes: "

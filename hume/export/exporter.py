@@ -287,7 +287,7 @@ def export(
 def _need_pyarrow() -> None:
     try:
         import pyarrow  # noqa: F401
-    except ImportError:
+    except ImportError as exc:
         raise HumeError(
             "--format parquet needs pyarrow: `pip install pyarrow` (or use --format csv)"
-        ) from None
+        ) from exc

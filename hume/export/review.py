@@ -25,12 +25,12 @@ def read_corrections_file(path: str | os.PathLike) -> tuple[Any, str]:
     path = Path(path)
     try:
         raw = path.read_bytes()
-    except FileNotFoundError:
+    except FileNotFoundError as exc:
         raise HumeError(
             f"corrections file {path} not found: give the path of a corrections JSON file"
-        ) from None
+        ) from exc
     except OSError as exc:
-        raise HumeError(f"corrections file {path} cannot be read ({exc.strerror})") from None
+        raise HumeError(f"corrections file {path} cannot be read ({exc.strerror})") from exc
     try:
         data = json.loads(raw.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -39,9 +39,9 @@ def read_corrections_file(path: str | os.PathLike) -> tuple[Any, str]:
             raise HumeError(
                 f"{path} is a CSV file, not a corrections file: from Label Studio pass the "
                 "project's JSON export (Export → JSON), not CSV or JSON_MIN"
-            ) from None
+            ) from exc
         where = f" (line {exc.lineno}: {exc.msg})" if isinstance(exc, json.JSONDecodeError) else ""
-        raise HumeError(f"{path} is not valid JSON{where}: fix the file") from None
+        raise HumeError(f"{path} is not valid JSON{where}: fix the file") from exc
     return data, hashlib.sha256(raw).hexdigest()
 
 

@@ -108,10 +108,10 @@ def write_parquet(rows: RunRows, path: str | os.PathLike, chunk_rows: int | None
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
-    except ImportError:
+    except ImportError as exc:
         raise HumeError(
             "--format parquet needs pyarrow: `pip install pyarrow` (or use --format csv)"
-        ) from None
+        ) from exc
     types = {"row": pa.int64(), "class": pa.int64(), "true_label": pa.int64()}
     types |= {"confidence": pa.float64(), "margin": pa.float64()}
     schema = pa.schema([(name, types.get(name, pa.string())) for name in header(rows)])

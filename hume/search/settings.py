@@ -9,35 +9,65 @@ Each method's configuration class (:class:`MethodConfig` subclasses: ``HumeConfi
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import Field, asdict, dataclass, field, fields, replace
 from enum import Enum
 from typing import Any, ClassVar, TypeVar
 
-from hume.core.errors import HumeError
+from hume.core.errors import HumeError, command, python_text, setting
 from hume.search.vocabulary import UNEVEN_WEIGHTS, Ensemble, Preset, SizeTerm
+
+
+def _setting(help: str, *, on: str | None = None, off: str | None = None) -> Any:
+    """One setting option's declaration: a field of :class:`SearchOptions` (None: not given)
+    whose metadata holds its help (a :func:`~hume.core.errors.setting` in it is another
+    setting, spelled as the reader writes it) and, for a switch, its two flags (``off`` alone:
+    the command line offers only the flag that turns the setting off)."""
+    return field(default=None, metadata={"help": help, "on": on, "off": off})
 
 
 @dataclass(frozen=True)
 class SearchOptions:
     """The setting options of ``hume search`` as given on the command line (None: not given).
 
-    Each field is declared here once, with its type; :data:`SETTING_HELP` says what it is, the
-    methods' presets give its defaults, and the command line is built from the three
-    (hume/commands/search_options.py)."""
+    Each setting is declared here once: its name (the flag is the name, ``--subset-size``),
+    its type and its help. Each method's settings class (:class:`MethodConfig`) holds the
+    settings it takes under the same names, its presets their defaults; the command line
+    (hume/commands/search_options.py), the methods' options and the help follow from these."""
 
-    iters: int | None = None
-    inner_steps: int | None = None
-    subsets: int | None = None
-    subset_size: int | None = None
-    train_fraction: float | None = None
-    tau: float | None = None
-    entropy_weight: float | None = None
-    size_term: SizeTerm | None = None
-    ensemble: Ensemble | None = None
-    inner_lr: float | None = None
-    outer_lr: float | None = None
-    anneal: bool | None = None
-    warm_start: bool | None = None
+    iters: int | None = _setting("Outer iterations (TURTLE: outer steps).")
+    inner_steps: int | None = _setting("Inner gradient steps T (TURTLE: inner Adam steps M).")
+    subsets: int | None = _setting("Subsets S of rows per outer iteration (HUME).")
+    subset_size: int | None = _setting("Rows m per subset (TURTLE: rows per step); at most N.")
+    train_fraction: float | None = _setting(
+        "The train part of a subset; the rest is held out (HUME)."
+    )
+    tau: float | None = _setting("Initial sparsemax temperature (HUME).")
+    entropy_weight: float | None = _setting("Weight of the class-size term.")
+    size_term: SizeTerm | None = _setting(
+        f"The class-size term {setting('entropy_weight')} multiplies: entropy (the papers) or "
+        "log, which keeps every class non-empty and, at small weights, lets sizes be uneven; "
+        f"with {setting('class_sizes', 'uneven')} its own weights are tried."
+    )
+    ensemble: Ensemble | None = _setting(
+        "How the seeds become one labeling: auto (the consensus of the class-size prior, cut or "
+        f"with {setting('class_sizes', 'uneven')} linkage, and the vote, and of the two the one "
+        "whose labeling linear classifiers learn best on the φ2 views, per run), cut "
+        "(normalised cut of how often the seeds put two rows together; prefers equal sizes), "
+        "linkage (average linkage of the same; no size preference) or vote (the papers: "
+        "majority vote in the best seed's classes)."
+    )
+    inner_lr: float | None = _setting(
+        "Inner step size (HUME's default: 1/λmax of the transformed φ2; TURTLE: inner Adam lr)."
+    )
+    outer_lr: float | None = _setting("Outer Adam learning rate.")
+    anneal: bool | None = _setting(
+        "Learning-rate and temperature annealing (HUME).", off="--no-anneal"
+    )
+    warm_start: bool | None = _setting(
+        "Keep the inner classifiers across outer steps, or start them afresh each step (TURTLE).",
+        on="--warm-start",
+        off="--cold-start",
+    )
 
     def given(self) -> dict[str, Any]:
         """The options that were given, by name (a fixed choice as its plain value)."""
@@ -48,40 +78,32 @@ class SearchOptions:
         }
 
 
-#: What each setting option is (its defaults come from the methods' presets).
+#: the setting options' declarations by name (SearchOptions' fields)
+SETTINGS: dict[str, Field[Any]] = {f.name: f for f in fields(SearchOptions)}
+
+#: What each setting option is, as the library reads it (derived from :class:`SearchOptions`;
+#: the command line spells the settings named in it as flags); defaults: the methods' presets.
 SETTING_HELP: dict[str, str] = {
-    "iters": "Outer iterations (TURTLE: outer steps).",
-    "inner_steps": "Inner gradient steps T (TURTLE: inner Adam steps M).",
-    "subsets": "Subsets S of rows per outer iteration (HUME).",
-    "subset_size": "Rows m per subset (TURTLE: rows per step); at most N.",
-    "train_fraction": "The train part of a subset; the rest is held out (HUME).",
-    "tau": "Initial sparsemax temperature (HUME).",
-    "entropy_weight": "Weight of the class-size term.",
-    "size_term": "The class-size term --entropy-weight multiplies: entropy (the papers) or log, "
-    "which keeps every class non-empty and, at small weights, lets sizes be uneven; with "
-    "--class-sizes uneven its own weights are tried.",
-    "ensemble": "How the seeds become one labeling: auto (the consensus of the class-size prior, "
-    "cut or with --class-sizes uneven linkage, and the vote, and of the two the one whose "
-    "labeling linear classifiers learn best on the φ2 views, per run), cut (normalised cut of "
-    "how often the seeds put two rows together; prefers equal sizes), linkage (average linkage "
-    "of the same; no size preference) or vote (the papers: majority vote in the best seed's "
-    "classes).",
-    "inner_lr": "Inner step size (HUME's default: 1/λmax of the transformed φ2; TURTLE: inner "
-    "Adam lr).",
-    "outer_lr": "Outer Adam learning rate.",
-    "anneal": "Disable learning-rate and temperature annealing (HUME).",
-    "warm_start": "Keep the inner classifiers across outer steps, or start them afresh each "
-    "step (TURTLE).",
+    name: python_text(f.metadata["help"]) for name, f in SETTINGS.items()
 }
 
 
 def flag(option: str, value: Any = None) -> str:
     """The command-line spelling of an option (``anneal=False`` is ``--no-anneal``)."""
-    if option == "anneal":
-        return "--no-anneal" if value is False else "--anneal"
-    if option == "warm_start":
-        return "--warm-start" if value else "--cold-start"
-    return "--" + option.replace("_", "-")
+    declared = SETTINGS[option].metadata if option in SETTINGS else {}
+    plain = "--" + option.replace("_", "-")
+    if value is False and declared.get("off"):
+        return declared["off"]
+    return declared.get("on") or plain
+
+
+def switch_flags(option: str) -> tuple[str | None, str | None]:
+    """The (on, off) flags of a switch as the command line offers them; (None, None) for an
+    option that is not one. A switch declared with ``off`` alone offers only that flag."""
+    declared = SETTINGS[option].metadata
+    if not declared["off"]:
+        return None, None
+    return declared["on"], declared["off"]
 
 
 C = TypeVar("C", bound="MethodConfig")
@@ -91,13 +113,20 @@ C = TypeVar("C", bound="MethodConfig")
 class MethodConfig:
     """Base of a method's settings: presets, options, validation, JSON round trip.
 
-    Subclasses set ``METHOD`` (its name), ``OPTIONS`` (``SearchOptions`` field → own field) and
-    ``PRESETS`` (after the class), and implement :meth:`checks`.
+    Subclasses set ``METHOD`` (its name) and ``PRESETS`` (after the class), and implement
+    :meth:`checks`. A field named like a setting option (:class:`SearchOptions`) is that
+    option: ``OPTIONS``, the options a method takes, follows from its fields.
     """
 
     METHOD: ClassVar[str] = ""
+    #: the setting options this method takes, each the field of the same name (derived)
     OPTIONS: ClassVar[dict[str, str]] = {}
     PRESETS: ClassVar[dict[str, Any]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        own = {name for c in cls.__mro__ for name in vars(c).get("__annotations__", {})}
+        cls.OPTIONS = {name: name for name in SETTINGS if name in own}
 
     #: the label-free score fits on a sample of max(score_rows, score_rows_per_class · K) rows
     #: (None: every row, as the papers), the seeds' with score_iters L-BFGS iterations
@@ -112,6 +141,15 @@ class MethodConfig:
             return None
         rows = max(self.score_rows, self.score_rows_per_class * k)
         return None if rows >= n else rows
+
+    def check_rows(self, n: int) -> None:
+        """Refuse a ``subset_size`` larger than the N = ``n`` rows searched."""
+        size = getattr(self, "subset_size", None)
+        if size is not None and size > n:
+            raise HumeError(
+                f"subset size {size} is larger than the number of rows ({n}): "
+                f"pass {setting('subset_size')} ≤ {n}"
+            )
 
     def checks(self) -> list[tuple[bool, str]]:
         """(condition, message) pairs; every condition must hold."""
@@ -198,11 +236,12 @@ class MethodConfig:
         given = (options or SearchOptions()).given()
         foreign = sorted(flag(k, v) for k, v in given.items() if k not in cls.OPTIONS)
         if foreign:
+            named = [setting(f.removeprefix("--").replace("-", "_")) for f in foreign]
             raise HumeError(
-                f"{', '.join(foreign)} do(es) not apply to --method {cls.METHOD}: "
-                "drop them (see `hume search --help`)"
+                f"{', '.join(named)} do(es) not apply to {setting('method', cls.METHOD)}: "
+                f"drop them (see {command('search', setting('help', True))})"
             )
-        return cls.resolve(preset, **{cls.OPTIONS[k]: v for k, v in given.items()})
+        return cls.resolve(preset, **given)
 
     @classmethod
     def resolve(

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from hume.core.errors import HumeError
+from hume.core.errors import HumeError, command, setting
 from hume.core.names import canonical_model, check_name
 from hume.store.paths import FORMATS, features_dir, resolve_root
 
@@ -52,7 +52,8 @@ def find_store(root: str | os.PathLike | None, dataset: str, split: str, model: 
         hint = f" (stores there: {', '.join(have)})" if have else ""
         raise HumeError(
             f"no store for view {model!r} of dataset {dataset!r}, split {split!r} under "
-            f"{resolve_root(root)}{hint}: run `hume embed --model {model} --dataset {dataset}`"
+            f"{resolve_root(root)}{hint}: run "
+            f"{command('embed', setting('model', model), setting('dataset', dataset))}"
         )
     return sorted(matches, key=lambda e: e.format != "zarr")[0].path
 
@@ -85,9 +86,9 @@ def resolve_dataset(root: str | os.PathLike | None, views: list[str], dataset: s
         listing = f"; datasets there: {', '.join(have)}" if have else ""
         raise HumeError(
             f"no dataset under {where} has stores for all of {', '.join(views)}{listing}: "
-            "embed the missing views or pass --dataset"
+            f"embed the missing views or pass {setting('dataset')}"
         )
     raise HumeError(
         f"several datasets under {where} have all of {', '.join(views)}: "
-        f"{', '.join(candidates)}; pick one with --dataset"
+        f"{', '.join(candidates)}; pick one with {setting('dataset')}"
     )

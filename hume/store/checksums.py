@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from hume.core.errors import command, setting
+
 CRC_ARRAY = "_crc32"  # (n_chunks,) int64, −1 until the chunk is written
 LABELS_CRC = "labels_crc32"
 PATHS_CRC = "paths_crc32"
@@ -53,5 +55,6 @@ def damage_message(path: Path, damage: Sequence[Damage]) -> str:
     more = f" and {len(damage) - 3} more" if len(damage) > 3 else ""
     return (
         f"the store {path} is damaged: {shown}{more}; repair it with "
-        f"`hume verify {path} --repair` (re-computes exactly the damaged chunks)"
+        f"{command('verify', str(path), setting('repair', True))} (re-computes exactly the "
+        "damaged chunks)"
     )

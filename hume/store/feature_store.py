@@ -70,7 +70,7 @@ def _to_jsonable(attrs: dict[str, Any]) -> dict[str, Any]:
     try:
         return json.loads(json.dumps(attrs))
     except TypeError as exc:
-        raise HumeError(f"store attributes must be JSON-serialisable: {exc}") from None
+        raise HumeError(f"store attributes must be JSON-serialisable: {exc}") from exc
 
 
 class FeatureStore:

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from hume.core.errors import HumeError
+from hume.core.errors import HumeError, setting
 
 #: columns tried, in order, when ``--path-column`` / ``--vector-column`` are not given
 PATH_COLUMNS = ("path", "image_path", "filepath", "file_path", "filename", "file", "image")
@@ -34,7 +34,7 @@ def load_npy(path: str | os.PathLike, what: str) -> np.ndarray:
     try:
         array = np.load(path, mmap_mode="r", allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
-        raise HumeError(f"{what} file {path} is not a readable .npy array ({exc})") from None
+        raise HumeError(f"{what} file {path} is not a readable .npy array ({exc})") from exc
     if not isinstance(array, np.ndarray):  # an .npz archive holds several arrays
         raise HumeError(f"{what} file {path} is an .npz archive, not one .npy array: np.save it")
     return array
@@ -70,7 +70,7 @@ class ParquetVectors:
         ):
             raise HumeError(
                 f"column {self.column!r} of {self.path} holds {col.type}, not vectors (lists of "
-                "numbers): name the vector column with --vector-column"
+                f"numbers): name the vector column with {setting('vector_column')}"
             )
         if col.null_count:
             row = int(self.bounds[i]) + int(np.flatnonzero(col.is_null().to_numpy(False))[0])
@@ -127,20 +127,20 @@ def open_parquet(
         raise HumeError(f"features file {path} does not exist (or is not a file)")
     try:
         import pyarrow.parquet as pq
-    except ImportError:
+    except ImportError as exc:
         raise HumeError(
             "reading parquet needs pyarrow: `pip install pyarrow` (or hume[parquet])"
-        ) from None
+        ) from exc
     try:
         file = pq.ParquetFile(path)
     except Exception as exc:  # noqa: BLE001 - pyarrow raises several kinds for a bad file
-        raise HumeError(f"{path} is not a readable parquet file ({type(exc).__name__})") from None
+        raise HumeError(f"{path} is not a readable parquet file ({type(exc).__name__})") from exc
     names = list(file.schema_arrow.names)
     vectors = _pick(names, vector_column, VECTOR_COLUMNS, "vector", path)
     if vectors is None:
         raise HumeError(
             f"{path} has no vector column among {', '.join(VECTOR_COLUMNS)} (it has "
-            f"{', '.join(names)}): pass --vector-column NAME"
+            f"{', '.join(names)}): pass {setting('vector_column', 'NAME')}"
         )
     source = ParquetVectors(path, vectors, file)
     paths_col = _pick(names, path_column, PATH_COLUMNS, "path", path)
@@ -160,8 +160,8 @@ def read_paths_file(path: str | os.PathLike) -> list[str]:
         raise HumeError(f"paths file {path} does not exist (or is not a file)")
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError:
-        raise HumeError(f"paths file {path} is not UTF-8 text") from None
+    except UnicodeDecodeError as exc:
+        raise HumeError(f"paths file {path} is not UTF-8 text") from exc
     while lines and not lines[-1].strip():
         lines.pop()
     for i, line in enumerate(lines):

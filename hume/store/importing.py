@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from hume.core.disk_errors import disk_errors
-from hume.core.errors import HumeError
+from hume.core.errors import HumeError, command, setting
 from hume.core.fixed_choices import choose
 from hume.core.names import canonical_model, check_name
 from hume.core.reporting import SILENT, Reporter, logger
@@ -52,8 +52,9 @@ def _source_features(
     else:
         if vector_column is not None or path_column is not None:
             raise HumeError(
-                "--vector-column and --path-column name the columns of a .parquet file; "
-                f"{path} is an .npy array: drop them (and give its files with --paths)"
+                f"{setting('vector_column')} and {setting('path_column')} name the columns of a "
+                f".parquet file; {path} is an .npy array: drop them (and give its files with "
+                f"{setting('paths')})"
             )
         x, listed = load_npy(path, "features"), None
     if x.ndim != 2:
@@ -73,7 +74,10 @@ def _row_files(
     if paths is not None:
         listed = read_paths_file(paths)
     elif image_root is not None and listed is None:
-        raise HumeError("--image-root applies to the files of the rows: give them with --paths")
+        raise HumeError(
+            f"{setting('image_root')} applies to the files of the rows: give them with "
+            f"{setting('paths')}"
+        )
     if listed is None:
         return None
     if len(listed) != n_rows:
@@ -189,8 +193,8 @@ def _resume_point(
     )
     if not same:
         raise HumeError(
-            f"a store with other content already exists at {store.path}: pass --overwrite "
-            "to replace it"
+            f"a store with other content already exists at {store.path}: pass "
+            f"{setting('overwrite', True)} to replace it"
         )
     if store.is_complete:
         return None
@@ -245,8 +249,8 @@ def import_features(
     x, listed = _source_features(features, vector_column, path_column)
     if paths is not None and listed is not None:
         raise HumeError(
-            f"{features} lists the files of its rows already (a path column): drop --paths, or "
-            "name another column with --path-column"
+            f"{features} lists the files of its rows already (a path column): drop "
+            f"{setting('paths')}, or name another column with {setting('path_column')}"
         )
     y = _source_labels(labels, x.shape[0])
     files = _row_files(listed, paths, image_root, x.shape[0])
@@ -317,7 +321,8 @@ def repair_import(path: str | os.PathLike, reporter: Reporter = SILENT) -> bool:
             if not damage:
                 return False
             attrs = store.attrs
-            again = f"re-import it: `hume import … --features {attrs.get('source')} --overwrite`"
+            source = setting("features", attrs.get("source"))
+            again = f"re-import it: {command('import', '…', source, setting('overwrite', True))}"
             crcs = store.recorded_crcs()
             bad = [d.chunk for d in damage if d.chunk is not None]
             x = _source_features(attrs["source"], attrs.get(VECTOR_COLUMN))[0] if bad else None

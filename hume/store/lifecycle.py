@@ -5,6 +5,7 @@ metadata, complete unless asked otherwise), removed, and cleared of what a kille
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import uuid
@@ -15,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from hume.core.errors import HumeError
+from hume.core.errors import HumeError, setting
 from hume.core.fixed_choices import choose
 from hume.core.versions import library_versions
 from hume.store.backends import BACKENDS
@@ -92,7 +93,9 @@ def create_store(
     if n_rows < 1 or dim < 1:
         raise HumeError(f"a store needs at least one row and one dimension, got {n_rows}x{dim}")
     if path.exists() and not overwrite:
-        raise HumeError(f"a store already exists at {path}: pass --overwrite to replace it")
+        raise HumeError(
+            f"a store already exists at {path}: pass {setting('overwrite', True)} to replace it"
+        )
     chunk_rows = int(chunk_rows or DEFAULT_CHUNK_ROWS)
     if chunk_rows < 1:
         raise HumeError(f"chunk rows must be ≥ 1, got {chunk_rows}")
@@ -157,6 +160,19 @@ def _layout_problem(store: FeatureStore) -> str | None:
     return None
 
 
+#: errors of the operating system that say a part of a store is missing or of the wrong kind
+#: (the store exists): its content is damaged, not the access to it
+_MISSING_PARTS = {errno.ENOENT, errno.ENOTDIR, errno.EISDIR}
+
+
+def _access_problem(exc: BaseException) -> str | None:
+    """What the operating system said when ``exc`` (from opening a store) is it refusing or
+    failing to read the store (a permission, the disk), or None when a backend failed on what it
+    read. h5py raises OSError for a file that is no HDF5 too, but without an errno."""
+    code = exc.errno if isinstance(exc, OSError) else None
+    return None if not code or code in _MISSING_PARTS else os.strerror(code).lower()
+
+
 def open_store(
     path: str | os.PathLike, *, mode: str = "r", allow_incomplete: bool = False
 ) -> FeatureStore:
@@ -175,16 +191,25 @@ def open_store(
         broken = _layout_problem(store)
     except HumeError:
         raise
-    except Exception as exc:  # any backend failure means the store cannot be trusted
+    except Exception as exc:
+        refused = _access_problem(exc)
+        if refused:  # a permission, the disk, …: the store may well be intact
+            doing, need = ("open", "writable") if mode == "r+" else ("read", "readable")
+            raise HumeError(
+                f"cannot {doing} the store at {path}: {refused}; make it {need} (its "
+                "permissions, the disk), then run the same command again"
+            ) from exc
+        # anything else is the backend failing on what it read: the store cannot be trusted
         raise HumeError(
             f"the store at {path} is corrupt or not a hume store ({type(exc).__name__}); "
-            "delete it and create it again with `hume embed` or `hume import` (--overwrite)"
-        ) from None
+            f"delete it and create it again with `hume embed` or `hume import` "
+            f"({setting('overwrite', True)})"
+        ) from exc
     if broken:
         store.close()
         raise HumeError(
             f"the store at {path} has broken metadata ({broken}); delete it and create it "
-            "again with `hume embed` or `hume import` (--overwrite)"
+            f"again with `hume embed` or `hume import` ({setting('overwrite', True)})"
         )
     if not allow_incomplete and not store.is_complete:
         n_missing, n_chunks = len(store.missing_chunks()), store.n_chunks

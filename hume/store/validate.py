@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hume.core.errors import HumeError
+from hume.core.errors import HumeError, setting
 
 
 def check_features(x: np.ndarray, what: str = "features") -> np.ndarray:
@@ -35,7 +35,7 @@ def to_stored(x: np.ndarray, dtype: str, where: str) -> np.ndarray:
     if not np.isfinite(y).all():
         raise HumeError(
             f"features overflow {dtype} {where} (values beyond ±65504): "
-            "store them as float32 (--dtype float32) or rescale them"
+            f"store them as float32 ({setting('dtype', 'float32')}) or rescale them"
         )
     return y
 

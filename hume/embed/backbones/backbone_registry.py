@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from hume.core.errors import HumeError
+from hume.core.errors import HumeError, setting
 from hume.core.fixed_choices import choose
 from hume.embed.backbones.backbone import Backbone, FeatureKind
 from hume.embed.name_registry import Registry
@@ -112,7 +112,7 @@ def create_backbone(
     path = _check_weights(weights)
     if path is not None and not entry.takes_weights:
         raise HumeError(
-            f"model {found.name!r} is training-free and takes no weights; drop --weights"
+            f"model {found.name!r} is training-free and takes no weights; drop {setting('weights')}"
         )
     return entry.build(found.spec, weights=path, feature=feature, image_size=image_size)
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hume.core.errors import HumeError
+from hume.core.errors import HumeError, setting
 from hume.core.names import safe_name
 from hume.core.versions import library_versions
 from hume.embed.backbones import hub
@@ -127,7 +127,7 @@ def _load(name: str, repo: str, weights: Path | None):
     src, local = (str(weights), True) if weights is not None else (repo, hub.offline())
     if weights is not None and not weights.is_dir():
         raise HumeError(
-            f"--weights for {name!r} must be a transformers model directory "
+            f"{setting('weights')} for {name!r} must be a transformers model directory "
             f"(config.json + model.safetensors, from save_pretrained or a hub snapshot), "
             f"got the file {weights}"
         )
@@ -146,10 +146,10 @@ def _load(name: str, repo: str, weights: Path | None):
                 f"could not load transformers model {name!r} from {weights}: "
                 f"{str(exc).splitlines()[0][:300]}; the directory needs config.json and the "
                 "weights (save_pretrained output or a downloaded snapshot)"
-            ) from None
+            ) from exc
         raise hub.no_weights(
             name, f"transformers {repo}", repo, "", None if local else exc
-        ) from None
+        ) from exc
     return model, config, src
 
 

@@ -9,7 +9,7 @@ import socket
 from pathlib import Path
 from urllib.parse import urlparse
 
-from hume.core.errors import WeightsUnavailable
+from hume.core.errors import WeightsUnavailable, setting
 
 
 @functools.lru_cache(maxsize=1)
@@ -72,6 +72,6 @@ def no_weights(
     )
     return WeightsUnavailable(
         f"no weights for model {name!r} ({what}): {why}. On a machine with internet run {fetch} "
-        f"and copy the Hugging Face cache to {cache_dir()} (or set HF_HOME), or pass --weights "
-        "PATH (a checkpoint file or model directory)"
+        f"and copy the Hugging Face cache to {cache_dir()} (or set HF_HOME), or pass "
+        f"{setting('weights', 'PATH')} (a checkpoint file or model directory)"
     )

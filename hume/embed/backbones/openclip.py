@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from hume.core.errors import HumeError
+from hume.core.errors import HumeError, setting
 from hume.core.names import safe_name
 from hume.core.versions import library_versions
 from hume.embed.backbones import hub
@@ -78,7 +78,7 @@ def _checkpoint(name: str, arch: str, tag: str, cfg: dict) -> str:
         try:
             return open_clip.download_pretrained(cfg)
         except Exception as exc:  # noqa: BLE001 - any download failure becomes one clear message
-            raise hub.no_weights(name, f"open_clip {arch} / {tag}", repo, filename, exc) from None
+            raise hub.no_weights(name, f"open_clip {arch} / {tag}", repo, filename, exc) from exc
     from huggingface_hub import try_to_load_from_cache
 
     names = (
@@ -109,7 +109,7 @@ def _hub_dir(name: str, repo: str) -> Path:
             download_pretrained_from_hf(repo)
             return config.parent
         except Exception as exc:  # noqa: BLE001 - any download failure becomes one clear message
-            raise hub.no_weights(name, f"open_clip hf-hub:{repo}", repo, "", exc) from None
+            raise hub.no_weights(name, f"open_clip hf-hub:{repo}", repo, "", exc) from exc
     from huggingface_hub import try_to_load_from_cache
 
     hit = try_to_load_from_cache(repo, "open_clip_config.json")
@@ -139,7 +139,8 @@ def _checkpoint_in(weights: Path) -> Path:
         return found[0]
     raise HumeError(
         f"no single open_clip checkpoint in {weights}: give the checkpoint file itself "
-        "(--weights FILE.pt/.bin/.safetensors) or a directory with open_clip_config.json"
+        f"({setting('weights', 'FILE.pt/.bin/.safetensors')}) or a directory with "
+        "open_clip_config.json"
     )
 
 
@@ -165,13 +166,15 @@ def open_clip_backbone(name: str, arch: str, tag: str | None, weights: Path | No
         cfg = open_clip.get_pretrained_cfg(arch, tag) if tag else {}
         if tag and not cfg and weights is None:
             tags = open_clip.list_pretrained_tags_by_model(arch)
+            none = f"(none: pass {setting('weights', 'FILE')})"
             raise HumeError(
                 f"open_clip {arch} has no pretrained tag {tag!r}: use one of "
-                f"{', '.join(tags) if tags else '(none: pass --weights FILE)'}"
+                f"{', '.join(tags) if tags else none}"
             )
         if weights is None and not tag:
             raise HumeError(
-                f"open_clip:{arch} needs a pretrained tag (open_clip:{arch}/TAG) or --weights FILE"
+                f"open_clip:{arch} needs a pretrained tag (open_clip:{arch}/TAG) or "
+                f"{setting('weights', 'FILE')}"
             )
         checkpoint = (
             str(_checkpoint_in(weights))
@@ -200,7 +203,7 @@ def open_clip_backbone(name: str, arch: str, tag: str | None, weights: Path | No
         raise HumeError(
             f"could not load model {name!r} ({arch}) from {source}: "
             f"{str(exc).splitlines()[0][:300]}"
-        ) from None
+        ) from exc
     visual = model.visual.eval()  # the text tower is never used: keep only the image tower
     del model
     from torchvision import transforms as T

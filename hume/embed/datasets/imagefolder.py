@@ -262,6 +262,7 @@ class FolderImages:
             with Image.open(path) as img:
                 return img.convert("RGB"), int(self.targets[i])
         except Exception as exc:  # it decoded when the folder was scanned: it changed since
+            # not chained: in a DataLoader worker the whole traceback becomes the message
             raise HumeError(
                 f"image {path} cannot be read any more ({str(exc).splitlines()[0][:120]}): "
                 "restore or remove it and run the same command again (finished chunks are kept)"

@@ -39,7 +39,7 @@ def imagenet(spec: str, split: str, data_dir: Path, *, download: bool = False) -
             raise HumeError(
                 f"cannot read ImageNet under {root}: {str(exc).splitlines()[0][:200]}; "
                 f"it needs {', '.join(IMAGENET_FILES)} there"
-            ) from None
+            ) from exc
         classes = [names[0] for names in ds.classes]  # first synonym of each wnid
         source = "torchvision.datasets.ImageNet"
     elif has_class_dirs(root / folder):

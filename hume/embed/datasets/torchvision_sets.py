@@ -222,7 +222,7 @@ def _open(
         raise HumeError(
             f"cannot open {spec} ({what}: {str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__}): "
             f"put {tv.archive} (from {tv.url}) or its extracted folder {tv.folder}/ in {data_dir}"
-        ) from None
+        ) from exc
     labels = np.asarray(ds.labels if tv.cls == "STL10" else ds.targets, dtype=np.int64)
     classes = list(getattr(ds, "classes", None) or STL10_CLASSES)
     info = {

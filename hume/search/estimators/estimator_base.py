@@ -2,8 +2,9 @@
 
 :class:`SeedSearch` owns ``fit``, ``predict``, ``fit_predict``: checking the views, running
 ``n_seeds`` independent searches in groups that fit the device (:mod:`hume.search.optimiser.random_streams`),
-the CPU thread count, the matrix-product precision, label-free selection and the ensemble
-(:mod:`hume.search.selection.label_free_score`). A method (HUME, TURTLE) subclasses it and supplies its settings
+the CPU thread count, the matrix-product precision, label-free selection
+(:mod:`hume.search.selection.label_free_score`) and the ensemble
+(:mod:`hume.search.selection.ensembling`). A method (HUME, TURTLE) subclasses it and supplies its settings
 class, its preparation of the views, the search of one group of seeds, and how new rows are
 labelled.
 """
@@ -159,7 +160,7 @@ class SeedSearch(ClusterMixin, BaseEstimator):
 
         ``fit`` is :meth:`prepare_search`, :meth:`search_groups` over every seed, then
         :meth:`select_seeds`; processes that share the seeds of one search call those steps
-        themselves (hume/search/pipeline.py).
+        themselves (:func:`hume.search.search_runs.run_execution.search_into`).
         """
         fits = self.prepare_search(views, view_names)
         ledger = MemoryLedger(resume_state, checkpoint, int(self.group_size or fits))
@@ -424,6 +425,11 @@ def view_list_for(model: SeedSearch, views: Any) -> list[torch.Tensor]:
     given = view_list(views)
     need = model.n_views_in_ if model.predicts_from_all_views else 1
     if not model.predicts_from_all_views:
+        if len(given) not in (1, model.n_views_in_):
+            raise HumeError(
+                f"the model was fitted on {model.n_views_in_} view(s) and labels through the "
+                f"first: pass φ1 alone or all {model.n_views_in_} (got {len(given)})"
+            )
         given = given[:1]
     tensors = check_views(given)
     if len(tensors) != need:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from hume.core.errors import HumeError
+from hume.core.errors import HumeError, setting
 from hume.core.files import read_json, write_json
 from hume.core.reporting import logger
 from hume.runs import CHOICE, CONFIG, ENSEMBLE, load_config, shown_ks, write_config
@@ -66,7 +66,7 @@ def claim(base_dir: Path, asked: dict[str, Any]) -> None:
     if (base_dir / CONFIG).is_file() and not (base_dir / CHOICE_FILE).is_file():
         raise HumeError(
             f"run {base_dir.name!r} already exists and is no choice among candidates: choose "
-            "another --run name"
+            f"another {setting('run')} name"
         )
     path = base_dir / REQUEST_FILE
     finished = (base_dir / CONFIG).is_file()
@@ -76,9 +76,10 @@ def claim(base_dir: Path, asked: dict[str, Any]) -> None:
         for key in mine:
             if have.get(key) != mine[key]:
                 then = (
-                    "choose another --run name for a new choice"
+                    f"choose another {setting('run')} name for a new choice"
                     if finished
-                    else "run it again as it was started to finish it, or choose another --run name"
+                    else "run it again as it was started to finish it, or choose another "
+                    f"{setting('run')} name"
                 )
                 was, now = have.get(key), mine[key]
                 if key == "k" and isinstance(was, list):

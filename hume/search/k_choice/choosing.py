@@ -22,7 +22,7 @@ import torch
 
 from hume.core import distributed as dist_
 from hume.core.devices import resolve_device
-from hume.core.errors import HumeError, Interrupted
+from hume.core.errors import HumeError, Interrupted, setting
 from hume.core.names import canonical_model, check_name
 from hume.core.reporting import SILENT, CountedTask, NestedReporter, Reporter, logger
 from hume.runs import CONFIG, default_run_name, load_config, runs_dir, shown_ks
@@ -80,13 +80,16 @@ def choose_search(
     cls = get_method(req.method)
     if phi1_auto and cls.predicts_from_all_views:
         raise HumeError(
-            f"--phi1 auto applies to --method hume: {cls.method} lets every view parametrise the "
-            "labeling, so no view is φ1; drop --phi1"
+            f"{setting('phi1', 'auto')} applies to {setting('method', 'hume')}: {cls.method} lets "
+            f"every view parametrise the labeling, so no view is φ1; drop {setting('phi1')}"
         )
     if phi1_auto and len(req.views) < 2:
-        raise HumeError("--phi1 auto needs at least two views to order")
+        raise HumeError(f"{setting('phi1', 'auto')} needs at least two views to order")
     if req.seed_range is not None:
-        raise HumeError("--seed-range searches one run: give a single --k (and no --phi1 auto)")
+        raise HumeError(
+            f"{setting('seed_range')} searches one run: give a single {setting('k')} (and no "
+            f"{setting('phi1', 'auto')})"
+        )
     cfg, _ = check_request(req)
     views = [check_name("view", canonical_model(v)) for v in req.views]
     dataset = resolve_dataset(req.root, views, req.dataset)
@@ -198,10 +201,10 @@ def choose_search(
             logger.info("chosen: %s; run %s is %s", describe(chosen), base, chosen.setting["run"])
         dist_.barrier(ranks)
         return base_dir
-    except Interrupted:
+    except Interrupted as exc:
         raise Interrupted(
             "run the same command again to continue (finished candidates are kept)"
-        ) from None
+        ) from exc
     finally:
         dist_.stop(joined)
 

@@ -13,7 +13,7 @@ import torch
 import hume
 from hume.core.devices import check_precision
 from hume.core.distributed import Ranks
-from hume.core.errors import HumeError
+from hume.core.errors import HumeError, setting
 from hume.core.names import check_name
 from hume.runs import RunConfig
 from hume.search.methods import get_method
@@ -21,8 +21,8 @@ from hume.search.search_runs.shards import check_seed_range, parse_seed_range
 from hume.search.settings import SearchOptions
 
 NAME_THE_RUN = (
-    "--seed-range needs --run NAME: every shard of a run must name the same run "
-    "(e.g. --run my-run --seed-range 0:10)"
+    f"{setting('seed_range')} needs {setting('run', 'NAME')}: every shard of a run must name "
+    f"the same run (e.g. {setting('run', 'my-run')} {setting('seed_range', '0:10')})"
 )
 #: How long a rank may wait for the others at one collective: the last one waits until the
 #: slowest rank has searched its groups.
@@ -60,12 +60,13 @@ def check_request(req: SearchRequest) -> tuple[Any, range]:
     cls = get_method(req.method)
     if not req.views:
         raise HumeError(
-            "--views is empty: give φ1 and at least one φ2 view, e.g. --views clip,dinov2"
+            f"{setting('views')} is empty: give φ1 and at least one φ2 view, e.g. "
+            f"{setting('views', 'clip,dinov2')}"
         )
     if req.seeds < 1:
-        raise HumeError(f"--seeds must be ≥ 1, got {req.seeds}")
+        raise HumeError(f"{setting('seeds')} must be ≥ 1, got {req.seeds}")
     if req.group_size is not None and req.group_size < 1:
-        raise HumeError(f"--group-size must be ≥ 1, got {req.group_size}")
+        raise HumeError(f"{setting('group_size')} must be ≥ 1, got {req.group_size}")
     seeds = range(req.seeds)
     if req.seed_range is not None and req.run is None:
         raise HumeError(NAME_THE_RUN)
@@ -76,20 +77,27 @@ def check_request(req: SearchRequest) -> tuple[Any, range]:
     cfg = cls.config_class.from_options(req.preset, req.options)
     if req.sweep and req.preset == "paper":
         raise HumeError(
-            "--sweep and --preset paper exclude each other: the paper fixes every setting"
+            f"{setting('sweep')} and {setting('preset', 'paper')} exclude each other: the paper "
+            "fixes every setting"
         )
     if req.sweep and not cfg.sweep_points():
         raise HumeError(
-            f"--sweep applies to --method hume only (--method {cls.method} has no "
-            "sweep grid): drop --sweep"
+            f"{setting('sweep')} applies to {setting('method', 'hume')} only "
+            f"({setting('method', cls.method)} has no sweep grid): drop {setting('sweep')}"
         )
     if req.class_sizes not in ("uniform", "uneven"):
-        raise HumeError(f"unknown --class-sizes {req.class_sizes!r}: use uniform or uneven")
+        raise HumeError(
+            f"unknown {setting('class_sizes', repr(req.class_sizes))}: use uniform or uneven"
+        )
     if req.class_sizes == "uneven" and req.sweep:
-        raise HumeError("--sweep and --class-sizes uneven sweep different grids: give one of them")
+        raise HumeError(
+            f"{setting('sweep')} and {setting('class_sizes', 'uneven')} sweep different grids: "
+            "give one of them"
+        )
     if req.class_sizes == "uneven" and req.options.entropy_weight is not None:
         raise HumeError(
-            "--class-sizes uneven chooses the entropy weight itself: drop --entropy-weight"
+            f"{setting('class_sizes', 'uneven')} chooses the entropy weight itself: drop "
+            f"{setting('entropy_weight')}"
         )
     if req.run is not None:
         check_name("run", req.run)  # an empty or unsafe name is refused before any work

@@ -16,7 +16,7 @@ import torch
 from hume.core import distributed as dist_
 from hume.core.disk_errors import disk_errors
 from hume.core.distributed import Ranks
-from hume.core.errors import HumeError, Interrupted
+from hume.core.errors import HumeError, Interrupted, command, setting
 from hume.core.faults import fault_point, maybe_fault
 from hume.core.files import write_json
 from hume.core.locks import ExclusiveLock
@@ -61,8 +61,10 @@ def search_into(
     n = config.n_seeds
     fault, after_checkpoint = _fault_hook(ranks)
     files = SeedFiles(run_dir, after_checkpoint)
-    then = f"continue with `hume search --resume --run {run_dir.name}"
-    then += f" --seed-range {shown(seeds)}`" if shard else "`"
+    again = [setting("resume", True), setting("run", run_dir.name)]
+    if shard:
+        again.append(setting("seed_range", shown(seeds)))
+    then = f"continue with {command('search', *again)}"
     if not ranks.is_main:
         reporter = SILENT  # one bar per job: rank 0's
     claimed: ExclusiveLock | None = None
@@ -116,8 +118,8 @@ def search_into(
 
                     with stage("search"):
                         dist_.on_every_rank(ranks, search_mine)
-            except KeyboardInterrupt:
-                raise Interrupted(then) from None
+            except KeyboardInterrupt as exc:
+                raise Interrupted(then) from exc
             if shard:
                 if ranks.is_main:
                     _log_shard_done(run_dir, files, seeds, n)
@@ -249,7 +251,9 @@ def _select_and_write(
     run_dir: Path, config: RunConfig, model: SeedSearch, loaded: LoadedViews, files: SeedFiles
 ) -> None:
     """Rank 0: every seed from its file, scored together, selected and ensembled; the run."""
-    then = f"continue with `hume search --resume --run {run_dir.name}`"
+    then = (
+        f"continue with {command('search', setting('resume', True), setting('run', run_dir.name))}"
+    )
     with disk_errors("writing", run_dir, then=then):
         model.select_seeds(files)
         with stage("write"):

@@ -10,13 +10,16 @@ and rank 0 holds the lock. Ctrl-C leaves a resumable state and raises
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import torch
 
 from hume.core import distributed as dist_
 from hume.core.devices import check_precision, resolve_device
 from hume.core.disk_errors import disk_errors
-from hume.core.errors import HumeError
+from hume.core.errors import HumeError, command, setting
 from hume.core.files import remove_partial_writes
 from hume.core.locks import ExclusiveLock
 from hume.core.names import canonical_model, check_name
@@ -45,7 +48,7 @@ from hume.search.search_runs.request import (
 from hume.search.search_runs.run_execution import search_into
 from hume.search.search_runs.seed_files import SeedFiles, seed_ranges
 from hume.search.search_runs.shards import Shards, check_seed_range, parse_seed_range, shown
-from hume.search.search_runs.view_loading import load_views, plan_splits
+from hume.search.search_runs.view_loading import LoadedViews, load_views, plan_splits
 from hume.store import resolve_dataset
 
 
@@ -73,23 +76,13 @@ def run_search(
     splits = plan_splits(
         req.root, dataset, views, req.setting, predict_all_views=cls.predicts_from_all_views
     )
-    dev = resolve_device(req.device, ranks.local_rank if ranks.distributed else None)
+    dev = _device(ranks, req.device)
     if req.precision == "tf32" and dev.type != "cuda" and ranks.is_main:
         logger.info(
             "note: --precision tf32 applies to CUDA GPUs; on the CPU the search runs in fp32"
         )
-    joined = dist_.start(ranks, dev.type, backend="gloo", timeout=WAIT_FOR_RANKS)
-    try:
-        with stage("load"):
-            loaded = load_views(
-                req.root,
-                dataset,
-                views,
-                *splits,
-                dev,
-                predict_all_views=cls.predicts_from_all_views,
-                cache=cache,
-            )
+    with _process_group(ranks, dev):
+        loaded = _load(cls, req.root, dataset, views, *splits, dev, cache)
         k = req.k if req.k is not None else loaded.known_k(dataset)
         config = new_config(req, cfg, dataset, views, splits, loaded.stores, k, dev, ranks)
         model = cls.for_run(config, dev)
@@ -114,8 +107,6 @@ def run_search(
             return search_into(run_dir, config, loaded, model, ranks, seeds, shard, lock, reporter)
         finally:
             lock.release()  # held on rank 0 only
-    finally:
-        dist_.stop(joined)
 
 
 def _create(lock: ExclusiveLock, root: str | None, name: str, config: RunConfig) -> RunConfig:
@@ -132,10 +123,8 @@ def _join(
     """A shard's turn at the run's lock (it waits for it): create the run with ``config``, or
     join it when it exists and was asked for the same search; the run's config."""
     run_dir = runs_dir(root) / name
-    if lock.held_by_another():
-        logger.info("waiting for run %s: another process holds it", name)
     with disk_errors("starting", run_dir, then="run the same command again"):
-        lock.acquire(wait=True)
+        _wait_for(lock, name)
         if not (run_dir / "config.json").is_file():
             write_config(new_run_dir(root, name), config)
             return config
@@ -153,7 +142,7 @@ def _join(
             raise HumeError(
                 f"run {run_dir.name!r} exists with other settings ({key}: {theirs.get(key)!r}, "
                 f"asked {mine[key]!r}): give every shard of a run the same options, or join it "
-                f"with `hume search --resume --run {run_dir.name} --seed-range A:B`"
+                f"with {_join_again(run_dir.name)}"
             )
     check_seed_range(seeds, have.n_seeds, int(have.group_size or 1))
     return have
@@ -162,7 +151,9 @@ def _join(
 def _import_earlier_state(run_dir: Path, config: RunConfig) -> None:
     """Read the ``state.pt`` of a run of an earlier version into seed files, once, keeping the
     grouping it started with (the caller holds the run's lock)."""
-    then = f"continue with `hume search --resume --run {run_dir.name}`"
+    then = (
+        f"continue with {command('search', setting('resume', True), setting('run', run_dir.name))}"
+    )
     with disk_errors("resuming", run_dir, then=then):
         size = SeedFiles(run_dir).import_state(run_dir)
         if config.group_size is None and size is not None:
@@ -200,47 +191,36 @@ def resume_search(
                 run_dir.name,
             )
         return run_dir
-    dev = resolve_device(
-        device or config.device or "auto", ranks.local_rank if ranks.distributed else None
-    )
-    joined = dist_.start(ranks, dev.type, backend="gloo", timeout=WAIT_FOR_RANKS)
-    lock = run_lock(root, run_dir.name)
-    try:
-        asked = {"run": run_dir.name, "device": device, "precision": precision}
-        dist_.agree(ranks, {**asked, "seed_range": seed_range}, "the run to resume")
-        config = dist_.on_main(ranks, lambda: _take_run(lock, run_dir, seeds))
-        if config.complete:
-            return run_dir
-        cls = get_method(config.method)
-        with stage("load"):
-            loaded = load_views(
-                root,
-                config.dataset,
-                config.views,
-                config.search_splits,
-                config.predict_splits,
-                dev,
-                predict_all_views=cls.predicts_from_all_views,
-            )
-        for key, entry in loaded.stores.items():
-            was = config.stores.get(key, {})
-            if was.get("store_id") and was.get("store_id") != entry.get("store_id"):
-                raise HumeError(
-                    f"store {key} changed since the run started (different store_id): start a "
-                    "new run"
-                )
-        if seeds is None:  # a shard leaves the run's device and precision as they are
-            config.device = device_name(dev, ranks)
-            if precision is not None:  # like --device, --precision applies from here on
-                config.precision = check_precision(precision)
-            config.world_size = ranks.world_size
-        model = cls.for_run(config, dev)
-        every = seeds if seeds is not None else range(config.n_seeds)
-        shard = seeds is not None
-        return search_into(run_dir, config, loaded, model, ranks, every, shard, lock, reporter)
-    finally:
-        lock.release()  # held on rank 0 only
-        dist_.stop(joined)
+    dev = _device(ranks, device or config.device or "auto")
+    with _process_group(ranks, dev):
+        lock = run_lock(root, run_dir.name)
+        try:
+            asked = {"run": run_dir.name, "device": device, "precision": precision}
+            dist_.agree(ranks, {**asked, "seed_range": seed_range}, "the run to resume")
+            config = dist_.on_main(ranks, lambda: _take_run(lock, run_dir, seeds))
+            if config.complete:
+                return run_dir
+            cls = get_method(config.method)
+            splits = config.search_splits, config.predict_splits
+            loaded = _load(cls, root, config.dataset, config.views, *splits, dev)
+            for key, entry in loaded.stores.items():
+                was = config.stores.get(key, {})
+                if was.get("store_id") and was.get("store_id") != entry.get("store_id"):
+                    raise HumeError(
+                        f"store {key} changed since the run started (different store_id): start a "
+                        "new run"
+                    )
+            if seeds is None:  # a shard leaves the run's device and precision as they are
+                config.device = device_name(dev, ranks)
+                if precision is not None:  # like --device, --precision applies from here on
+                    config.precision = check_precision(precision)
+                config.world_size = ranks.world_size
+            model = cls.for_run(config, dev)
+            every = seeds if seeds is not None else range(config.n_seeds)
+            shard = seeds is not None
+            return search_into(run_dir, config, loaded, model, ranks, every, shard, lock, reporter)
+        finally:
+            lock.release()  # held on rank 0 only
 
 
 def _take_run(lock: ExclusiveLock, run_dir: Path, seeds: range | None) -> RunConfig:
@@ -248,9 +228,7 @@ def _take_run(lock: ExclusiveLock, run_dir: Path, seeds: range | None) -> RunCon
     under the lock, and the run tidied for the search: a state of an earlier version imported,
     and for a run of shards, every shard done and every seed in."""
     if seeds is not None:
-        if lock.held_by_another():
-            logger.info("waiting for run %s: another process holds it", run_dir.name)
-        lock.acquire(wait=True)
+        _wait_for(lock, run_dir.name)
     else:
         lock.acquire()
     config = load_config(run_dir)
@@ -274,7 +252,60 @@ def _take_run(lock: ExclusiveLock, run_dir: Path, seeds: range | None) -> RunCon
     if shards.recorded() and missing:
         raise HumeError(
             f"run {run_dir.name!r} is missing seeds {seed_ranges(missing)} of its "
-            f"{config.n_seeds}: search them with `hume search --resume --run {run_dir.name} "
-            "--seed-range A:B` (their shards again), then run this again"
+            f"{config.n_seeds}: search them with {_join_again(run_dir.name)} (their shards "
+            "again), then run this again"
         )
     return config
+
+
+def _device(ranks: dist_.Ranks, asked: str) -> torch.device:
+    """The device this process searches on (under torchrun, its local rank's)."""
+    return resolve_device(asked, ranks.local_rank if ranks.distributed else None)
+
+
+@contextlib.contextmanager
+def _process_group(ranks: dist_.Ranks, dev: torch.device) -> Iterator[None]:
+    """The ranks' process group (none for a single process), left on the way out."""
+    joined = dist_.start(ranks, dev.type, backend="gloo", timeout=WAIT_FOR_RANKS)
+    try:
+        yield
+    finally:
+        dist_.stop(joined)
+
+
+def _load(
+    cls: Any,
+    root: str | None,
+    dataset: str,
+    views: list[str],
+    search_splits: list[str],
+    predict_splits: list[str],
+    dev: torch.device,
+    cache: dict[Any, Any] | None = None,
+) -> LoadedViews:
+    """The run's views as tensors on ``dev`` (never labels), as the method ``cls`` reads them."""
+    with stage("load"):
+        return load_views(
+            root,
+            dataset,
+            views,
+            search_splits,
+            predict_splits,
+            dev,
+            predict_all_views=cls.predicts_from_all_views,
+            cache=cache,
+        )
+
+
+def _wait_for(lock: ExclusiveLock, name: str) -> None:
+    """Take the run's lock, waiting (and saying so) while another process holds it."""
+    if lock.held_by_another():
+        logger.info("waiting for run %s: another process holds it", name)
+    lock.acquire(wait=True)
+
+
+def _join_again(name: str) -> str:
+    """The command that joins the run ``name`` as a shard."""
+    return command(
+        "search", setting("resume", True), setting("run", name), setting("seed_range", "A:B")
+    )

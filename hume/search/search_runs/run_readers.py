@@ -25,12 +25,17 @@ def load_model(run_dir: str | os.PathLike) -> SeedSearch:
     path = run_dir / MODEL
     try:
         saved = torch.load(path, weights_only=True)
-    except FileNotFoundError:
-        raise HumeError(f"run {run_dir.name} has no {MODEL}: run the search again") from None
-    except Exception as exc:  # anything else: the file cannot be trusted
+    except FileNotFoundError as exc:
+        raise HumeError(f"run {run_dir.name} has no {MODEL}: run the search again") from exc
+    except OSError as exc:  # permission or the disk: not the file's content
+        raise HumeError(
+            f"cannot read {path}: {exc.strerror or exc}; make it readable (it may be intact), "
+            "then run the same command again"
+        ) from exc
+    except Exception as exc:  # it was read but does not load: damaged, it cannot be trusted
         raise HumeError(
             f"{path} is unreadable ({type(exc).__name__}): run the search again"
-        ) from None
+        ) from exc
     defaults: dict[str, Any] = {"n_classes": config.k}
     if "reference_seed" not in saved:  # runs of earlier versions kept it in ensemble.npz only
         with np.load(run_dir / ENSEMBLE) as ens:

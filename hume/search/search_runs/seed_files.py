@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from hume.core.errors import HumeError
+from hume.core.errors import HumeError, command, setting
 from hume.core.files import remove_partial_writes, save_torch
 
 FOLDER = "seeds"
@@ -31,8 +31,13 @@ def _load(path: Path, what: str, then: str) -> Any:
 
     try:
         return torch.load(path, weights_only=True)
-    except Exception as exc:  # any failure means the file cannot be trusted
-        raise HumeError(f"{what} {path} is unreadable ({type(exc).__name__}): {then}") from None
+    except OSError as exc:  # permission, a vanished file, the disk: not the file's content
+        raise HumeError(
+            f"cannot read {what} {path}: {exc.strerror or exc}; make it readable (it may be "
+            "intact), then run the same command again"
+        ) from exc
+    except Exception as exc:  # it was read but does not load: damaged, it cannot be trusted
+        raise HumeError(f"{what} {path} is unreadable ({type(exc).__name__}): {then}") from exc
 
 
 def seed_ranges(seeds: Iterable[int]) -> str:
@@ -75,7 +80,9 @@ class SeedFiles:
                 "into the same run directory (a root on a file system they all share)"
             )
         kept = _load(
-            path, "the seed file", "delete it; `hume search --resume` searches its group again"
+            path,
+            "the seed file",
+            f"delete it; {command('search', setting('resume', True))} searches its group again",
         )
         return {key: kept[key] for key in ("encoder", "labels", "objective")}
 

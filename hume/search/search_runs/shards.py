@@ -15,7 +15,7 @@ import socket
 from datetime import UTC, datetime
 from pathlib import Path
 
-from hume.core.errors import HumeError
+from hume.core.errors import HumeError, setting
 from hume.core.files import read_json, write_json
 from hume.core.locks import ExclusiveLock
 
@@ -31,7 +31,8 @@ def parse_seed_range(text: str) -> range:
         start = stop = -1
     if len(parts) != 2 or not 0 <= start < stop:
         raise HumeError(
-            f"--seed-range takes A:B, the seeds A … B−1 with 0 ≤ A < B (e.g. 0:10), got {text!r}"
+            f"{setting('seed_range')} takes A:B, the seeds A … B−1 with 0 ≤ A < B (e.g. 0:10), "
+            f"got {text!r}"
         )
     return range(start, stop)
 
@@ -44,15 +45,15 @@ def check_seed_range(seeds: range, n_seeds: int, group_size: int) -> None:
     """Refuse a range outside the run's seeds or one that cuts a seed group in two."""
     if seeds.stop > n_seeds:
         raise HumeError(
-            f"--seed-range {shown(seeds)} lies outside the run's seeds 0:{n_seeds} (it has "
+            f"{setting('seed_range', shown(seeds))} lies outside the run's seeds 0:{n_seeds} (it has "
             f"{n_seeds} seeds): give bounds within 0:{n_seeds}"
         )
     if seeds.start % group_size or (seeds.stop % group_size and seeds.stop != n_seeds):
         raise HumeError(
-            f"--seed-range {shown(seeds)} cuts the run's seed groups (groups of {group_size} "
+            f"{setting('seed_range', shown(seeds))} cuts the run's seed groups (groups of {group_size} "
             f"seeds: 0:{group_size}, {group_size}:{2 * group_size}, …): give bounds that are "
-            f"multiples of {group_size} (or {n_seeds}, the end), or choose --group-size when "
-            "the run is created"
+            f"multiples of {group_size} (or {n_seeds}, the end), or choose "
+            f"{setting('group_size')} when the run is created"
         )
 
 
@@ -70,7 +71,7 @@ class Shards:
         return ExclusiveLock(
             self.folder / f".{seeds.start:05d}-{seeds.stop:05d}.lock",
             f"seeds {shown(seeds)} of run {self.run_dir.name!r} are being searched by another "
-            f"process right now (--seed-range {shown(seeds)}): wait for it, or stop it",
+            f"process right now ({setting('seed_range', shown(seeds))}): wait for it, or stop it",
         )
 
     def recorded(self) -> list[range]:
@@ -93,9 +94,10 @@ class Shards:
         for other in self.recorded():
             if other != seeds and other.start < seeds.stop and seeds.start < other.stop:
                 raise HumeError(
-                    f"--seed-range {shown(seeds)} overlaps the shard {shown(other)} of run "
+                    f"{setting('seed_range', shown(seeds))} overlaps the shard {shown(other)} of run "
                     f"{self.run_dir.name!r}: shards must not overlap (every seed is searched by "
-                    f"one shard); to continue that shard, run --seed-range {shown(other)} again"
+                    f"one shard); to continue that shard, run "
+                    f"{setting('seed_range', shown(other))} again"
                 )
         lock = self._lock(seeds)
         lock.acquire()

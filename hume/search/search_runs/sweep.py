@@ -21,7 +21,7 @@ import numpy as np
 from sklearn.base import clone
 
 from hume.core.distributed import Ranks, gather
-from hume.core.errors import HumeError
+from hume.core.errors import HumeError, setting
 from hume.search.estimators.estimator_base import SeedSearch
 
 SWEEP_SEEDS = 2
@@ -48,7 +48,10 @@ def sweep(
     base = model.resolved_config()
     points = base.class_size_points() if grid == "class_sizes" else base.sweep_points()
     if not points:
-        raise HumeError(f"--method {model.method} has no --sweep grid: drop --sweep")
+        raise HumeError(
+            f"{setting('method', model.method)} has no {setting('sweep')} grid: drop "
+            f"{setting('sweep')}"
+        )
     judge = "balanced_score" if grid == "class_sizes" else "mean_score"
     trials: list[dict[str, Any]] = []
     for first in range(0, len(points), ranks.world_size):  # one grid point per rank at a time

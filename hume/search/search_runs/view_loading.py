@@ -8,7 +8,8 @@ from typing import Any
 
 import torch
 
-from hume.core.errors import HumeError
+from hume.core import errors
+from hume.core.errors import HumeError, command
 from hume.core.names import canonical_model
 from hume.search.vocabulary import Setting
 from hume.store import FeatureStore, find_store, open_store, splits_of
@@ -53,7 +54,8 @@ def plan_splits(
         if not s:
             raise HumeError(
                 f"view {v!r} has no store for dataset {dataset!r}: run "
-                f"`hume embed --model {v} --dataset {dataset}` first"
+                f"{command('embed', errors.setting('model', v), errors.setting('dataset', dataset))} "
+                "first"
             )
         have = s if have is None else have & s
     assert have is not None
@@ -66,7 +68,7 @@ def plan_splits(
             raise HumeError(
                 f"a transductive search needs the test split of {dataset!r} for every view "
                 f"(splits present in all views: {', '.join(sorted(have))}): embed the test split "
-                "or use --setting inductive"
+                f"or use {errors.setting('setting', 'inductive')}"
             )
         raise HumeError(
             f"views {', '.join(views)} share no split of {dataset!r} usable for a "
@@ -75,7 +77,8 @@ def plan_splits(
     if "train" not in have:
         raise HumeError(
             f"an inductive search needs the train split of {dataset!r} for every view (shared "
-            f"splits: {', '.join(sorted(have)) or 'none'}): use --setting transductive"
+            f"splits: {', '.join(sorted(have)) or 'none'}): use "
+            f"{errors.setting('setting', 'transductive')}"
         )
     predictable = have if predict_all_views else phi1_splits
     return ["train"], (["test"] if "test" in predictable else [])
@@ -96,7 +99,7 @@ class LoadedViews:
         if self.num_classes is None:
             raise HumeError(
                 f"the number of classes of {dataset!r} is unknown (no num_classes in its "
-                "stores): pass --k (a K, or a range such as 5:15)"
+                f"stores): pass {errors.setting('k')} (a K, or a range such as 5:15)"
             )
         return int(self.num_classes)
 

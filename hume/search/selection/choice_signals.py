@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from hume.core.errors import HumeError
+from hume.core.row_sampling import sample_rows
 
 #: a class with fewer rows than this share of the mean class size N/K counts as empty
 EMPTY_SHARE = 0.05
@@ -41,10 +42,8 @@ def signal_rows(seed_labels: np.ndarray, seed: int = 0) -> np.ndarray:
     sample, the same for every seed): what the stabilities are measured on."""
     labels = np.asarray(seed_labels)
     n = labels.shape[1] if labels.ndim == 2 else 0
-    if n <= SIGNAL_ROWS:
-        return labels
-    rows = np.sort(np.random.default_rng([seed, n]).choice(n, SIGNAL_ROWS, replace=False))
-    return labels[:, rows]
+    rows = sample_rows(n, SIGNAL_ROWS, seed, "signals")
+    return labels if rows is None else labels[:, rows]
 
 
 def stability(seed_labels: np.ndarray) -> float:

@@ -2,8 +2,8 @@
 
 Two rows belong together when many seeds put them in the same class: the co-association of rows
 i and j is C[i, j] = (1/S) Σₛ [lₛ(i) = lₛ(j)] = (H Hᵀ)[i, j] / S, H the (N, S·K) one-hot of every
-seed's labeling. Unlike the papers' vote (:func:`hume.search.selection.label_free_score.vote`), no single seed's
-classes frame the result: a class the reference seed merged with another, or that most seeds
+seed's labeling. Unlike the papers' vote (:func:`hume.search.selection.ensembling.vote`), no single
+seed's classes frame the result: a class the reference seed merged with another, or that most seeds
 split differently, can still come out whole.
 
 - ``cut``: the normalised cut of C (spectral clustering, Ng–Jordan–Weiss): the K leading
@@ -26,7 +26,8 @@ from typing import Any
 
 import torch
 
-from hume.core.errors import HumeError
+from hume.core.errors import HumeError, setting
+from hume.core.row_sampling import sample_rows
 from hume.search.vocabulary import Ensemble
 
 #: the consensus kinds by name (`--ensemble` also takes vote, the papers' ensemble, and auto)
@@ -107,13 +108,13 @@ def cut_consensus(
         u = vectors[codes[rows]].sum(1) * weight[rows].sqrt()[:, None] * inv
         return u / u.norm(dim=1, keepdim=True).clamp_min(1e-12)
 
-    fit_rows = cut_fit_rows(k)
-    if n <= fit_rows:
+    sample = sample_rows(n, cut_fit_rows(k), seed, "cut")
+    if sample is None:
         labels = KMeans(k, n_init=10, seed=seed).fit(embed(slice(None))).labels_
         return torch.as_tensor(labels, device=labelings.device)
-    gen = torch.Generator().manual_seed(int(seed))
-    sample = torch.randperm(n, generator=gen)[:fit_rows].sort().values.to(labelings.device)
-    model = KMeans(k, n_init=10, seed=seed).fit(embed(sample))
+    model = KMeans(k, n_init=10, seed=seed).fit(
+        embed(torch.from_numpy(sample).to(labelings.device))
+    )
     chunk = max(1, _GRAM_BLOCK // (n_seeds * k))
     out = [
         torch.as_tensor(model.predict(embed(slice(start, start + chunk))))
@@ -133,10 +134,8 @@ def linkage_consensus(
     from scipy.spatial.distance import squareform
 
     n_seeds, n = labelings.shape
-    rows = torch.arange(n)
-    if n > max_rows:
-        gen = torch.Generator().manual_seed(int(seed))
-        rows = torch.randperm(n, generator=gen)[:max_rows].sort().values
+    sample = sample_rows(n, max_rows, seed, "linkage")
+    rows = torch.arange(n) if sample is None else torch.from_numpy(sample)
     sub = labelings[:, rows.to(labelings.device)].cpu()
     together = torch.zeros(len(rows), len(rows), dtype=torch.float64)
     for lab in sub:
@@ -191,5 +190,6 @@ def _average_linkage(condensed: Any, seed: int) -> Any:
         if is_valid_linkage(tree):
             return tree
     raise HumeError(
-        "the linkage consensus got no valid tree from scipy; use --ensemble cut or vote"
+        "the linkage consensus got no valid tree from scipy; use "
+        f"{setting('ensemble', 'cut')} or vote"
     )

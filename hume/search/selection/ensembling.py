@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from hume.core.errors import HumeError
+from hume.core.errors import HumeError, setting
 from hume.search.selection.score_spread import is_tie, paired_spread
 from hume.search.views import check_seed_labelings
 
@@ -103,7 +103,9 @@ def ensemble(
         raise HumeError("label-free scores contain NaN: rerun the scoring")
     ref = int(torch.argmax(scores.double().cpu()))
     if kind == "auto":
-        raise HumeError("--ensemble auto needs the views to score on: use best_ensemble")
+        raise HumeError(
+            f"{setting('ensemble', 'auto')} needs the views to score on: use best_ensemble"
+        )
     if kind == "vote":
         perms = match_labelings(labelings, labelings[ref], k)
         return vote(labelings, perms, ref, k), ref, perms

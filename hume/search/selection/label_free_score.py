@@ -10,14 +10,13 @@ from collections.abc import Sequence
 
 import torch
 
+from hume.core import row_sampling
 from hume.core.errors import HumeError
 from hume.search.views import check_seed_labelings, standardise
 
 # Elements (rows x problems x classes) of one logits tensor; bounds memory by chunking the
 # (labeling, fold) problems (one problem at a time at the least).
 DEFAULT_MAX_ELEMENTS = 1 << 26
-# the row sample's stream, apart from the folds' (both drawn from the same seed)
-SAMPLE_SEED_OFFSET = 7919
 
 
 def fold_ids(n: int, n_folds: int, seed: int, device: torch.device | str = "cpu") -> torch.Tensor:
@@ -34,11 +33,10 @@ def fold_ids(n: int, n_folds: int, seed: int, device: torch.device | str = "cpu"
 
 def sample_rows(n: int, max_rows: int | None, seed: int) -> torch.Tensor | None:
     """Sorted indices ``(max_rows,)`` of a uniform sample of ``n`` rows drawn from ``seed`` on the
-    CPU (the same rows on every device); None when every row fits."""
-    if max_rows is None or n <= max_rows:
-        return None
-    gen = torch.Generator().manual_seed(int(seed) + SAMPLE_SEED_OFFSET)
-    return torch.randperm(n, generator=gen)[:max_rows].sort().values
+    CPU (the same rows on every device); None when every row fits (the ``label_free_score``
+    stream of :func:`hume.core.row_sampling.sample_rows`, apart from the folds' draw)."""
+    rows = row_sampling.sample_rows(n, max_rows, seed, "label_free_score")
+    return None if rows is None else torch.from_numpy(rows)
 
 
 def _standardise(x: torch.Tensor) -> torch.Tensor:

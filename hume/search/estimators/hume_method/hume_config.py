@@ -12,28 +12,10 @@ from hume.search.settings import MethodConfig
 
 @dataclass(frozen=True)
 class HumeConfig(MethodConfig):
-    """Every hyperparameter of one HUME search (docs/algorithm.md §2; CLI names in docs/cli.md)."""
+    """Every hyperparameter of one HUME search (docs/algorithm.md §2). A field named like a
+    setting option (hume.search.settings.SearchOptions) is that option (docs/cli.md)."""
 
     METHOD: ClassVar[str] = "hume"
-    #: ``hume search`` options → fields (every option HUME has, under its own name)
-    OPTIONS: ClassVar[dict[str, str]] = {
-        name: name
-        for name in (
-            "iters",
-            "inner_steps",
-            "subsets",
-            "subset_size",
-            "train_fraction",
-            "tau",
-            "entropy_weight",
-            "size_term",
-            "ensemble",
-            "inner_lr",
-            "outer_lr",
-            "anneal",
-        )
-    }
-
     iters: int = 150  # outer iterations
     inner_steps: int = 20  # T
     subsets: int = 3  # S per outer iteration

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from hume.core.errors import HumeError
+from hume.core.errors import HumeError, setting
 from hume.search.estimators.estimator_base import SeedSearch, store_params
 from hume.search.estimators.hume_method import hume_outer as outer
 from hume.search.estimators.hume_method.encoder import hard_labels
@@ -91,7 +91,7 @@ class HUME(SeedSearch):
             raise HumeError(
                 f"the number of classes ({k}) exceeds the dimension of φ1 ({names[0]}: "
                 f"{dims[0]}): HUME's task encoder has K orthonormal rows in φ1's space, so "
-                "K ≤ d1; put a wider view first or use --method turtle"
+                f"K ≤ d1; put a wider view first or use {setting('method', 'turtle')}"
             )
 
     def _fit_views(
@@ -100,16 +100,11 @@ class HUME(SeedSearch):
         if len(tensors) == 1 and not self.allow_single_view:
             raise HumeError(
                 "a single view was given: HUME fits in φ2 the labeling parametrised in φ1, so it "
-                "needs two views (e.g. --views clip,dinov2); to use the same space for both, "
-                "pass --single-view (allow_single_view=True)"
+                f"needs two views (e.g. {setting('views', 'clip,dinov2')}); to use the same space "
+                f"for both, pass {setting('allow_single_view', True)}"
             )
         tensors = super()._fit_views(tensors, names, k, cfg)
-        n = tensors[0].shape[0]
-        if cfg.subset_size is not None and cfg.subset_size > n:
-            raise HumeError(
-                f"subset size {cfg.subset_size} is larger than the number of rows "
-                f"({n}): pass --subset-size ≤ {n}"
-            )
+        cfg.check_rows(tensors[0].shape[0])
         return tensors * 2 if len(tensors) == 1 else tensors
 
     def _prepare(

@@ -22,9 +22,8 @@ products).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import torch
 
@@ -42,7 +41,7 @@ from hume.search.estimators.hume_method.inner import (
     shared_rows_inner_loss,
 )
 from hume.search.optimiser.adam import Adam
-from hume.search.optimiser.outer_loop import OuterLoop
+from hume.search.optimiser.outer_loop import GroupSearch, State, start_iteration
 from hume.search.optimiser.random_streams import memory_budget, stream_generator
 from hume.search.optimiser.size_terms import size_term
 from hume.search.views import l2_normalise, standardise
@@ -142,7 +141,7 @@ def iteration_generator(device: torch.device, random_state: int, it: int) -> tor
 SHARED_ROWS = True
 #: On the CPU, fit this many bytes of (subset, seed, class, row) activations at a time (the
 #: inner problems of different subsets are independent); the whole batch at once on a GPU.
-#: Chosen at the bench size with 10 seeds: 0.52 s per iteration per seed at 2 MiB, 0.58 at 8 MiB.
+#: The faster of the sizes measured (bench/RESULTS.md, "Two constants of HUME's CPU search").
 CPU_CHUNK_BYTES = 2 << 20
 
 
@@ -236,84 +235,65 @@ def group_size(data: Prepared, k: int, cfg: HumeConfig, budget_bytes: int | None
     return max(1, int((budget_bytes - shared) // max(per_seed, 1)))
 
 
-State = dict[str, Any]
+class _Group:
+    """HUME's steps of one group's outer loop, which
+    :class:`~hume.search.optimiser.outer_loop.GroupSearch` drives: the task encoders of the
+    seeds ``seed_ids``, their Adam, the annealing."""
+
+    def __init__(
+        self,
+        data: Prepared,
+        k: int,
+        cfg: HumeConfig,
+        seed_ids: Sequence[int],
+        random_state: int,
+        state: State | None,
+    ):
+        self.data, self.k, self.cfg, self.random_state = data, k, cfg, random_state
+        self.device, self.dtype = device, dtype = data.phi1.device, data.phi1.dtype
+        if state is None:
+            a = init_params(data.phi1.shape[1], k, list(seed_ids), random_state, dtype)
+            a = a.to(device)
+        else:
+            a = state["params"].to(device=device, dtype=dtype)
+        self.a = a.requires_grad_(True)
+        # states of earlier versions kept no step count: it equals the iteration
+        adam_state = state.get("adam") if state is not None else None
+        self.adam = Adam([self.a], adam_state, step=start_iteration(state))
+        self.shared_init = None
+        if cfg.shared_inner_init:
+            gen = iteration_generator(device, random_state, -1)
+            self.shared_init = [
+                _inner_init(gen, 1, x.shape[1], k, device, dtype) for x in data.phi2
+            ]
+        self.milestones = cfg.milestones()
+
+    def step(self, it: int) -> tuple[torch.Tensor, torch.Tensor]:
+        cfg, a = self.cfg, self.a
+        n_done = sum(1 for mm in self.milestones if it >= mm)
+        scale = cfg.anneal_factor**n_done
+        loss, entropy = outer_loss(
+            self.data, a, self.k, cfg, it, self.random_state, cfg.tau * scale, self.shared_init
+        )
+        a.grad = None
+        loss.sum().backward()  # seeds are independent: each gets its own gradient
+        with torch.no_grad():
+            norms = a.grad.flatten(1).norm(dim=1)
+            coef = (cfg.clip_norm / (norms + 1e-6)).clamp(max=1.0)
+            self.adam.step([a.grad * coef.view(-1, 1, 1)], cfg.outer_lr * scale)
+        return loss, entropy
+
+    def state(self) -> State:
+        return {"params": self.a.detach().cpu().clone(), "adam": self.adam.state_dict()}
+
+    def finish(self, objective: torch.Tensor) -> GroupResult:
+        with torch.no_grad():
+            w = orthonormal_rows(self.a.detach())
+            labels = hard_labels(self.data.phi1, w)
+        return GroupResult(w, objective, labels)
 
 
-def search_group(
-    data: Prepared,
-    k: int,
-    cfg: HumeConfig,
-    seed_ids: Sequence[int],
-    random_state: int = 0,
-    state: State | None = None,
-    on_progress: Callable[[int, torch.Tensor], None] | None = None,
-    progress_every: int = 10,
-    checkpoint: Callable[[State], None] | None = None,
-    checkpoint_every_s: float = 60.0,
-) -> GroupResult:
-    """Run the outer loop for the seeds ``seed_ids`` together; returns their encoders
-    ((B, K, d1) orthonormal rows), final objectives and labelings argmax W φ1.
-
-    ``state`` (from a checkpoint) continues a group where it stopped. ``on_progress(it, stats)``
-    gets a device tensor [mean objective, mean label entropy] every ``progress_every``
-    iterations (the only place the caller may copy to the host). ``checkpoint(state)`` is called
-    every ``checkpoint_every_s`` seconds and on KeyboardInterrupt, with a host copy of the state.
-    """
-    device, dtype = data.phi1.device, data.phi1.dtype
-    d1 = data.phi1.shape[1]
-    if state is None:
-        a = init_params(d1, k, list(seed_ids), random_state, dtype).to(device)
-    else:
-        a = state["params"].to(device=device, dtype=dtype)
-    a.requires_grad_(True)
-    loop = OuterLoop(
-        cfg.iters,
-        len(seed_ids),
-        device,
-        dtype,
-        state,
-        on_progress,
-        progress_every,
-        checkpoint,
-        checkpoint_every_s,
-    )
-    # states of earlier versions kept no step count: it equals the iteration
-    adam = Adam([a], state.get("adam") if state is not None else None, step=loop.it)
-    shared_init = None
-    if cfg.shared_inner_init:
-        gen = iteration_generator(device, random_state, -1)
-        shared_init = [_inner_init(gen, 1, x.shape[1], k, device, dtype) for x in data.phi2]
-    milestones = cfg.milestones()
-
-    def snapshot() -> State:
-        # copies: on the CPU .cpu() would hand out the live tensors the loop keeps updating
-        return {
-            "iteration": loop.it,
-            "params": a.detach().cpu().clone(),
-            "adam": adam.state_dict(),
-            "obj_sum": loop.obj_sum.cpu().clone(),
-            "seed_ids": list(seed_ids),
-        }
-
-    try:
-        while loop.running:
-            it = loop.it
-            n_done = sum(1 for mm in milestones if it >= mm)
-            scale = cfg.anneal_factor**n_done
-            loss, entropy = outer_loss(
-                data, a, k, cfg, it, random_state, cfg.tau * scale, shared_init
-            )
-            a.grad = None
-            loss.sum().backward()  # seeds are independent: each gets its own gradient
-            with torch.no_grad():
-                norms = a.grad.flatten(1).norm(dim=1)
-                coef = (cfg.clip_norm / (norms + 1e-6)).clamp(max=1.0)
-                adam.step([a.grad * coef.view(-1, 1, 1)], cfg.outer_lr * scale)
-            loop.step_done(loss, entropy, snapshot)
-    except KeyboardInterrupt:
-        loop.interrupted(snapshot)
-        raise
-    with torch.no_grad():
-        w = orthonormal_rows(a.detach())
-        labels = hard_labels(data.phi1, w)
-    return GroupResult(w, loop.objective, labels)
+#: ``search_group(data, k, cfg, seed_ids, random_state, state, ...)``: the outer loop of a group
+#: of seeds together (:class:`~hume.search.optimiser.outer_loop.GroupSearch`); returns their
+#: encoders ((B, K, d1) orthonormal rows), final objectives and labelings argmax W φ1.
+search_group = GroupSearch(_Group, progress_every=10)

@@ -21,7 +21,7 @@ import torch
 
 #: The forward pass also keeps the probabilities P_t (saving their recomputation in the backward
 #: pass: one product and a softmax per step) when they take at most this many bytes. On the CPU
-#: that was faster too (bench size, 1 seed: 0.49 s per outer iteration kept, 0.54 recomputed).
+#: that was faster too (bench/RESULTS.md, "Two constants of HUME's CPU search").
 KEEP_PROBS_BYTES = 768 << 20
 
 

@@ -23,9 +23,9 @@ class TURTLE(SeedSearch):
 
     Parameters (besides those of :class:`~hume.search.estimators.estimator_base.SeedSearch`): ``preset``
     ``"default"`` (warm start, larger steps, 1000 steps) or ``"paper"`` (the official settings);
-    ``iters``, ``inner_steps``, ``batch_size``, ``entropy_weight``, ``size_term``, ``ensemble``,
-    ``inner_lr``, ``outer_lr``,
-    ``warm_start``, ``standardise`` override single settings (None: the preset's, see
+    ``iters``, ``inner_steps``, ``subset_size``, ``entropy_weight``, ``size_term``,
+    ``ensemble``, ``inner_lr``, ``outer_lr``, ``warm_start``, ``standardise`` override single
+    settings (None: the preset's, see
     :class:`~hume.search.estimators.turtle_method.turtle_config.TurtleConfig`).
 
     Fitted attributes (besides the shared ones): ``encoders_``, a list per view of
@@ -36,18 +36,7 @@ class TURTLE(SeedSearch):
     method = "turtle"
     config_class = TurtleConfig
     algorithm: ClassVar[Any] = outer
-    SETTINGS = (
-        "iters",
-        "inner_steps",
-        "batch_size",
-        "entropy_weight",
-        "size_term",
-        "ensemble",
-        "inner_lr",
-        "outer_lr",
-        "warm_start",
-        "standardise",
-    )
+    SETTINGS = (*TurtleConfig.OPTIONS, "standardise")  # the options, and one of its own
     predicts_from_all_views = True  # every view's encoder reads new rows
 
     def __init__(
@@ -58,7 +47,7 @@ class TURTLE(SeedSearch):
         preset: str | None = None,
         iters: int | None = None,
         inner_steps: int | None = None,
-        batch_size: int | None = None,
+        subset_size: int | None = None,
         entropy_weight: float | None = None,
         size_term: str | None = None,
         ensemble: str | None = None,
@@ -79,15 +68,8 @@ class TURTLE(SeedSearch):
     def _fit_views(
         self, tensors: list[torch.Tensor], names: Any, k: int, cfg: TurtleConfig
     ) -> list[torch.Tensor]:
-        from hume.core.errors import HumeError
-
         tensors = super()._fit_views(tensors, names, k, cfg)
-        n = tensors[0].shape[0]
-        if cfg.batch_size is not None and cfg.batch_size > n:
-            raise HumeError(
-                f"batch (subset) size {cfg.batch_size} is larger than the number of "
-                f"rows ({n}): pass --subset-size ≤ {n}"
-            )
+        cfg.check_rows(tensors[0].shape[0])
         return tensors
 
     def _prepare(

@@ -22,7 +22,7 @@ view, ``X (m, d) @ W (d, S·K)``.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,11 +31,10 @@ import torch
 from hume.search.estimators.estimator_base import GroupResult
 from hume.search.estimators.turtle_method.turtle_config import TurtleConfig
 from hume.search.optimiser.adam import Adam
-from hume.search.optimiser.outer_loop import OuterLoop
+from hume.search.optimiser.outer_loop import GroupSearch, State
 from hume.search.optimiser.random_streams import memory_budget, mix_seed, stream_generator
 from hume.search.optimiser.size_terms import size_term
 
-State = dict[str, Any]
 #: Random stream of outer step ``i``: ``STEP_STREAM + i``; seeds use streams 0, 1, 2, …
 STEP_STREAM = 2_000_003
 
@@ -218,90 +217,81 @@ def seed_labels(
     return torch.cat(out, 1).contiguous()
 
 
-def search_group(
-    views: Sequence[torch.Tensor],
-    k: int,
-    cfg: TurtleConfig,
-    seed_ids: Sequence[int],
-    random_state: int = 0,
-    state: State | None = None,
-    on_progress: Callable[[int, torch.Tensor], None] | None = None,
-    progress_every: int = 20,
-    checkpoint: Callable[[State], None] | None = None,
-    checkpoint_every_s: float = 60.0,
-) -> GroupResult:
-    """Run TURTLE for the seeds ``seed_ids`` together on the (prepared, on-device) ``views``.
+class _Group:
+    """TURTLE's steps of one group's outer loop, which
+    :class:`~hume.search.optimiser.outer_loop.GroupSearch` drives, on the (prepared, on-device)
+    ``views``: the seeds' task encoders, their Adam, the inner classifiers (kept across steps
+    with ``warm_start``)."""
 
-    ``state`` (from a checkpoint) continues the group. ``on_progress(it, stats)`` gets a device
-    tensor [mean objective, mean entropy] every ``progress_every`` steps; ``checkpoint(state)``
-    is called every ``checkpoint_every_s`` seconds and on KeyboardInterrupt (host copy).
-    """
-    device, dtype = views[0].device, views[0].dtype
-    n = views[0].shape[0]
-    s = len(seed_ids)
-    m = cfg.rows_per_step(n)
-    if state is None:
-        encoders = init_encoders([x.shape[1] for x in views], k, seed_ids, random_state, dtype)
-    else:
-        encoders = state["params"]
-    encoders = [
-        {key: t.to(device=device, dtype=dtype).requires_grad_(True) for key, t in e.items()}
-        for e in encoders
-    ]
-    inner = None
-    if state is not None and state.get("inner"):
-        inner = [InnerClassifiers.restore(st, device, dtype) for st in state["inner"]]
-    params = [e[key] for e in encoders for key in ("g", "v", "b")]
-    opt = Adam(params, _outer_adam_state(state))
-    loop = OuterLoop(
-        cfg.iters,
-        s,
-        device,
-        dtype,
-        state,
-        on_progress,
-        progress_every,
-        checkpoint,
-        checkpoint_every_s,
-    )
+    def __init__(
+        self,
+        views: Sequence[torch.Tensor],
+        k: int,
+        cfg: TurtleConfig,
+        seed_ids: Sequence[int],
+        random_state: int,
+        state: State | None,
+    ):
+        self.views, self.k, self.cfg, self.random_state = views, k, cfg, random_state
+        self.device, self.dtype = device, dtype = views[0].device, views[0].dtype
+        self.n, self.s = views[0].shape[0], len(seed_ids)
+        self.m = cfg.rows_per_step(self.n)
+        if state is None:
+            encoders = init_encoders([x.shape[1] for x in views], k, seed_ids, random_state, dtype)
+        else:
+            encoders = state["params"]
+        self.encoders = [
+            {key: t.to(device=device, dtype=dtype).requires_grad_(True) for key, t in e.items()}
+            for e in encoders
+        ]
+        self.inner: list[InnerClassifiers] | None = None
+        if state is not None and state.get("inner"):
+            self.inner = [InnerClassifiers.restore(st, device, dtype) for st in state["inner"]]
+        self.params = [e[key] for e in self.encoders for key in ("g", "v", "b")]
+        self.opt = Adam(self.params, _outer_adam_state(state))
 
-    def snapshot() -> State:
-        # copies: on the CPU .cpu() would hand out the live tensors the loop keeps updating
+    def step(self, it: int) -> tuple[torch.Tensor, torch.Tensor]:
+        views, cfg = self.views, self.cfg
+        gen = step_generator(self.device, self.random_state, it)
+        rows = step_rows(gen, self.n, self.m, self.device)
+        xs = list(views) if rows is None else [x[rows] for x in views]
+        if self.inner is None or not cfg.warm_start:
+            self.inner = [
+                InnerClassifiers.fresh(
+                    *_inner_init(gen, x.shape[1], self.k, self.device, self.dtype), self.s
+                )
+                for x in views
+            ]
+        loss, entropy = outer_loss(xs, self.encoders, self.inner, cfg)
+        for p in self.params:
+            p.grad = None
+        loss.sum().backward()  # seeds are independent: each gets its own gradient
+        self.opt.step([p.grad for p in self.params], cfg.outer_lr)
+        return loss, entropy
+
+    def state(self) -> State:
+        inner = self.inner
         return {
-            "iteration": loop.it,
-            "seed_ids": list(seed_ids),
-            "obj_sum": loop.obj_sum.cpu().clone(),
-            "params": [{key: t.detach().cpu().clone() for key, t in e.items()} for e in encoders],
-            "adam": opt.state_dict(),
-            "inner": [st.as_dict() for st in inner] if cfg.warm_start and inner else None,
+            "params": [
+                {key: t.detach().cpu().clone() for key, t in e.items()} for e in self.encoders
+            ],
+            "adam": self.opt.state_dict(),
+            "inner": [st.as_dict() for st in inner] if self.cfg.warm_start and inner else None,
         }
 
-    try:
-        while loop.running:
-            it = loop.it
-            gen = step_generator(device, random_state, it)
-            rows = step_rows(gen, n, m, device)
-            xs = list(views) if rows is None else [x[rows] for x in views]
-            if inner is None or not cfg.warm_start:
-                inner = [
-                    InnerClassifiers.fresh(*_inner_init(gen, x.shape[1], k, device, dtype), s)
-                    for x in views
-                ]
-            loss, entropy = outer_loss(xs, encoders, inner, cfg)
-            for p in params:
-                p.grad = None
-            loss.sum().backward()  # seeds are independent: each gets its own gradient
-            opt.step([p.grad for p in params], cfg.outer_lr)
-            loop.step_done(loss, entropy, snapshot)
-    except KeyboardInterrupt:
-        loop.interrupted(snapshot)
-        raise
-    with torch.no_grad():
-        weights = [effective_weights(e) for e in encoders]
-        biases = [e["b"].detach() for e in encoders]
-        labels = seed_labels(views, weights, biases)
-    enc = [{"weight": w.detach(), "bias": b} for w, b in zip(weights, biases)]
-    return GroupResult(enc, loop.objective, labels)
+    def finish(self, objective: torch.Tensor) -> GroupResult:
+        with torch.no_grad():
+            weights = [effective_weights(e) for e in self.encoders]
+            biases = [e["b"].detach() for e in self.encoders]
+            labels = seed_labels(self.views, weights, biases)
+        enc = [{"weight": w.detach(), "bias": b} for w, b in zip(weights, biases)]
+        return GroupResult(enc, objective, labels)
+
+
+#: ``search_group(views, k, cfg, seed_ids, random_state, state, ...)``: TURTLE for a group of
+#: seeds together (:class:`~hume.search.optimiser.outer_loop.GroupSearch`) on the (prepared,
+#: on-device) ``views``; returns their encoders, final objectives and labelings.
+search_group = GroupSearch(_Group, progress_every=20)
 
 
 def _outer_adam_state(state: State | None) -> dict[str, Any] | None:
