@@ -2,6 +2,7 @@
 imports stay light."""
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -192,3 +193,28 @@ def test_every_option_of_every_command_has_its_help():
                 assert param.help, (name, param.name)
     search = group.commands["search"]  # type: ignore[attr-defined]
     assert "--run-name" in next(p for p in search.params if p.name == "run").opts
+
+
+def test_the_map_in_docs_readme_matches_the_tree():
+    """docs/README.md §2.1 has a row per package of hume/ naming each of its modules (a
+    sub-package of a package may be named in its parent's row, as ``backbones/``), and names
+    nothing that is not there."""
+    text = (PACKAGE.parent / "docs" / "README.md").read_text()
+    rows = dict(re.findall(r"^\| `(hume/[a-z_/]*)` \| (.*) \|$", text, flags=re.M))
+    missing = []
+    for init in sorted(PACKAGE.rglob("__init__.py")):
+        package = init.parent
+        if package == PACKAGE:
+            continue
+        rel = f"hume/{package.relative_to(PACKAGE).as_posix()}/"
+        row = rows.get(rel)
+        parent = rows.get(f"hume/{package.parent.relative_to(PACKAGE).as_posix()}/", "")
+        for module in sorted(package.glob("*.py")):
+            if module.name == "__init__.py":
+                continue
+            if f"`{module.name}`" not in (row or "") and f"`{module.name}`" not in parent:
+                missing.append(f"{rel}{module.name}")
+    assert not missing, f"modules the map in docs/README.md does not name: {missing}"
+    for rel, row in rows.items():
+        for name in re.findall(r"`([a-z_]+\.py)`", row):
+            assert list((PACKAGE.parent / rel).rglob(name)), f"{rel} has no {name}"

@@ -198,38 +198,23 @@ def run_rows(run_dir: str | os.PathLike, root: str | os.PathLike | None = None) 
     ens = load_npz(run_dir / "ensemble.npz", ["labels"])
     views = list(config.views)
     parts, offset = [], 0
-    for split in config.search_splits:
+
+    def part(split: str, seed_labels: Any, labels: Any, searched: bool) -> None:
         stores = {v: store_paths[f"{v}/{split}"] for v in views if f"{v}/{split}" in store_paths}
-        n = int(config.stores[f"{views[0]}/{split}"]["n_rows"])
-        rows = slice(offset, offset + n)
         parts.append(
-            label_rows(
-                model,
-                config.dataset,
-                split,
-                stores,
-                seeds["labels"][:, rows],
-                ens["labels"][rows],
-            )
+            label_rows(model, config.dataset, split, stores, seed_labels, labels, searched=searched)
         )
-        offset += n
+
+    for split in config.search_splits:
+        rows = slice(offset, offset + int(config.stores[f"{views[0]}/{split}"]["n_rows"]))
+        part(split, seeds["labels"][:, rows], ens["labels"][rows], True)
+        offset = rows.stop
     for split in config.predict_splits or []:
-        stores = {v: store_paths[f"{v}/{split}"] for v in views if f"{v}/{split}" in store_paths}
         if f"{split}_labels" not in ens:
             raise HumeError(
                 f"run {run_dir.name} lacks the labels of split {split!r}: run the search again"
             )
-        parts.append(
-            label_rows(
-                model,
-                config.dataset,
-                split,
-                stores,
-                seeds[f"{split}_labels"],
-                ens[f"{split}_labels"],
-                searched=False,
-            )
-        )
+        part(split, seeds[f"{split}_labels"], ens[f"{split}_labels"], False)
     names = class_names_of(list(store_paths.values()))
     return _with_review(
         RunRows(run_dir.name, config.method, int(model.n_classes), parts, names), config
