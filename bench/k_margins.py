@@ -42,7 +42,7 @@ def datasets(cache: Path, only: list[str] | None) -> list[dict]:
     return out
 
 
-def k_row(d: dict, root: Path, seeds: int) -> dict:
+def k_row(d: dict, root: Path, seeds: int, uneven: bool = False) -> dict:
     from hume.commands.search_options import parse_k
     from hume.search.k_choice.choosing import choose_search
     from hume.search.search_runs.request import SearchRequest
@@ -50,7 +50,8 @@ def k_row(d: dict, root: Path, seeds: int) -> dict:
     t = time.perf_counter()
     req = SearchRequest(
         views=_search_views(d), dataset=d["name"], seeds=seeds, device="cpu",
-        run=f"{d['name']}-kmargin", root=str(root),
+        run=f"{d['name']}-kmargin{'-uneven' if uneven else ''}", root=str(root),
+        class_sizes="uneven" if uneven else "uniform",
     )  # fmt: skip
     run_dir = choose_search(req, parse_k(K_RANGE))
     choice = json.loads((run_dir / "choice.json").read_text())
@@ -59,7 +60,7 @@ def k_row(d: dict, root: Path, seeds: int) -> dict:
     other = choice.get("runner_up", {})
     ks = [choice["k"], other.get("k", choice["k"])] if choice.get("tie") else [choice["k"]]
     return {
-        "dataset": d["name"],
+        "dataset": d["name"] + (" (--class-sizes uneven)" if uneven else ""),
         "human_k": d["k"],
         "k": choice["k"],
         "runner_up": other.get("k"),
@@ -105,6 +106,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--only", default="")
     ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--uneven", action="store_true", help="search with --class-sizes uneven")
     ap.add_argument("--cache", default=str(CACHE))
     ap.add_argument("--json", default="bench/k_margins.json")
     ap.add_argument("--results", default=None)
@@ -123,8 +125,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     for d in datasets(Path(args.cache), [o for o in args.only.split(",") if o] or None):
         _import(d, root)
-        kept[d["name"]] = k_row(d, root, args.seeds)
-        print(json.dumps(kept[d["name"]]), flush=True)
+        row = k_row(d, root, args.seeds, args.uneven)
+        kept[row["dataset"]] = row
+        print(json.dumps(row), flush=True)
         rows = list(kept.values())
         out = {
             "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}",

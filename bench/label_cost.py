@@ -248,8 +248,10 @@ def main(argv=None) -> None:
         only = [n for n in args.only.split(",") if n]
 
         def keep(row: dict) -> None:
+            # stages measured in an earlier run of the same dataset are kept beside these
+            earlier = [r for r in out["datasets"] if r["dataset"] == row["dataset"]]
             out["datasets"] = [r for r in out["datasets"] if r["dataset"] != row["dataset"]]
-            out["datasets"].append(row)
+            out["datasets"].append({**(earlier[0] if earlier else {}), **row})
             path.write_text(json.dumps(out, indent=1))
 
         for d in suite(Path(args.cache), only):
