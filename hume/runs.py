@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from hume.core.errors import HumeError
+from hume.core.errors import HumeError, command, setting
 from hume.core.files import read_json, save_npz, save_torch, write_json
 from hume.core.locks import ExclusiveLock
 from hume.core.names import check_name
@@ -136,8 +136,8 @@ def new_run_dir(root: str | os.PathLike | None, name: str) -> Path:
     path = runs_dir(root) / name
     if (path / CONFIG).exists():
         raise HumeError(
-            f"run {name!r} already exists at {path}: pass --resume to continue it, "
-            "or choose another --run name"
+            f"run {name!r} already exists at {path}: pass {setting('resume', True)} to continue "
+            f"it, or choose another {setting('run')} name"
         )
     path.mkdir(parents=True, exist_ok=True)
     return path
@@ -149,7 +149,7 @@ def run_lock(root: str | os.PathLike | None, name: str) -> ExclusiveLock:
     return ExclusiveLock(
         runs_dir(root) / f".{name}.lock",
         f"another `hume search` is writing run {name!r} right now: wait for it to finish (or "
-        "stop it), or choose another --run name",
+        f"stop it), or choose another {setting('run')} name",
     )
 
 
@@ -222,7 +222,7 @@ def resolve_run(root: str | os.PathLike | None, name: str | None = None) -> Path
     raise HumeError(
         f"the newest search, the choice among candidates for run {base!r}, has not finished: "
         f"run the same `hume search` (or `hume label`) command again to finish it, or name a "
-        f"run with --run (e.g. --run {newest.name})"
+        f"run with {setting('run')} (e.g. {setting('run', newest.name)})"
     )
 
 
@@ -262,7 +262,7 @@ def finished_config(run_dir: str | os.PathLike) -> RunConfig:
         name = Path(run_dir).name
         raise HumeError(
             f"run {name} has not finished (status {config.status!r}): continue it with "
-            f"`hume search --resume --run {name}`"
+            f"{command('search', setting('resume', True), setting('run', name))}"
         )
     return config
 

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from hume.core.disk_errors import disk_problem
-from hume.core.errors import HumeError, Interrupted
+from hume.core.errors import HumeError, Interrupted, flag_text
 from hume.core.reporting import LineReporter, Reporter, Task, logger
 
 Root = Annotated[
@@ -57,7 +57,12 @@ def show_messages() -> None:
 
 
 #: the library's keywords whose command-line flags are named otherwise
-_FLAGS = {"fmt": "--format", "allow_single_view": "--single-view"}
+_FLAGS = {
+    "fmt": "--format",
+    "formats": "--format",
+    "allow_single_view": "--single-view",
+    "parent": "--from",
+}
 
 
 def spelled(name: str) -> str:
@@ -88,7 +93,7 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
             message = disk_problem(exc, "writing", exc.filename or "its output")
             if message is None:
                 raise
-            fail(message)
+            fail(flag_text(message, spelled))
 
     return wrapper
 

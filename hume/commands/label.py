@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from hume.commands.common import Root, progress_reporter, split_commas
+from hume.commands.common import Root, progress_reporter, spelled, split_commas
 from hume.commands.search_options import (
     ClassSizesOption,
     KScanOption,
@@ -270,7 +270,8 @@ def label(
                 reporter=bars,
             )
         except WeightsUnavailable as exc:
-            said = exc.as_flags().split(", or pass --weights")[0]  # label names its own --weights
+            # label names its own --weights
+            said = exc.as_flags(spelled).split(", or pass --weights")[0]
             raise HumeError(
                 f"{said}, or pass --weights {model}=PATH (a checkpoint file or model folder). "
                 f"To try hume offline, use training-free views: `hume label {path} --models "

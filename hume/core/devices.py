@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from enum import Enum
 from typing import Any
 
-from hume.core.errors import HumeError
+from hume.core.errors import HumeError, setting
 
 
 def check_device_name(device: Any = "auto") -> str:
@@ -34,8 +34,8 @@ def resolve_device(device: Any = "auto", local_rank: int | None = None) -> Any:
         return torch.device("cpu")
     if not torch.cuda.is_available():
         raise HumeError(
-            "--device cuda was asked for but no CUDA GPU is visible to torch: "
-            "use --device cpu (or auto), or install a CUDA build of torch"
+            f"{setting('device', 'cuda')} was asked for but no CUDA GPU is visible to torch: "
+            f"use {setting('device', 'cpu')} (or auto), or install a CUDA build of torch"
         )
     if name != "cuda" or local_rank is None:
         return torch.device(name)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from hume.core.errors import HumeError
+from hume.core.errors import HumeError, setting
 
 _FULL = {errno.ENOSPC: "no space is left", errno.EDQUOT: "the disk quota is exceeded"}
 _DENIED = {
@@ -88,7 +88,7 @@ def disk_problem(
         target = getattr(exc, "filename", None) or where
         return (
             f"cannot write {target} while {what} {where}: {_DENIED[code]}; choose a writable "
-            f"place (--root) or make it writable, then {then}"
+            f"place ({setting('root')}) or make it writable, then {then}"
         )
     return None
 

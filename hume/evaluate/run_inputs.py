@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from hume.core.errors import HumeError
+from hume.core.errors import HumeError, setting
 from hume.runs import ENSEMBLE, SEEDS, RunConfig, finished_config
 from hume.store import find_store, open_store, resolve_root
 
@@ -115,7 +115,7 @@ def load_npz(path: Path, keys: list[str]) -> dict[str, np.ndarray]:
     if not path.is_file():
         raise HumeError(
             f"the run has no {path.name} at {path.parent}: run `hume search` to "
-            "finish it (`--resume` continues an interrupted run)"
+            f"finish it (`{setting('resume', True)}` continues an interrupted run)"
         )
     try:
         with np.load(path, allow_pickle=False) as data:

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from hume.core.errors import HumeError
+from hume.core.errors import HumeError, setting
 from hume.export.rows import RunRows
 from hume.export.tables import EXPORT_FILES, class_folder, folder_name
 
@@ -272,7 +272,7 @@ class Review:
         if fix.run is not None and fix.run != self.rows.run:
             raise HumeError(
                 f"{fix.source} was made on run {fix.run!r}, not on {self.rows.run!r}: apply it "
-                f"to that run (--run {fix.run}, or --from {fix.run})"
+                f"to that run ({setting('run', fix.run)}, or {setting('parent', fix.run)})"
             )
         classes = [
             *fix.names,

@@ -22,7 +22,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from hume.core.errors import HumeError
+from hume.core.errors import HumeError, setting
 from hume.core.files import read_json, write_json
 from hume.core.reporting import SILENT, Reporter
 from hume.export.rows import RunRows
@@ -110,9 +110,10 @@ def _check_kept(out: Path, before: dict[str, Any] | None, formats: list[ExportFo
     what = ", ".join(WHAT_FORMATS_WRITE[f] for f in gone)
     asked = ",".join(f.value for f in formats)
     raise HumeError(
-        f"--out {out} holds {what} from an earlier export that --format {asked} would remove: "
-        f"add {','.join(f.value for f in gone)} to --format (or leave --format out to write the "
-        "same formats again), or pass --out elsewhere"
+        f"{setting('out', out)} holds {what} from an earlier export that "
+        f"{setting('formats', asked)} would remove: add {','.join(f.value for f in gone)} to "
+        f"{setting('formats')} (or leave {setting('formats')} out to write the same formats "
+        f"again), or pass {setting('out')} elsewhere"
     )
 
 
@@ -123,8 +124,8 @@ def _claim(out: Path, wanted: dict[str, Any], overwrite: bool) -> bool:
     marker = out / MARKER
     if not out.is_dir() or not marker.is_file():
         raise HumeError(
-            f"{out} exists and was not made by `hume export`: choose another --out (an export "
-            "never writes into a folder of other files)"
+            f"{out} exists and was not made by `hume export`: choose another {setting('out')} "
+            "(an export never writes into a folder of other files)"
         )
     try:
         before = read_json(marker)
@@ -135,8 +136,8 @@ def _claim(out: Path, wanted: dict[str, Any], overwrite: bool) -> bool:
         return False
     if not overwrite and not unfinished:  # an interrupted export of ours is simply redone
         raise HumeError(
-            f"{out} holds another export already: pass --overwrite to replace it, or "
-            "choose another --out"
+            f"{out} holds another export already: pass {setting('overwrite', True)} to replace "
+            f"it, or choose another {setting('out')}"
         )
     shutil.rmtree(out)
     return True
@@ -157,7 +158,8 @@ def check_images(rows: RunRows) -> None:
     if not rows.has_paths:
         raise HumeError(
             "this run's stores name no files (their rows are items of a library dataset, "
-            "identified by index): --format folders needs an imagefolder dataset; use --format csv"
+            f"identified by index): {setting('formats', 'folders')} needs an imagefolder "
+            f"dataset; use {setting('formats', 'csv')}"
         )
     gone, first = 0, None
     for src, _ in _folder_pairs(rows, Path(".")):
@@ -166,7 +168,7 @@ def check_images(rows: RunRows) -> None:
     if gone:
         raise HumeError(
             f"{gone} of the run's images are gone from where they were embedded (e.g. "
-            f"{first}): put them back, or export --format csv"
+            f"{first}): put them back, or export {setting('formats', 'csv')}"
         )
 
 
@@ -246,14 +248,17 @@ def export(
         wanted["corrections"] = rows.corrections
     if image_root is not None:
         if ExportFormat.label_studio not in formats:
-            raise HumeError("--image-root is for --format label-studio: add that format")
+            raise HumeError(
+                f"{setting('image_root')} is for {setting('formats', 'label-studio')}: add that "
+                "format"
+            )
         wanted["image_root"] = image_root
     needs_files = {ExportFormat.folders, ExportFormat.label_studio} & set(formats)
     if needs_files and not rows.has_paths:  # refused before anything is written
         raise HumeError(
             "this run's stores name no files (their rows are items of a library dataset, "
-            f"identified by index): --format {sorted(needs_files)[0].value} needs an "
-            "imagefolder dataset; use --format csv"
+            f"identified by index): {setting('formats', sorted(needs_files)[0].value)} needs "
+            f"an imagefolder dataset; use {setting('formats', 'csv')}"
         )
     if overwrite or before != {**wanted, "complete": True}:  # before anything is removed
         _check_kept(out, before, formats)
@@ -289,5 +294,6 @@ def _need_pyarrow() -> None:
         import pyarrow  # noqa: F401
     except ImportError as exc:
         raise HumeError(
-            "--format parquet needs pyarrow: `pip install pyarrow` (or use --format csv)"
+            f"{setting('formats', 'parquet')} needs pyarrow: `pip install pyarrow` (or use "
+            f"{setting('formats', 'csv')})"
         ) from exc

@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 from xml.sax.saxutils import quoteattr
 
-from hume.core.errors import HumeError
+from hume.core.errors import HumeError, setting
 from hume.core.files import write_json, write_text
 from hume.export.corrections import Corrections, Review, _count
 from hume.export.rows import RunRows
@@ -97,8 +97,8 @@ def write_label_studio(rows: RunRows, out: Path, image_root: str | None = None) 
     """``out/tasks.json`` and ``out/labeling_config.xml``; returns both paths."""
     if not rows.has_paths:
         raise HumeError(
-            "this run's stores name no files: --format label-studio needs an imagefolder "
-            "dataset; use --format csv"
+            f"this run's stores name no files: {setting('formats', 'label-studio')} needs an "
+            f"imagefolder dataset; use {setting('formats', 'csv')}"
         )
     write_json(out / TASKS, tasks(rows, image_root))
     write_text(out / CONFIG, labeling_config(rows))
@@ -185,7 +185,7 @@ def read_label_studio(data: list[dict[str, Any]], source: str, review: Review) -
             raise HumeError(
                 f"{source}: task {name} ({str(image)[:80]!r}) shows no image of "
                 f"this export: pass the Label Studio export of the tasks this run's "
-                f"--format label-studio wrote"
+                f"{setting('formats', 'label-studio')} wrote"
             )
         chosen: tuple[str, dict[str, Any]] | None = None
         for annotation in task.get("annotations") or []:
@@ -212,8 +212,8 @@ def read_label_studio(data: list[dict[str, Any]], source: str, review: Review) -
             known = ", ".join(review.name_of(t) for t in review.live())
             raise HumeError(
                 f"{source}: task {name} chooses {pick!r}, which names no class "
-                f"(the classes: {known}): pass the same --corrections before it as when the "
-                "tasks were exported"
+                f"(the classes: {known}): pass the same {setting('corrections')} before it as "
+                "when the tasks were exported"
             )
         p, i = where
         now = int(review.labels[p][i])

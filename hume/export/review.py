@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from hume.core.errors import HumeError
+from hume.core.errors import HumeError, command, setting
 from hume.export.corrections import Review, parse_corrections
 from hume.export.label_studio import is_label_studio_export, read_label_studio
 from hume.export.rows import RunRows
@@ -80,7 +80,8 @@ def corrected(rows: RunRows, paths: list[str | os.PathLike]) -> tuple[RunRows, l
         c = sorted(review.splits)[0]
         raise HumeError(
             f"the corrections split class {c}, which takes a new search of its rows: run "
-            f"`hume search --from {rows.run} --corrections …` (or `hume label … --corrections "
-            "…`) with the same files, then export that run"
+            f"{command('search', setting('from', rows.run), setting('corrections', '…'))} (or "
+            f"{command('label', '…', setting('corrections', '…'))}) with the same files, then "
+            "export that run"
         )
     return review.finish(), review.notes

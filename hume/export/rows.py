@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from hume.core.errors import HumeError
+from hume.core.errors import HumeError, command, setting
 from hume.search.estimators.estimator_base import SeedSearch
 from hume.store import open_store
 
@@ -245,7 +245,8 @@ def check_same_space(view: str, run_store: Path, new_store: Path) -> None:
             raise HumeError(
                 f"store {new_store} was not embedded like the run's view {view!r} ({key}: "
                 f"{str(now[key])[:80]!r} there, {str(was[key])[:80]!r} in the run): embed it "
-                f"with the run's model, `hume embed --model {view} --dataset …`"
+                "with the run's model, "
+                f"{command('embed', setting('model', view), setting('dataset', '…'))}"
             )
 
 
@@ -278,7 +279,8 @@ def predict_rows(
         if not splits:
             raise HumeError(
                 f"no stores of dataset {dataset!r} for {', '.join(needed)} under "
-                f"{resolve_root(root)}: embed it with `hume embed --model {needed[0]} --dataset …`"
+                f"{resolve_root(root)}: embed it with "
+                f"{command('embed', setting('model', needed[0]), setting('dataset', '…'))}"
             )
     parts = []
     for s in splits:

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from hume.core.errors import HumeError
+from hume.core.errors import HumeError, setting
 from hume.core.files import atomic_write, write_json
 from hume.core.names import safe_name
 from hume.export.rows import RunRows
@@ -110,7 +110,8 @@ def write_parquet(rows: RunRows, path: str | os.PathLike, chunk_rows: int | None
         import pyarrow.parquet as pq
     except ImportError as exc:
         raise HumeError(
-            "--format parquet needs pyarrow: `pip install pyarrow` (or use --format csv)"
+            f"{setting('formats', 'parquet')} needs pyarrow: `pip install pyarrow` (or use "
+            f"{setting('formats', 'csv')})"
         ) from exc
     types = {"row": pa.int64(), "class": pa.int64(), "true_label": pa.int64()}
     types |= {"confidence": pa.float64(), "margin": pa.float64()}

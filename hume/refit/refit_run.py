@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from hume.core.errors import HumeError
+from hume.core.errors import HumeError, setting
 from hume.core.faults import fault_point, maybe_fault
 from hume.core.files import read_json, save_npz, write_json
 from hume.core.reporting import SILENT, Reporter, logger
@@ -74,7 +74,9 @@ def plan_refit(
     """Read and check every file against the finished run ``parent``; the new run's name
     (``run``, else :func:`refit_name`) and whether it is complete with the same files."""
     if not corrections:
-        raise HumeError("--from needs --corrections: the files of a review of the run")
+        raise HumeError(
+            f"{setting('parent')} needs {setting('corrections')}: the files of a review of the run"
+        )
     finished_config(parent)
     rows = run_rows(parent, root)
     review = reviewed(rows, list(corrections))
@@ -90,7 +92,7 @@ def plan_refit(
         if not same:
             raise HumeError(
                 f"run {name!r} already exists and was not made from {parent.name} with these "
-                "files: choose another --run name"
+                f"files: choose another {setting('run')} name"
             )
         done = config.complete
     return RefitPlan(parent, name, review, rows, done)
