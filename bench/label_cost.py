@@ -88,16 +88,25 @@ def choice_of(root: Path, run: str) -> dict:
 
 
 def measure(
-    d: dict, seeds: int, work: str | None, stages: list[str], keep, range_views: str = ""
+    d: dict,
+    seeds: int,
+    work: str | None,
+    stages: list[str],
+    keep,
+    range_views: str = "",
+    all_views: bool = False,
 ) -> dict:
     """The commands of one dataset, in the order of ``stages`` (fast, one, range, screen-all);
     ``keep(row)`` is called after each, so that a stage cut short leaves the others."""
     from suite import _import, _search_views
 
-    views = _search_views(d)
-    out: dict = {"dataset": d["name"], "n": len(d["y"]), "true_k": d["k"], "views": views}
+    views = list(d["views"]) if all_views else _search_views(d)
+    label = f"{d['name']} ({len(views)} views)" if all_views else d["name"]
+    out: dict = {"dataset": label, "n": len(d["y"]), "true_k": d["k"], "views": views}
     with tempfile.TemporaryDirectory() as scratch:
-        tmp = str(Path(work) / d["name"]) if work else scratch
+        tmp = (
+            str(Path(work) / (d["name"] + ("-all-views" if all_views else ""))) if work else scratch
+        )
         root = Path(tmp)
         if not (root / "timings.json").is_file():
             _import(d, root)
@@ -231,6 +240,9 @@ def main(argv=None) -> None:
     ap.add_argument(
         "--range-views", default="", help="views of the range stage (default: the suite's)"
     )
+    ap.add_argument(
+        "--all-views", action="store_true", help="every view of the dataset (three), not the two"
+    )
     ap.add_argument("--section-only", action="store_true", help="the section from --json, no run")
     args = ap.parse_args(argv)
     path = Path(args.json)
@@ -255,7 +267,10 @@ def main(argv=None) -> None:
             path.write_text(json.dumps(out, indent=1))
 
         for d in suite(Path(args.cache), only):
-            measure(d, args.seeds, args.work, args.stages.split(","), keep, args.range_views)
+            measure(
+                d, args.seeds, args.work, args.stages.split(","), keep, args.range_views,
+                args.all_views,
+            )  # fmt: skip
     if args.results:
         write_section(args.results, "label_cost", section(out))
 

@@ -200,7 +200,7 @@ def write_gallery(
     written: list[Path] = []
     sections: list[str] = []
     failed = 0
-    with reporter.task("gallery", total=rows.k, unit="class") as task:
+    with reporter.task("gallery", total=len(summaries), unit="class") as task:
         for entry in summaries:
             c = entry["class"]
             top, bottom = picks_of[c]
