@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from hume.core.disk_errors import disk_problem
-from hume.core.errors import HumeError, Interrupted, flag_text
+from hume.core.errors import HumeError, Interrupted, flag_name, flag_text
 from hume.core.reporting import LineReporter, Reporter, Task, logger
 
 Root = Annotated[
@@ -67,7 +67,7 @@ _FLAGS = {
 
 def spelled(name: str) -> str:
     """The command-line flag of the library's keyword ``name`` (``subset_size`` → ``--subset-size``)."""
-    return _FLAGS.get(name, "--" + name.replace("_", "-"))
+    return _FLAGS.get(name) or flag_name(name)
 
 
 def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:

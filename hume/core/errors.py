@@ -21,6 +21,12 @@ def setting(name: str, value: object = None) -> str:
     return f"{_MARK}{name}{_MARK}{'' if value is None else value}{_MARK}"
 
 
+def flag_name(name: str) -> str:
+    """The flag a setting's keyword is spelled as when nothing names it otherwise:
+    ``subset_size`` → ``--subset-size``."""
+    return "--" + name.replace("_", "-")
+
+
 def command(name: str, *settings: str) -> str:
     """A command to run, named inside an error message: ``command("search", setting("resume",
     True))`` reads ```hume search --resume``` in either form (it is a command line)."""
@@ -33,7 +39,7 @@ def flag_text(text: str, spell: Callable[[str], str] | None = None) -> str:
 
     def one(m: re.Match[str]) -> str:
         name, value = m.group(1), m.group(2)
-        shown = spell(name) if spell else "--" + name.replace("_", "-")
+        shown = (spell or flag_name)(name)
         return shown if value in ("", "True") else f"{shown} {value}"
 
     return _FIELD.sub(one, text)

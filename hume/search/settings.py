@@ -13,7 +13,7 @@ from dataclasses import Field, asdict, dataclass, field, fields, replace
 from enum import Enum
 from typing import Any, ClassVar, TypeVar
 
-from hume.core.errors import HumeError, command, python_text, setting
+from hume.core.errors import HumeError, command, flag_name, python_text, setting
 from hume.search.vocabulary import UNEVEN_WEIGHTS, Ensemble, Preset, SizeTerm
 
 
@@ -91,10 +91,9 @@ SETTING_HELP: dict[str, str] = {
 def flag(option: str, value: Any = None) -> str:
     """The command-line spelling of an option (``anneal=False`` is ``--no-anneal``)."""
     declared = SETTINGS[option].metadata if option in SETTINGS else {}
-    plain = "--" + option.replace("_", "-")
     if value is False and declared.get("off"):
         return declared["off"]
-    return declared.get("on") or plain
+    return declared.get("on") or flag_name(option)
 
 
 def switch_flags(option: str) -> tuple[str | None, str | None]:
