@@ -180,3 +180,28 @@ def test_the_review_loop_bench_compares_the_refit_with_its_baselines(tmp_path):
     confidence = np.array([1.0, 0.9, 0.2, 1.0, 0.8, 0.9])
     review = reviewer(labels, confidence, np.zeros(6), truth, 1 / 6)
     assert review["moves"] == {2: 1} and review["confirm"] == [4]
+
+
+def test_the_structured_reviewer_merges_classes_sharing_a_kind_and_splits_the_group():
+    """bench/review_loop.py --structure: two run classes that each mix human classes 1 and 2 are
+    merged and the group split into 2; a class holding one human class stays; the reviewed rows
+    of a regrouped kind go to the group; (d) at the review's K cuts the split class first."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from review_loop import kmeans_at_review_k, regroup, reviewer
+
+    table = np.array([[50, 0, 0], [0, 30, 20], [0, 20, 30], [0, 5, 0]])  # human × run
+    assert regroup(table) == [([0], [0]), ([1, 2], [1, 2])]  # human 3 is 9 % of class 1
+    rng = np.random.default_rng(0)
+    truth = np.repeat([0, 1, 2], 40)
+    labels = np.where(truth == 0, 0, rng.integers(1, 3, 120))  # 1s and 2s mixed over 1 and 2
+    review = reviewer(labels, rng.random(120), np.zeros(120), truth, 0.1, structure=True)
+    assert review["merge"] == [[1, 2]] and review["split"] == {1: 2}
+    assert all(c in (0, 1) for c in review["moves"].values())  # never into a merged-away class
+    centres = np.array([[0.0, 10.0], [10.0, 0.0], [-10.0, 0.0]])
+    x = centres[truth] + rng.normal(0, 0.5, (120, 2))
+    merged = np.where(labels == 2, 1, labels)
+    anchors = np.array([0, 40, 80])
+    out = kmeans_at_review_k([x], merged, anchors, merged[anchors], 3, {1: 2})
+    assert len(np.unique(out)) == 3  # the split class cut in two: three classes
+    assert (out[truth == 1] == out[40]).all() and (out[truth == 2] == out[80]).all()
+    assert out[40] != out[80] and out[0] == 0
