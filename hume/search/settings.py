@@ -119,13 +119,13 @@ class MethodConfig:
 
     METHOD: ClassVar[str] = ""
     #: the setting options this method takes, each the field of the same name (derived)
-    OPTIONS: ClassVar[dict[str, str]] = {}
+    OPTIONS: ClassVar[tuple[str, ...]] = ()
     PRESETS: ClassVar[dict[str, Any]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         own = {name for c in cls.__mro__ for name in vars(c).get("__annotations__", {})}
-        cls.OPTIONS = {name: name for name in SETTINGS if name in own}
+        cls.OPTIONS = tuple(name for name in SETTINGS if name in own)
 
     #: the label-free score fits on a sample of max(score_rows, score_rows_per_class · K) rows
     #: (None: every row, as the papers), the seeds' with score_iters L-BFGS iterations

@@ -47,7 +47,7 @@ class HUME(SeedSearch):
     method = "hume"
     config_class = HumeConfig
     algorithm: ClassVar[Any] = outer
-    SETTINGS = tuple(HumeConfig.OPTIONS)  # every option is a setting of the same name
+    SETTINGS = HumeConfig.OPTIONS  # every option is a setting of the same name
     predicts_from_all_views = False  # new rows are labelled through φ1 alone
 
     def __init__(
