@@ -205,3 +205,41 @@ def test_the_structured_reviewer_merges_classes_sharing_a_kind_and_splits_the_gr
     assert len(np.unique(out)) == 3  # the split class cut in two: three classes
     assert (out[truth == 1] == out[40]).all() and (out[truth == 2] == out[80]).all()
     assert out[40] != out[80] and out[0] == 0
+
+
+def test_screen_seeds_replays_kept_screens_with_fewer_seeds(tmp_path):
+    """bench/screen_seeds.py through its command: kept screens whose seeds agree only at K = 3
+    (elsewhere each seed cuts at random) rank K = 3 first at every seed count, and the climb
+    stops once the K after it have fallen behind."""
+    rng = np.random.default_rng(0)
+    truth = np.repeat(np.arange(3), 40)
+    run = tmp_path / "work" / "toy" / "runs" / "choice-fast"
+    (run / "screens").mkdir(parents=True)
+    candidates = []
+    for k in range(2, 8):
+        if k == 3:
+            seeds = np.stack([truth] * 6)
+        else:
+            seeds = rng.integers(0, k, (6, len(truth)))
+        meta = {"run": f"toy-k{k}", "k": k, "order": ["a", "b"], "seeds": 6, "iters": 10,
+                "stability": 0.0, "consensus_stability": 0.0, "ensemble": "cut"}  # fmt: skip
+        np.savez(run / "screens" / f"toy-k{k}.npz", seed_labels=seeds, labels=seeds[0],
+                 meta=np.asarray(json.dumps(meta)))  # fmt: skip
+        candidates.append({"k": k, "phi1": "a", "searched": "full" if k == 3 else "screen",
+                           "criterion": 1.0})  # fmt: skip
+    choice = {"k": 3, "phi1": "a", "candidates": candidates}
+    (run / "choice.json").write_text(json.dumps(choice))
+    out = tmp_path / "seeds.json"
+    proc = subprocess.run(
+        [sys.executable, "bench/screen_seeds.py", "--work", str(tmp_path / "work"), "--json",
+         str(out), "--results", str(tmp_path / "RESULTS.md")],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    row = json.loads(out.read_text())["rows"]["toy"]
+    assert row["chosen"] == [3, "a"] and row["full"] == [[3, "a", 1.0]]
+    for n, seen in row["by_seeds"].items():
+        assert seen["top"][0][:2] == [3, "a"], n
+        # three K after the best, and the last of them not their highest (climbing.climb_over)
+        assert seen["climb_stops_at"] in (6, 7) and seen["screened_to"] == 7, n
+    assert "| toy | 3 a | " in (tmp_path / "RESULTS.md").read_text()
