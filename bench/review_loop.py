@@ -145,11 +145,13 @@ def kmeans_at_review_k(
 
 
 def moves_alone(labels: np.ndarray, review: dict) -> np.ndarray:
+    """The run's labels with the review applied: moves, then merges (as the refit applies them:
+    a row moved into a class later merged goes with it)."""
     out = labels.copy()
-    for first, *rest in review["merge"]:
-        out[np.isin(out, rest)] = first
     for r, c in review["moves"].items():
         out[r] = c
+    for first, *rest in review["merge"]:
+        out[np.isin(out, rest)] = first
     return out
 
 

@@ -187,7 +187,7 @@ def test_the_structured_reviewer_merges_classes_sharing_a_kind_and_splits_the_gr
     merged and the group split into 2; a class holding one human class stays; the reviewed rows
     of a regrouped kind go to the group; (d) at the review's K cuts the split class first."""
     sys.path.insert(0, str(ROOT / "bench"))
-    from review_loop import kmeans_at_review_k, regroup, reviewer
+    from review_loop import kmeans_at_review_k, moves_alone, regroup, reviewer
 
     table = np.array([[50, 0, 0], [0, 30, 20], [0, 20, 30], [0, 5, 0]])  # human × run
     assert regroup(table) == [([0], [0]), ([1, 2], [1, 2])]  # human 3 is 9 % of class 1
@@ -197,6 +197,9 @@ def test_the_structured_reviewer_merges_classes_sharing_a_kind_and_splits_the_gr
     review = reviewer(labels, rng.random(120), np.zeros(120), truth, 0.1, structure=True)
     assert review["merge"] == [[1, 2]] and review["split"] == {1: 2}
     assert all(c in (0, 1) for c in review["moves"].values())  # never into a merged-away class
+    # a row moved into a class that is merged away goes with it
+    fixed = moves_alone(np.array([0, 1, 2]), {"moves": {0: 2}, "merge": [[1, 2]]})
+    assert fixed.tolist() == [1, 1, 1]
     centres = np.array([[0.0, 10.0], [10.0, 0.0], [-10.0, 0.0]])
     x = centres[truth] + rng.normal(0, 0.5, (120, 2))
     merged = np.where(labels == 2, 1, labels)
