@@ -55,7 +55,7 @@ def test_label_takes_a_folder_to_its_classes_and_again_does_nothing(folders, tmp
     assert {c["phi1"] for c in choice["candidates"]} == {"hog", "pixels"}  # φ1 auto
     last = r.output.strip().splitlines()[-1]
     assert last.startswith("done:") and f"K={KINDS}" in last and "chosen from 3:5" in last
-    assert str(out / "report.html") in last and "1 files skipped (1 not images" in last
+    assert str(out / "report.html") in last and "1 file skipped (1 not an image;" in last
     linked = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.png"))
     assert len(linked) == len(kinds) and all(p.startswith("class_0") for p in linked)
     dom = render(out / "report.html", tmp_path / "gallery.png")

@@ -23,6 +23,7 @@ from hume.commands.search_options import (
     RandomStateOption,
     SeedsOption,
 )
+from hume.core.reporting import counted
 from hume.search.methods import Method
 from hume.search.vocabulary import ClassSizes, KScan, Phi1
 
@@ -113,9 +114,12 @@ def _skipped(stores: list[Path]) -> str:
         unreadable += int(info.get("n_unreadable", 0))
     if not (not_images or unreadable):
         return "no file skipped"
-    parts = [f"{not_images} not images"] if not_images else []
+    parts = (
+        [f"{not_images} not {'an image' if not_images == 1 else 'images'}"] if not_images else []
+    )
     parts += [f"{unreadable} unreadable"] if unreadable else []
-    return f"{not_images + unreadable} files skipped ({', '.join(parts)}; named when embedded)"
+    skipped = counted(not_images + unreadable, "file")
+    return f"{skipped} skipped ({', '.join(parts)}; named when embedded)"
 
 
 def label(

@@ -196,6 +196,12 @@ class _LineTask(Task):
         return " ".join(p for p in parts if p).replace(" ,", ",")
 
 
+def counted(n: int, word: str, plural: str | None = None) -> str:
+    """``n`` and ``word`` as a person writes them: ``1 file``, ``2 files`` (``plural``: the word's
+    plural where it is not ``word + "s"``)."""
+    return f"{n} {word if n == 1 else plural or word + 's'}"
+
+
 def _clock(seconds: float) -> str:
     s = int(round(seconds))
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from hume.core.errors import HumeError, setting
+from hume.core.reporting import counted
 from hume.export.rows import RunRows
 from hume.export.tables import EXPORT_FILES, class_folder, folder_name
 
@@ -52,10 +53,6 @@ class Corrections:
     kind: str = "hume"
     sha256: str = ""
     note: str = ""
-
-
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _class_id(value: Any, source: str, where: str) -> int:
@@ -333,11 +330,11 @@ class Review:
         where = str(Path(fix.source).resolve())
         self.applied.append({"path": where, "sha256": fix.sha256, "format": fix.kind})
         said = [
-            _count(len(fix.merges), "merge") if fix.merges else "",
-            f"{_count(len(moves), 'move')} ({changed} changed a class)" if fix.moves else "",
+            counted(len(fix.merges), "merge") if fix.merges else "",
+            f"{counted(len(moves), 'move')} ({changed} changed a class)" if fix.moves else "",
             f"{len(confirmed)} confirmed" if confirmed else "",
-            _count(len(fix.names), "name") if fix.names else "",
-            _count(len(fix.splits), "split") if fix.splits else "",
+            counted(len(fix.names), "name") if fix.names else "",
+            counted(len(fix.splits), "split") if fix.splits else "",
             fix.note,
         ]
         self.notes.append(f"{fix.source}: {'; '.join(s for s in said if s) or 'no corrections'}")

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from hume.core.files import write_text
-from hume.core.reporting import SILENT, Reporter, logger
+from hume.core.reporting import SILENT, Reporter, counted, logger
 from hume.export.corrections import Review
 from hume.export.gallery_review import listed_rows, review_data
 from hume.export.images import image_source
@@ -236,7 +236,7 @@ def write_gallery(
                         + "</div>"
                     )
             meta = [
-                f"{entry['size']} rows",
+                counted(entry["size"], "row"),
                 f"confidence {entry['confidence'].get('mean', 0):.2f}",
                 f"margin {entry['margin'].get('mean', 0):.2f}",
             ]

@@ -28,7 +28,8 @@ from xml.sax.saxutils import quoteattr
 
 from hume.core.errors import HumeError, setting
 from hume.core.files import write_json, write_text
-from hume.export.corrections import Corrections, Review, _count
+from hume.core.reporting import counted
+from hume.export.corrections import Corrections, Review
 from hume.export.rows import RunRows
 from hume.export.tables import class_name
 
@@ -238,8 +239,8 @@ def read_label_studio(data: list[dict[str, Any]], source: str, review: Review) -
             out.moves[review.key_of(p, i)] = c
     skipped = counts["cancelled"] + counts["empty"]
     out.note = (
-        f"{counts['reviewed']} of {_count(len(data), 'task')} reviewed, {counts['kept']} kept "
-        f"the predicted class; {_count(skipped, 'annotation')} skipped "
+        f"{counts['reviewed']} of {counted(len(data), 'task')} reviewed, {counts['kept']} kept "
+        f"the predicted class; {counted(skipped, 'annotation')} skipped "
         f"({counts['cancelled']} cancelled, {counts['empty']} empty)"
     )
     return out

@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 
 from hume.core.devices import resolve_device
 from hume.core.names import canonical_model, check_name
+from hume.core.reporting import counted
 from hume.search.k_choice.candidates import view_orders
 from hume.search.k_choice.choosing import FINALISTS, expected_screens, loaded_views
 from hume.search.k_choice.screens import SCREEN_SEEDS, screen_config
@@ -102,11 +103,11 @@ def shown_cost(c: ChoiceCost) -> str:
     minutes = c.seconds / 60
     when = f"{minutes:.0f} min" if minutes >= 1.5 else f"{c.seconds:.0f} s"
     if not c.screens_most:
-        plural = "es" if c.full_least > 1 else ""
-        return f"{c.full_least} search{plural} in full: about {when} here"
+        return f"{counted(c.full_least, 'search', 'searches')} in full: about {when} here"
     most = f" (at most {c.screens_most})" if c.screens_most > c.screens_planned else ""
     return (
         f"about {c.screens_planned} screens{most} of {c.screen[0]} seeds × {c.screen[1]} "
-        f"iterations, then {c.full_least} searches in full or more of {c.search[0]} seeds × "
+        f"iterations, then {counted(c.full_least, 'search', 'searches')} in full or more of "
+        f"{c.search[0]} seeds × "
         f"{c.search[1]}: about {when} here"
     )
