@@ -246,3 +246,19 @@ def test_screen_seeds_replays_kept_screens_with_fewer_seeds(tmp_path):
         # three K after the best, and the last of them not their highest (climbing.climb_over)
         assert seen["climb_stops_at"] in (6, 7) and seen["screened_to"] == 7, n
     assert "| toy | 3 a | " in (tmp_path / "RESULTS.md").read_text()
+
+
+def test_k_curve_screens_every_k_and_marks_the_highest(tmp_path):
+    """bench/k_curve.py through its command on the planted 5-class mixture at K 4 and 5: the
+    seeds agree at the mixture's K, which screens highest and is marked."""
+    proc = subprocess.run(
+        [sys.executable, "bench/k_curve.py", "--only", "planted", "--k", "4:5", "--cache",
+         str(tmp_path / "cache"), "--json", str(tmp_path / "k.json"), "--results",
+         str(tmp_path / "RESULTS.md")],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    row = json.loads((tmp_path / "k.json").read_text())["rows"]["planted"]
+    assert row["human_k"] == 5 and set(row["curve"]) == {"4", "5"}
+    assert row["curve"]["5"]["criterion"] > row["curve"]["4"]["criterion"]
+    assert "| K | 4 | 5 † |" in (tmp_path / "RESULTS.md").read_text()
