@@ -26,31 +26,31 @@ from suite_data import suite  # noqa: E402
 
 
 def curve(d: dict, ks: range) -> dict[str, dict]:
-    """{K: the screen's criterion, its two stabilities and spread} of one dataset."""
+    """{K: the screen's criterion, its two stabilities and spread} of one dataset, each K
+    screened by the fast scan's own :func:`hume.search.k_choice.screens.screen`."""
     import torch
 
-    from hume.search.k_choice.screens import SCREEN_SEEDS, screen_config
+    from hume.search.k_choice.candidates import Planned
+    from hume.search.k_choice.screens import SCREEN_SEEDS, screen, screen_config
     from hume.search.methods import get_method, get_method_config
-    from hume.search.selection.choice_signals import consensus_kind, measure
-    from hume.search.selection.consensus import consensus
+    from hume.search.search_runs.request import SearchRequest
 
     names = _search_views(d)
     views = [torch.as_tensor(np.asarray(d["views"][v])).float() for v in names]
     cfg = screen_config(get_method_config("hume").preset(None))
-    kind = consensus_kind(cfg.ensemble, getattr(cfg, "auto_consensus", None))
     out = {}
     for k in ks:
         start = time.process_time()
-        model = get_method("hume")(k, n_seeds=SCREEN_SEEDS, config=cfg, device="cpu")
-        labelings = model.search_labelings(views, view_names=names)
-        labels = consensus(torch.as_tensor(labelings), k, kind, 0).numpy()
-        c = measure({"k": k}, labelings, None, None, labels, kind)
+        req = SearchRequest(views=names, dataset=d["name"], k=k, device="cpu")
+        plan = Planned(run=f"{d['name']}-k{k:02d}", k=k, order=tuple(names), index=0)
+        kept = screen(req, get_method("hume"), cfg, plan, views, torch.device("cpu"), SCREEN_SEEDS)
+        stability, consensus = kept["stability"], kept["consensus_stability"]
         out[str(k)] = {
-            "criterion": round(c.criterion, 4),
-            "stability": round(c.stability, 4),
-            "consensus_stability": round(float(c.consensus or 0.0), 4),
-            "spread": round(float(c.spread or 0.0), 4),
-            "used_classes": c.used_classes,
+            "criterion": round((stability + consensus) / 2, 4),
+            "stability": round(stability, 4),
+            "consensus_stability": round(consensus, 4),
+            "spread": round(kept["spread"], 4),
+            "used_classes": sum(size > 0 for size in kept["class_sizes"]),
             "cpu_s": round(time.process_time() - start, 1),
         }
         print(d["name"], k, out[str(k)], flush=True)

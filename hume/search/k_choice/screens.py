@@ -165,6 +165,7 @@ def screen(
         ),
         "stability": signals.stability,
         "consensus_stability": signals.consensus,
+        "spread": signals.spread,
         "class_sizes": list(signals.sizes),
         "seconds": round(time.perf_counter() - started, 2),
         "seed_labels": labelings,
