@@ -74,16 +74,17 @@ def test_a_store_error_reads_overwrite_true_in_python_and_the_flag_on_the_comman
 
 def test_a_keyword_named_otherwise_on_the_command_line_prints_its_flag(tmp_path):
     """plan_refit's ``parent`` is ``--from``; export's ``formats`` is ``--format``."""
-    from hume.commands.common import spelled
-    from hume.core.errors import setting
+    from hume.core.errors import command, setting
     from hume.refit.refit_run import plan_refit
 
     with pytest.raises(HumeError) as caught:
         plan_refit(tmp_path / "run", [])
     assert str(caught.value).startswith("parent needs corrections:")
-    assert caught.value.as_flags(spelled).startswith("--from needs --corrections:")
+    assert caught.value.as_flags().startswith("--from needs --corrections:")
     shown = HumeError(f"use {setting('formats', 'csv')}")
-    assert (str(shown), shown.as_flags(spelled)) == ("use formats=csv", "use --format csv")
+    assert (str(shown), shown.as_flags()) == ("use formats=csv", "use --format csv")
+    # a command line in an error spells them as the flags too
+    assert command("search", setting("parent", "r")) == "`hume search --from r`"
 
 
 # -- (b) no flag spelled inside an error ------------------------------------------------------

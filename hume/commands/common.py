@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from hume.core.disk_errors import disk_problem
-from hume.core.errors import HumeError, Interrupted, flag_name, flag_text
+from hume.core.errors import HumeError, Interrupted, flag_text
 from hume.core.reporting import LineReporter, Reporter, Task, logger
 
 Root = Annotated[
@@ -56,20 +56,6 @@ def show_messages() -> None:
         logger.propagate = False
 
 
-#: the library's keywords whose command-line flags are named otherwise
-_FLAGS = {
-    "fmt": "--format",
-    "formats": "--format",
-    "allow_single_view": "--single-view",
-    "parent": "--from",
-}
-
-
-def spelled(name: str) -> str:
-    """The command-line flag of the library's keyword ``name`` (``subset_size`` → ``--subset-size``)."""
-    return _FLAGS.get(name) or flag_name(name)
-
-
 def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Run a command: HumeError → one line and exit 2; Ctrl-C → how to continue and exit 130.
 
@@ -82,7 +68,7 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except HumeError as exc:
-            fail(" ".join(exc.as_flags(spelled).split()))  # one line, whatever it held
+            fail(" ".join(exc.as_flags().split()))  # one line, whatever it held
         except Interrupted as exc:
             typer.echo(f"interrupted: {exc}", err=True)
             sys.exit(130)
@@ -93,7 +79,7 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
             message = disk_problem(exc, "writing", exc.filename or "its output")
             if message is None:
                 raise
-            fail(flag_text(message, spelled))
+            fail(flag_text(message))
 
     return wrapper
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from hume.commands.common import Root, progress_reporter, spelled
+from hume.commands.common import Root, progress_reporter
 
 
 def _table(report: dict[str, Any]):
@@ -202,5 +202,5 @@ def evaluate(
     try:
         written.append(write_run_gallery(run_dir, root, reporter=bars))
     except HumeError as exc:  # the evaluation stands; only the gallery could not be made
-        report.setdefault("notes", []).append(f"no gallery (report.html): {exc.as_flags(spelled)}")
+        report.setdefault("notes", []).append(f"no gallery (report.html): {exc.as_flags()}")
     show_report(report, written)

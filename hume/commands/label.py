@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from hume.commands.common import Root, progress_reporter, spelled, split_commas
+from hume.commands.common import Root, progress_reporter, split_commas
 from hume.commands.search_options import (
     ClassSizesOption,
     KScanOption,
@@ -275,7 +275,7 @@ def label(
             )
         except WeightsUnavailable as exc:
             # label names its own --weights
-            said = exc.as_flags(spelled).split(", or pass --weights")[0]
+            said = exc.as_flags().split(", or pass --weights")[0]
             raise HumeError(
                 f"{said}, or pass --weights {model}=PATH (a checkpoint file or model folder). "
                 f"To try hume offline, use training-free views: `hume label {path} --models "

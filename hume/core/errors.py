@@ -6,7 +6,6 @@ The command layer prints a :class:`HumeError` as one line and exits with code 2,
 """
 
 import re
-from collections.abc import Callable
 
 _MARK = "\x1f"
 _FIELD = re.compile(f"{_MARK}([a-z0-9_]+){_MARK}([^{_MARK}]*){_MARK}")
@@ -21,10 +20,19 @@ def setting(name: str, value: object = None) -> str:
     return f"{_MARK}{name}{_MARK}{'' if value is None else value}{_MARK}"
 
 
+#: the library's keywords whose command-line flags are named otherwise
+OTHER_FLAGS = {
+    "fmt": "--format",
+    "formats": "--format",
+    "allow_single_view": "--single-view",
+    "parent": "--from",
+}
+
+
 def flag_name(name: str) -> str:
-    """The flag a setting's keyword is spelled as when nothing names it otherwise:
-    ``subset_size`` → ``--subset-size``."""
-    return "--" + name.replace("_", "-")
+    """The command-line flag of a setting's keyword: ``subset_size`` → ``--subset-size``, or
+    the flag :data:`OTHER_FLAGS` names it by (``parent`` → ``--from``)."""
+    return OTHER_FLAGS.get(name) or "--" + name.replace("_", "-")
 
 
 def command(name: str, *settings: str) -> str:
@@ -33,13 +41,13 @@ def command(name: str, *settings: str) -> str:
     return "`" + " ".join(["hume", name, *(flag_text(s) for s in settings)]) + "`"
 
 
-def flag_text(text: str, spell: Callable[[str], str] | None = None) -> str:
-    """``text`` with every :func:`setting` in it spelled as a flag (``--name value``), or by
-    ``spell(name)`` followed by the value."""
+def flag_text(text: str) -> str:
+    """``text`` with every :func:`setting` in it spelled as a flag (:func:`flag_name`, then the
+    value)."""
 
     def one(m: re.Match[str]) -> str:
         name, value = m.group(1), m.group(2)
-        shown = (spell or flag_name)(name)
+        shown = flag_name(name)
         return shown if value in ("", "True") else f"{shown} {value}"
 
     return _FIELD.sub(one, text)
@@ -69,9 +77,9 @@ class HumeError(ValueError):
         self.settings = tuple(m.group(1) for m in _FIELD.finditer(self.template))
         super().__init__(python_text(self.template))
 
-    def as_flags(self, spell: Callable[[str], str] | None = None) -> str:
+    def as_flags(self) -> str:
         """The message with each setting spelled as its command-line flag."""
-        return flag_text(self.template, spell)
+        return flag_text(self.template)
 
 
 class WeightsUnavailable(HumeError):

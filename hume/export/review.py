@@ -80,7 +80,7 @@ def corrected(rows: RunRows, paths: list[str | os.PathLike]) -> tuple[RunRows, l
         c = sorted(review.splits)[0]
         raise HumeError(
             f"the corrections split class {c}, which takes a new search of its rows: run "
-            f"{command('search', setting('from', rows.run), setting('corrections', '…'))} (or "
+            f"{command('search', setting('parent', rows.run), setting('corrections', '…'))} (or "
             f"{command('label', '…', setting('corrections', '…'))}) with the same files, then "
             "export that run"
         )
