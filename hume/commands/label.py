@@ -114,9 +114,7 @@ def _skipped(stores: list[Path]) -> str:
         unreadable += int(info.get("n_unreadable", 0))
     if not (not_images or unreadable):
         return "no file skipped"
-    parts = (
-        [f"{not_images} not {'an image' if not_images == 1 else 'images'}"] if not_images else []
-    )
+    parts = [counted(not_images, "not an image", "not images")] if not_images else []
     parts += [f"{unreadable} unreadable"] if unreadable else []
     skipped = counted(not_images + unreadable, "file")
     return f"{skipped} skipped ({', '.join(parts)}; named when embedded)"

@@ -108,6 +108,5 @@ def shown_cost(c: ChoiceCost) -> str:
     return (
         f"about {c.screens_planned} screens{most} of {c.screen[0]} seeds × {c.screen[1]} "
         f"iterations, then {counted(c.full_least, 'search', 'searches')} in full or more of "
-        f"{c.search[0]} seeds × "
-        f"{c.search[1]}: about {when} here"
+        f"{c.search[0]} seeds × {c.search[1]}: about {when} here"
     )
