@@ -396,10 +396,6 @@ def section(result: dict) -> str:
     return "\n".join(lines)
 
 
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")
-
-
 def _cells(budgets: list[dict], key: str) -> str:
     """``key``'s ACC at each budget, bold where it is the best of the three."""
     out = []
@@ -411,6 +407,8 @@ def _cells(budgets: list[dict], key: str) -> str:
 
 def structure_section(result: dict) -> str:
     """The markdown section of the review that also merges and splits (``--structure``)."""
+    from hume.core.reporting import counted
+
     lines = [
         f"`{result['command']}` (x86_64 CPU, 2 cores, no GPU). The reviewer of the table above,"
         " who also regroups the classes (`regroup`: classes sharing a human class merged, a"
@@ -423,8 +421,7 @@ def structure_section(result: dict) -> str:
     ]
     for row in result["rows"]:
         b = [row["budgets"][str(x)] for x in BUDGETS]
-        asked = f"{_count(b[0]['merged'], 'merge')}, {_count(b[0]['split'], 'split')}"
-
+        asked = f"{counted(b[0]['merged'], 'merge')}, {counted(b[0]['split'], 'split')}"
         seconds = [r["refit_s"] for r in b if r["refit_s"] is not None]
         spent = f"{min(seconds):.0f}–{max(seconds):.0f}" if seconds else "(kept)"
         lines.append(

@@ -27,7 +27,7 @@ def replay(choice_dir: Path, seeds: tuple[int, ...] = SEEDS) -> dict:
     import torch
 
     from hume.search.k_choice.climbing import climb_over
-    from hume.search.selection.choice_signals import measure, ranked
+    from hume.search.selection.choice_signals import consensus_kind, measure, ranked
     from hume.search.selection.consensus import consensus
 
     choice = json.loads((choice_dir / "choice.json").read_text())
@@ -35,7 +35,8 @@ def replay(choice_dir: Path, seeds: tuple[int, ...] = SEEDS) -> dict:
     for f in sorted((choice_dir / "screens").glob("*.npz")):
         with np.load(f) as z:
             meta = json.loads(str(z["meta"]))
-            kept[(meta["k"], meta["order"][0])] = (z["seed_labels"], meta.get("ensemble"))
+            kind = consensus_kind(meta.get("ensemble"))  # as the screen measured it
+            kept[(meta["k"], meta["order"][0])] = (z["seed_labels"], kind)
     first = choice["candidates"][0]["phi1"]
     out = {
         "chosen": [choice["k"], choice["phi1"]],
@@ -45,8 +46,7 @@ def replay(choice_dir: Path, seeds: tuple[int, ...] = SEEDS) -> dict:
     }  # fmt: skip
     for n in seeds:
         cands = {}
-        for (k, phi1), (labelings, ensemble) in kept.items():
-            kind = ensemble if ensemble in ("vote", "cut", "linkage") else "cut"
+        for (k, phi1), (labelings, kind) in kept.items():
             labels = consensus(torch.as_tensor(labelings[:n]), k, kind, 0).numpy()
             cands[(k, phi1)] = measure(
                 {"k": k, "phi1": phi1}, labelings[:n], None, None, labels, kind
